@@ -1,0 +1,1 @@
+//! Cross-crate scenarios and interop suites; the tests live in `tests/tests/`.
