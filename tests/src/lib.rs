@@ -1,1 +1,6 @@
 //! Cross-crate scenarios and interop suites; the tests live in `tests/tests/`.
+//!
+//! [`oracle`] talks to the Baileys oracle process (`tests/interop/oracle.mjs`) that the differential
+//! interop tests compare against.
+
+pub mod oracle;
