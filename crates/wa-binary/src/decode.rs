@@ -1,0 +1,575 @@
+//! The decoder: WhatsApp binary XML to [`Node`] (owned) or [`NodeRef`] (borrowed, zero-copy).
+//!
+//! Every read is bounds-checked and returns a [`DecodeError`]; no allocation is sized by a
+//! length field before that length has been checked against the bytes that are left; nesting
+//! is capped ([`DecodeOptions::max_depth`]).
+
+use std::borrow::Cow;
+
+use crate::DecodeError;
+use crate::jid::{Jid, Server};
+use crate::node::{AttrValue, Attrs, Content, Node};
+use crate::token;
+
+/// Default cap on node nesting.
+pub const DEFAULT_MAX_DEPTH: usize = 128;
+/// Default cap on the size of a decompressed frame (64 MiB).
+pub const DEFAULT_MAX_DECOMPRESSED: usize = 64 * 1024 * 1024;
+
+/// Limits applied while decoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecodeOptions {
+    /// Deepest allowed nesting of nodes (the top-level node is depth 1).
+    pub max_depth: usize,
+    /// Largest allowed inflated size of a zlib-compressed frame, in bytes.
+    pub max_decompressed: usize,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        Self {
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_decompressed: DEFAULT_MAX_DECOMPRESSED,
+        }
+    }
+}
+
+/// A JID borrowed from a frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JidRef<'a> {
+    /// The user part (may be empty).
+    pub user: Cow<'a, str>,
+    /// The server string.
+    pub server: Cow<'a, str>,
+    /// The raw agent (AD JIDs on `s.whatsapp.net` only).
+    pub agent: u8,
+    /// The device number.
+    pub device: u16,
+    /// The integrator (interop JIDs only).
+    pub integrator: u16,
+}
+
+impl JidRef<'_> {
+    /// The owned [`Jid`].
+    pub fn to_owned(&self) -> Jid {
+        Jid::new(self.user.as_ref(), Server::parse(&self.server))
+            .with_agent(self.agent)
+            .with_device(self.device)
+            .with_integrator(self.integrator)
+    }
+}
+
+/// An attribute value borrowed from a frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AttrValueRef<'a> {
+    /// A string (borrowed from the frame or a token; owned only for packed strings).
+    Str(Cow<'a, str>),
+    /// A JID.
+    Jid(JidRef<'a>),
+}
+
+impl AttrValueRef<'_> {
+    /// The owned [`AttrValue`].
+    pub fn to_owned(&self) -> AttrValue {
+        match self {
+            Self::Str(s) => AttrValue::Str(s.as_ref().to_owned()),
+            Self::Jid(j) => AttrValue::Jid(j.to_owned()),
+        }
+    }
+}
+
+/// Node content borrowed from a frame.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ContentRef<'a> {
+    /// Nothing.
+    #[default]
+    None,
+    /// Bytes (borrowed binary; text of a token or packed string in content position).
+    Bytes(Cow<'a, [u8]>),
+    /// Child nodes.
+    Nodes(Vec<NodeRef<'a>>),
+}
+
+/// A node borrowed from a frame: strings and binary point into the input where possible.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeRef<'a> {
+    /// The tag.
+    pub tag: Cow<'a, str>,
+    /// The attributes, in wire order.
+    pub attrs: Vec<(Cow<'a, str>, AttrValueRef<'a>)>,
+    /// The content.
+    pub content: ContentRef<'a>,
+}
+
+impl NodeRef<'_> {
+    /// The owned [`Node`].
+    pub fn to_owned(&self) -> Node {
+        let mut attrs = Attrs::with_capacity(self.attrs.len());
+        for (k, v) in &self.attrs {
+            attrs.push(k.as_ref(), v.to_owned());
+        }
+        let content = match &self.content {
+            ContentRef::None => Content::None,
+            ContentRef::Bytes(b) => Content::Bytes(b.to_vec()),
+            ContentRef::Nodes(n) => Content::Nodes(n.iter().map(NodeRef::to_owned).collect()),
+        };
+        Node {
+            tag: self.tag.as_ref().to_owned(),
+            attrs,
+            content,
+        }
+    }
+
+    /// The value of attribute `key`.
+    pub fn attr(&self, key: &str) -> Option<&AttrValueRef<'_>> {
+        self.attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// The child nodes (empty unless the content is a list).
+    pub fn children(&self) -> &[NodeRef<'_>] {
+        match &self.content {
+            ContentRef::Nodes(n) => n,
+            _ => &[],
+        }
+    }
+}
+
+/// Decodes node bytes that follow the flags byte (whatsmeow's `Unmarshal`) into an owned node.
+pub fn unmarshal(data: &[u8]) -> Result<Node, DecodeError> {
+    unmarshal_with(data, &DecodeOptions::default())
+}
+
+/// [`unmarshal`] with explicit limits.
+pub fn unmarshal_with(data: &[u8], opts: &DecodeOptions) -> Result<Node, DecodeError> {
+    let mut r = Reader {
+        data,
+        pos: 0,
+        max_depth: opts.max_depth,
+    };
+    let node = r.read_node_owned(1)?;
+    r.finish()?;
+    Ok(node)
+}
+
+/// Decodes node bytes that follow the flags byte into a borrowed [`NodeRef`].
+pub fn unmarshal_ref(data: &[u8]) -> Result<NodeRef<'_>, DecodeError> {
+    unmarshal_ref_with(data, &DecodeOptions::default())
+}
+
+/// [`unmarshal_ref`] with explicit limits.
+pub fn unmarshal_ref_with<'a>(
+    data: &'a [u8],
+    opts: &DecodeOptions,
+) -> Result<NodeRef<'a>, DecodeError> {
+    let mut r = Reader {
+        data,
+        pos: 0,
+        max_depth: opts.max_depth,
+    };
+    let node = r.read_node_ref(1)?;
+    r.finish()?;
+    Ok(node)
+}
+
+/// A string or JID read from a string position.
+enum Value<'a> {
+    Str(Cow<'a, str>),
+    Jid(JidRef<'a>),
+}
+
+/// Smallest possible encoded node: list tag, size, one-byte tag.
+const MIN_NODE_LEN: usize = 3;
+/// Smallest possible encoded attribute: two one-byte tokens.
+const MIN_ATTR_LEN: usize = 2;
+
+struct Reader<'a> {
+    data: &'a [u8],
+    pos: usize,
+    max_depth: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn remaining(&self) -> usize {
+        self.data.len().saturating_sub(self.pos)
+    }
+
+    fn finish(&self) -> Result<(), DecodeError> {
+        match self.remaining() {
+            0 => Ok(()),
+            count => Err(DecodeError::TrailingBytes { count }),
+        }
+    }
+
+    #[inline]
+    fn read_u8(&mut self) -> Result<u8, DecodeError> {
+        let b = *self.data.get(self.pos).ok_or(DecodeError::UnexpectedEof {
+            offset: self.pos,
+            needed: 1,
+        })?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    #[inline]
+    fn read_slice(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        let data: &'a [u8] = self.data;
+        let end = self.pos.checked_add(n);
+        match end.and_then(|end| data.get(self.pos..end)) {
+            Some(s) => {
+                self.pos += n;
+                Ok(s)
+            }
+            None => Err(DecodeError::UnexpectedEof {
+                offset: self.pos,
+                needed: n,
+            }),
+        }
+    }
+
+    #[inline]
+    fn read_u16(&mut self) -> Result<u16, DecodeError> {
+        match self.read_slice(2)? {
+            &[a, b] => Ok(u16::from_be_bytes([a, b])),
+            _ => Err(DecodeError::UnexpectedEof {
+                offset: self.pos,
+                needed: 2,
+            }),
+        }
+    }
+
+    /// Reads a length field of a binary value, then checks it against the input left.
+    fn read_len(&mut self, tag: u8) -> Result<usize, DecodeError> {
+        let offset = self.pos;
+        let len = match tag {
+            token::BINARY_8 => usize::from(self.read_u8()?),
+            token::BINARY_20 => match self.read_slice(3)? {
+                &[a, b, c] => {
+                    (usize::from(a & 0x0f) << 16) | (usize::from(b) << 8) | usize::from(c)
+                }
+                _ => return Err(DecodeError::UnexpectedEof { offset, needed: 3 }),
+            },
+            _ => match self.read_slice(4)? {
+                &[a, b, c, d] => u32::from_be_bytes([a, b, c, d]) as usize,
+                _ => return Err(DecodeError::UnexpectedEof { offset, needed: 4 }),
+            },
+        };
+        if len > self.remaining() {
+            return Err(DecodeError::LengthExceedsInput {
+                declared: len,
+                remaining: self.remaining(),
+                offset,
+            });
+        }
+        Ok(len)
+    }
+
+    fn read_list_size(&mut self, tag: u8, tag_offset: usize) -> Result<usize, DecodeError> {
+        match tag {
+            token::LIST_EMPTY => Ok(0),
+            token::LIST_8 => Ok(usize::from(self.read_u8()?)),
+            token::LIST_16 => Ok(usize::from(self.read_u16()?)),
+            _ => Err(DecodeError::InvalidTag {
+                tag,
+                offset: tag_offset,
+            }),
+        }
+    }
+
+    fn read_packed(&mut self, tag: u8) -> Result<String, DecodeError> {
+        let start = self.read_u8()?;
+        let n = usize::from(start & 0x7f);
+        let odd = start & 0x80 != 0;
+        let offset = self.pos;
+        let bytes = self.read_slice(n)?;
+        let mut out = String::with_capacity(2 * n);
+        let last = n.wrapping_sub(1);
+        for (i, &b) in bytes.iter().enumerate() {
+            let hi = b >> 4;
+            let lo = b & 0x0f;
+            out.push(unpack(tag, hi, offset + i)?);
+            if odd && i == last {
+                break;
+            }
+            out.push(unpack(tag, lo, offset + i)?);
+        }
+        Ok(out)
+    }
+
+    fn read_value(&mut self) -> Result<Value<'a>, DecodeError> {
+        let offset = self.pos;
+        let tag = self.read_u8()?;
+        self.read_value_tagged(tag, offset)
+    }
+
+    fn read_str(&mut self) -> Result<Cow<'a, str>, DecodeError> {
+        let offset = self.pos;
+        match self.read_value()? {
+            Value::Str(s) => Ok(s),
+            Value::Jid(_) => Err(DecodeError::ExpectedString { offset }),
+        }
+    }
+
+    fn read_value_tagged(&mut self, tag: u8, offset: usize) -> Result<Value<'a>, DecodeError> {
+        Ok(match tag {
+            token::LIST_EMPTY => Value::Str(Cow::Borrowed("")),
+            token::DICTIONARY_0..=token::DICTIONARY_3 => {
+                let dict = tag - token::DICTIONARY_0;
+                let index = self.read_u8()?;
+                let s = token::double_byte(dict, index).ok_or(DecodeError::UnknownToken {
+                    dict,
+                    index,
+                    offset,
+                })?;
+                Value::Str(Cow::Borrowed(s))
+            }
+            token::BINARY_8 | token::BINARY_20 | token::BINARY_32 => {
+                let len = self.read_len(tag)?;
+                let start = self.pos;
+                let bytes = self.read_slice(len)?;
+                let s = std::str::from_utf8(bytes)
+                    .map_err(|_| DecodeError::InvalidUtf8 { offset: start })?;
+                Value::Str(Cow::Borrowed(s))
+            }
+            token::NIBBLE_8 | token::HEX_8 => Value::Str(Cow::Owned(self.read_packed(tag)?)),
+            token::JID_PAIR => {
+                let user = self.read_str()?;
+                let server = self.read_str()?;
+                if server.is_empty() {
+                    return Err(DecodeError::InvalidWireJid {
+                        offset,
+                        reason: "JID pair without server",
+                    });
+                }
+                Value::Jid(JidRef {
+                    user,
+                    server,
+                    agent: 0,
+                    device: 0,
+                    integrator: 0,
+                })
+            }
+            token::AD_JID => {
+                let domain = self.read_u8()?;
+                let device = u16::from(self.read_u8()?);
+                let user = self.read_str()?;
+                let (server, agent) = match domain {
+                    crate::jid::LID_DOMAIN => ("lid", 0),
+                    crate::jid::HOSTED_DOMAIN => ("hosted", 0),
+                    crate::jid::HOSTED_LID_DOMAIN => ("hosted.lid", 0),
+                    other => ("s.whatsapp.net", other),
+                };
+                Value::Jid(JidRef {
+                    user,
+                    server: Cow::Borrowed(server),
+                    agent,
+                    device,
+                    integrator: 0,
+                })
+            }
+            token::FB_JID => {
+                let user = self.read_str()?;
+                let device = self.read_u16()?;
+                let server = self.read_str()?;
+                if server != "msgr" {
+                    return Err(DecodeError::InvalidWireJid {
+                        offset,
+                        reason: "FB JID server is not msgr",
+                    });
+                }
+                Value::Jid(JidRef {
+                    user,
+                    server,
+                    agent: 0,
+                    device,
+                    integrator: 0,
+                })
+            }
+            token::INTEROP_JID => {
+                let user = self.read_str()?;
+                let device = self.read_u16()?;
+                let integrator = self.read_u16()?;
+                let server = self.read_str()?;
+                if server != "interop" {
+                    return Err(DecodeError::InvalidWireJid {
+                        offset,
+                        reason: "interop JID server is not interop",
+                    });
+                }
+                Value::Jid(JidRef {
+                    user,
+                    server,
+                    agent: 0,
+                    device,
+                    integrator,
+                })
+            }
+            _ => match token::single_byte(tag) {
+                Some(s) => Value::Str(Cow::Borrowed(s)),
+                None => return Err(DecodeError::InvalidTag { tag, offset }),
+            },
+        })
+    }
+
+    /// Reads the list header and the tag of a node; returns (list size, tag).
+    fn read_node_head(&mut self, depth: usize) -> Result<(usize, Cow<'a, str>), DecodeError> {
+        if depth > self.max_depth {
+            return Err(DecodeError::TooDeep {
+                limit: self.max_depth,
+            });
+        }
+        let offset = self.pos;
+        let list_tag = self.read_u8()?;
+        let size = self.read_list_size(list_tag, offset)?;
+        if size == 0 {
+            return Err(DecodeError::InvalidNode {
+                offset,
+                reason: "empty list",
+            });
+        }
+        let tag = self.read_str()?;
+        if tag.is_empty() {
+            return Err(DecodeError::InvalidNode {
+                offset,
+                reason: "empty tag",
+            });
+        }
+        let attr_count = (size - 1) / 2;
+        if attr_count.saturating_mul(MIN_ATTR_LEN) > self.remaining() {
+            return Err(DecodeError::LengthExceedsInput {
+                declared: attr_count,
+                remaining: self.remaining(),
+                offset,
+            });
+        }
+        Ok((size, tag))
+    }
+
+    /// Reads a child list header; returns its length, checked against the input left.
+    fn read_children_len(&mut self, tag: u8, offset: usize) -> Result<usize, DecodeError> {
+        let n = self.read_list_size(tag, offset)?;
+        if n.saturating_mul(MIN_NODE_LEN) > self.remaining() {
+            return Err(DecodeError::LengthExceedsInput {
+                declared: n,
+                remaining: self.remaining(),
+                offset,
+            });
+        }
+        Ok(n)
+    }
+
+    fn read_node_ref(&mut self, depth: usize) -> Result<NodeRef<'a>, DecodeError> {
+        let (size, tag) = self.read_node_head(depth)?;
+        let attr_count = (size - 1) / 2;
+        let mut attrs = Vec::with_capacity(attr_count);
+        for _ in 0..attr_count {
+            let key = self.read_str()?;
+            let value = match self.read_value()? {
+                Value::Str(s) => AttrValueRef::Str(s),
+                Value::Jid(j) => AttrValueRef::Jid(j),
+            };
+            attrs.push((key, value));
+        }
+        let content = if size % 2 == 0 {
+            let offset = self.pos;
+            let tag = self.read_u8()?;
+            match tag {
+                token::LIST_EMPTY | token::LIST_8 | token::LIST_16 => {
+                    let n = self.read_children_len(tag, offset)?;
+                    let mut children = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        children.push(self.read_node_ref(depth + 1)?);
+                    }
+                    ContentRef::Nodes(children)
+                }
+                token::BINARY_8 | token::BINARY_20 | token::BINARY_32 => {
+                    let len = self.read_len(tag)?;
+                    ContentRef::Bytes(Cow::Borrowed(self.read_slice(len)?))
+                }
+                _ => ContentRef::Bytes(match self.read_value_tagged(tag, offset)? {
+                    Value::Str(Cow::Borrowed(s)) => Cow::Borrowed(s.as_bytes()),
+                    Value::Str(Cow::Owned(s)) => Cow::Owned(s.into_bytes()),
+                    Value::Jid(j) => Cow::Owned(j.to_owned().to_string().into_bytes()),
+                }),
+            }
+        } else {
+            ContentRef::None
+        };
+        Ok(NodeRef {
+            tag,
+            attrs,
+            content,
+        })
+    }
+
+    fn read_node_owned(&mut self, depth: usize) -> Result<Node, DecodeError> {
+        let (size, tag) = self.read_node_head(depth)?;
+        let attr_count = (size - 1) / 2;
+        let mut attrs = Attrs::with_capacity(attr_count);
+        for _ in 0..attr_count {
+            let key = self.read_str()?.into_owned();
+            let value = match self.read_value()? {
+                Value::Str(s) => AttrValue::Str(s.into_owned()),
+                Value::Jid(j) => AttrValue::Jid(jid_owned(j)),
+            };
+            attrs.push(key, value);
+        }
+        let content = if size % 2 == 0 {
+            let offset = self.pos;
+            let tag = self.read_u8()?;
+            match tag {
+                token::LIST_EMPTY | token::LIST_8 | token::LIST_16 => {
+                    let n = self.read_children_len(tag, offset)?;
+                    let mut children = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        children.push(self.read_node_owned(depth + 1)?);
+                    }
+                    Content::Nodes(children)
+                }
+                token::BINARY_8 | token::BINARY_20 | token::BINARY_32 => {
+                    let len = self.read_len(tag)?;
+                    Content::Bytes(self.read_slice(len)?.to_vec())
+                }
+                _ => Content::Bytes(match self.read_value_tagged(tag, offset)? {
+                    Value::Str(s) => s.into_owned().into_bytes(),
+                    Value::Jid(j) => jid_owned(j).to_string().into_bytes(),
+                }),
+            }
+        } else {
+            Content::None
+        };
+        Ok(Node {
+            tag: tag.into_owned(),
+            attrs,
+            content,
+        })
+    }
+}
+
+fn jid_owned(j: JidRef<'_>) -> Jid {
+    let server = match Server::known(&j.server) {
+        Some(s) => s,
+        None => Server::Other(j.server.into_owned()),
+    };
+    Jid::new(j.user.into_owned(), server)
+        .with_agent(j.agent)
+        .with_device(j.device)
+        .with_integrator(j.integrator)
+}
+
+#[inline]
+fn unpack(tag: u8, v: u8, offset: usize) -> Result<char, DecodeError> {
+    let c = if tag == token::NIBBLE_8 {
+        match v {
+            0..=9 => b'0' + v,
+            10 => b'-',
+            11 => b'.',
+            _ => return Err(DecodeError::InvalidPackedDigit { digit: v, offset }),
+        }
+    } else {
+        match v {
+            0..=9 => b'0' + v,
+            _ => b'A' + (v & 0x0f) - 10,
+        }
+    };
+    Ok(char::from(c))
+}
