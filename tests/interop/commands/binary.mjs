@@ -9,6 +9,7 @@
 //   {"bytes": "<hex>"}   binary content (Uint8Array in Baileys)
 //   {"text": "<str>"}    string content (only produced by decode, when a token/packed string/JID sits in content)
 import { decodeBinaryNode, encodeBinaryNode } from 'baileys/lib/WABinary/index.js';
+import { DOUBLE_BYTE_TOKENS, SINGLE_BYTE_TOKENS } from 'baileys/lib/WABinary/constants.js';
 
 const fromJson = node => {
 	if (!node || typeof node !== 'object' || typeof node.tag !== 'string') {
@@ -71,6 +72,8 @@ const each = async (items, fn) => {
 };
 
 export const commands = {
+	// params: ignored -> {"single": [token, ...], "double": [[token, ...], ...]}: Baileys' token dictionaries
+	'binary.tokens': async () => ({ single: SINGLE_BYTE_TOKENS, double: DOUBLE_BYTE_TOKENS }),
 	// params: [node, ...] -> [{ok: "<hex of encodeBinaryNode, flags byte included>"} | {error}, ...]
 	'binary.encode': async nodes => each(nodes, async node => encodeBinaryNode(fromJson(node)).toString('hex')),
 	// params: ["<hex frame, flags byte included>", ...] -> [{ok: node} | {error}, ...]
