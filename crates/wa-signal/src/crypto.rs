@@ -59,7 +59,7 @@ pub(crate) fn aes_cbc_encrypt(key: &[u8; 32], iv: &[u8; 16], plaintext: &[u8]) -
 
 /// AES-256-CBC decryption, checking PKCS#7 padding.
 pub(crate) fn aes_cbc_decrypt(key: &[u8; 32], iv: &[u8; 16], ciphertext: &[u8]) -> Result<Vec<u8>> {
-    if ciphertext.is_empty() || ciphertext.len() % 16 != 0 {
+    if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(16) {
         return Err(SignalError::InvalidMessage(
             "ciphertext is not a whole number of blocks",
         ));
