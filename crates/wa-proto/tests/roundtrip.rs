@@ -139,6 +139,67 @@ fn signal_wire_messages() {
 }
 
 #[test]
+fn device_identity_messages() {
+    let hmac = proto::AdvSignedDeviceIdentityHmac {
+        details: Some(vec![1, 2]),
+        hmac: Some(vec![9; 4]),
+        account_type: Some(proto::AdvEncryptionType::Hosted as i32),
+    };
+    check(&hmac, "0a0201021204090909091801");
+
+    let identity = proto::AdvDeviceIdentity {
+        raw_id: Some(123_456),
+        timestamp: Some(1_700_000_000),
+        key_index: Some(2),
+        account_type: Some(proto::AdvEncryptionType::E2ee as i32),
+        device_type: Some(proto::AdvEncryptionType::Hosted as i32),
+    };
+    // A present-but-zero optional field is still written (`20 00`).
+    check(&identity, "08c0c4071080e2cfaa06180220002801");
+}
+
+#[test]
+fn noise_certificate_chain() {
+    use proto::cert_chain::{NoiseCertificate, noise_certificate::Details};
+    let chain = proto::CertChain {
+        leaf: Some(NoiseCertificate {
+            details: Some(vec![1]),
+            signature: Some(vec![2; 3]),
+        }),
+        intermediate: Some(NoiseCertificate {
+            details: Some(vec![3]),
+            signature: Some(vec![4; 3]),
+        }),
+    };
+    check(&chain, "0a080a0101120302020212080a01031203040404");
+    let details = Details {
+        serial: Some(1),
+        issuer_serial: Some(0),
+        key: Some(vec![7; 2]),
+        not_before: Some(1_700_000_000),
+        not_after: Some(1_800_000_000),
+    };
+    check(&details, "080110001a0207072080e2cfaa062880a4a7da06");
+}
+
+#[test]
+fn sender_key_wire_messages() {
+    let distribution = proto::SenderKeyDistributionMessage {
+        id: Some(42),
+        iteration: Some(0),
+        chain_key: Some(vec![1; 2]),
+        signing_key: Some(vec![5, 6]),
+    };
+    check(&distribution, "082a10001a02010122020506");
+    let message = proto::SenderKeyMessage {
+        id: Some(42),
+        iteration: Some(300),
+        ciphertext: Some(vec![0xaa]),
+    };
+    check(&message, "082a10ac021a01aa");
+}
+
+#[test]
 fn e2e_message_and_truncated_input() {
     let message = proto::Message {
         conversation: Some("hello".into()),
@@ -235,6 +296,9 @@ fn sender_key_record_round_trip() {
     };
     let bytes = record.encode_to_vec();
     assert_eq!(SenderKeyRecord::decode(bytes.as_slice()).unwrap(), record);
+    // Records derive Eq + Hash.
+    let set: std::collections::HashSet<_> = record.states.iter().cloned().collect();
+    assert_eq!(set.len(), 5);
     assert_eq!(
         SenderKeyRecord::decode(&[][..]).unwrap(),
         SenderKeyRecord::default()
