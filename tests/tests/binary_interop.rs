@@ -209,6 +209,23 @@ fn is_array_index(s: &str) -> bool {
         && s.parse::<u64>().is_ok_and(|n| n < u64::from(u32::MAX))
 }
 
+/// Own property names of `Object.prototype`: Baileys looks strings up in a plain-object token
+/// map, finds these inherited members and writes byte 0 (Known differences: prototype names).
+const OBJECT_PROTOTYPE_NAMES: &[&str] = &[
+    "constructor",
+    "__defineGetter__",
+    "__defineSetter__",
+    "hasOwnProperty",
+    "__lookupGetter__",
+    "__lookupSetter__",
+    "isPrototypeOf",
+    "propertyIsEnumerable",
+    "toString",
+    "valueOf",
+    "__proto__",
+    "toLocaleString",
+];
+
 #[derive(Default)]
 struct Stats {
     nodes: usize,
@@ -319,7 +336,12 @@ impl Gen<'_> {
             _ if allow_empty && self.rng.chance(2) => String::new(),
             _ => self.ascii_word(1, 8),
         };
-        s.replace('@', "at")
+        let s = s.replace('@', "at");
+        if OBJECT_PROTOTYPE_NAMES.contains(&s.as_str()) {
+            format!("{s}_")
+        } else {
+            s
+        }
     }
 
     fn huge_string(&mut self) -> String {
@@ -338,7 +360,12 @@ impl Gen<'_> {
             8 if allow_empty => String::new(),
             _ => self.unicode(1, 10),
         };
-        user.replace(['@', ':', '_'], "0")
+        let user = user.replace(['@', ':', '_'], "0");
+        if OBJECT_PROTOTYPE_NAMES.contains(&user.as_str()) {
+            format!("{user}0")
+        } else {
+            user
+        }
     }
 
     fn jid(&mut self) -> Jid {
@@ -402,7 +429,7 @@ impl Gen<'_> {
     fn attr_key(&mut self) -> String {
         loop {
             let key = self.string(false);
-            if !is_array_index(&key) && key != "__proto__" {
+            if !is_array_index(&key) {
                 return key;
             }
         }
@@ -918,5 +945,32 @@ fn known_difference_string_content_decodes_as_bytes() {
     assert_eq!(
         baileys_decode_one(&ours)["content"],
         json!({"bytes": hex::encode("result")})
+    );
+}
+
+#[test]
+fn known_difference_baileys_writes_object_prototype_names_as_byte_zero() {
+    // Baileys' TOKEN_MAP is a plain object: `TOKEN_MAP["toString"]` is the inherited method, so
+    // the string is "found" and written as its (undefined) index, i.e. byte 0.
+    let theirs =
+        baileys_encode_json(json!({"tag": "n", "attrs": [["a", "toString"]], "content": null}));
+    // flags, LIST_8 3, tag "n" (BINARY_8), key "a" (BINARY_8), value: a lone 0x00.
+    assert_eq!(theirs, [0x00, 0xf8, 3, 0xfc, 1, b'n', 0xfc, 1, b'a', 0x00]);
+    let back = wa_binary::decode_frame(&theirs).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back.attrs.get("a"), Some(&AttrValue::Str(String::new())));
+    // We write these names as ordinary strings, and Baileys reads ours back unchanged.
+    for name in OBJECT_PROTOTYPE_NAMES {
+        let node = Node::new("n").attr("a", *name).build();
+        assert_eq!(
+            baileys_decode_one(&wa_binary::marshal(&node))["attrs"],
+            json!([["a", name]]),
+            "{name}"
+        );
+    }
+    // As a key, `__proto__` is lost by Baileys' decoder (assigning it sets the prototype).
+    let node = Node::new("n").attr("__proto__", "x").attr("b", "y").build();
+    assert_eq!(
+        baileys_decode_one(&wa_binary::marshal(&node))["attrs"],
+        json!([["b", "y"]])
     );
 }
