@@ -42,7 +42,14 @@ impl RustParty {
         let registration_id = wa_signal::generate_registration_id(&mut rng);
         let signed = SignedPreKeyRecord::generate(1, &identity, &mut rng);
         let one_time = Some(PreKeyRecord::generate(77, &mut rng));
-        Self { identity, registration_id, signed, one_time, record: SessionRecord::new(), rng }
+        Self {
+            identity,
+            registration_id,
+            signed,
+            one_time,
+            record: SessionRecord::new(),
+            rng,
+        }
     }
 
     fn bundle_json(&self, with_one_time: bool) -> Value {
@@ -70,10 +77,15 @@ impl RustParty {
             signed_pre_key: key(&bundle["signedPreKey"]["publicKey"]),
             signed_pre_key_signature: unhex(&bundle["signedPreKey"]["signature"]),
             pre_key: with_one_time.then(|| {
-                (bundle["preKey"]["keyId"].as_u64().unwrap() as u32, key(&bundle["preKey"]["publicKey"]))
+                (
+                    bundle["preKey"]["keyId"].as_u64().unwrap() as u32,
+                    key(&bundle["preKey"]["publicKey"]),
+                )
             }),
         };
-        self.record.initiate(&self.identity, self.registration_id, &b, &mut self.rng).unwrap();
+        self.record
+            .initiate(&self.identity, self.registration_id, &b, &mut self.rng)
+            .unwrap();
     }
 
     fn encrypt(&mut self, text: &str) -> (String, String) {
@@ -125,7 +137,13 @@ fn order(n: usize, round: usize) -> Vec<usize> {
 }
 
 /// Runs `rounds` bursts alternating between us and the node party; returns messages per side.
-fn converse(us: &mut RustParty, node: &str, node_addr: &str, our_addr: &str, rounds: usize, rust_first: bool) -> (usize, usize) {
+fn converse(
+    us: &mut RustParty,
+    node: &str,
+    our_addr: &str,
+    rounds: usize,
+    rust_first: bool,
+) -> (usize, usize) {
     let (mut from_rust, mut from_node) = (0, 0);
     for round in 0..rounds {
         let n = 1 + round % 3;
@@ -165,7 +183,6 @@ fn converse(us: &mut RustParty, node: &str, node_addr: &str, our_addr: &str, rou
             }
         }
     }
-    let _ = node_addr;
     (from_rust, from_node)
 }
 
@@ -176,10 +193,15 @@ fn session_started_by_us_with_and_without_one_time_prekey() {
         let bundle = call("signal.newParty", json!({"name": node}));
         let mut alice = RustParty::new(100 + i as u64);
         alice.start_from_json(&bundle, with_one_time);
-        let (a, b) = converse(&mut alice, &node, &format!("{node}.0"), "rustalice.1", 60, true);
+        let (a, b) = converse(&mut alice, &node, "rustalice.1", 60, true);
         assert!(a >= 50 && b >= 50, "{a} from us, {b} from node");
-        let consumed = !call("signal.hasPreKey", json!({"party": node, "id": 1})).as_bool().unwrap();
-        assert_eq!(consumed, with_one_time, "node consumed its one-time prekey iff we used it");
+        let consumed = !call("signal.hasPreKey", json!({"party": node, "id": 1}))
+            .as_bool()
+            .unwrap();
+        assert_eq!(
+            consumed, with_one_time,
+            "node consumed its one-time prekey iff we used it"
+        );
     }
 }
 
@@ -193,7 +215,7 @@ fn session_started_by_node_with_and_without_one_time_prekey() {
             "signal.processBundle",
             json!({"party": node, "peer": "rustbob.0", "bundle": bob.bundle_json(with_one_time)}),
         );
-        let (a, b) = converse(&mut bob, &node, &format!("{node}.0"), "rustbob.0", 60, false);
+        let (a, b) = converse(&mut bob, &node, "rustbob.0", 60, false);
         assert!(a >= 50 && b >= 50, "{a} from us, {b} from node");
         assert_eq!(bob.one_time.is_none(), with_one_time);
     }
@@ -204,17 +226,32 @@ fn node_peer_resets_and_old_messages_still_decrypt() {
     let node = "node-resetter";
     call("signal.newParty", json!({"name": node}));
     let mut bob = RustParty::new(300);
-    call("signal.processBundle", json!({"party": node, "peer": "rustbob.0", "bundle": bob.bundle_json(true)}));
-    let (_, _) = converse(&mut bob, node, "x", "rustbob.0", 6, false);
-    let late = call("signal.encrypt", json!({"party": node, "peer": "rustbob.0", "plaintext": hex::encode("late")}));
+    call(
+        "signal.processBundle",
+        json!({"party": node, "peer": "rustbob.0", "bundle": bob.bundle_json(true)}),
+    );
+    let (_, _) = converse(&mut bob, node, "rustbob.0", 6, false);
+    let late = call(
+        "signal.encrypt",
+        json!({"party": node, "peer": "rustbob.0", "plaintext": hex::encode("late")}),
+    );
     // The node side starts a new session from our bundle (without a one-time prekey).
-    call("signal.processBundle", json!({"party": node, "peer": "rustbob.0", "bundle": bob.bundle_json(false)}));
-    let fresh = call("signal.encrypt", json!({"party": node, "peer": "rustbob.0", "plaintext": hex::encode("fresh")}));
+    call(
+        "signal.processBundle",
+        json!({"party": node, "peer": "rustbob.0", "bundle": bob.bundle_json(false)}),
+    );
+    let fresh = call(
+        "signal.encrypt",
+        json!({"party": node, "peer": "rustbob.0", "plaintext": hex::encode("fresh")}),
+    );
     assert_eq!(fresh["type"], "pkmsg");
     assert_eq!(bob.decrypt("pkmsg", &unhex(&fresh["body"])), b"fresh");
     assert_eq!(bob.record.previous().len(), 1);
-    assert_eq!(bob.decrypt(late["type"].as_str().unwrap(), &unhex(&late["body"])), b"late");
-    let (a, b) = converse(&mut bob, node, "x", "rustbob.0", 8, true);
+    assert_eq!(
+        bob.decrypt(late["type"].as_str().unwrap(), &unhex(&late["body"])),
+        b"late"
+    );
+    let (a, b) = converse(&mut bob, node, "rustbob.0", 8, true);
     assert!(a > 0 && b > 0);
 }
 
@@ -227,8 +264,15 @@ fn xeddsa_signatures_verify_across_implementations() {
         let kp = call("signal.keyPair", json!({}));
         let public = PublicKey::from_bytes(&unhex(&kp["pub"])).unwrap();
         let private = PrivateKey::from_slice(&unhex(&kp["priv"])).unwrap();
-        assert_eq!(private.public_key(), public, "same public key from a node private key");
-        let sig = call("signal.sign", json!({"priv": kp["priv"], "message": hex::encode(&message)}));
+        assert_eq!(
+            private.public_key(),
+            public,
+            "same public key from a node private key"
+        );
+        let sig = call(
+            "signal.sign",
+            json!({"priv": kp["priv"], "message": hex::encode(&message)}),
+        );
         public.verify(&message, &unhex(&sig)).unwrap();
         let mut bad = unhex(&sig);
         bad[10] ^= 1;
@@ -257,7 +301,10 @@ fn group_sender_keys_node_to_us() {
     let node = "node-group-sender";
     call("signal.newParty", json!({"name": node}));
     let (group, sender) = ("120363@g.us", "nodesender.0");
-    let skdm = unhex(&call("signal.groupCreate", json!({"party": node, "group": group, "sender": sender})));
+    let skdm = unhex(&call(
+        "signal.groupCreate",
+        json!({"party": node, "group": group, "sender": sender}),
+    ));
     let mut ours = SenderKeyRecord::new();
     ours.process_distribution(&SenderKeyDistributionMessage::parse(&skdm).unwrap());
     let msgs: Vec<(String, Vec<u8>)> = (0..30)
