@@ -8,7 +8,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let encoded = wa_binary::marshal(&first);
-    assert_eq!(encoded.first(), Some(&0), "marshal must start with a zero flags byte");
+    assert_eq!(
+        encoded.first(),
+        Some(&0),
+        "marshal must start with a zero flags byte"
+    );
     let body = encoded.get(1..).unwrap_or_default();
     match wa_binary::unmarshal(body) {
         Ok(second) => assert_eq!(first, second, "re-encoded node decodes differently"),

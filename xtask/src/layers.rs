@@ -98,7 +98,10 @@ pub(crate) fn parse_metadata(json: &Value, root: &Path) -> Result<Vec<Member>, S
     let crates_dir = root.join("crates");
     let mut members = Vec::new();
     for package in packages {
-        let id = package.get("id").and_then(Value::as_str).unwrap_or_default();
+        let id = package
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if !ids.contains(id) {
             continue;
         }
@@ -112,13 +115,13 @@ pub(crate) fn parse_metadata(json: &Value, root: &Path) -> Result<Vec<Member>, S
             .and_then(Value::as_str)
             .map(PathBuf::from)
             .unwrap_or_default();
-        let layer = match package.pointer("/metadata/whatsmeow-rs/layer") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(
-                v.as_u64()
-                    .ok_or_else(|| format!("{name}: layer must be a non-negative integer, got {v}"))?,
-            ),
-        };
+        let layer =
+            match package.pointer("/metadata/whatsmeow-rs/layer") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(v.as_u64().ok_or_else(|| {
+                    format!("{name}: layer must be a non-negative integer, got {v}")
+                })?),
+            };
         let deps = package
             .get("dependencies")
             .and_then(Value::as_array)
@@ -156,7 +159,11 @@ pub(crate) fn check_ladder(members: &[Member]) -> Result<LadderSummary, Vec<Stri
     };
     for member in members {
         match member.layer {
-            Some(layer) => summary.by_layer.entry(layer).or_default().push(member.name.clone()),
+            Some(layer) => summary
+                .by_layer
+                .entry(layer)
+                .or_default()
+                .push(member.name.clone()),
             None if must_be_layered(member) => {
                 errors.push(format!(
                     "{}: no `[package.metadata.whatsmeow-rs] layer = N` in its Cargo.toml",
@@ -172,7 +179,9 @@ pub(crate) fn check_ladder(members: &[Member]) -> Result<LadderSummary, Vec<Stri
             if dep.kind == DepKind::Dev {
                 continue;
             }
-            let Some(target) = layers.get(dep.name.as_str()) else { continue };
+            let Some(target) = layers.get(dep.name.as_str()) else {
+                continue;
+            };
             summary.edges_checked += 1;
             match target {
                 Some(theirs) if *theirs >= own => errors.push(format!(
@@ -195,7 +204,11 @@ pub(crate) fn check_ladder(members: &[Member]) -> Result<LadderSummary, Vec<Stri
             }
         }
     }
-    if errors.is_empty() { Ok(summary) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(summary)
+    } else {
+        Err(errors)
+    }
 }
 
 /// The cross-crate test harness: a `wa-*` crate that sits above the ladder.
@@ -225,13 +238,18 @@ pub(crate) fn is_test_path(relative: &Path) -> bool {
     }
     // The first component is the checked root itself (`tests/` is the harness crate, whose
     // `src/` is hand-written); a `tests` directory anywhere below it marks test files.
-    let dirs: Vec<_> = relative.parent().map(|p| p.components().collect()).unwrap_or_default();
+    let dirs: Vec<_> = relative
+        .parent()
+        .map(|p| p.components().collect())
+        .unwrap_or_default();
     dirs.iter().skip(1).any(|c| c.as_os_str() == "tests")
 }
 
 /// Whether a file's first lines carry the `@generated` marker.
 pub(crate) fn is_generated(text: &str) -> bool {
-    text.lines().take(GENERATED_MARKER_LINES).any(|l| l.contains("@generated"))
+    text.lines()
+        .take(GENERATED_MARKER_LINES)
+        .any(|l| l.contains("@generated"))
 }
 
 /// Scans `roots` (relative to `root`) for oversized hand-written `.rs` files.
@@ -269,7 +287,11 @@ pub(crate) fn check_sizes(root: &Path, roots: &[&str]) -> Result<SizeSummary, Ve
             summary.longest = Some((relative, lines));
         }
     }
-    if errors.is_empty() { Ok(summary) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(summary)
+    } else {
+        Err(errors)
+    }
 }
 
 fn collect_rs_files(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<String>) {
@@ -285,7 +307,9 @@ fn collect_rs_files(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<String>
         let path = entry.path();
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        let Ok(file_type) = entry.file_type() else { continue };
+        let Ok(file_type) = entry.file_type() else {
+            continue;
+        };
         if file_type.is_dir() {
             if name.starts_with('.') || name == "target" || name == "node_modules" {
                 continue;
@@ -300,7 +324,9 @@ fn collect_rs_files(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<String>
 /// Runs `cargo xtask layers`.
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     if let Some(extra) = args.first() {
-        return Err(format!("unexpected argument `{extra}` (usage: cargo xtask layers)"));
+        return Err(format!(
+            "unexpected argument `{extra}` (usage: cargo xtask layers)"
+        ));
     }
     let root = crate::workspace_root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
@@ -323,7 +349,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 
     let mut errors = Vec::new();
     let ladder = check_ladder(&members).map_err(|e| errors.extend(e)).ok();
-    let sizes = check_sizes(&root, &CHECKED_ROOTS).map_err(|e| errors.extend(e)).ok();
+    let sizes = check_sizes(&root, &CHECKED_ROOTS)
+        .map_err(|e| errors.extend(e))
+        .ok();
     if !errors.is_empty() {
         for e in &errors {
             eprintln!("  error: {e}");
