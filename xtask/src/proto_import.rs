@@ -16,6 +16,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::workspace_root;
 
@@ -46,13 +47,26 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         return Err("usage: cargo xtask proto-import PATH/TO/WAProto.proto".to_string());
     };
     let source = PathBuf::from(path);
-    let raw = fs::read(&source).map_err(|e| format!("reading {}: {e}", source.display()))?;
+    let provenance = import(&source, &workspace_root().join("proto"))?;
+    println!(
+        "imported {} ({} lines, WhatsApp {}) into proto/WAProto.proto; run `cargo xtask codegen` next",
+        source.display(),
+        provenance.lines,
+        provenance.whatsapp_version
+    );
+    Ok(())
+}
+
+/// Normalises, checks and writes `source` as `proto_dir/WAProto.proto`, then updates the facts
+/// block of `proto_dir/README.md`. Nothing is written when a check fails.
+pub(crate) fn import(source: &Path, proto_dir: &Path) -> Result<Provenance, String> {
+    let raw = fs::read(source).map_err(|e| format!("reading {}: {e}", source.display()))?;
     let text = String::from_utf8(raw).map_err(|_| format!("{} is not UTF-8", source.display()))?;
     let (normalised, zeroed) = add_zero_enum_values(&normalise(&text))?;
     let whatsapp_version = validate(&normalised)?;
     check_compiles(&normalised)?;
 
-    let (package, license) = match read_package_json(&source) {
+    let (package, license) = match read_package_json(source) {
         Some((name, version, license)) => (Some((name, version)), license),
         None => (None, None),
     };
@@ -64,23 +78,20 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         zeroed,
     };
 
-    let proto_dir = workspace_root().join("proto");
-    fs::create_dir_all(&proto_dir).map_err(|e| format!("creating proto/: {e}"))?;
+    let readme_path = proto_dir.join("README.md");
+    let readme = match fs::read_to_string(&readme_path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(format!("reading {}: {e}", readme_path.display())),
+    };
+    let updated = update_readme(&readme, &provenance)?;
+
+    fs::create_dir_all(proto_dir).map_err(|e| format!("creating {}: {e}", proto_dir.display()))?;
     let target = proto_dir.join("WAProto.proto");
     fs::write(&target, &normalised).map_err(|e| format!("writing {}: {e}", target.display()))?;
-
-    let readme_path = proto_dir.join("README.md");
-    let readme = fs::read_to_string(&readme_path).unwrap_or_default();
-    let updated = update_readme(&readme, &provenance)?;
-    fs::write(&readme_path, updated).map_err(|e| format!("writing README: {e}"))?;
-
-    println!(
-        "imported {} ({} lines, WhatsApp {}) into proto/WAProto.proto; run `cargo xtask codegen` next",
-        source.display(),
-        provenance.lines,
-        provenance.whatsapp_version
-    );
-    Ok(())
+    fs::write(&readme_path, updated)
+        .map_err(|e| format!("writing {}: {e}", readme_path.display()))?;
+    Ok(provenance)
 }
 
 /// Applies the documented normalisation (BOM, line endings, trailing blanks, final newline).
@@ -185,7 +196,9 @@ pub(crate) fn validate(text: &str) -> Result<String, String> {
 
 /// Compiles the text with protox so a broken schema is refused before it replaces ours.
 fn check_compiles(text: &str) -> Result<(), String> {
-    let dir = std::env::temp_dir().join(format!("wa-proto-import-{}", std::process::id()));
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("wa-proto-import-{}-{n}", std::process::id()));
     fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     let file = dir.join("WAProto.proto");
     let result = fs::write(&file, text)
@@ -340,6 +353,74 @@ mod tests {
         assert!(!second.contains("2.3000.1 |"));
         assert_eq!(second.matches(BEGIN).count(), 1);
         assert!(update_readme(&format!("{END}\n{BEGIN}"), &sample()).is_err());
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("xtask-import-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// Lays out an npm package (`package.json` + `WAProto/WAProto.proto`) with `schema` in it.
+    fn npm_package(root: &Path, schema: &str) -> PathBuf {
+        let package = root.join("package");
+        fs::create_dir_all(package.join("WAProto")).unwrap();
+        fs::write(
+            package.join("package.json"),
+            "{\n  \"name\": \"baileys\",\n  \"version\": \"9.9.9\",\n  \"license\": \"MIT\"\n}\n",
+        )
+        .unwrap();
+        let file = package.join("WAProto").join("WAProto.proto");
+        fs::write(&file, schema).unwrap();
+        file
+    }
+
+    #[test]
+    fn importing_the_checked_in_schema_changes_nothing() {
+        let checked_in = fs::read_to_string(workspace_root().join("proto/WAProto.proto")).unwrap();
+        let root = scratch("idempotent");
+        // CRLF line endings, as a Windows checkout would have them, are normalised away too.
+        let source = npm_package(&root, &checked_in.replace('\n', "\r\n"));
+        let out = root.join("proto");
+        let provenance = import(&source, &out).unwrap();
+        assert_eq!(
+            fs::read_to_string(out.join("WAProto.proto")).unwrap(),
+            checked_in
+        );
+        assert!(provenance.zeroed.is_empty(), "already normalised");
+        assert_eq!(provenance.package, Some(("baileys".into(), "9.9.9".into())));
+        let readme = fs::read_to_string(out.join("README.md")).unwrap();
+        assert!(readme.contains("`baileys@9.9.9`"));
+        assert!(readme.contains("| License | MIT |"));
+        let _ = fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn import_refuses_a_broken_schema_and_writes_nothing() {
+        let root = scratch("broken");
+        let schema = "syntax = \"proto3\";\npackage proto;\n/// WhatsApp Version: 1.2.3\nmessage A {\n  optional Missing m = 1;\n}\n";
+        let source = npm_package(&root, schema);
+        let out = root.join("proto");
+        let error = import(&source, &out).unwrap_err();
+        assert!(error.contains("does not compile"), "{error}");
+        assert!(!out.join("WAProto.proto").exists());
+        assert!(!out.join("README.md").exists());
+        let _ = fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn import_fixes_a_zeroless_enum_so_it_compiles() {
+        let root = scratch("zeroless");
+        let schema = "syntax = \"proto3\";\npackage proto;\n/// WhatsApp Version: 1.2.3\nenum Kind {\n    ONE = 1;\n}\nmessage A {\n    optional Kind kind = 1;\n}\n";
+        let source = npm_package(&root, schema);
+        let out = root.join("proto");
+        let provenance = import(&source, &out).unwrap();
+        assert_eq!(provenance.zeroed, ["Kind"]);
+        assert_eq!(provenance.whatsapp_version, "1.2.3");
+        let written = fs::read_to_string(out.join("WAProto.proto")).unwrap();
+        assert!(written.contains("enum Kind {\n    KIND_UNSET = 0;"));
+        let _ = fs::remove_dir_all(&root);
     }
 
     #[test]

@@ -21,6 +21,10 @@
 //! mapping). Bytes fields are `Vec<u8>`. Use the re-exported [`prost`] (`wa_proto::prost`) so
 //! every crate encodes with the same version.
 //!
+//! Only recursive fields are boxed, so some structs are large (`proto::Message` is about 5 KB,
+//! `proto::WebMessageInfo` about 13 KB); box them yourself when you keep many or move them often.
+//! The records messages derive `Eq` and `Hash`.
+//!
 //! # Example
 //!
 //! ```

@@ -304,3 +304,10 @@ fn sender_key_record_round_trip() {
         SenderKeyRecord::default()
     );
 }
+
+#[test]
+fn large_structs_stay_within_the_documented_bounds() {
+    // The crate docs quote these sizes; keep them honest when the schema grows.
+    assert!(std::mem::size_of::<proto::Message>() < 8 * 1024);
+    assert!(std::mem::size_of::<proto::WebMessageInfo>() < 16 * 1024);
+}
