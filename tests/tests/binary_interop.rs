@@ -974,3 +974,53 @@ fn known_difference_baileys_writes_object_prototype_names_as_byte_zero() {
         json!([["b", "y"]])
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Compressed frames (flags bit 2: zlib), which both decoders accept.
+
+fn zlib_frame(frame: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let body = frame.get(1..).unwrap_or_default();
+    let mut z = flate2::write::ZlibEncoder::new(vec![2u8], flate2::Compression::default());
+    z.write_all(body).unwrap_or_else(|e| panic!("{e}"));
+    z.finish().unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn compressed_frames_decode_the_same_on_both_sides() {
+    let seed = env_u64("WA_INTEROP_SEED").unwrap_or(DEFAULT_SEED) ^ 0x2A;
+    println!("binary interop (zlib): seed {seed:#x}");
+    let tokens = baileys_tokens();
+    let mut generator = Gen {
+        rng: Rng(seed),
+        tokens: &tokens,
+        stats: Stats::default(),
+    };
+    let nodes: Vec<Node> = (0..300).map(|_| generator.node(0)).collect();
+    let frames: Vec<Vec<u8>> = nodes
+        .iter()
+        .map(|n| zlib_frame(&wa_binary::marshal(n)))
+        .collect();
+    let mut disagreements = 0usize;
+    for ((node, frame), view) in nodes.iter().zip(&frames).zip(baileys_decode(&frames)) {
+        let expected = node_json(node, jid_as_baileys_prints);
+        let ours = wa_binary::decode_frame(frame);
+        let baileys_ok = matches!(&view, Ok(v) if *v == expected);
+        let ours_ok = matches!(&ours, Ok(n) if n == node);
+        if !(baileys_ok && ours_ok) {
+            disagreements += 1;
+            if disagreements <= 5 {
+                println!(
+                    "  zlib frame disagrees (Baileys ok: {baileys_ok}, ours ok: {ours_ok}): {}",
+                    describe(node)
+                );
+            }
+        }
+    }
+    println!(
+        "binary interop (zlib): {} frames, {} nodes, {disagreements} disagreements",
+        frames.len(),
+        generator.stats.nodes
+    );
+    assert_eq!(disagreements, 0);
+}
