@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use crate::DecodeError;
 use crate::jid::{Jid, Server};
 use crate::node::{AttrValue, Attrs, Content, Node};
+use crate::strref::StrRef;
 use crate::token;
 
 /// Default cap on node nesting.
@@ -38,9 +39,9 @@ impl Default for DecodeOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JidRef<'a> {
     /// The user part (may be empty).
-    pub user: Cow<'a, str>,
+    pub user: StrRef<'a>,
     /// The server string.
-    pub server: Cow<'a, str>,
+    pub server: StrRef<'a>,
     /// The raw agent (AD JIDs on `s.whatsapp.net` only).
     pub agent: u8,
     /// The device number.
@@ -52,7 +53,7 @@ pub struct JidRef<'a> {
 impl JidRef<'_> {
     /// The owned [`Jid`].
     pub fn to_owned(&self) -> Jid {
-        Jid::new(self.user.as_ref(), Server::parse(&self.server))
+        Jid::new(self.user.as_str(), Server::parse(&self.server))
             .with_agent(self.agent)
             .with_device(self.device)
             .with_integrator(self.integrator)
@@ -63,7 +64,7 @@ impl JidRef<'_> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AttrValueRef<'a> {
     /// A string (borrowed from the frame or a token; owned only for packed strings).
-    Str(Cow<'a, str>),
+    Str(StrRef<'a>),
     /// A JID.
     Jid(JidRef<'a>),
 }
@@ -72,7 +73,7 @@ impl AttrValueRef<'_> {
     /// The owned [`AttrValue`].
     pub fn to_owned(&self) -> AttrValue {
         match self {
-            Self::Str(s) => AttrValue::Str(s.as_ref().to_owned()),
+            Self::Str(s) => AttrValue::Str(s.as_str().to_owned()),
             Self::Jid(j) => AttrValue::Jid(j.to_owned()),
         }
     }
@@ -94,9 +95,9 @@ pub enum ContentRef<'a> {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NodeRef<'a> {
     /// The tag.
-    pub tag: Cow<'a, str>,
+    pub tag: StrRef<'a>,
     /// The attributes, in wire order.
-    pub attrs: Vec<(Cow<'a, str>, AttrValueRef<'a>)>,
+    pub attrs: Vec<(StrRef<'a>, AttrValueRef<'a>)>,
     /// The content.
     pub content: ContentRef<'a>,
 }
@@ -106,7 +107,7 @@ impl NodeRef<'_> {
     pub fn to_owned(&self) -> Node {
         let mut attrs = Attrs::with_capacity(self.attrs.len());
         for (k, v) in &self.attrs {
-            attrs.push(k.as_ref(), v.to_owned());
+            attrs.push(k.as_str(), v.to_owned());
         }
         let content = match &self.content {
             ContentRef::None => Content::None,
@@ -122,7 +123,10 @@ impl NodeRef<'_> {
 
     /// The value of attribute `key`.
     pub fn attr(&self, key: &str) -> Option<&AttrValueRef<'_>> {
-        self.attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.attrs
+            .iter()
+            .find(|(k, _)| k.as_str() == key)
+            .map(|(_, v)| v)
     }
 
     /// The child nodes (empty unless the content is a list).
@@ -173,7 +177,7 @@ pub fn unmarshal_ref_with<'a>(
 
 /// A string or JID read from a string position.
 enum Value<'a> {
-    Str(Cow<'a, str>),
+    Str(StrRef<'a>),
     Jid(JidRef<'a>),
 }
 
@@ -202,12 +206,16 @@ impl<'a> Reader<'a> {
 
     #[inline]
     fn read_u8(&mut self) -> Result<u8, DecodeError> {
-        let b = *self.data.get(self.pos).ok_or(DecodeError::UnexpectedEof {
-            offset: self.pos,
-            needed: 1,
-        })?;
-        self.pos += 1;
-        Ok(b)
+        match self.data.get(self.pos) {
+            Some(&b) => {
+                self.pos += 1;
+                Ok(b)
+            }
+            None => Err(DecodeError::UnexpectedEof {
+                offset: self.pos,
+                needed: 1,
+            }),
+        }
     }
 
     #[inline]
@@ -275,24 +283,49 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn read_packed(&mut self, tag: u8) -> Result<String, DecodeError> {
+    fn read_packed(&mut self, tag: u8) -> Result<StrRef<'a>, DecodeError> {
         let start = self.read_u8()?;
         let n = usize::from(start & 0x7f);
         let odd = start & 0x80 != 0;
         let offset = self.pos;
         let bytes = self.read_slice(n)?;
-        let mut out = String::with_capacity(2 * n);
-        let last = n.wrapping_sub(1);
-        for (i, &b) in bytes.iter().enumerate() {
-            let hi = b >> 4;
-            let lo = b & 0x0f;
-            out.push(unpack(tag, hi, offset + i)?);
-            if odd && i == last {
-                break;
+        let nibble = tag == token::NIBBLE_8;
+        if nibble {
+            // Digits 12..=15 are invalid, except the padding nibble of an odd-length string.
+            for (i, &b) in bytes.iter().enumerate() {
+                let (hi, lo) = (b >> 4, b & 0x0f);
+                if hi > 11 {
+                    return Err(DecodeError::InvalidPackedDigit {
+                        digit: hi,
+                        offset: offset + i,
+                    });
+                }
+                if lo > 11 && !(odd && i + 1 == n) {
+                    return Err(DecodeError::InvalidPackedDigit {
+                        digit: lo,
+                        offset: offset + i,
+                    });
+                }
             }
-            out.push(unpack(tag, lo, offset + i)?);
         }
-        Ok(out)
+        let table: &[u8; 16] = if nibble {
+            b"0123456789-.0000"
+        } else {
+            b"0123456789ABCDEF"
+        };
+        let len = 2 * n - usize::from(odd && n > 0);
+        Ok(StrRef::from_ascii(len, |write| {
+            let mut left = len;
+            for &b in bytes {
+                for v in [b >> 4, b & 0x0f] {
+                    if left == 0 {
+                        return;
+                    }
+                    write(table.get(usize::from(v)).copied().unwrap_or(b'0'));
+                    left -= 1;
+                }
+            }
+        }))
     }
 
     fn read_value(&mut self) -> Result<Value<'a>, DecodeError> {
@@ -301,7 +334,7 @@ impl<'a> Reader<'a> {
         self.read_value_tagged(tag, offset)
     }
 
-    fn read_str(&mut self) -> Result<Cow<'a, str>, DecodeError> {
+    fn read_str(&mut self) -> Result<StrRef<'a>, DecodeError> {
         let offset = self.pos;
         match self.read_value()? {
             Value::Str(s) => Ok(s),
@@ -311,16 +344,17 @@ impl<'a> Reader<'a> {
 
     fn read_value_tagged(&mut self, tag: u8, offset: usize) -> Result<Value<'a>, DecodeError> {
         Ok(match tag {
-            token::LIST_EMPTY => Value::Str(Cow::Borrowed("")),
+            token::LIST_EMPTY => Value::Str(StrRef::borrowed("")),
             token::DICTIONARY_0..=token::DICTIONARY_3 => {
                 let dict = tag - token::DICTIONARY_0;
                 let index = self.read_u8()?;
-                let s = token::double_byte(dict, index).ok_or(DecodeError::UnknownToken {
-                    dict,
-                    index,
-                    offset,
-                })?;
-                Value::Str(Cow::Borrowed(s))
+                let s =
+                    token::double_byte(dict, index).ok_or_else(|| DecodeError::UnknownToken {
+                        dict,
+                        index,
+                        offset,
+                    })?;
+                Value::Str(StrRef::borrowed(s))
             }
             token::BINARY_8 | token::BINARY_20 | token::BINARY_32 => {
                 let len = self.read_len(tag)?;
@@ -328,9 +362,9 @@ impl<'a> Reader<'a> {
                 let bytes = self.read_slice(len)?;
                 let s = std::str::from_utf8(bytes)
                     .map_err(|_| DecodeError::InvalidUtf8 { offset: start })?;
-                Value::Str(Cow::Borrowed(s))
+                Value::Str(StrRef::borrowed(s))
             }
-            token::NIBBLE_8 | token::HEX_8 => Value::Str(Cow::Owned(self.read_packed(tag)?)),
+            token::NIBBLE_8 | token::HEX_8 => Value::Str(self.read_packed(tag)?),
             token::JID_PAIR => {
                 let user = self.read_str()?;
                 let server = self.read_str()?;
@@ -360,7 +394,7 @@ impl<'a> Reader<'a> {
                 };
                 Value::Jid(JidRef {
                     user,
-                    server: Cow::Borrowed(server),
+                    server: StrRef::borrowed(server),
                     agent,
                     device,
                     integrator: 0,
@@ -404,14 +438,14 @@ impl<'a> Reader<'a> {
                 })
             }
             _ => match token::single_byte(tag) {
-                Some(s) => Value::Str(Cow::Borrowed(s)),
+                Some(s) => Value::Str(StrRef::borrowed(s)),
                 None => return Err(DecodeError::InvalidTag { tag, offset }),
             },
         })
     }
 
     /// Reads the list header and the tag of a node; returns (list size, tag).
-    fn read_node_head(&mut self, depth: usize) -> Result<(usize, Cow<'a, str>), DecodeError> {
+    fn read_node_head(&mut self, depth: usize) -> Result<(usize, StrRef<'a>), DecodeError> {
         if depth > self.max_depth {
             return Err(DecodeError::TooDeep {
                 limit: self.max_depth,
@@ -486,8 +520,10 @@ impl<'a> Reader<'a> {
                     ContentRef::Bytes(Cow::Borrowed(self.read_slice(len)?))
                 }
                 _ => ContentRef::Bytes(match self.read_value_tagged(tag, offset)? {
-                    Value::Str(Cow::Borrowed(s)) => Cow::Borrowed(s.as_bytes()),
-                    Value::Str(Cow::Owned(s)) => Cow::Owned(s.into_bytes()),
+                    Value::Str(s) => match s.into_cow() {
+                        Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+                        Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+                    },
                     Value::Jid(j) => Cow::Owned(j.to_owned().to_string().into_bytes()),
                 }),
             }
@@ -554,22 +590,4 @@ fn jid_owned(j: JidRef<'_>) -> Jid {
         .with_agent(j.agent)
         .with_device(j.device)
         .with_integrator(j.integrator)
-}
-
-#[inline]
-fn unpack(tag: u8, v: u8, offset: usize) -> Result<char, DecodeError> {
-    let c = if tag == token::NIBBLE_8 {
-        match v {
-            0..=9 => b'0' + v,
-            10 => b'-',
-            11 => b'.',
-            _ => return Err(DecodeError::InvalidPackedDigit { digit: v, offset }),
-        }
-    } else {
-        match v {
-            0..=9 => b'0' + v,
-            _ => b'A' + (v & 0x0f) - 10,
-        }
-    };
-    Ok(char::from(c))
 }

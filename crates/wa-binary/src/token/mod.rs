@@ -3,7 +3,7 @@
 //! Strings that appear in the dictionaries are written as one byte (single-byte tokens) or two
 //! bytes (a dictionary tag `0xEC..=0xEF` followed by an index). The reverse lookup from string to
 //! token is a static open-addressing hash table built at compile time (`const` evaluation), so
-//! the encoder pays one FNV-1a hash and usually one string comparison per string.
+//! the encoder pays one hash of the length and the first and last eight bytes and usually one string comparison per string.
 
 mod dict;
 
@@ -81,17 +81,26 @@ const TABLE_MASK: usize = TABLE_SIZE - 1;
 /// Longest token, in bytes: longer strings skip the hash entirely.
 const MAX_TOKEN_LEN: usize = max_token_len();
 
-/// FNV-1a, 32-bit. Usable in `const` context so the table is built by the compiler.
+/// Hash of a candidate token: length plus the first and last eight bytes, multiplied and
+/// folded. Usable in `const` context so the table is built by the compiler; at run time it
+/// costs two loads and a multiply for strings of 8+ bytes.
 #[inline]
-const fn fnv1a(bytes: &[u8]) -> u32 {
-    let mut hash: u32 = 0x811c_9dc5;
-    let mut rest = bytes;
-    while let [first, tail @ ..] = rest {
-        hash ^= *first as u32;
-        hash = hash.wrapping_mul(0x0100_0193);
-        rest = tail;
-    }
-    hash
+const fn hash(bytes: &[u8]) -> u32 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let (a, b) = match (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+        (Some(first), Some(last)) => (u64::from_le_bytes(*first), u64::from_le_bytes(*last)),
+        _ => {
+            let mut v = 0u64;
+            let mut rest = bytes;
+            while let [first, tail @ ..] = rest {
+                v = (v << 8) | *first as u64;
+                rest = tail;
+            }
+            (v, 0)
+        }
+    };
+    let h = (a ^ b.rotate_left(23) ^ (bytes.len() as u64).wrapping_mul(K)).wrapping_mul(K);
+    (h >> 40) as u32
 }
 
 // Evaluated by the compiler only: an out-of-bounds index is a build error, not a panic.
@@ -123,7 +132,7 @@ const fn max_token_len() -> usize {
 // Evaluated by the compiler only: an out-of-bounds index is a build error, not a panic.
 #[allow(clippy::indexing_slicing)]
 const fn insert(table: &mut [u16; TABLE_SIZE], s: &str, code: u16) {
-    let mut slot = (fnv1a(s.as_bytes()) as usize) & TABLE_MASK;
+    let mut slot = (hash(s.as_bytes()) as usize) & TABLE_MASK;
     while table[slot] != 0 {
         slot = (slot + 1) & TABLE_MASK;
     }
@@ -178,7 +187,7 @@ pub fn lookup(s: &str) -> Option<Token> {
     if s.is_empty() || s.len() > MAX_TOKEN_LEN {
         return None;
     }
-    let mut slot = (fnv1a(s.as_bytes()) as usize) & TABLE_MASK;
+    let mut slot = (hash(s.as_bytes()) as usize) & TABLE_MASK;
     loop {
         let code = *TABLE.get(slot)?;
         if code == 0 {
