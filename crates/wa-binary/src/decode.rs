@@ -348,12 +348,13 @@ impl<'a> Reader<'a> {
             token::DICTIONARY_0..=token::DICTIONARY_3 => {
                 let dict = tag - token::DICTIONARY_0;
                 let index = self.read_u8()?;
-                let s =
-                    token::double_byte(dict, index).ok_or_else(|| DecodeError::UnknownToken {
+                let Some(s) = token::double_byte(dict, index) else {
+                    return Err(DecodeError::UnknownToken {
                         dict,
                         index,
                         offset,
-                    })?;
+                    });
+                };
                 Value::Str(StrRef::borrowed(s))
             }
             token::BINARY_8 | token::BINARY_20 | token::BINARY_32 => {

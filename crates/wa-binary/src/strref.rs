@@ -175,7 +175,7 @@ mod tests {
                 .map(|i| char::from(b'0' + (i % 10) as u8))
                 .collect();
             assert_eq!(s.as_str(), expected);
-            assert_eq!(s.is_borrowed(), false);
+            assert!(!s.is_borrowed());
             assert_eq!(s.clone().into_owned(), expected);
             assert_eq!(s, StrRef::borrowed(&expected));
         }
