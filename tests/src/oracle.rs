@@ -17,7 +17,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -190,6 +190,7 @@ pub struct Oracle {
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
     stderr: Arc<Mutex<String>>,
+    stderr_thread: Option<JoinHandle<()>>,
     next_id: u64,
 }
 
@@ -206,10 +207,16 @@ impl Oracle {
         node_version(node)?;
         let dir = interop_dir();
         ensure_node_modules(&dir)?;
+        Self::spawn_script(node, &dir.join("oracle.mjs"))
+    }
+
+    /// Starts `node <script>` (run in `tests/interop`) and expects it to speak the oracle
+    /// protocol; no `npm ci` is done. The script must answer `oracle.ping`.
+    pub fn spawn_script(node: &str, script: &Path) -> Result<Self, OracleError> {
         let node = node.to_owned();
         let mut child = Command::new(&node)
-            .arg(dir.join("oracle.mjs"))
-            .current_dir(&dir)
+            .arg(script)
+            .current_dir(interop_dir())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -226,12 +233,13 @@ impl Oracle {
         };
         let kept = Arc::new(Mutex::new(String::new()));
         let sink = Arc::clone(&kept);
-        thread::spawn(move || collect_stderr(stderr, &sink));
+        let stderr_thread = thread::spawn(move || collect_stderr(stderr, &sink));
         let mut oracle = Oracle {
             child,
             stdin,
             stdout: BufReader::new(stdout),
             stderr: kept,
+            stderr_thread: Some(stderr_thread),
             next_id: 0,
         };
         // Fail at spawn time, not at first use, if the oracle cannot load its command modules.
@@ -257,7 +265,12 @@ impl Oracle {
         let mut answer = String::new();
         let n = self.stdout.read_line(&mut answer)?;
         if n == 0 {
-            let status = self.child.try_wait().ok().flatten();
+            // stdout closed: the process is exiting. Wait for it and for the rest of its stderr,
+            // which usually says why.
+            let status = self.child.wait().ok();
+            if let Some(t) = self.stderr_thread.take() {
+                let _ = t.join();
+            }
             return Err(self.protocol(format!(
                 "oracle exited before answering `{cmd}` (status {status:?})"
             )));

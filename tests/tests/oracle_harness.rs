@@ -80,3 +80,24 @@ fn node_version_reports_a_version() {
     let v = oracle::node_version("node").unwrap_or_else(|e| panic!("{e}"));
     assert!(v.starts_with('v'), "{v}");
 }
+
+#[test]
+fn oracle_dying_at_startup_reports_its_stderr() {
+    let dir = std::env::temp_dir().join(format!("wa-tests-dying-oracle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let script = dir.join("dies.mjs");
+    std::fs::write(
+        &script,
+        "console.error('boom-marker: module failed to load');\nprocess.exit(3);\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let result = oracle::Oracle::spawn_script("node", &script);
+    let _ = std::fs::remove_dir_all(&dir);
+    match result {
+        Err(OracleError::Protocol { message, stderr }) => {
+            assert!(message.contains("exited"), "{message}");
+            assert!(stderr.contains("boom-marker"), "stderr was {stderr:?}");
+        }
+        other => panic!("expected a protocol error, got {other:?}"),
+    }
+}
