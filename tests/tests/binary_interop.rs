@@ -326,9 +326,9 @@ impl Gen<'_> {
             17 => {
                 self.stats.long_strings += 1;
                 if self.rng.chance(2) {
-                    self.ascii_word(256, 5000)
+                    self.ascii_word(256, 3000)
                 } else {
-                    self.unicode(100, 2000)
+                    self.unicode(100, 1000)
                 }
             }
             // About one per run on top of the one forced in; Baileys needs ~0.3 s per MiB.
@@ -485,10 +485,10 @@ impl Gen<'_> {
         let n = match self.rng.range(0, 199) {
             0..=19 => 0,
             20..=179 => self.rng.range(1, 255),
-            180..=198 => self.rng.range(256, 4_000),
+            180..=198 => self.rng.range(256, 3_000),
             // Large payloads cost Baileys' byte-at-a-time encoder ~0.3 s per MiB: keep them rare.
             _ if self.rng.chance(50) => self.rng.range(1 << 20, (1 << 20) + 10_000),
-            _ => self.rng.range(4_000, 100_000),
+            _ => self.rng.range(3_000, 60_000),
         };
         match n {
             0..256 => self.stats.bytes_8 += 1,
@@ -660,10 +660,21 @@ fn random_nodes_match_baileys_byte_for_byte() {
     let mut batch_bytes = 0usize;
     for i in 0..count {
         let mut node = generator.node(0);
-        // Make sure every run covers the rare 32-bit lengths at least once.
-        if i == 1 {
-            node.content = Content::Bytes(generator.rng.bytes((1 << 20) + 7));
-            generator.stats.bytes_32 += 1;
+        // Make sure every run covers the length boundaries and the rare 32-bit lengths.
+        let forced_len = match i {
+            1 => Some(1 << 20),       // smallest BINARY_32
+            3 => Some((1 << 20) - 1), // largest BINARY_20
+            4 => Some(256),           // smallest BINARY_20
+            5 => Some(255),           // largest BINARY_8
+            _ => None,
+        };
+        if let Some(n) = forced_len {
+            node.content = Content::Bytes(generator.rng.bytes(n));
+            match n {
+                0..256 => generator.stats.bytes_8 += 1,
+                256..1_048_576 => generator.stats.bytes_20 += 1,
+                _ => generator.stats.bytes_32 += 1,
+            }
         }
         if i == 2 {
             let huge = generator.huge_string();
