@@ -1,16 +1,21 @@
 //! `cargo bench -p wa-binary`: our codec against whatsapp-rust's `wacore-binary` 0.7.
 //!
 //! Three corpora (see `corpus.rs`) are encoded once with our encoder; both decoders then decode
-//! those same bytes. Encoding is measured on equivalent node values (wacore's nodes are converted
-//! from ours before any timing). Each measured operation processes a whole corpus:
+//! those same bytes. Before any timing, each corpus is checked: our `unmarshal`/`unmarshal_ref`
+//! round-trip every node, wacore decodes our bytes to the node converted from ours
+//! (`theirs.rs`), and wacore's encoder is run on that node to see whether it writes our bytes.
+//! Each measured operation processes a whole corpus:
 //!
-//! * encode: our `marshal_into` into a reused buffer vs wacore's `marshal_to_vec` into a reused buffer;
+//! * encode: our `marshal_into` vs wacore's `marshal_to_vec`, both into a reused buffer, each on
+//!   the nodes its own decoder produced from the shared bytes (so both node sets are allocated
+//!   alike, and wacore's hold interned `&'static str` tags and keys as its API yields them);
 //! * decode: our `unmarshal` (owned) and `unmarshal_ref` (borrowed) vs wacore's `unmarshal_ref`
 //!   (borrowed) and `unmarshal_ref(..).to_owned()` (its only way to an owned node).
 //!
-//! After the criterion groups, a short manual timing pass over the same closures (our batch and
-//! wacore's batch alternate, so load from other processes hits both alike) prints a ratio table (`ratio` = wacore time / our time, so > 1 means we are faster) checked
-//! against the targets: decode ≥ 1.5×, encode ≥ 1.2×. Run without `--bench` (as `cargo test
+//! After the criterion groups, a short manual timing pass over the same closures prints a ratio
+//! table (`ratio` = wacore time / our time, so > 1 means we are faster) checked against the
+//! targets: decode ≥ 1.5×, encode ≥ 1.2×. Our batch and wacore's batch alternate, so load from
+//! other processes on the machine hits both alike. Run without `--bench` (as `cargo test
 //! --benches` does) everything executes a few times as a smoke test and the table says so.
 
 // Benchmarks measure wall-clock time; clippy.toml bans `Instant::now` only for library code.
@@ -32,7 +37,8 @@ struct Prepared {
     name: &'static str,
     ours: Vec<Node>,
     theirs: Vec<wacore_binary::Node>,
-    /// Our encoding of each node, flags byte included.
+    /// Our encoding of each node, flags byte included (wacore's encoder writes the same bytes
+    /// when `same_bytes`).
     frames: Vec<Vec<u8>>,
     /// Sum of the frame lengths: the byte count used for throughput.
     bytes: u64,
@@ -42,14 +48,15 @@ struct Prepared {
 
 impl Prepared {
     fn new(corpus: Corpus) -> Self {
-        let Corpus { name, nodes: ours } = corpus;
-        let frames: Vec<Vec<u8>> = ours.iter().map(wa_binary::marshal).collect();
-        let theirs: Vec<wacore_binary::Node> = ours.iter().map(theirs::to_theirs).collect();
+        let Corpus { name, nodes: built } = corpus;
+        let frames: Vec<Vec<u8>> = built.iter().map(wa_binary::marshal).collect();
         let bytes = frames.iter().map(|f| f.len() as u64).sum();
 
+        let mut ours = Vec::with_capacity(built.len());
+        let mut theirs = Vec::with_capacity(built.len());
         let mut same_bytes = true;
         let mut buf = Vec::new();
-        for (i, ((frame, node), their_node)) in frames.iter().zip(&ours).zip(&theirs).enumerate() {
+        for (i, (frame, node)) in frames.iter().zip(&built).enumerate() {
             // Our round trip must be exact, or the numbers would be meaningless.
             let body = &frame[1..];
             let owned = wa_binary::unmarshal(body)
@@ -69,12 +76,15 @@ impl Prepared {
                 "{name}[{i}]: marshal_into differs from marshal"
             );
 
-            // wacore must decode our bytes to the node it was given, so both decoders do the same work.
+            // wacore must decode our bytes to the same logical node, so both decoders do the
+            // same work.
+            let converted = theirs::to_theirs(node);
+            let decoded = theirs::decode_owned(body);
             assert!(
-                theirs::decode_owned(body) == *their_node,
+                decoded == converted,
                 "{name}[{i}]: wacore-binary decodes our frame to a different node"
             );
-            theirs::encode_into(their_node, &mut buf);
+            theirs::encode_into(&converted, &mut buf);
             if buf != *frame {
                 if same_bytes {
                     let at = buf
@@ -91,6 +101,11 @@ impl Prepared {
                 }
                 same_bytes = false;
             }
+            // Each codec encodes the node its own decoder produces from the shared bytes: the
+            // representation its API naturally yields (wacore interns token tags and keys as
+            // `&'static str`; ours are `String`s by contract), allocated the same way for both.
+            ours.push(owned);
+            theirs.push(decoded);
         }
         Prepared {
             name,
@@ -274,7 +289,8 @@ fn ratio_table(corpora: &[Prepared], measure: bool) {
     println!();
     if measure {
         println!(
-            "wa-binary vs wacore-binary 0.7 (median of {batches} batches; ratio = wacore time / our time)"
+            "wa-binary vs wacore-binary 0.7: {batches} alternating batch pairs; ns/op are medians, \
+             ratio = median over pairs of wacore time / our time"
         );
     } else {
         println!(
@@ -346,7 +362,10 @@ fn main() {
         .collect();
     // `cargo bench` passes `--bench`; `cargo test --benches` does not (criterion then runs each
     // benchmark once as a test).
-    let measure = std::env::args().any(|a| a == "--bench");
+    let args: Vec<String> = std::env::args().collect();
+    let measure = args.iter().any(|a| a == "--bench");
+    // Profiling (`--profile-time`) and listing must run only what criterion selects.
+    let table = !args.iter().any(|a| a == "--profile-time" || a == "--list");
 
     let mut c = Criterion::default()
         .sample_size(20)
@@ -356,5 +375,7 @@ fn main() {
     criterion_groups(&mut c, &corpora);
     c.final_summary();
 
-    ratio_table(&corpora, measure);
+    if table {
+        ratio_table(&corpora, measure);
+    }
 }
