@@ -175,11 +175,6 @@ pub fn unmarshal_ref_with<'a>(
     Ok(node)
 }
 
-/// A string or JID read from a string position.
-enum Value<'a> {
-    Str(StrRef<'a>),
-    Jid(JidRef<'a>),
-}
 
 /// Smallest possible encoded node: list tag, size, one-byte tag.
 const MIN_NODE_LEN: usize = 3;
@@ -314,37 +309,37 @@ impl<'a> Reader<'a> {
             b"0123456789ABCDEF"
         };
         let len = 2 * n - usize::from(odd && n > 0);
-        Ok(StrRef::from_ascii(len, |write| {
-            let mut left = len;
-            for &b in bytes {
-                for v in [b >> 4, b & 0x0f] {
-                    if left == 0 {
-                        return;
-                    }
-                    write(table.get(usize::from(v)).copied().unwrap_or(b'0'));
-                    left -= 1;
-                }
-            }
-        }))
+        Ok(StrRef::from_packed(bytes, table, len))
     }
 
-    fn read_value(&mut self) -> Result<Value<'a>, DecodeError> {
+    #[inline]
+    fn read_value(&mut self) -> Result<AttrValueRef<'a>, DecodeError> {
         let offset = self.pos;
         let tag = self.read_u8()?;
+        // Fast path: most values are single-byte tokens.
+        if let Some(s) = token::single_byte(tag) {
+            return Ok(AttrValueRef::Str(StrRef::borrowed(s)));
+        }
         self.read_value_tagged(tag, offset)
     }
 
+    #[inline]
     fn read_str(&mut self) -> Result<StrRef<'a>, DecodeError> {
         let offset = self.pos;
-        match self.read_value()? {
-            Value::Str(s) => Ok(s),
-            Value::Jid(_) => Err(DecodeError::ExpectedString { offset }),
+        let tag = self.read_u8()?;
+        // Fast path: most tags and keys are single-byte tokens.
+        if let Some(s) = token::single_byte(tag) {
+            return Ok(StrRef::borrowed(s));
+        }
+        match self.read_value_tagged(tag, offset)? {
+            AttrValueRef::Str(s) => Ok(s),
+            AttrValueRef::Jid(_) => Err(DecodeError::ExpectedString { offset }),
         }
     }
 
-    fn read_value_tagged(&mut self, tag: u8, offset: usize) -> Result<Value<'a>, DecodeError> {
+    fn read_value_tagged(&mut self, tag: u8, offset: usize) -> Result<AttrValueRef<'a>, DecodeError> {
         Ok(match tag {
-            token::LIST_EMPTY => Value::Str(StrRef::borrowed("")),
+            token::LIST_EMPTY => AttrValueRef::Str(StrRef::borrowed("")),
             token::DICTIONARY_0..=token::DICTIONARY_3 => {
                 let dict = tag - token::DICTIONARY_0;
                 let index = self.read_u8()?;
@@ -355,7 +350,7 @@ impl<'a> Reader<'a> {
                         offset,
                     });
                 };
-                Value::Str(StrRef::borrowed(s))
+                AttrValueRef::Str(StrRef::borrowed(s))
             }
             token::BINARY_8 | token::BINARY_20 | token::BINARY_32 => {
                 let len = self.read_len(tag)?;
@@ -363,9 +358,9 @@ impl<'a> Reader<'a> {
                 let bytes = self.read_slice(len)?;
                 let s = std::str::from_utf8(bytes)
                     .map_err(|_| DecodeError::InvalidUtf8 { offset: start })?;
-                Value::Str(StrRef::borrowed(s))
+                AttrValueRef::Str(StrRef::borrowed(s))
             }
-            token::NIBBLE_8 | token::HEX_8 => Value::Str(self.read_packed(tag)?),
+            token::NIBBLE_8 | token::HEX_8 => AttrValueRef::Str(self.read_packed(tag)?),
             token::JID_PAIR => {
                 let user = self.read_str()?;
                 let server = self.read_str()?;
@@ -375,7 +370,7 @@ impl<'a> Reader<'a> {
                         reason: "JID pair without server",
                     });
                 }
-                Value::Jid(JidRef {
+                AttrValueRef::Jid(JidRef {
                     user,
                     server,
                     agent: 0,
@@ -393,7 +388,7 @@ impl<'a> Reader<'a> {
                     crate::jid::HOSTED_LID_DOMAIN => ("hosted.lid", 0),
                     other => ("s.whatsapp.net", other),
                 };
-                Value::Jid(JidRef {
+                AttrValueRef::Jid(JidRef {
                     user,
                     server: StrRef::borrowed(server),
                     agent,
@@ -411,7 +406,7 @@ impl<'a> Reader<'a> {
                         reason: "FB JID server is not msgr",
                     });
                 }
-                Value::Jid(JidRef {
+                AttrValueRef::Jid(JidRef {
                     user,
                     server,
                     agent: 0,
@@ -430,7 +425,7 @@ impl<'a> Reader<'a> {
                         reason: "interop JID server is not interop",
                     });
                 }
-                Value::Jid(JidRef {
+                AttrValueRef::Jid(JidRef {
                     user,
                     server,
                     agent: 0,
@@ -439,7 +434,7 @@ impl<'a> Reader<'a> {
                 })
             }
             _ => match token::single_byte(tag) {
-                Some(s) => Value::Str(StrRef::borrowed(s)),
+                Some(s) => AttrValueRef::Str(StrRef::borrowed(s)),
                 None => return Err(DecodeError::InvalidTag { tag, offset }),
             },
         })
@@ -498,10 +493,7 @@ impl<'a> Reader<'a> {
         let mut attrs = Vec::with_capacity(attr_count);
         for _ in 0..attr_count {
             let key = self.read_str()?;
-            let value = match self.read_value()? {
-                Value::Str(s) => AttrValueRef::Str(s),
-                Value::Jid(j) => AttrValueRef::Jid(j),
-            };
+            let value = self.read_value()?;
             attrs.push((key, value));
         }
         let content = if size % 2 == 0 {
@@ -521,11 +513,11 @@ impl<'a> Reader<'a> {
                     ContentRef::Bytes(Cow::Borrowed(self.read_slice(len)?))
                 }
                 _ => ContentRef::Bytes(match self.read_value_tagged(tag, offset)? {
-                    Value::Str(s) => match s.into_cow() {
+                    AttrValueRef::Str(s) => match s.into_cow() {
                         Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
                         Cow::Owned(s) => Cow::Owned(s.into_bytes()),
                     },
-                    Value::Jid(j) => Cow::Owned(j.to_owned().to_string().into_bytes()),
+                    AttrValueRef::Jid(j) => Cow::Owned(j.to_owned().to_string().into_bytes()),
                 }),
             }
         } else {
@@ -545,8 +537,8 @@ impl<'a> Reader<'a> {
         for _ in 0..attr_count {
             let key = self.read_str()?.into_owned();
             let value = match self.read_value()? {
-                Value::Str(s) => AttrValue::Str(s.into_owned()),
-                Value::Jid(j) => AttrValue::Jid(jid_owned(j)),
+                AttrValueRef::Str(s) => AttrValue::Str(s.into_owned()),
+                AttrValueRef::Jid(j) => AttrValue::Jid(jid_owned(j)),
             };
             attrs.push(key, value);
         }
@@ -567,8 +559,8 @@ impl<'a> Reader<'a> {
                     Content::Bytes(self.read_slice(len)?.to_vec())
                 }
                 _ => Content::Bytes(match self.read_value_tagged(tag, offset)? {
-                    Value::Str(s) => s.into_owned().into_bytes(),
-                    Value::Jid(j) => jid_owned(j).to_string().into_bytes(),
+                    AttrValueRef::Str(s) => s.into_owned().into_bytes(),
+                    AttrValueRef::Jid(j) => jid_owned(j).to_string().into_bytes(),
                 }),
             }
         } else {

@@ -20,7 +20,7 @@ pub struct StrRef<'a>(Repr<'a>);
 enum Repr<'a> {
     Borrowed(&'a str),
     Inline { len: u8, buf: [u8; INLINE] },
-    Owned(String),
+    Owned(Box<str>),
 }
 
 impl<'a> StrRef<'a> {
@@ -29,25 +29,30 @@ impl<'a> StrRef<'a> {
         Self(Repr::Borrowed(s))
     }
 
-    /// Builds a string from ASCII bytes produced by `fill`, inline when `len` fits.
-    /// `fill` writes exactly `len` bytes through the callback it is given.
-    pub(crate) fn from_ascii(len: usize, fill: impl FnOnce(&mut dyn FnMut(u8))) -> Self {
+    /// Decodes a packed (nibble or hex) string: each input byte gives two characters from
+    /// `table` (high nibble first); the result is cut to `len` characters, `len <= 2 * packed.len()`.
+    /// `table` must hold only ASCII.
+    #[inline]
+    pub(crate) fn from_packed(packed: &[u8], table: &[u8; 16], len: usize) -> Self {
+        let char_at = |v: u8| table.get(usize::from(v & 0x0f)).copied().unwrap_or(b'0');
         if len <= INLINE {
             let mut buf = [0u8; INLINE];
-            let mut slots = buf.iter_mut();
-            fill(&mut |b| {
-                if let Some(slot) = slots.next() {
-                    *slot = b;
+            for (b, out) in packed.iter().zip(buf.chunks_exact_mut(2)) {
+                if let [hi, lo] = out {
+                    *hi = char_at(b >> 4);
+                    *lo = char_at(*b);
                 }
-            });
-            Self(Repr::Inline {
-                len: len as u8,
-                buf,
-            })
+            }
+            Self(Repr::Inline { len: len as u8, buf })
         } else {
-            let mut s = String::with_capacity(len);
-            fill(&mut |b| s.push(char::from(b)));
-            Self(Repr::Owned(s))
+            let mut v = Vec::with_capacity(2 * packed.len());
+            for b in packed {
+                v.push(char_at(b >> 4));
+                v.push(char_at(*b));
+            }
+            v.truncate(len);
+            // Only ASCII from `table`, so this does not fail; fall back to empty rather than panic.
+            Self(Repr::Owned(String::from_utf8(v).unwrap_or_default().into_boxed_str()))
         }
     }
 
@@ -68,7 +73,7 @@ impl<'a> StrRef<'a> {
     /// The owned `String`.
     pub fn into_owned(self) -> String {
         match self.0 {
-            Repr::Owned(s) => s,
+            Repr::Owned(s) => s.into_string(),
             other => StrRef(other).as_str().to_owned(),
         }
     }
@@ -121,7 +126,7 @@ impl<'a> From<&'a str> for StrRef<'a> {
 
 impl From<String> for StrRef<'_> {
     fn from(s: String) -> Self {
-        Self(Repr::Owned(s))
+        Self(Repr::Owned(s.into_boxed_str()))
     }
 }
 
@@ -169,11 +174,12 @@ mod tests {
 
     #[test]
     fn inline_heap_and_borrowed_agree() {
-        for len in [0usize, 1, 21, 22, 23, 254] {
-            let s = StrRef::from_ascii(len, |w| (0..len).for_each(|i| w(b'0' + (i % 10) as u8)));
-            let expected: String = (0..len)
-                .map(|i| char::from(b'0' + (i % 10) as u8))
-                .collect();
+        let table = b"0123456789-.0000";
+        for len in [0usize, 1, 21, 22, 23, 24, 254] {
+            let n = len.div_ceil(2);
+            let packed: Vec<u8> = (0..n).map(|i| (((2 * i) % 10) as u8) << 4 | ((2 * i + 1) % 10) as u8).collect();
+            let s = StrRef::from_packed(&packed, table, len);
+            let expected: String = (0..len).map(|i| char::from(b'0' + (i % 10) as u8)).collect();
             assert_eq!(s.as_str(), expected);
             assert!(!s.is_borrowed());
             assert_eq!(s.clone().into_owned(), expected);
@@ -186,6 +192,6 @@ mod tests {
 mod size_tests {
     #[test]
     fn small() {
-        assert!(std::mem::size_of::<super::StrRef<'static>>() <= 32);
+        assert_eq!(std::mem::size_of::<super::StrRef<'static>>(), 24);
     }
 }
