@@ -8,7 +8,8 @@
 //!   form instead (any JID string with `:device` becomes `AD_JID`, `hosted` without a device
 //!   becomes a `JID_PAIR`). One addition: an `s.whatsapp.net` JID with a non-zero agent is also
 //!   written as `AD_JID` with the agent as domain type, where whatsmeow writes domain 0 and
-//!   loses the agent.
+//!   loses the agent (agents 1, 128 and 129 are still written as 0: on the wire they would name
+//!   the `lid`, `hosted` and `hosted.lid` servers).
 //! * [`AttrValue::Str`] is never turned into a JID (whatsmeow); Baileys writes any string
 //!   containing `@` as a JID.
 //! * Hex packing accepts only `0-9A-F` (Baileys); whatsmeow also packs lowercase `a-f`, which
@@ -59,6 +60,14 @@ fn check(node: &Node) -> Result<(), crate::DecodeError> {
         {
             return Err(Unencodable("AD JID device above 255"));
         }
+        if let AttrValue::Jid(j) = v
+            && j.server() == &Server::User
+            && wire_agent(j) != j.agent()
+        {
+            return Err(Unencodable(
+                "s.whatsapp.net agent 1, 128 or 129 reads back as another server",
+            ));
+        }
         if let AttrValue::Str(s) = v
             && u32::try_from(s.len()).is_err()
         {
@@ -102,10 +111,20 @@ fn estimate(node: &Node) -> usize {
 /// True when whatsmeow writes this JID as `AD_JID` (plus agent-carrying `s.whatsapp.net`).
 pub(crate) fn uses_ad_form(jid: &Jid) -> bool {
     match jid.server() {
-        Server::User => jid.device() > 0 || jid.agent() > 0,
+        Server::User => jid.device() > 0 || wire_agent(jid) > 0,
         Server::Lid => jid.device() > 0,
         Server::Hosted | Server::HostedLid => true,
         _ => false,
+    }
+}
+
+/// The agent written for an `s.whatsapp.net` AD JID: the raw agent, except that values which
+/// would decode as another server (1 = lid, 128 = hosted, 129 = hosted.lid) are written as 0,
+/// as whatsmeow always does.
+fn wire_agent(jid: &Jid) -> u8 {
+    match jid.agent() {
+        crate::jid::LID_DOMAIN | crate::jid::HOSTED_DOMAIN | crate::jid::HOSTED_LID_DOMAIN => 0,
+        agent => agent,
     }
 }
 
@@ -211,8 +230,12 @@ impl Encoder<'_> {
 
     fn write_jid(&mut self, jid: &Jid) {
         if uses_ad_form(jid) {
+            let domain = match jid.server() {
+                Server::User => wire_agent(jid),
+                _ => jid.actual_agent(),
+            };
             self.out
-                .extend_from_slice(&[token::AD_JID, jid.actual_agent(), jid.device() as u8]);
+                .extend_from_slice(&[token::AD_JID, domain, jid.device() as u8]);
             self.write_string(jid.user());
             return;
         }

@@ -152,3 +152,20 @@ fn string_content_decodes_to_bytes() {
     let node = decode_frame(&hex::decode("00f80219ff0112").unwrap()).unwrap();
     assert_eq!(node.content, Content::Bytes(b"12".to_vec()));
 }
+
+/// An agent on `s.whatsapp.net` is kept as the AD domain byte (f7 05 02), except the values
+/// that name other servers on the wire (1 = lid), which whatsmeow writes as 0.
+#[test]
+fn agents_on_user_jids() {
+    check(
+        &Node::new("iq")
+            .attr("to", jid("123.5:2@s.whatsapp.net"))
+            .build(),
+        "00f8031911f70502ff82123f",
+    );
+    let n = Node::new("iq")
+        .attr("to", jid("123.1:2@s.whatsapp.net"))
+        .build();
+    assert_eq!(hex::encode(marshal(&n)), "00f8031911f70002ff82123f");
+    assert!(wa_binary::try_marshal(&n).is_err());
+}
