@@ -3,6 +3,17 @@
 //! Every read is bounds-checked and returns a [`DecodeError`]; no allocation is sized by a
 //! length field before that length has been checked against the bytes that are left; nesting
 //! is capped ([`DecodeOptions::max_depth`]).
+//!
+//! Where the reference decoders are lenient, this one is strict or explicit:
+//!
+//! * bytes after the top-level node are an error ([`DecodeError::TrailingBytes`]);
+//! * tags, attribute keys and attribute values must be UTF-8 (whatsmeow converts lossily);
+//! * nibble digits 12–15 are an error except as the padding of an odd-length string
+//!   (whatsmeow and Baileys turn 15 into a NUL character);
+//! * `LIST_EMPTY` in content position is an empty child list, as in Baileys (whatsmeow: no
+//!   content), so `Content::Nodes(vec![])` round-trips;
+//! * `LIST_EMPTY` in a string position is the empty string;
+//! * a JID in content position becomes the bytes of its string form.
 
 use std::borrow::Cow;
 

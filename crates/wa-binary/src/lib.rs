@@ -9,8 +9,10 @@
 //!   broadcasts, newsletters, hosted, interop, …) with a parse/display round-trip.
 //! * [`marshal`] encodes byte for byte as whatsmeow's `Marshal` (see [`encode`](mod@encode)
 //!   for the few documented choices where whatsmeow and Baileys differ).
-//! * [`unmarshal`], [`unmarshal_ref`] (zero-copy) and [`decode_frame`] decode with strict
-//!   bounds, typed errors ([`DecodeError`]) and caps on depth and inflated size.
+//! * [`unmarshal`] (owned [`Node`]), [`unmarshal_ref`] (borrowed [`NodeRef`]: tokens and raw
+//!   strings point into the dictionaries or the frame, short packed strings are held inline in a
+//!   [`StrRef`]) and [`decode_frame`] (flags byte and zlib) decode with strict bounds, typed
+//!   errors ([`DecodeError`]) and caps on nesting depth and inflated size ([`DecodeOptions`]).
 //! * [`token`] holds the dictionaries (version 3) and a compile-time hash table for lookups.
 //!
 //! It does no IO, no encryption and no framing of the Noise transport: bytes in, nodes out.
