@@ -186,7 +186,6 @@ pub fn unmarshal_ref_with<'a>(
     Ok(node)
 }
 
-
 /// Smallest possible encoded node: list tag, size, one-byte tag.
 const MIN_NODE_LEN: usize = 3;
 /// Smallest possible encoded attribute: two one-byte tokens.
@@ -348,7 +347,11 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn read_value_tagged(&mut self, tag: u8, offset: usize) -> Result<AttrValueRef<'a>, DecodeError> {
+    fn read_value_tagged(
+        &mut self,
+        tag: u8,
+        offset: usize,
+    ) -> Result<AttrValueRef<'a>, DecodeError> {
         Ok(match tag {
             token::LIST_EMPTY => AttrValueRef::Str(StrRef::borrowed("")),
             token::DICTIONARY_0..=token::DICTIONARY_3 => {

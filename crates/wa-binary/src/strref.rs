@@ -43,7 +43,10 @@ impl<'a> StrRef<'a> {
                     *lo = char_at(*b);
                 }
             }
-            Self(Repr::Inline { len: len as u8, buf })
+            Self(Repr::Inline {
+                len: len as u8,
+                buf,
+            })
         } else {
             let mut v = Vec::with_capacity(2 * packed.len());
             for b in packed {
@@ -52,7 +55,9 @@ impl<'a> StrRef<'a> {
             }
             v.truncate(len);
             // Only ASCII from `table`, so this does not fail; fall back to empty rather than panic.
-            Self(Repr::Owned(String::from_utf8(v).unwrap_or_default().into_boxed_str()))
+            Self(Repr::Owned(
+                String::from_utf8(v).unwrap_or_default().into_boxed_str(),
+            ))
         }
     }
 
@@ -177,9 +182,13 @@ mod tests {
         let table = b"0123456789-.0000";
         for len in [0usize, 1, 21, 22, 23, 24, 254] {
             let n = len.div_ceil(2);
-            let packed: Vec<u8> = (0..n).map(|i| (((2 * i) % 10) as u8) << 4 | ((2 * i + 1) % 10) as u8).collect();
+            let packed: Vec<u8> = (0..n)
+                .map(|i| (((2 * i) % 10) as u8) << 4 | ((2 * i + 1) % 10) as u8)
+                .collect();
             let s = StrRef::from_packed(&packed, table, len);
-            let expected: String = (0..len).map(|i| char::from(b'0' + (i % 10) as u8)).collect();
+            let expected: String = (0..len)
+                .map(|i| char::from(b'0' + (i % 10) as u8))
+                .collect();
             assert_eq!(s.as_str(), expected);
             assert!(!s.is_borrowed());
             assert_eq!(s.clone().into_owned(), expected);
