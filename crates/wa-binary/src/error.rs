@@ -74,8 +74,8 @@ pub enum DecodeError {
         /// Where the string bytes started.
         offset: usize,
     },
-    /// A length or list size larger than the bytes left in the input.
-    #[error("declared length {declared} at offset {offset} exceeds the {remaining} byte(s) left")]
+    /// A binary length, list size or attribute count larger than the bytes left can hold.
+    #[error("declared size {declared} at offset {offset} exceeds the {remaining} byte(s) left")]
     LengthExceedsInput {
         /// The declared length or item count.
         declared: usize,
