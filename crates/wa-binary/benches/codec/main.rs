@@ -156,40 +156,62 @@ impl Op {
 
     fn run(self, p: &Prepared, buf: &mut Vec<u8>) {
         match self {
-            Op::OursEncode => {
-                for node in &p.ours {
-                    buf.clear();
-                    wa_binary::marshal_into(black_box(node), buf);
-                    black_box(buf.as_slice());
-                }
-            }
-            Op::TheirsEncode => {
-                for node in &p.theirs {
-                    theirs::encode_into(black_box(node), buf);
-                    black_box(buf.as_slice());
-                }
-            }
-            Op::OursDecodeOwned => {
-                for frame in &p.frames {
-                    black_box(wa_binary::unmarshal(black_box(&frame[1..])).is_ok());
-                }
-            }
-            Op::OursDecodeRef => {
-                for frame in &p.frames {
-                    black_box(wa_binary::unmarshal_ref(black_box(&frame[1..])).is_ok());
-                }
-            }
-            Op::TheirsDecodeRef => {
-                for frame in &p.frames {
-                    black_box(theirs::decode_ref(black_box(&frame[1..])));
-                }
-            }
-            Op::TheirsDecodeOwned => {
-                for frame in &p.frames {
-                    black_box(theirs::decode_owned(black_box(&frame[1..])));
-                }
-            }
+            Op::OursEncode => pass_ours_encode(p, buf),
+            Op::TheirsEncode => pass_theirs_encode(p, buf),
+            Op::OursDecodeOwned => pass_ours_decode_owned(p),
+            Op::OursDecodeRef => pass_ours_decode_ref(p),
+            Op::TheirsDecodeRef => pass_theirs_decode_ref(p),
+            Op::TheirsDecodeOwned => pass_theirs_decode_owned(p),
         }
+    }
+}
+
+// One function per operation, never inlined, so that profilers (perf, callgrind) attribute each
+// corpus pass to its own symbol: `callgrind_annotate --inclusive=yes` then gives instructions
+// per pass, a figure that machine load does not change.
+
+#[inline(never)]
+fn pass_ours_encode(p: &Prepared, buf: &mut Vec<u8>) {
+    for node in &p.ours {
+        buf.clear();
+        wa_binary::marshal_into(black_box(node), buf);
+        black_box(buf.as_slice());
+    }
+}
+
+#[inline(never)]
+fn pass_theirs_encode(p: &Prepared, buf: &mut Vec<u8>) {
+    for node in &p.theirs {
+        theirs::encode_into(black_box(node), buf);
+        black_box(buf.as_slice());
+    }
+}
+
+#[inline(never)]
+fn pass_ours_decode_owned(p: &Prepared) {
+    for frame in &p.frames {
+        black_box(wa_binary::unmarshal(black_box(&frame[1..])).is_ok());
+    }
+}
+
+#[inline(never)]
+fn pass_ours_decode_ref(p: &Prepared) {
+    for frame in &p.frames {
+        black_box(wa_binary::unmarshal_ref(black_box(&frame[1..])).is_ok());
+    }
+}
+
+#[inline(never)]
+fn pass_theirs_decode_ref(p: &Prepared) {
+    for frame in &p.frames {
+        black_box(theirs::decode_ref(black_box(&frame[1..])));
+    }
+}
+
+#[inline(never)]
+fn pass_theirs_decode_owned(p: &Prepared) {
+    for frame in &p.frames {
+        black_box(theirs::decode_owned(black_box(&frame[1..])));
     }
 }
 
@@ -356,8 +378,11 @@ fn ratio_table(corpora: &[Prepared], measure: bool) {
 }
 
 fn main() {
+    // WA_BENCH_CORPUS=<name> restricts the run to one corpus (for profiling).
+    let only = std::env::var("WA_BENCH_CORPUS").ok();
     let corpora: Vec<Prepared> = [corpus::messages(), corpus::usync(), corpus::group()]
         .into_iter()
+        .filter(|c| only.as_deref().is_none_or(|name| name == c.name))
         .map(Prepared::new)
         .collect();
     // `cargo bench` passes `--bench`; `cargo test --benches` does not (criterion then runs each
