@@ -1,0 +1,232 @@
+//! [`Changes`]: a batch of writes that a store commits atomically (one SQLite transaction).
+
+use wa_binary::Jid;
+use wa_signal::store::{ProtocolAddress, SenderKeyName};
+use wa_signal::{PreKeyRecord, PublicKey, SenderKeyRecord, SessionRecord, SignedPreKeyRecord};
+
+use crate::types::{
+    AppStateSyncKey, AppStateVersion, BufferedEvent, ChatSettings, ContactInfo, Device, MessageKey,
+    MutationMac, OutgoingMessage, PrivacyToken,
+};
+
+/// Writes to one device's data, applied all together or not at all by [`crate::Store::commit`].
+///
+/// Within one batch, writes apply in this order: device, identities, sessions, prekeys (puts,
+/// then removals, then the uploaded mark), signed prekeys, sender keys, app state (keys,
+/// versions, MACs put then removed), contacts, chat settings, message secrets, privacy
+/// tokens, LID mappings, outgoing messages (then the bound is enforced), buffered events (put,
+/// then cleared, then old ones deleted). Later writes to the same key win.
+#[derive(Clone, Debug, Default)]
+pub struct Changes {
+    pub(crate) device: Option<Device>,
+    pub(crate) identities: Vec<(ProtocolAddress, PublicKey)>,
+    pub(crate) sessions: Vec<(ProtocolAddress, Vec<u8>)>,
+    pub(crate) pre_keys: Vec<PreKeyRecord>,
+    pub(crate) removed_pre_keys: Vec<u32>,
+    pub(crate) pre_keys_uploaded_through: Option<u32>,
+    pub(crate) signed_pre_keys: Vec<SignedPreKeyRecord>,
+    pub(crate) sender_keys: Vec<(SenderKeyName, Vec<u8>)>,
+    pub(crate) app_state_sync_keys: Vec<AppStateSyncKey>,
+    pub(crate) app_state_versions: Vec<AppStateVersion>,
+    pub(crate) removed_app_state_versions: Vec<String>,
+    pub(crate) mutation_macs: Vec<(String, u64, Vec<MutationMac>)>,
+    pub(crate) removed_mutation_macs: Vec<(String, Vec<Vec<u8>>)>,
+    pub(crate) contacts: Vec<(Jid, ContactInfo)>,
+    pub(crate) chat_settings: Vec<(Jid, ChatSettings)>,
+    pub(crate) message_secrets: Vec<(MessageKey, Vec<u8>)>,
+    pub(crate) privacy_tokens: Vec<PrivacyToken>,
+    pub(crate) lid_mappings: Vec<(Jid, Jid)>,
+    pub(crate) outgoing_messages: Vec<OutgoingMessage>,
+    pub(crate) buffered_events: Vec<BufferedEvent>,
+    pub(crate) cleared_events: Vec<[u8; 32]>,
+    pub(crate) events_deleted_before: Option<i64>,
+}
+
+impl Changes {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// True when the batch writes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.device.is_none()
+            && self.identities.is_empty()
+            && self.sessions.is_empty()
+            && self.pre_keys.is_empty()
+            && self.removed_pre_keys.is_empty()
+            && self.pre_keys_uploaded_through.is_none()
+            && self.signed_pre_keys.is_empty()
+            && self.sender_keys.is_empty()
+            && self.app_state_sync_keys.is_empty()
+            && self.app_state_versions.is_empty()
+            && self.removed_app_state_versions.is_empty()
+            && self.mutation_macs.is_empty()
+            && self.removed_mutation_macs.is_empty()
+            && self.contacts.is_empty()
+            && self.chat_settings.is_empty()
+            && self.message_secrets.is_empty()
+            && self.privacy_tokens.is_empty()
+            && self.lid_mappings.is_empty()
+            && self.outgoing_messages.is_empty()
+            && self.buffered_events.is_empty()
+            && self.cleared_events.is_empty()
+            && self.events_deleted_before.is_none()
+    }
+
+    /// Checks what a backend cannot store (app-state versions above `i64::MAX`), so a batch
+    /// is refused whole instead of failing half-way.
+    pub(crate) fn validate(&self) -> crate::Result<()> {
+        let too_big = |v: u64| i64::try_from(v).is_err();
+        if self.app_state_versions.iter().any(|v| too_big(v.version))
+            || self.mutation_macs.iter().any(|(_, v, _)| too_big(*v))
+        {
+            return Err(crate::StoreError::InvalidInput(
+                "app state version above i64::MAX",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Replaces the device record (its signed prekey is stored as a signed prekey too).
+    pub fn set_device(&mut self, device: Device) -> &mut Self {
+        self.device = Some(device);
+        self
+    }
+
+    /// Stores (or replaces) the identity key of `address`.
+    pub fn put_identity(&mut self, address: ProtocolAddress, key: PublicKey) -> &mut Self {
+        self.identities.push((address, key));
+        self
+    }
+
+    /// Stores the session record of `address` (serialized now).
+    pub fn put_session(&mut self, address: ProtocolAddress, record: &SessionRecord) -> &mut Self {
+        self.sessions.push((address, record.serialize()));
+        self
+    }
+
+    /// Stores a one-time prekey (not yet uploaded).
+    pub fn put_pre_key(&mut self, record: PreKeyRecord) -> &mut Self {
+        self.pre_keys.push(record);
+        self
+    }
+
+    /// Removes a consumed one-time prekey.
+    pub fn remove_pre_key(&mut self, id: u32) -> &mut Self {
+        self.removed_pre_keys.push(id);
+        self
+    }
+
+    /// Marks every stored prekey with id `<= last_id` as uploaded to the server.
+    pub fn mark_pre_keys_uploaded(&mut self, last_id: u32) -> &mut Self {
+        self.pre_keys_uploaded_through = Some(last_id);
+        self
+    }
+
+    /// Stores a signed prekey.
+    pub fn put_signed_pre_key(&mut self, record: SignedPreKeyRecord) -> &mut Self {
+        self.signed_pre_keys.push(record);
+        self
+    }
+
+    /// Stores a sender-key record (serialized now).
+    pub fn put_sender_key(&mut self, name: SenderKeyName, record: &SenderKeyRecord) -> &mut Self {
+        self.sender_keys.push((name, record.serialize()));
+        self
+    }
+
+    /// Stores an app-state sync key.
+    pub fn put_app_state_sync_key(&mut self, key: AppStateSyncKey) -> &mut Self {
+        self.app_state_sync_keys.push(key);
+        self
+    }
+
+    /// Stores the version and LTHash of a collection.
+    pub fn put_app_state_version(&mut self, version: AppStateVersion) -> &mut Self {
+        self.app_state_versions.push(version);
+        self
+    }
+
+    /// Forgets a collection's version and all of its mutation MACs (a full resync follows).
+    pub fn remove_app_state_version(&mut self, name: impl Into<String>) -> &mut Self {
+        self.removed_app_state_versions.push(name.into());
+        self
+    }
+
+    /// Stores mutation MACs of a collection at `version`.
+    pub fn put_mutation_macs(
+        &mut self,
+        name: impl Into<String>,
+        version: u64,
+        macs: Vec<MutationMac>,
+    ) -> &mut Self {
+        self.mutation_macs.push((name.into(), version, macs));
+        self
+    }
+
+    /// Removes mutation MACs (by index MAC) of a collection.
+    pub fn remove_mutation_macs(
+        &mut self,
+        name: impl Into<String>,
+        index_macs: Vec<Vec<u8>>,
+    ) -> &mut Self {
+        self.removed_mutation_macs.push((name.into(), index_macs));
+        self
+    }
+
+    /// Upserts a contact: `Some` fields overwrite, `None` fields keep what is stored.
+    pub fn upsert_contact(&mut self, jid: Jid, info: ContactInfo) -> &mut Self {
+        self.contacts.push((jid, info));
+        self
+    }
+
+    /// Stores a chat's settings.
+    pub fn put_chat_settings(&mut self, chat: Jid, settings: ChatSettings) -> &mut Self {
+        self.chat_settings.push((chat, settings));
+        self
+    }
+
+    /// Stores a message secret; an existing secret for the same message is kept.
+    pub fn put_message_secret(&mut self, key: MessageKey, secret: Vec<u8>) -> &mut Self {
+        self.message_secrets.push((key, secret));
+        self
+    }
+
+    /// Stores (or replaces) a privacy token.
+    pub fn put_privacy_token(&mut self, token: PrivacyToken) -> &mut Self {
+        self.privacy_tokens.push(token);
+        self
+    }
+
+    /// Maps a LID user to a phone-number user (both without device); replaces any mapping of
+    /// either side.
+    pub fn put_lid_mapping(&mut self, lid: Jid, pn: Jid) -> &mut Self {
+        self.lid_mappings.push((lid, pn));
+        self
+    }
+
+    /// Caches a sent message for retries; the oldest entries beyond the store's bound go.
+    pub fn put_outgoing_message(&mut self, message: OutgoingMessage) -> &mut Self {
+        self.outgoing_messages.push(message);
+        self
+    }
+
+    /// Buffers a decrypted message until the application handled it.
+    pub fn buffer_event(&mut self, event: BufferedEvent) -> &mut Self {
+        self.buffered_events.push(event);
+        self
+    }
+
+    /// Drops a buffered plaintext (the application handled it); the hash stays.
+    pub fn clear_buffered_event(&mut self, hash: [u8; 32]) -> &mut Self {
+        self.cleared_events.push(hash);
+        self
+    }
+
+    /// Deletes buffered events inserted before `inserted_before` (unix seconds).
+    pub fn delete_buffered_events_before(&mut self, inserted_before: i64) -> &mut Self {
+        self.events_deleted_before = Some(inserted_before);
+        self
+    }
+}

@@ -1,0 +1,329 @@
+//! wa-signal's store traits over [`Store`], and [`Transaction`] for atomic multi-record updates.
+//!
+//! Every backend handle (and `dyn Store`) implements `IdentityKeyStore`, `PreKeyStore`,
+//! `SignedPreKeyStore`, `SessionStore` and `SenderKeyStore`, so wa-signal's helpers run against
+//! it directly; each of their writes is then its own commit. To commit "session updated +
+//! prekey consumed + plaintext buffered" as one unit, run the helper against a [`Transaction`]:
+//! it reads through to the store, collects the writes, and [`Transaction::commit`] applies them
+//! together with whatever else the caller added.
+
+use std::sync::{Mutex, MutexGuard};
+
+use rand_core::CryptoRng;
+use wa_signal::store::{
+    IdentityKeyStore, PreKeyStore, ProtocolAddress, SenderKeyName, SenderKeyStore, SessionStore,
+    SignedPreKeyStore,
+};
+use wa_signal::{
+    IdentityKeyPair, PreKeyRecord, PublicKey, SenderKeyRecord, SessionRecord, SignedPreKeyRecord,
+};
+
+use crate::changes::Changes;
+use crate::error::{Result, StoreError};
+use crate::traits::Store;
+
+/// Largest prekey id on WhatsApp's wire (ids are 3 bytes).
+pub const MAX_PRE_KEY_ID: u32 = 0x00FF_FFFF;
+
+/// Generates `count` one-time prekeys with the ids after the last stored one (wrapping
+/// within 24 bits, skipping 0), stores them in one commit and returns them for upload.
+pub async fn generate_pre_keys<S, R>(
+    store: &S,
+    count: u32,
+    rng: &mut R,
+) -> Result<Vec<PreKeyRecord>>
+where
+    S: Store + ?Sized,
+    R: CryptoRng + Send + ?Sized,
+{
+    let start = store.pre_key_counts().await?.last_id;
+    let mut changes = Changes::new();
+    let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+    for i in 1..=count {
+        let id = (start.wrapping_add(i).wrapping_sub(1) % MAX_PRE_KEY_ID) + 1;
+        let record = PreKeyRecord::generate(id, rng);
+        changes.put_pre_key(record.clone());
+        out.push(record);
+    }
+    store.commit(changes).await?;
+    Ok(out)
+}
+
+fn one(changes: impl FnOnce(&mut Changes)) -> Changes {
+    let mut c = Changes::new();
+    changes(&mut c);
+    c
+}
+
+/// Implements wa-signal's store traits for a [`Store`] type; each write is one commit.
+macro_rules! impl_signal_stores {
+    ($ty:ty) => {
+        impl IdentityKeyStore for $ty {
+            type Error = StoreError;
+            async fn identity_key_pair(&self) -> Result<IdentityKeyPair> {
+                Ok(Store::device(self).await?.identity_key)
+            }
+            async fn local_registration_id(&self) -> Result<u32> {
+                Ok(Store::device(self).await?.registration_id)
+            }
+            async fn identity(&self, address: &ProtocolAddress) -> Result<Option<PublicKey>> {
+                Store::identity(self, address).await
+            }
+            async fn save_identity(
+                &self,
+                address: &ProtocolAddress,
+                key: &PublicKey,
+            ) -> Result<()> {
+                Store::commit(
+                    self,
+                    one(|c| {
+                        c.put_identity(address.clone(), *key);
+                    }),
+                )
+                .await
+            }
+        }
+        impl PreKeyStore for $ty {
+            type Error = StoreError;
+            async fn load_pre_key(&self, id: u32) -> Result<Option<PreKeyRecord>> {
+                Store::pre_key(self, id).await
+            }
+            async fn store_pre_key(&self, record: &PreKeyRecord) -> Result<()> {
+                Store::commit(
+                    self,
+                    one(|c| {
+                        c.put_pre_key(record.clone());
+                    }),
+                )
+                .await
+            }
+            async fn remove_pre_key(&self, id: u32) -> Result<()> {
+                Store::commit(
+                    self,
+                    one(|c| {
+                        c.remove_pre_key(id);
+                    }),
+                )
+                .await
+            }
+        }
+        impl SignedPreKeyStore for $ty {
+            type Error = StoreError;
+            async fn load_signed_pre_key(&self, id: u32) -> Result<Option<SignedPreKeyRecord>> {
+                Store::signed_pre_key(self, id).await
+            }
+            async fn store_signed_pre_key(&self, record: &SignedPreKeyRecord) -> Result<()> {
+                Store::commit(
+                    self,
+                    one(|c| {
+                        c.put_signed_pre_key(record.clone());
+                    }),
+                )
+                .await
+            }
+        }
+        impl SessionStore for $ty {
+            type Error = StoreError;
+            async fn load_session(
+                &self,
+                address: &ProtocolAddress,
+            ) -> Result<Option<SessionRecord>> {
+                Store::session(self, address).await
+            }
+            async fn store_session(
+                &self,
+                address: &ProtocolAddress,
+                record: &SessionRecord,
+            ) -> Result<()> {
+                Store::commit(
+                    self,
+                    one(|c| {
+                        c.put_session(address.clone(), record);
+                    }),
+                )
+                .await
+            }
+        }
+        impl SenderKeyStore for $ty {
+            type Error = StoreError;
+            async fn load_sender_key(
+                &self,
+                name: &SenderKeyName,
+            ) -> Result<Option<SenderKeyRecord>> {
+                Store::sender_key(self, name).await
+            }
+            async fn store_sender_key(
+                &self,
+                name: &SenderKeyName,
+                record: &SenderKeyRecord,
+            ) -> Result<()> {
+                Store::commit(
+                    self,
+                    one(|c| {
+                        c.put_sender_key(name.clone(), record);
+                    }),
+                )
+                .await
+            }
+        }
+    };
+}
+
+impl_signal_stores!(dyn Store);
+impl_signal_stores!(crate::memory::MemoryStore);
+#[cfg(feature = "sqlite")]
+impl_signal_stores!(crate::sqlite::SqliteStore);
+
+/// Writes collected against a store, applied together by [`Transaction::commit`].
+///
+/// Reads see the transaction's own writes first, then the store. It implements wa-signal's
+/// store traits, so `wa_signal::store::decrypt(&txn, ..)` followed by
+/// `txn.changes().buffer_event(..)` and `txn.commit()` persists the advanced session, the
+/// consumed prekey and the buffered plaintext in one atomic commit. Dropping it discards the
+/// writes.
+#[derive(Debug)]
+pub struct Transaction<'s, S: Store + ?Sized> {
+    store: &'s S,
+    changes: Mutex<Changes>,
+}
+
+impl<'s, S: Store + ?Sized> Transaction<'s, S> {
+    /// Starts collecting writes against `store`.
+    pub fn new(store: &'s S) -> Self {
+        Self {
+            store,
+            changes: Mutex::new(Changes::new()),
+        }
+    }
+
+    /// The writes collected so far, to add more.
+    pub fn changes(&mut self) -> &mut Changes {
+        self.changes.get_mut().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The collected writes, without committing them.
+    pub fn into_changes(self) -> Changes {
+        self.changes.into_inner().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Commits every collected write atomically.
+    pub async fn commit(self) -> Result<()> {
+        let store = self.store;
+        store.commit(self.into_changes()).await
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Changes> {
+        self.changes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl<S: Store + ?Sized> IdentityKeyStore for Transaction<'_, S> {
+    type Error = StoreError;
+    async fn identity_key_pair(&self) -> Result<IdentityKeyPair> {
+        let pending = self.lock().device.as_ref().map(|d| d.identity_key.clone());
+        match pending {
+            Some(k) => Ok(k),
+            None => Ok(self.store.device().await?.identity_key),
+        }
+    }
+    async fn local_registration_id(&self) -> Result<u32> {
+        let pending = self.lock().device.as_ref().map(|d| d.registration_id);
+        match pending {
+            Some(id) => Ok(id),
+            None => Ok(self.store.device().await?.registration_id),
+        }
+    }
+    async fn identity(&self, address: &ProtocolAddress) -> Result<Option<PublicKey>> {
+        let pending = (self.lock().identities.iter().rev())
+            .find(|(a, _)| a == address)
+            .map(|(_, k)| *k);
+        match pending {
+            Some(k) => Ok(Some(k)),
+            None => self.store.identity(address).await,
+        }
+    }
+    async fn save_identity(&self, address: &ProtocolAddress, key: &PublicKey) -> Result<()> {
+        self.lock().put_identity(address.clone(), *key);
+        Ok(())
+    }
+}
+
+impl<S: Store + ?Sized> PreKeyStore for Transaction<'_, S> {
+    type Error = StoreError;
+    async fn load_pre_key(&self, id: u32) -> Result<Option<PreKeyRecord>> {
+        let pending = {
+            let c = self.lock();
+            if c.removed_pre_keys.contains(&id) {
+                return Ok(None);
+            }
+            c.pre_keys.iter().rev().find(|r| r.id == id).cloned()
+        };
+        match pending {
+            Some(r) => Ok(Some(r)),
+            None => self.store.pre_key(id).await,
+        }
+    }
+    async fn store_pre_key(&self, record: &PreKeyRecord) -> Result<()> {
+        self.lock().put_pre_key(record.clone());
+        Ok(())
+    }
+    async fn remove_pre_key(&self, id: u32) -> Result<()> {
+        self.lock().remove_pre_key(id);
+        Ok(())
+    }
+}
+
+impl<S: Store + ?Sized> SignedPreKeyStore for Transaction<'_, S> {
+    type Error = StoreError;
+    async fn load_signed_pre_key(&self, id: u32) -> Result<Option<SignedPreKeyRecord>> {
+        let pending = (self.lock().signed_pre_keys.iter().rev())
+            .find(|r| r.id == id)
+            .cloned();
+        match pending {
+            Some(r) => Ok(Some(r)),
+            None => self.store.signed_pre_key(id).await,
+        }
+    }
+    async fn store_signed_pre_key(&self, record: &SignedPreKeyRecord) -> Result<()> {
+        self.lock().put_signed_pre_key(record.clone());
+        Ok(())
+    }
+}
+
+impl<S: Store + ?Sized> SessionStore for Transaction<'_, S> {
+    type Error = StoreError;
+    async fn load_session(&self, address: &ProtocolAddress) -> Result<Option<SessionRecord>> {
+        let pending = (self.lock().sessions.iter().rev())
+            .find(|(a, _)| a == address)
+            .map(|(_, b)| b.clone());
+        match pending {
+            Some(bytes) => SessionRecord::deserialize(&bytes)
+                .map(Some)
+                .map_err(|e| StoreError::corrupt("session", e)),
+            None => self.store.session(address).await,
+        }
+    }
+    async fn store_session(&self, address: &ProtocolAddress, record: &SessionRecord) -> Result<()> {
+        self.lock().put_session(address.clone(), record);
+        Ok(())
+    }
+}
+
+impl<S: Store + ?Sized> SenderKeyStore for Transaction<'_, S> {
+    type Error = StoreError;
+    async fn load_sender_key(&self, name: &SenderKeyName) -> Result<Option<SenderKeyRecord>> {
+        let pending = (self.lock().sender_keys.iter().rev())
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b.clone());
+        match pending {
+            Some(bytes) => SenderKeyRecord::deserialize(&bytes)
+                .map(Some)
+                .map_err(|e| StoreError::corrupt("sender key", e)),
+            None => self.store.sender_key(name).await,
+        }
+    }
+    async fn store_sender_key(&self, name: &SenderKeyName, record: &SenderKeyRecord) -> Result<()> {
+        self.lock().put_sender_key(name.clone(), record);
+        Ok(())
+    }
+}
