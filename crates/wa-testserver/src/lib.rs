@@ -1,5 +1,56 @@
-//! A local WhatsApp-compatible server and simulated primary phone.
+//! A local WhatsApp-compatible server with a simulated primary phone, for offline tests.
 //!
-//! This crate is a placeholder in the workspace ladder (layer 5): it holds nothing yet.
-//! It will hold a sans-IO server engine (Noise responder under a test root, accounts, pairing by QR and code, routing, usync, prekeys, groups, app state) and a WebSocket listener, so that clients (ours and Baileys) can be tested offline. It never depends on `wa-client`.
+//! `wa-testserver` listens on loopback for WebSocket connections at `/ws/chat`, runs the
+//! server half of WhatsApp's Noise handshake under its own test root (clients load
+//! [`TestServer::root_public_key`] instead of WhatsApp's), and speaks enough of the protocol
+//! for a companion device to pair by QR code, log in and stay connected:
+//!
+//! - registration: `pair-device` with references; the simulated phone "scans" a QR through
+//!   [`Admin::scan_qr`] and sends `pair-success` with an ADV signed device identity (HMAC with
+//!   the QR's ADV secret, account signature by the phone's identity key); the companion's
+//!   `pair-device-sign` signature is verified; the stream ends with 515;
+//! - login of a paired device (`success` with `lid`, `failure 401` for unknown devices),
+//!   prekey count, upload, digest and bundle fetch, passive/active, pings, props, blocklist,
+//!   privacy, app-state sync of the five (empty) collections, a minimal usync, logout
+//!   (`remove-companion-device`) and `<ib><offline count='0'/></ib>`;
+//! - stream errors 515, 401 (device removed, [`Admin::remove_device`]), 440 (the same device
+//!   connected twice) and 503 ([`Admin::kick`]);
+//! - unknown IQs get an error IQ (`501`), unknown stanzas with an id are acked.
+//!
+//! Layout: [`engine`] is sans-IO (bytes, commands and the time in; bytes and effects out);
+//! `listener` is the tokio shell (one task per socket); [`phone`] signs devices.
+//!
+//! Not yet here: phone-number code pairing, the phone's app-state key share and history sync
+//! notification, `wss://`, and persistence across process restarts.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), wa_testserver::Error> {
+//! use wa_testserver::{Config, TestServer};
+//! let server = TestServer::start(Config::default()).await?;
+//! println!("{}", server.url()); // ws://127.0.0.1:PORT/ws/chat
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod engine;
+mod error;
+mod listener;
+pub mod phone;
+mod server;
+pub mod state;
+
+pub use engine::{Connection, Effect, StreamError};
+pub use error::{Error, Result};
+pub use listener::WS_PATH;
+pub use phone::{Phone, QrCode};
+pub use server::{Admin, Config, SCAN_TIMEOUT, TestServer};
+pub use wa_binary::Jid;

@@ -1,0 +1,387 @@
+//! Stanzas of a logged-in device: prekeys, passive/active, digest, props, blocklist, privacy,
+//! app-state sync, usync, logout.
+
+use rand_core::CryptoRng;
+use sha2::{Digest as _, Sha256};
+use wa_binary::Node;
+
+use super::stanza::{error, result};
+use super::{Connection, Effect, StreamError};
+use crate::error::Result;
+use crate::state::{ServerState, SignedPreKey};
+
+/// The five app-state collections.
+pub const APP_STATE_COLLECTIONS: [&str; 5] = [
+    "critical_block",
+    "critical_unblock_low",
+    "regular_high",
+    "regular_low",
+    "regular",
+];
+
+fn attr<'a>(node: &'a Node, key: &str) -> &'a str {
+    node.attr(key).and_then(|v| v.as_str()).unwrap_or("")
+}
+
+fn child_bytes<'a>(node: &'a Node, tag: &str) -> Option<&'a [u8]> {
+    node.child(tag).and_then(Node::bytes)
+}
+
+fn key_id(bytes: &[u8]) -> Option<u32> {
+    match bytes {
+        [a, b, c] => Some(u32::from_be_bytes([0, *a, *b, *c])),
+        _ => None,
+    }
+}
+
+fn id3(id: u32) -> Vec<u8> {
+    id.to_be_bytes()[1..].to_vec()
+}
+
+/// A parsed prekey upload.
+struct Upload {
+    registration_id: u32,
+    identity: [u8; 32],
+    pre_keys: Vec<(u32, [u8; 32])>,
+    signed: SignedPreKey,
+}
+
+fn parse_upload(iq: &Node) -> std::result::Result<Upload, &'static str> {
+    let reg = child_bytes(iq, "registration").ok_or("missing registration")?;
+    let registration_id =
+        u32::from_be_bytes(reg.try_into().map_err(|_| "registration is not 4 bytes")?);
+    if child_bytes(iq, "type") != Some(&[5]) {
+        return Err("key type is not 05");
+    }
+    let identity: [u8; 32] = child_bytes(iq, "identity")
+        .ok_or("missing identity")?
+        .try_into()
+        .map_err(|_| "identity is not 32 bytes")?;
+    let mut pre_keys = Vec::new();
+    if let Some(list) = iq.child("list") {
+        for key in list.children_by_tag("key") {
+            let id = child_bytes(key, "id").and_then(key_id).ok_or("bad prekey id")?;
+            let value: [u8; 32] = child_bytes(key, "value")
+                .ok_or("missing prekey value")?
+                .try_into()
+                .map_err(|_| "prekey value is not 32 bytes")?;
+            pre_keys.push((id, value));
+        }
+    }
+    let skey = iq.child("skey").ok_or("missing skey")?;
+    let signed = SignedPreKey {
+        id: child_bytes(skey, "id")
+            .and_then(key_id)
+            .ok_or("bad signed prekey id")?,
+        public: child_bytes(skey, "value")
+            .ok_or("missing signed prekey value")?
+            .try_into()
+            .map_err(|_| "signed prekey value is not 32 bytes")?,
+        signature: child_bytes(skey, "signature")
+            .ok_or("missing signed prekey signature")?
+            .try_into()
+            .map_err(|_| "signed prekey signature is not 64 bytes")?,
+    };
+    Ok(Upload {
+        registration_id,
+        identity,
+        pre_keys,
+        signed,
+    })
+}
+
+fn skey_node(s: &SignedPreKey) -> Node {
+    Node::new("skey")
+        .child(Node::new("id").bytes(id3(s.id)).build())
+        .child(Node::new("value").bytes(s.public.to_vec()).build())
+        .child(Node::new("signature").bytes(s.signature.to_vec()).build())
+        .build()
+}
+
+impl Connection {
+    pub(super) fn handle_logged_in<R: CryptoRng>(
+        &mut self,
+        node: &Node,
+        device: u16,
+        _first_login: bool,
+        now_ms: u64,
+        state: &mut ServerState,
+        _rng: &mut R,
+    ) -> Result<()> {
+        if node.tag != "iq" {
+            return self.handle_common(node, now_ms);
+        }
+        let kind = attr(node, "type");
+        let first = node.children().first().map(|c| c.tag.as_str()).unwrap_or("");
+        match (attr(node, "xmlns"), kind, first) {
+            ("encrypt", "get", "count") => {
+                let n = state.devices.get(&device).map_or(0, |d| d.pre_keys.len());
+                self.send(&result(
+                    node,
+                    vec![Node::new("count").attr("value", n.to_string()).build()],
+                ))
+            }
+            ("encrypt", "set", _) if node.child("skey").is_some() => {
+                self.upload_pre_keys(node, device, state)
+            }
+            ("encrypt", "get", "digest") => self.digest(node, device, state),
+            ("encrypt", "get", "key") => self.fetch_keys(node, state),
+            ("passive", "set", "active" | "passive") => {
+                self.send(&result(node, Vec::new()))?;
+                self.send_offline_marker()
+            }
+            ("abt" | "w", "get", "props") => {
+                let protocol = node
+                    .child("props")
+                    .map(|p| attr(p, "protocol"))
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or("1")
+                    .to_owned();
+                let props = Node::new("props")
+                    .attr("protocol", protocol)
+                    .attr("hash", "wa-testserver-1")
+                    .child(
+                        Node::new("prop")
+                            .attr("config_code", "10518")
+                            .attr("config_value", "true")
+                            .build(),
+                    )
+                    .build();
+                self.send(&result(node, vec![props]))
+            }
+            ("blocklist", "get", _) => {
+                self.send(&result(node, vec![Node::new("list").build()]))
+            }
+            ("privacy", "get", _) => {
+                let cats = [
+                    ("readreceipts", "all"),
+                    ("last", "all"),
+                    ("online", "all"),
+                    ("profile", "all"),
+                    ("status", "all"),
+                    ("groupadd", "all"),
+                    ("calladd", "all"),
+                ];
+                let privacy = Node::new("privacy")
+                    .children(cats.iter().map(|(n, v)| {
+                        Node::new("category").attr("name", *n).attr("value", *v).build()
+                    }))
+                    .build();
+                self.send(&result(node, vec![privacy]))
+            }
+            ("privacy", "set", _) => self.send(&result(node, Vec::new())),
+            ("w:sync:app:state", "set", "sync") => self.app_state_sync(node),
+            ("usync", "get", "usync") => self.usync(node, state),
+            ("md", "set", "remove-companion-device") => self.remove_device(node, device, state),
+            _ => self.handle_common(node, now_ms),
+        }
+    }
+
+    fn upload_pre_keys(&mut self, node: &Node, device: u16, state: &mut ServerState) -> Result<()> {
+        let upload = match parse_upload(node) {
+            Ok(u) => u,
+            Err(why) => {
+                tracing::warn!(conn = self.id, device, "bad prekey upload: {why}");
+                return self.send(&error(node, 400, "bad-request"));
+            }
+        };
+        let Some(d) = state.devices.get_mut(&device) else {
+            return self.send(&error(node, 404, "item-not-found"));
+        };
+        if upload.identity != d.identity_key {
+            tracing::warn!(conn = self.id, device, "prekey upload with a foreign identity key");
+            return self.send(&error(node, 406, "not-acceptable"));
+        }
+        d.registration_id = Some(upload.registration_id);
+        d.signed_pre_key = Some(upload.signed);
+        let n = upload.pre_keys.len();
+        d.pre_keys.extend(upload.pre_keys);
+        tracing::info!(conn = self.id, device, uploaded = n, total = d.pre_keys.len(), "prekeys");
+        self.send(&result(node, Vec::new()))
+    }
+
+    fn digest(&mut self, node: &Node, device: u16, state: &ServerState) -> Result<()> {
+        let Some(d) = state.devices.get(&device) else {
+            return self.send(&error(node, 404, "item-not-found"));
+        };
+        let (Some(reg), Some(skey)) = (d.registration_id, d.signed_pre_key.as_ref()) else {
+            return self.send(&error(node, 404, "item-not-found"));
+        };
+        // Our own digest hash: SHA-256 over identity, signed prekey, signature and every
+        // prekey value in id order (clients here only check that a digest exists).
+        let mut h = Sha256::new();
+        h.update(d.identity_key);
+        h.update(skey.public);
+        h.update(skey.signature);
+        for v in d.pre_keys.values() {
+            h.update(v);
+        }
+        let digest = Node::new("digest")
+            .child(Node::new("type").bytes(vec![5]).build())
+            .child(Node::new("identity").bytes(d.identity_key.to_vec()).build())
+            .child(Node::new("registration").bytes(reg.to_be_bytes().to_vec()).build())
+            .child(skey_node(skey))
+            .child(
+                Node::new("list")
+                    .children(
+                        d.pre_keys
+                            .keys()
+                            .map(|id| Node::new("id").bytes(id3(*id)).build()),
+                    )
+                    .build(),
+            )
+            .child(Node::new("hash").bytes(h.finalize().to_vec()).build())
+            .build();
+        self.send(&result(node, vec![digest]))
+    }
+
+    fn fetch_keys(&mut self, node: &Node, state: &mut ServerState) -> Result<()> {
+        let mut users = Vec::new();
+        for user in node.child("key").into_iter().flat_map(|k| k.children_by_tag("user")) {
+            let Some(jid) = user.attr("jid").and_then(|v| v.as_jid()).cloned() else {
+                continue;
+            };
+            let bundle = state
+                .device_of(&jid)
+                .and_then(|id| state.devices.get_mut(&id))
+                .and_then(|d| {
+                    let reg = d.registration_id?;
+                    let skey = d.signed_pre_key.clone()?;
+                    let one_time = d.pre_keys.pop_first();
+                    let mut b = Node::new("user")
+                        .attr("jid", jid.clone())
+                        .child(Node::new("registration").bytes(reg.to_be_bytes().to_vec()).build())
+                        .child(Node::new("type").bytes(vec![5]).build())
+                        .child(Node::new("identity").bytes(d.identity_key.to_vec()).build())
+                        .child(skey_node(&skey));
+                    if let Some((id, v)) = one_time {
+                        b = b.child(
+                            Node::new("key")
+                                .child(Node::new("id").bytes(id3(id)).build())
+                                .child(Node::new("value").bytes(v.to_vec()).build())
+                                .build(),
+                        );
+                    }
+                    Some(b.build())
+                });
+            users.push(bundle.unwrap_or_else(|| {
+                Node::new("user")
+                    .attr("jid", jid)
+                    .child(
+                        Node::new("error")
+                            .attr("code", "404")
+                            .attr("text", "item-not-found")
+                            .build(),
+                    )
+                    .build()
+            }));
+        }
+        self.send(&result(node, vec![Node::new("list").children(users).build()]))
+    }
+
+    fn app_state_sync(&mut self, node: &Node) -> Result<()> {
+        let mut out = Vec::new();
+        for c in node
+            .child("sync")
+            .into_iter()
+            .flat_map(|s| s.children_by_tag("collection"))
+        {
+            let name = attr(c, "name");
+            if !APP_STATE_COLLECTIONS.contains(&name) {
+                out.push(
+                    Node::new("collection")
+                        .attr("name", name)
+                        .attr("type", "error")
+                        .child(Node::new("error").attr("code", "404").attr("text", "item-not-found").build())
+                        .build(),
+                );
+                continue;
+            }
+            let version = match attr(c, "version") {
+                "" => "0",
+                v => v,
+            };
+            out.push(
+                Node::new("collection")
+                    .attr("name", name)
+                    .attr("version", version)
+                    .build(),
+            );
+        }
+        self.send(&result(node, vec![Node::new("sync").children(out).build()]))
+    }
+
+    fn usync(&mut self, node: &Node, state: &ServerState) -> Result<()> {
+        let Some(usync) = node.child("usync") else {
+            return self.send(&error(node, 400, "bad-request"));
+        };
+        let query = usync.child("query");
+        let want_devices = query.and_then(|q| q.child("devices")).is_some();
+        let want_lid = query.and_then(|q| q.child("lid")).is_some();
+        let account = &state.account;
+        let mut users = Vec::new();
+        for user in usync.child("list").into_iter().flat_map(|l| l.children_by_tag("user")) {
+            let Some(jid) = user.attr("jid").and_then(|v| v.as_jid()) else {
+                continue;
+            };
+            let ours = (jid.user() == account.phone_number && *jid.server() == wa_binary::Server::User)
+                || (jid.user() == account.lid && *jid.server() == wa_binary::Server::Lid);
+            let mut b = Node::new("user").attr("jid", jid.to_non_ad());
+            if want_devices {
+                let mut list = Vec::new();
+                if ours {
+                    list.push(Node::new("device").attr("id", "0").build());
+                    for d in state.devices.values() {
+                        list.push(
+                            Node::new("device")
+                                .attr("id", d.id.to_string())
+                                .attr("key-index", d.key_index.to_string())
+                                .build(),
+                        );
+                    }
+                }
+                b = b.child(
+                    Node::new("devices")
+                        .child(Node::new("device-list").children(list).build())
+                        .build(),
+                );
+            }
+            if want_lid && ours && *jid.server() == wa_binary::Server::User {
+                b = b.child(Node::new("lid").attr("val", account.lid_jid(0)).build());
+            }
+            users.push(b.build());
+        }
+        let reply = Node::new("usync")
+            .child(Node::new("list").children(users).build())
+            .build();
+        self.send(&result(node, vec![reply]))
+    }
+
+    fn remove_device(&mut self, node: &Node, own: u16, state: &mut ServerState) -> Result<()> {
+        let Some(jid) = node
+            .child("remove-companion-device")
+            .and_then(|r| r.attr("jid"))
+            .and_then(|v| v.as_jid())
+            .cloned()
+        else {
+            return self.send(&error(node, 400, "bad-request"));
+        };
+        let Some(target) = state.device_of(&jid) else {
+            return self.send(&error(node, 404, "item-not-found"));
+        };
+        state.devices.remove(&target);
+        let online = state.online.remove(&target);
+        tracing::info!(conn = self.id, device = target, "device removed by logout");
+        self.send(&result(node, Vec::new()))?;
+        if target == own {
+            self.closing = true;
+        } else if let Some(conn) = online {
+            self.effects.push_back(Effect::Kick {
+                conn,
+                error: StreamError::DeviceRemoved,
+            });
+        }
+        Ok(())
+    }
+}
+

@@ -1,0 +1,264 @@
+//! The IO shell: a WebSocket listener at `/ws/chat` driving one [`Connection`] per socket.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{Rng as _, SeedableRng as _};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::StatusCode;
+use wa_binary::Jid;
+use wa_noise::{KeyPair, ServerConfig};
+
+use crate::engine::{Connection, Effect, StreamError};
+use crate::error::{Error, Result};
+use crate::phone::QrCode;
+use crate::state::{ConnId, ServerState};
+
+/// The WebSocket path clients connect to.
+pub const WS_PATH: &str = "/ws/chat";
+
+/// Commands for one connection's task.
+#[derive(Debug)]
+pub(crate) enum ConnCmd {
+    Scan(QrCode, oneshot::Sender<Result<Jid>>),
+    Kick(StreamError),
+}
+
+/// What every connection task shares.
+pub(crate) struct Shared {
+    pub(crate) state: Mutex<ServerState>,
+    pub(crate) hub: Mutex<HashMap<ConnId, mpsc::UnboundedSender<ConnCmd>>>,
+    pub(crate) noise_static: KeyPair,
+    pub(crate) cert_chain: Vec<u8>,
+    rng: Mutex<ChaCha20Rng>,
+    next_conn: AtomicU64,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").finish_non_exhaustive()
+    }
+}
+
+/// Locks a mutex, recovering the data if a task panicked while holding it.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Unix time in milliseconds (the listener is one of the places allowed to read the clock).
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl Shared {
+    pub(crate) fn new(
+        state: ServerState,
+        noise_static: KeyPair,
+        cert_chain: Vec<u8>,
+        rng: ChaCha20Rng,
+    ) -> Self {
+        Self {
+            state: Mutex::new(state),
+            hub: Mutex::new(HashMap::new()),
+            noise_static,
+            cert_chain,
+            rng: Mutex::new(rng),
+            next_conn: AtomicU64::new(1),
+        }
+    }
+
+    fn conn_rng(&self) -> ChaCha20Rng {
+        let mut seed = [0u8; 32];
+        lock(&self.rng).fill_bytes(&mut seed);
+        ChaCha20Rng::from_seed(seed)
+    }
+
+    /// Sends `cmd` to connection `conn`; false if it is gone.
+    pub(crate) fn send_cmd(&self, conn: ConnId, cmd: ConnCmd) -> bool {
+        lock(&self.hub).get(&conn).is_some_and(|tx| tx.send(cmd).is_ok())
+    }
+}
+
+/// Accepts connections until `shutdown` turns true.
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let shared = Arc::clone(&shared);
+                    let shutdown = shutdown.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = serve(stream, peer, shared, shutdown).await {
+                            tracing::info!(%peer, "connection ended: {e}");
+                        }
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+    tracing::info!("listener stopped");
+}
+
+#[allow(clippy::result_large_err)]
+fn check_path(req: &Request, resp: Response) -> std::result::Result<Response, ErrorResponse> {
+    if req.uri().path() == WS_PATH {
+        Ok(resp)
+    } else {
+        let mut err = ErrorResponse::new(Some(format!("no WebSocket at {}", req.uri().path())));
+        *err.status_mut() = StatusCode::NOT_FOUND;
+        Err(err)
+    }
+}
+
+async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<()> {
+    let mut ws = tokio_tungstenite::accept_hdr_async(stream, check_path)
+        .await
+        .map_err(|e| Error::Io(std::io::Error::other(e)))?;
+    let id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
+    tracing::info!(conn = id, %peer, "WebSocket accepted");
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    lock(&shared.hub).insert(id, tx);
+    let mut rng = shared.conn_rng();
+    let mut conn = Connection::new(
+        id,
+        ServerConfig {
+            static_key: shared.noise_static.clone(),
+            cert_chain: shared.cert_chain.clone(),
+        },
+    );
+    let mut pending_scan: Option<oneshot::Sender<Result<Jid>>> = None;
+    let outcome: Result<()> = async {
+        loop {
+            let deadline = conn.poll_timeout().map(|at| {
+                tokio::time::Instant::now()
+                    + Duration::from_millis(at.saturating_sub(now_ms()))
+            });
+            let sleep = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let mut step: Result<()> = Ok(());
+            tokio::select! {
+                _ = shutdown.changed() => return Ok(()),
+                msg = ws.next() => match msg {
+                    None => return Ok(()),
+                    Some(Err(e)) => return Err(Error::Io(std::io::Error::other(e))),
+                    Some(Ok(Message::Binary(data))) => {
+                        let mut state = lock(&shared.state);
+                        step = conn.handle_data(&data, now_ms(), &mut state, &mut rng);
+                    }
+                    Some(Ok(Message::Close(_))) => return Ok(()),
+                    Some(Ok(_)) => {}
+                },
+                cmd = rx.recv() => match cmd {
+                    Some(ConnCmd::Scan(qr, reply)) => {
+                        let res = {
+                            let mut state = lock(&shared.state);
+                            conn.handle_scan(&qr, now_ms(), &mut state, &mut rng)
+                        };
+                        match res {
+                            Ok(()) => pending_scan = Some(reply),
+                            Err(e) => { let _ = reply.send(Err(e)); }
+                        }
+                    }
+                    Some(ConnCmd::Kick(err)) => step = conn.handle_kick(err),
+                    None => return Ok(()),
+                },
+                () = sleep => step = conn.handle_timeout(now_ms()),
+            }
+            flush(&mut conn, &mut ws, &shared, &mut pending_scan).await?;
+            if let Err(e) = step {
+                tracing::info!(conn = id, "protocol error: {e}");
+            }
+            if conn.is_closing() {
+                return Ok(());
+            }
+        }
+    }
+    .await;
+    lock(&shared.hub).remove(&id);
+    {
+        let mut state = lock(&shared.state);
+        conn.handle_closed(&mut state);
+    }
+    while let Some(effect) = conn.poll_effect() {
+        dispatch(effect, &shared, &mut pending_scan);
+    }
+    if let Some(reply) = pending_scan.take() {
+        let _ = reply.send(Err(Error::PairFailed("connection closed".into())));
+    }
+    let _ = ws.close(None).await;
+    tracing::info!(conn = id, "closed");
+    outcome
+}
+
+async fn flush(
+    conn: &mut Connection,
+    ws: &mut tokio_tungstenite::WebSocketStream<TcpStream>,
+    shared: &Shared,
+    pending_scan: &mut Option<oneshot::Sender<Result<Jid>>>,
+) -> Result<()> {
+    while let Some(effect) = conn.poll_effect() {
+        dispatch(effect, shared, pending_scan);
+    }
+    while let Some(bytes) = conn.poll_transmit() {
+        ws.feed(Message::Binary(bytes.into()))
+            .await
+            .map_err(|e| Error::Io(std::io::Error::other(e)))?;
+    }
+    ws.flush()
+        .await
+        .map_err(|e| Error::Io(std::io::Error::other(e)))
+}
+
+fn dispatch(
+    effect: Effect,
+    shared: &Shared,
+    pending_scan: &mut Option<oneshot::Sender<Result<Jid>>>,
+) {
+    match effect {
+        Effect::Kick { conn, error } => {
+            if !shared.send_cmd(conn, ConnCmd::Kick(error)) {
+                tracing::debug!(conn, "kick: connection already gone");
+            }
+        }
+        Effect::Paired(jid) => {
+            if let Some(reply) = pending_scan.take() {
+                let _ = reply.send(Ok(jid));
+            }
+        }
+        Effect::PairFailed(reason) => {
+            tracing::warn!("pairing failed: {reason}");
+            if let Some(reply) = pending_scan.take() {
+                let _ = reply.send(Err(Error::PairFailed(reason)));
+            }
+        }
+        Effect::LoggedIn(_) => {}
+    }
+}

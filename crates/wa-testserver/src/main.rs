@@ -1,0 +1,2 @@
+//! The `wa-testserver` binary (command line in progress).
+fn main() {}

@@ -1,0 +1,316 @@
+//! [`TestServer`]: start, stop and restart the server; [`Admin`]: the simulated phone's controls.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng as _;
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinHandle;
+use wa_binary::Jid;
+use wa_noise::{CertIssuer, KeyPair, TrustRoot};
+
+use crate::engine::StreamError;
+use crate::error::{Error, Result};
+use crate::listener::{ConnCmd, Shared, WS_PATH, accept_loop, lock, now_ms};
+use crate::phone::{Phone, QrCode};
+use crate::state::{Account, ServerState};
+
+/// How long [`Admin::scan_qr`] waits for the companion to answer `pair-success`.
+pub const SCAN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Test server configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen; port 0 picks a free port. Default `127.0.0.1:0`.
+    pub listen: SocketAddr,
+    /// The account's phone number. Default `15551234567`.
+    pub phone_number: String,
+    /// The account's LID user. Default `99887766554433`.
+    pub lid: String,
+    /// The account's push name. Default `Test Phone`.
+    pub push_name: String,
+    /// Seed for every key and random value (reproducible runs); `None` draws one from the OS.
+    pub seed: Option<u64>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            phone_number: "15551234567".into(),
+            lid: "99887766554433".into(),
+            push_name: "Test Phone".into(),
+            seed: None,
+        }
+    }
+}
+
+struct Running {
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+/// A running test server: a WebSocket listener on loopback plus the simulated phone.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), wa_testserver::Error> {
+/// let server = wa_testserver::TestServer::start(wa_testserver::Config::default()).await?;
+/// println!("connect to {} trusting root {:02x?}", server.url(), server.root_public_key());
+/// // A client shows a QR; the phone scans it:
+/// // let jid = server.admin().scan_qr(&qr).await?;
+/// server.shutdown().await;
+/// # Ok(()) }
+/// ```
+pub struct TestServer {
+    addr: SocketAddr,
+    trust_root: TrustRoot,
+    shared: Arc<Shared>,
+    running: Option<Running>,
+}
+
+impl std::fmt::Debug for TestServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestServer")
+            .field("addr", &self.addr)
+            .field("running", &self.running.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn os_seed() -> Result<[u8; 32]> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| Error::Random(e.to_string()))?;
+    Ok(seed)
+}
+
+impl TestServer {
+    /// Generates the test root, certificate chain and phone identity, binds `config.listen`
+    /// and starts accepting WebSocket connections at [`WS_PATH`].
+    pub async fn start(config: Config) -> Result<Self> {
+        let seed = match config.seed {
+            Some(s) => {
+                let mut b = [0u8; 32];
+                b[..8].copy_from_slice(&s.to_le_bytes());
+                b
+            }
+            None => os_seed()?,
+        };
+        let mut rng = ChaCha20Rng::from_seed(seed);
+        let issuer = CertIssuer::new(KeyPair::generate(&mut rng), 0, KeyPair::generate(&mut rng));
+        let noise_static = KeyPair::generate(&mut rng);
+        let cert_chain = issuer.issue(noise_static.public(), 2, &mut rng);
+        let phone = Phone::new(KeyPair::generate(&mut rng));
+        let account = Account {
+            phone_number: config.phone_number,
+            lid: config.lid,
+            push_name: config.push_name,
+            created: now_ms() / 1000,
+        };
+        let conn_rng = ChaCha20Rng::from_seed({
+            let mut s = [0u8; 32];
+            rand_core::Rng::fill_bytes(&mut rng, &mut s);
+            s
+        });
+        let shared = Arc::new(Shared::new(
+            ServerState::new(account, phone),
+            noise_static,
+            cert_chain,
+            conn_rng,
+        ));
+        let mut server = Self {
+            addr: config.listen,
+            trust_root: issuer.trust_root(),
+            shared,
+            running: None,
+        };
+        server.bind().await?;
+        Ok(server)
+    }
+
+    async fn bind(&mut self) -> Result<()> {
+        let listener = TcpListener::bind(self.addr).await?;
+        self.addr = listener.local_addr()?;
+        let (tx, rx) = watch::channel(false);
+        let task = tokio::spawn(accept_loop(listener, Arc::clone(&self.shared), rx));
+        tracing::info!(addr = %self.addr, "wa-testserver listening");
+        self.running = Some(Running { shutdown: tx, task });
+        Ok(())
+    }
+
+    /// The bound address.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The WebSocket URL, `ws://ADDR/ws/chat`.
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("ws://{}{WS_PATH}", self.addr)
+    }
+
+    /// The test root's public key: clients verify the Noise certificate chain with it.
+    #[must_use]
+    pub fn root_public_key(&self) -> [u8; 32] {
+        *self.trust_root.public_key()
+    }
+
+    /// The test root (key and serial) for `wa_noise::ClientConfig::with_trust_root`.
+    #[must_use]
+    pub fn trust_root(&self) -> TrustRoot {
+        self.trust_root.clone()
+    }
+
+    /// The admin handle (the simulated phone's controls); cheap to clone.
+    #[must_use]
+    pub fn admin(&self) -> Admin {
+        Admin {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// Stops listening and drops every connection (without a stream error, as a crash would).
+    /// Accounts and devices are kept; [`TestServer::restart`] listens again on the same address.
+    pub async fn stop(&mut self) {
+        if let Some(running) = self.running.take() {
+            let _ = running.shutdown.send(true);
+            let _ = running.task.await;
+            // Connection tasks watch the same channel; give them a moment to close sockets.
+            for _ in 0..50 {
+                if lock(&self.shared.hub).is_empty() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+
+    /// Listens again on the same address after [`TestServer::stop`] (no-op while running).
+    pub async fn restart(&mut self) -> Result<()> {
+        if self.running.is_some() {
+            return Ok(());
+        }
+        self.bind().await
+    }
+
+    /// Stops the server for good.
+    pub async fn shutdown(mut self) {
+        self.stop().await;
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(running) = self.running.take() {
+            let _ = running.shutdown.send(true);
+            running.task.abort();
+        }
+    }
+}
+
+/// Controls of the simulated phone and the server: scan QR codes, unlink devices, inject
+/// stream errors. Cheap to clone; usable from any task.
+#[derive(Clone)]
+pub struct Admin {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Admin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admin").finish_non_exhaustive()
+    }
+}
+
+impl Admin {
+    /// The phone scans `qr` (as the companion shows it): the waiting connection gets
+    /// `pair-success`; resolves with the new device's JID once the companion's
+    /// `pair-device-sign` verified (the server then ends that stream with 515).
+    pub async fn scan_qr(&self, qr: &str) -> Result<Jid> {
+        let qr = QrCode::parse(qr)?;
+        let conn = lock(&self.shared.state)
+            .pair_refs
+            .get(&qr.reference)
+            .copied()
+            .ok_or(Error::UnknownPairRef)?;
+        let (tx, rx) = oneshot::channel();
+        if !self.shared.send_cmd(conn, ConnCmd::Scan(qr, tx)) {
+            return Err(Error::UnknownPairRef);
+        }
+        match tokio::time::timeout(SCAN_TIMEOUT, rx).await {
+            Ok(Ok(res)) => res,
+            Ok(Err(_)) => Err(Error::PairFailed("connection closed".into())),
+            Err(_) => Err(Error::PairFailed("companion did not answer pair-success".into())),
+        }
+    }
+
+    /// Pairing by phone-number code: not implemented yet; always returns
+    /// [`Error::PairFailed`] saying so.
+    pub async fn enter_pair_code(&self, _code: &str) -> Result<Jid> {
+        Err(Error::PairFailed(
+            "phone-code pairing is not implemented in wa-testserver yet".into(),
+        ))
+    }
+
+    /// The account's companion devices (phone-number JIDs).
+    #[must_use]
+    pub fn devices(&self) -> Vec<Jid> {
+        let state = lock(&self.shared.state);
+        state
+            .devices
+            .keys()
+            .map(|d| state.account.pn_jid(*d))
+            .collect()
+    }
+
+    /// Whether `jid`'s device currently has a logged-in connection.
+    #[must_use]
+    pub fn is_online(&self, jid: &Jid) -> bool {
+        let state = lock(&self.shared.state);
+        state
+            .device_of(jid)
+            .is_some_and(|d| state.online.contains_key(&d))
+    }
+
+    /// The number of one-time prekeys the server holds for `jid`'s device.
+    #[must_use]
+    pub fn pre_key_count(&self, jid: &Jid) -> Option<usize> {
+        let state = lock(&self.shared.state);
+        let d = state.device_of(jid)?;
+        state.devices.get(&d).map(|d| d.pre_keys.len())
+    }
+
+    /// The phone unlinks `jid`: the device is forgotten and, if connected, gets
+    /// `<stream:error code='401'><conflict type='device_removed'/></stream:error>`.
+    pub fn remove_device(&self, jid: &Jid) -> Result<()> {
+        let conn = {
+            let mut state = lock(&self.shared.state);
+            let d = state
+                .device_of(jid)
+                .ok_or_else(|| Error::UnknownDevice(jid.to_string()))?;
+            state.devices.remove(&d);
+            state.online.remove(&d)
+        };
+        if let Some(conn) = conn {
+            self.shared
+                .send_cmd(conn, ConnCmd::Kick(StreamError::DeviceRemoved));
+        }
+        Ok(())
+    }
+
+    /// Ends `jid`'s connection with `error` (e.g. [`StreamError::ServiceUnavailable`]).
+    pub fn kick(&self, jid: &Jid, error: StreamError) -> Result<()> {
+        let conn = {
+            let state = lock(&self.shared.state);
+            let d = state
+                .device_of(jid)
+                .ok_or_else(|| Error::UnknownDevice(jid.to_string()))?;
+            state.online.get(&d).copied()
+        };
+        let conn = conn.ok_or_else(|| Error::UnknownDevice(format!("{jid} is not connected")))?;
+        self.shared.send_cmd(conn, ConnCmd::Kick(error));
+        Ok(())
+    }
+}

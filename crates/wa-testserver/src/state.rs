@@ -1,0 +1,128 @@
+//! What the server remembers across connections: the account, its phone and companion devices.
+
+use std::collections::{BTreeMap, HashMap};
+
+use wa_binary::{Jid, Server};
+
+use crate::phone::Phone;
+
+/// Identifies one client connection for the life of the server.
+pub type ConnId = u64;
+
+/// The test account.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// Phone number (user part of the `@s.whatsapp.net` JID), e.g. `15551234567`.
+    pub phone_number: String,
+    /// LID user part (of the `@lid` JID).
+    pub lid: String,
+    /// The account's push name, sent as the `biz`/name hints.
+    pub push_name: String,
+    /// Unix seconds at which the account was created (the `creation` attribute of `success`).
+    pub created: u64,
+}
+
+impl Account {
+    /// The account's phone-number JID for `device` (0 is the phone).
+    #[must_use]
+    pub fn pn_jid(&self, device: u16) -> Jid {
+        Jid::new(self.phone_number.clone(), Server::User).with_device(device)
+    }
+
+    /// The account's LID JID for `device`.
+    #[must_use]
+    pub fn lid_jid(&self, device: u16) -> Jid {
+        Jid::new(self.lid.clone(), Server::Lid).with_device(device)
+    }
+}
+
+/// A signed prekey as uploaded by a device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedPreKey {
+    /// Key id (24 bits on the wire).
+    pub id: u32,
+    /// Public key (32 bytes, no type prefix).
+    pub public: [u8; 32],
+    /// XEdDSA signature by the device identity key.
+    pub signature: [u8; 64],
+}
+
+/// A companion device of the account.
+#[derive(Debug, Clone)]
+pub struct Device {
+    /// Device id (the `:N` of its JID).
+    pub id: u16,
+    /// Its static Noise public key; a login must come from this key.
+    pub noise_key: [u8; 32],
+    /// Its Signal identity public key.
+    pub identity_key: [u8; 32],
+    /// ADV key index.
+    pub key_index: u32,
+    /// Signal registration id, once uploaded.
+    pub registration_id: Option<u32>,
+    /// Current signed prekey, once uploaded.
+    pub signed_pre_key: Option<SignedPreKey>,
+    /// One-time prekeys uploaded and not yet handed out, by id.
+    pub pre_keys: BTreeMap<u32, [u8; 32]>,
+    /// Number of completed logins.
+    pub logins: u32,
+    /// Platform name reported in the QR, if any.
+    pub platform: Option<String>,
+}
+
+/// All server-side state shared by connections (locked by the listener around each engine call).
+#[derive(Debug)]
+pub struct ServerState {
+    /// The account every device belongs to.
+    pub account: Account,
+    /// The simulated primary phone.
+    pub phone: Phone,
+    /// Companion devices by id.
+    pub devices: BTreeMap<u16, Device>,
+    /// Next device id to hand out.
+    pub next_device_id: u16,
+    /// Next ADV key index to hand out.
+    pub next_key_index: u32,
+    /// Pairing references handed out, to the connection waiting with them.
+    pub pair_refs: HashMap<String, ConnId>,
+    /// Which connection each logged-in device is on.
+    pub online: HashMap<u16, ConnId>,
+}
+
+impl ServerState {
+    /// Fresh state for `account` with its `phone`.
+    #[must_use]
+    pub fn new(account: Account, phone: Phone) -> Self {
+        Self {
+            account,
+            phone,
+            devices: BTreeMap::new(),
+            next_device_id: 1,
+            next_key_index: 1,
+            pair_refs: HashMap::new(),
+            online: HashMap::new(),
+        }
+    }
+
+    /// Forgets every pairing reference held by `conn`.
+    pub fn drop_refs_of(&mut self, conn: ConnId) {
+        self.pair_refs.retain(|_, c| *c != conn);
+    }
+
+    /// Marks `conn` offline (if it held a device).
+    pub fn connection_closed(&mut self, conn: ConnId) {
+        self.drop_refs_of(conn);
+        self.online.retain(|_, c| *c != conn);
+    }
+
+    /// The device id for a companion JID of this account (PN or LID form), if it is one.
+    #[must_use]
+    pub fn device_of(&self, jid: &Jid) -> Option<u16> {
+        let ours = match jid.server() {
+            Server::User => jid.user() == self.account.phone_number,
+            Server::Lid => jid.user() == self.account.lid,
+            _ => false,
+        };
+        (ours && self.devices.contains_key(&jid.device())).then(|| jid.device())
+    }
+}
