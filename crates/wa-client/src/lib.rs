@@ -1,5 +1,61 @@
-//! The async WhatsApp Web multi-device client.
+//! The WhatsApp Web multi-device client.
 //!
-//! This crate is a placeholder in the workspace ladder (layer 4): it holds nothing yet.
-//! It will hold a sans-IO engine (login, pairing, messaging, receipts, retries, app state, history sync) and a thin tokio runtime around it (WebSocket, timers, HTTP), with one `Event` enum delivered as a stream.
+//! Two layers, as quinn splits `quinn-proto` from `quinn`:
+//!
+//! - [`engine`]: a sans-IO state machine for one connection. It drives the Noise handshake
+//!   (`wa-noise`), sends the `ClientPayload` for registration or login, pairs by QR (verifying
+//!   the ADV HMAC and the account signature, signing the device identity), logs in, uploads
+//!   prekeys when the server runs low, goes active, pings, tracks IQs with ids and deadlines,
+//!   and handles stream errors. Bytes, time and a random seed go in; bytes, [`Event`]s and
+//!   store writes come out. It never touches a socket or a clock.
+//! - [`runtime`]: the tokio shell. [`Client`] is a cheap handle to one driver task that owns the
+//!   WebSocket (rustls for `wss://`), feeds the engine, applies its store writes to a
+//!   `wa-store` [`wa_store::Container`], delivers events, and reconnects with exponential
+//!   backoff, jitter and a cap.
+//!
+//! ```text
+//!  socket bytes ─► Engine::handle_data ─► poll_store ─► Store::commit
+//!  deadlines    ─► Engine::handle_timeout   poll_transmit ─► socket
+//!  commands     ─► Engine::send_iq / logout poll_event ─► EventStream
+//! ```
+//!
+//! ```no_run
+//! use wa_client::{Client, Config, Event};
+//! use wa_store::MemoryContainer;
+//!
+//! # async fn run() -> Result<(), wa_client::Error> {
+//! let (client, mut events) = Client::start(Config::default(), MemoryContainer::new(), None).await?;
+//! while let Some(event) = events.recv().await {
+//!     match event {
+//!         Event::Qr { code } => println!("scan: {code}"),
+//!         Event::Connected => break,
+//!         _ => {}
+//!     }
+//! }
+//! client.disconnect().await;
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod event;
+pub mod pair;
+pub mod payload;
+pub mod runtime;
+
+pub use config::{Backoff, Config, DeviceProps, KeepAlive, Proxy};
+pub use engine::{Engine, IqToken, StoreOp};
+pub use error::{Error, IqError, PairError, Result};
+pub use event::{DisconnectReason, Event};
+pub use runtime::{Client, EventStream};

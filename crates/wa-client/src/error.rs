@@ -1,0 +1,102 @@
+//! The error type of this crate: one enum, wrapping the lower layers' errors.
+
+use wa_binary::DecodeError;
+use wa_noise::{FrameError, HandshakeError, TransportError};
+use wa_store::StoreError;
+
+/// Everything a client operation can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The Noise handshake failed (bad server hello, untrusted certificate chain, …).
+    #[error("noise handshake: {0}")]
+    Handshake(#[from] HandshakeError),
+    /// A frame could not be cut from the byte stream.
+    #[error("framing: {0}")]
+    Frame(#[from] FrameError),
+    /// A frame did not decrypt or could not be encrypted.
+    #[error("transport: {0}")]
+    Transport(#[from] TransportError),
+    /// A decrypted frame is not valid binary XML, or a stanza lacks a required attribute.
+    #[error("stanza: {0}")]
+    Decode(#[from] DecodeError),
+    /// A protobuf from the server does not decode.
+    #[error("protobuf {what}: {source}")]
+    Protobuf {
+        /// Which message.
+        what: &'static str,
+        /// Why.
+        source: wa_proto::prost::DecodeError,
+    },
+    /// Well-formed input that breaks the protocol (a stanza missing a required child, …).
+    #[error("protocol violation: {0}")]
+    Protocol(String),
+    /// Pairing was refused: the server's `pair-success` did not verify. Nothing was saved.
+    #[error("pairing refused: {0}")]
+    Pair(#[from] PairError),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// Connecting the socket failed (DNS, TCP, TLS, WebSocket upgrade, proxy).
+    #[error("connect: {0}")]
+    Connect(String),
+    /// The socket failed after it was connected.
+    #[error("socket: {0}")]
+    Socket(String),
+    /// The configuration is unusable (bad URL, bad certificate file, …).
+    #[error("configuration: {0}")]
+    Config(String),
+    /// An IQ failed.
+    #[error("iq: {0}")]
+    Iq(#[from] IqError),
+    /// The client was stopped (or its driver task ended) before the operation completed.
+    #[error("client stopped")]
+    Stopped,
+    /// The operation needs a paired device, and this one is not paired.
+    #[error("device is not paired")]
+    NotPaired,
+    /// The operation needs a connected, logged-in session.
+    #[error("not connected")]
+    NotConnected,
+}
+
+/// Why a `pair-success` was refused (whatsmeow's `pair.go` checks, in order).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub enum PairError {
+    /// The stanza misses `device-identity` or `device`, or the JID is unusable.
+    #[error("malformed pair-success: {0}")]
+    Malformed(String),
+    /// The HMAC over the device identity (keyed with our ADV secret) does not match.
+    #[error("ADV HMAC mismatch")]
+    HmacMismatch,
+    /// The primary phone's account signature over our identity key does not verify.
+    #[error("invalid account signature")]
+    InvalidAccountSignature,
+}
+
+/// Why an IQ did not produce a `result`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub enum IqError {
+    /// No reply before the deadline.
+    #[error("timed out")]
+    Timeout,
+    /// The server answered `type="error"`.
+    #[error("server error {code}: {text}")]
+    Server {
+        /// The `code` attribute of `<error>` (0 if absent or not a number).
+        code: u16,
+        /// The `text` attribute of `<error>`.
+        text: String,
+    },
+    /// The connection ended before the reply arrived.
+    #[error("connection closed")]
+    Disconnected,
+    /// The reply has a `type` other than `result` or `error`.
+    #[error("unexpected reply type {0:?}")]
+    UnexpectedType(String),
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = core::result::Result<T, E>;

@@ -1,0 +1,345 @@
+//! The tokio shell around the [`Engine`]: one driver task per client owns the socket, the
+//! engine and the store handle; [`Client`] sends it commands, [`EventStream`] receives events.
+
+pub mod socket;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{Rng, SeedableRng};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+use tracing::{debug, info, warn};
+use wa_binary::Node;
+use wa_store::{Container, Device, DeviceId, Store};
+
+use crate::config::Config;
+use crate::engine::{Engine, IqToken, StoreOp};
+use crate::error::{Error, IqError, Result};
+use crate::event::{DisconnectReason, Event};
+
+enum Command {
+    SendIq {
+        node: Node,
+        timeout: Option<Duration>,
+        reply: oneshot::Sender<Result<Node, IqError>>,
+    },
+    Logout(oneshot::Sender<Result<()>>),
+    Disconnect,
+}
+
+/// A handle to a running client. Cheap to clone; the driver task stops when it disconnects,
+/// logs out, or every handle and the event stream are dropped.
+#[derive(Debug, Clone)]
+pub struct Client {
+    commands: mpsc::UnboundedSender<Command>,
+    device_id: DeviceId,
+}
+
+/// The events of one client, in order.
+#[derive(Debug)]
+pub struct EventStream {
+    rx: mpsc::UnboundedReceiver<Event>,
+}
+
+impl EventStream {
+    /// The next event; `None` once the client has stopped and every event was delivered.
+    pub async fn recv(&mut self) -> Option<Event> {
+        self.rx.recv().await
+    }
+}
+
+fn os_seed() -> Result<[u8; 32]> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| Error::Config(format!("OS randomness: {e}")))?;
+    Ok(seed)
+}
+
+#[allow(clippy::disallowed_methods)] // the runtime is one of the IO places that read the clock
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl Client {
+    /// Picks the device `device_id` from `container` (or the first stored one, or a new
+    /// unpaired one when the container is empty) and starts the driver task, which connects
+    /// at once. Pairing shows up as [`Event::Qr`] events.
+    pub async fn start<C: Container + 'static>(
+        config: Config,
+        container: C,
+        device_id: Option<DeviceId>,
+    ) -> Result<(Self, EventStream)> {
+        let store = match device_id {
+            Some(id) => container
+                .get(id)
+                .await?
+                .ok_or(Error::Store(wa_store::StoreError::NoDevice(id.0)))?,
+            None => match container.list().await?.first() {
+                Some(d) => container
+                    .get(d.id)
+                    .await?
+                    .ok_or(Error::Store(wa_store::StoreError::NoDevice(d.id.0)))?,
+                None => {
+                    let mut rng = ChaCha20Rng::from_seed(os_seed()?);
+                    container.create(Device::generate(&mut rng)).await?
+                }
+            },
+        };
+        let (ctx, crx) = mpsc::unbounded_channel();
+        let (etx, erx) = mpsc::unbounded_channel();
+        let device_id = store.id();
+        let driver = Driver {
+            config,
+            container,
+            store,
+            commands: crx,
+            events: etx,
+            rng: ChaCha20Rng::from_seed(os_seed()?),
+        };
+        tokio::spawn(driver.run());
+        Ok((
+            Self {
+                commands: ctx,
+                device_id,
+            },
+            EventStream { rx: erx },
+        ))
+    }
+
+    /// The store id of this client's device.
+    #[must_use]
+    pub fn device_id(&self) -> DeviceId {
+        self.device_id
+    }
+
+    /// Sends an IQ (`id` and, if absent, `to` are filled in) and waits for its reply, at most
+    /// `timeout` (default: the config's). Dropping the future cancels the wait.
+    pub async fn send_iq(&self, node: Node, timeout: Option<Duration>) -> Result<Node> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(Command::SendIq {
+                node,
+                timeout,
+                reply,
+            })
+            .map_err(|_| Error::Stopped)?;
+        Ok(rx.await.map_err(|_| Error::Stopped)??)
+    }
+
+    /// Removes this companion device from the account, clears its credentials and stops.
+    pub async fn logout(&self) -> Result<()> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Logout(reply))
+            .map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)?
+    }
+
+    /// Closes the connection and stops the driver (no reconnect).
+    pub async fn disconnect(&self) {
+        let _ = self.commands.send(Command::Disconnect);
+    }
+}
+
+struct Driver<C: Container> {
+    config: Config,
+    container: C,
+    store: C::Store,
+    commands: mpsc::UnboundedReceiver<Command>,
+    events: mpsc::UnboundedSender<Event>,
+    rng: ChaCha20Rng,
+}
+
+/// How one connection ended.
+struct Outcome {
+    reason: DisconnectReason,
+    /// Whether the session reached [`Event::Connected`] (resets the backoff).
+    reached_connected: bool,
+}
+
+impl<C: Container> Driver<C> {
+    async fn run(mut self) {
+        let mut attempt: u32 = 0;
+        loop {
+            let outcome = match self.connection().await {
+                Ok(o) => o,
+                Err(e) => {
+                    warn!(error = %e, "connection attempt failed");
+                    if matches!(e, Error::Store(_)) {
+                        let _ = self.events.send(Event::Disconnected {
+                            reason: DisconnectReason::ConnectionLost {
+                                detail: e.to_string(),
+                            },
+                            reconnecting: false,
+                        });
+                        return;
+                    }
+                    Outcome {
+                        reason: DisconnectReason::ConnectionLost {
+                            detail: e.to_string(),
+                        },
+                        reached_connected: false,
+                    }
+                }
+            };
+            if outcome.reached_connected {
+                attempt = 0;
+            }
+            let reason = outcome.reason;
+            let restart = reason == DisconnectReason::Restart;
+            let reconnect = reason.should_reconnect() && (self.config.auto_reconnect || restart);
+            let _ = self.events.send(Event::Disconnected {
+                reason: reason.clone(),
+                reconnecting: reconnect,
+            });
+            if !reconnect {
+                info!(?reason, "client stopped");
+                return;
+            }
+            let delay = if restart {
+                Duration::ZERO
+            } else {
+                let random = f64::from(self.rng.next_u32()) / f64::from(u32::MAX);
+                let d = self.config.backoff.delay(attempt, random);
+                attempt = attempt.saturating_add(1);
+                d
+            };
+            debug!(?delay, attempt, "reconnecting");
+            if !self.wait(delay).await {
+                let _ = self.events.send(Event::Disconnected {
+                    reason: DisconnectReason::Requested,
+                    reconnecting: false,
+                });
+                return;
+            }
+        }
+    }
+
+    /// Sleeps `delay` while answering commands; returns false when asked to stop.
+    async fn wait(&mut self, delay: Duration) -> bool {
+        let until = Instant::now() + delay;
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(until) => return true,
+                cmd = self.commands.recv() => match cmd {
+                    None | Some(Command::Disconnect) => return false,
+                    Some(Command::SendIq { reply, .. }) => {
+                        let _ = reply.send(Err(IqError::Disconnected));
+                    }
+                    Some(Command::Logout(reply)) => {
+                        let _ = reply.send(Err(Error::NotConnected));
+                    }
+                },
+            }
+        }
+    }
+
+    async fn connection(&mut self) -> Result<Outcome> {
+        let device = self.store.device().await?;
+        let counts = self.store.pre_key_counts().await?;
+        let socket =
+            tokio::time::timeout(self.config.connect_timeout, socket::connect(&self.config))
+                .await
+                .map_err(|_| Error::Connect("timed out".into()))??;
+        let (mut sink, mut stream) = socket.split();
+        let mut seed = [0u8; 32];
+        self.rng.fill_bytes(&mut seed);
+        let mut engine = Engine::new(
+            self.config.clone(),
+            device,
+            counts,
+            Instant::now().into_std(),
+            unix_now(),
+            seed,
+        )?;
+        let mut pending: HashMap<IqToken, oneshot::Sender<Result<Node, IqError>>> = HashMap::new();
+        let mut logout_reply: Option<oneshot::Sender<Result<()>>> = None;
+        let mut reached_connected = false;
+        loop {
+            // Persist first, then send, then tell the application.
+            while let Some(op) = engine.poll_store() {
+                self.apply(op).await?;
+            }
+            while let Some(bytes) = engine.poll_transmit() {
+                if let Err(e) = sink.send(Message::Binary(bytes.into())).await {
+                    engine.handle_connection_lost(e.to_string());
+                }
+            }
+            while let Some(event) = engine.poll_event() {
+                reached_connected |= event == Event::Connected;
+                let _ = self.events.send(event);
+            }
+            while let Some((token, res)) = engine.poll_iq_result() {
+                if let Some(tx) = pending.remove(&token) {
+                    let _ = tx.send(res);
+                }
+            }
+            if let Some(reason) = engine.closed() {
+                let reason = reason.clone();
+                let _ = sink.close().await;
+                if let Some(tx) = logout_reply.take() {
+                    let _ = tx.send(if reason == DisconnectReason::LoggedOut {
+                        Ok(())
+                    } else {
+                        Err(Error::NotConnected)
+                    });
+                }
+                return Ok(Outcome {
+                    reason,
+                    reached_connected,
+                });
+            }
+            let deadline = engine.poll_timeout().map(Instant::from_std);
+            tokio::select! {
+                msg = stream.next() => match msg {
+                    Some(Ok(Message::Binary(b))) => {
+                        let _ = engine.handle_data(Instant::now().into_std(), &b);
+                    }
+                    Some(Ok(Message::Close(_))) | None => engine.handle_connection_lost("socket closed"),
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => engine.handle_connection_lost(e.to_string()),
+                },
+                () = sleep_until_opt(deadline) => engine.handle_timeout(Instant::now().into_std()),
+                cmd = self.commands.recv() => match cmd {
+                    Some(Command::SendIq { node, timeout, reply }) => {
+                        let token = engine.send_iq(Instant::now().into_std(), node, timeout);
+                        pending.insert(token, reply);
+                    }
+                    Some(Command::Logout(reply)) => match engine.logout(Instant::now().into_std()) {
+                        Ok(()) => logout_reply = Some(reply),
+                        Err(e) => { let _ = reply.send(Err(e)); }
+                    },
+                    Some(Command::Disconnect) | None => engine.disconnect(),
+                },
+            }
+        }
+    }
+
+    async fn apply(&mut self, op: StoreOp) -> Result<()> {
+        match op {
+            StoreOp::SaveDevice(device) => {
+                let mut c = wa_store::Changes::new();
+                c.set_device(*device);
+                self.store.commit(c).await?;
+            }
+            StoreOp::Commit(changes) => self.store.commit(changes).await?,
+            StoreOp::DeleteDevice => self.container.delete(self.store.id()).await?,
+        }
+        Ok(())
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => core::future::pending().await,
+    }
+}
+
+pub use socket::load_pem_certificates;
