@@ -41,6 +41,7 @@
     )
 )]
 
+pub mod admin_http;
 pub mod engine;
 mod error;
 mod listener;

@@ -54,6 +54,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Unix time in milliseconds (the listener is one of the places allowed to read the clock).
+#[allow(clippy::disallowed_methods)]
 pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -85,7 +86,9 @@ impl Shared {
 
     /// Sends `cmd` to connection `conn`; false if it is gone.
     pub(crate) fn send_cmd(&self, conn: ConnId, cmd: ConnCmd) -> bool {
-        lock(&self.hub).get(&conn).is_some_and(|tx| tx.send(cmd).is_ok())
+        lock(&self.hub)
+            .get(&conn)
+            .is_some_and(|tx| tx.send(cmd).is_ok())
     }
 }
 
@@ -154,8 +157,7 @@ async fn serve(
     let outcome: Result<()> = async {
         loop {
             let deadline = conn.poll_timeout().map(|at| {
-                tokio::time::Instant::now()
-                    + Duration::from_millis(at.saturating_sub(now_ms()))
+                tokio::time::Instant::now() + Duration::from_millis(at.saturating_sub(now_ms()))
             });
             let sleep = async {
                 match deadline {

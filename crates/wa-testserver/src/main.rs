@@ -1,2 +1,148 @@
-//! The `wa-testserver` binary (command line in progress).
-fn main() {}
+//! The `wa-testserver` binary: a local WhatsApp-compatible server, and a client for its admin
+//! interface.
+//!
+//! ```text
+//! wa-testserver [--listen 127.0.0.1:0] [--admin 127.0.0.1:0] [--root-key-out FILE]
+//! wa-testserver scan --admin ADDR 'https://wa.me/settings/linked_devices#...'
+//! wa-testserver devices --admin ADDR
+//! wa-testserver remove --admin ADDR 15551234567:1@s.whatsapp.net
+//! ```
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tokio::net::TcpListener;
+use wa_testserver::admin_http::{admin_request, serve_admin};
+use wa_testserver::{Config, TestServer};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "wa-testserver",
+    about = "A local WhatsApp-compatible server with a simulated phone"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// WebSocket listen address (port 0 picks one; the bound address is printed).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Admin HTTP listen address.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    admin: SocketAddr,
+    /// Write the test root public key (hex) to this file.
+    #[arg(long)]
+    root_key_out: Option<PathBuf>,
+    /// The account's phone number.
+    #[arg(long, default_value = "15551234567")]
+    phone: String,
+    /// The account's LID.
+    #[arg(long, default_value = "99887766554433")]
+    lid: String,
+    /// Seed all keys from this number (reproducible runs).
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// The phone scans a QR code shown by a companion.
+    Scan {
+        /// Admin address printed by the server.
+        #[arg(long)]
+        admin: SocketAddr,
+        /// The QR string.
+        qr: String,
+    },
+    /// Lists the account's companion devices.
+    Devices {
+        /// Admin address printed by the server.
+        #[arg(long)]
+        admin: SocketAddr,
+    },
+    /// Unlinks a device (it gets stream error 401).
+    Remove {
+        /// Admin address printed by the server.
+        #[arg(long)]
+        admin: SocketAddr,
+        /// The device JID.
+        jid: String,
+    },
+}
+
+async fn client(cmd: Command) -> ExitCode {
+    let res = match &cmd {
+        Command::Scan { admin, qr } => admin_request(*admin, "POST", "/scan", qr).await,
+        Command::Devices { admin } => admin_request(*admin, "GET", "/devices", "").await,
+        Command::Remove { admin, jid } => admin_request(*admin, "POST", "/remove", jid).await,
+    };
+    match res {
+        Ok(body) => {
+            println!("{}", body.trim_end());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("wa-testserver: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(cli: Cli) -> Result<(), wa_testserver::Error> {
+    let server = TestServer::start(Config {
+        listen: cli.listen,
+        phone_number: cli.phone,
+        lid: cli.lid,
+        seed: cli.seed,
+        ..Config::default()
+    })
+    .await?;
+    let root = hex::encode(server.root_public_key());
+    if let Some(path) = &cli.root_key_out {
+        std::fs::write(path, format!("{root}\n"))?;
+    }
+    let admin_listener = TcpListener::bind(cli.admin).await?;
+    let admin_addr = admin_listener.local_addr()?;
+    tokio::spawn(serve_admin(
+        admin_listener,
+        server.admin(),
+        server.root_public_key(),
+    ));
+    println!("wa-testserver listening on {}", server.url());
+    println!("admin interface on http://{admin_addr}");
+    println!("test root public key: {root}");
+    if let Some(path) = &cli.root_key_out {
+        println!("root key written to {}", path.display());
+    }
+    println!(
+        "connect: wa login --server {} --root-key <file with the key above>",
+        server.url()
+    );
+    println!("scan a QR: wa-testserver scan --admin {admin_addr} '<qr>'");
+    tokio::signal::ctrl_c().await?;
+    server.shutdown().await;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    if let Some(cmd) = cli.command {
+        return client(cmd).await;
+    }
+    match serve(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("wa-testserver: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -186,7 +186,10 @@ impl Phone {
             .as_deref()
             .ok_or_else(|| Error::Protocol("pair-device-sign has no device signature".into()))?;
         let sig: [u8; 64] = sig.try_into().map_err(|_| {
-            Error::Protocol(format!("device signature is {} bytes, expected 64", sig.len()))
+            Error::Protocol(format!(
+                "device signature is {} bytes, expected 64",
+                sig.len()
+            ))
         })?;
         let mut msg = Vec::with_capacity(2 + expected_details.len() + 64);
         msg.extend_from_slice(&ADV_DEVICE_SIGNATURE_PREFIX);
@@ -242,9 +245,17 @@ mod tests {
     fn bad_qr_is_an_error() {
         assert!(matches!(QrCode::parse("a,b"), Err(Error::BadQr(_))));
         assert!(matches!(QrCode::parse("r,!!,x,y"), Err(Error::BadQr(_))));
-        let short = format!("r,{},{},{}", B64.encode([1u8; 31]), B64.encode([2u8; 32]), B64.encode([3u8; 32]));
+        let short = format!(
+            "r,{},{},{}",
+            B64.encode([1u8; 31]),
+            B64.encode([2u8; 32]),
+            B64.encode([3u8; 32])
+        );
         assert!(matches!(QrCode::parse(&short), Err(Error::BadQr(_))));
-        assert!(matches!(QrCode::parse("http://x#r,a,b,c"), Err(Error::BadQr(_))));
+        assert!(matches!(
+            QrCode::parse("http://x#r,a,b,c"),
+            Err(Error::BadQr(_))
+        ));
     }
 
     #[test]
@@ -285,14 +296,30 @@ mod tests {
         let mut bad = dsig;
         bad[5] ^= 1;
         answer.device_signature = Some(bad.to_vec());
-        assert!(phone
-            .verify_device_signature(&answer.encode_to_vec(), &signed.details, companion.public())
-            .is_err());
+        assert!(
+            phone
+                .verify_device_signature(
+                    &answer.encode_to_vec(),
+                    &signed.details,
+                    companion.public()
+                )
+                .is_err()
+        );
         // Missing signature and garbage are errors, not panics.
         answer.device_signature = None;
-        assert!(phone
-            .verify_device_signature(&answer.encode_to_vec(), &signed.details, companion.public())
-            .is_err());
-        assert!(phone.verify_device_signature(&[0xff, 0xff], &signed.details, companion.public()).is_err());
+        assert!(
+            phone
+                .verify_device_signature(
+                    &answer.encode_to_vec(),
+                    &signed.details,
+                    companion.public()
+                )
+                .is_err()
+        );
+        assert!(
+            phone
+                .verify_device_signature(&[0xff, 0xff], &signed.details, companion.public())
+                .is_err()
+        );
     }
 }

@@ -161,7 +161,7 @@ impl TestServer {
     /// The test root (key and serial) for `wa_noise::ClientConfig::with_trust_root`.
     #[must_use]
     pub fn trust_root(&self) -> TrustRoot {
-        self.trust_root.clone()
+        self.trust_root
     }
 
     /// The admin handle (the simulated phone's controls); cheap to clone.
@@ -242,7 +242,9 @@ impl Admin {
         match tokio::time::timeout(SCAN_TIMEOUT, rx).await {
             Ok(Ok(res)) => res,
             Ok(Err(_)) => Err(Error::PairFailed("connection closed".into())),
-            Err(_) => Err(Error::PairFailed("companion did not answer pair-success".into())),
+            Err(_) => Err(Error::PairFailed(
+                "companion did not answer pair-success".into(),
+            )),
         }
     }
 

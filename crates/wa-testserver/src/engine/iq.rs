@@ -60,7 +60,9 @@ fn parse_upload(iq: &Node) -> std::result::Result<Upload, &'static str> {
     let mut pre_keys = Vec::new();
     if let Some(list) = iq.child("list") {
         for key in list.children_by_tag("key") {
-            let id = child_bytes(key, "id").and_then(key_id).ok_or("bad prekey id")?;
+            let id = child_bytes(key, "id")
+                .and_then(key_id)
+                .ok_or("bad prekey id")?;
             let value: [u8; 32] = child_bytes(key, "value")
                 .ok_or("missing prekey value")?
                 .try_into()
@@ -112,7 +114,11 @@ impl Connection {
             return self.handle_common(node, now_ms);
         }
         let kind = attr(node, "type");
-        let first = node.children().first().map(|c| c.tag.as_str()).unwrap_or("");
+        let first = node
+            .children()
+            .first()
+            .map(|c| c.tag.as_str())
+            .unwrap_or("");
         match (attr(node, "xmlns"), kind, first) {
             ("encrypt", "get", "count") => {
                 let n = state.devices.get(&device).map_or(0, |d| d.pre_keys.len());
@@ -149,9 +155,7 @@ impl Connection {
                     .build();
                 self.send(&result(node, vec![props]))
             }
-            ("blocklist", "get", _) => {
-                self.send(&result(node, vec![Node::new("list").build()]))
-            }
+            ("blocklist", "get", _) => self.send(&result(node, vec![Node::new("list").build()])),
             ("privacy", "get", _) => {
                 let cats = [
                     ("readreceipts", "all"),
@@ -164,7 +168,10 @@ impl Connection {
                 ];
                 let privacy = Node::new("privacy")
                     .children(cats.iter().map(|(n, v)| {
-                        Node::new("category").attr("name", *n).attr("value", *v).build()
+                        Node::new("category")
+                            .attr("name", *n)
+                            .attr("value", *v)
+                            .build()
                     }))
                     .build();
                 self.send(&result(node, vec![privacy]))
@@ -189,14 +196,24 @@ impl Connection {
             return self.send(&error(node, 404, "item-not-found"));
         };
         if upload.identity != d.identity_key {
-            tracing::warn!(conn = self.id, device, "prekey upload with a foreign identity key");
+            tracing::warn!(
+                conn = self.id,
+                device,
+                "prekey upload with a foreign identity key"
+            );
             return self.send(&error(node, 406, "not-acceptable"));
         }
         d.registration_id = Some(upload.registration_id);
         d.signed_pre_key = Some(upload.signed);
         let n = upload.pre_keys.len();
         d.pre_keys.extend(upload.pre_keys);
-        tracing::info!(conn = self.id, device, uploaded = n, total = d.pre_keys.len(), "prekeys");
+        tracing::info!(
+            conn = self.id,
+            device,
+            uploaded = n,
+            total = d.pre_keys.len(),
+            "prekeys"
+        );
         self.send(&result(node, Vec::new()))
     }
 
@@ -219,7 +236,11 @@ impl Connection {
         let digest = Node::new("digest")
             .child(Node::new("type").bytes(vec![5]).build())
             .child(Node::new("identity").bytes(d.identity_key.to_vec()).build())
-            .child(Node::new("registration").bytes(reg.to_be_bytes().to_vec()).build())
+            .child(
+                Node::new("registration")
+                    .bytes(reg.to_be_bytes().to_vec())
+                    .build(),
+            )
             .child(skey_node(skey))
             .child(
                 Node::new("list")
@@ -237,7 +258,11 @@ impl Connection {
 
     fn fetch_keys(&mut self, node: &Node, state: &mut ServerState) -> Result<()> {
         let mut users = Vec::new();
-        for user in node.child("key").into_iter().flat_map(|k| k.children_by_tag("user")) {
+        for user in node
+            .child("key")
+            .into_iter()
+            .flat_map(|k| k.children_by_tag("user"))
+        {
             let Some(jid) = user.attr("jid").and_then(|v| v.as_jid()).cloned() else {
                 continue;
             };
@@ -250,7 +275,11 @@ impl Connection {
                     let one_time = d.pre_keys.pop_first();
                     let mut b = Node::new("user")
                         .attr("jid", jid.clone())
-                        .child(Node::new("registration").bytes(reg.to_be_bytes().to_vec()).build())
+                        .child(
+                            Node::new("registration")
+                                .bytes(reg.to_be_bytes().to_vec())
+                                .build(),
+                        )
                         .child(Node::new("type").bytes(vec![5]).build())
                         .child(Node::new("identity").bytes(d.identity_key.to_vec()).build())
                         .child(skey_node(&skey));
@@ -276,7 +305,10 @@ impl Connection {
                     .build()
             }));
         }
-        self.send(&result(node, vec![Node::new("list").children(users).build()]))
+        self.send(&result(
+            node,
+            vec![Node::new("list").children(users).build()],
+        ))
     }
 
     fn app_state_sync(&mut self, node: &Node) -> Result<()> {
@@ -292,7 +324,12 @@ impl Connection {
                     Node::new("collection")
                         .attr("name", name)
                         .attr("type", "error")
-                        .child(Node::new("error").attr("code", "404").attr("text", "item-not-found").build())
+                        .child(
+                            Node::new("error")
+                                .attr("code", "404")
+                                .attr("text", "item-not-found")
+                                .build(),
+                        )
                         .build(),
                 );
                 continue;
@@ -320,11 +357,16 @@ impl Connection {
         let want_lid = query.and_then(|q| q.child("lid")).is_some();
         let account = &state.account;
         let mut users = Vec::new();
-        for user in usync.child("list").into_iter().flat_map(|l| l.children_by_tag("user")) {
+        for user in usync
+            .child("list")
+            .into_iter()
+            .flat_map(|l| l.children_by_tag("user"))
+        {
             let Some(jid) = user.attr("jid").and_then(|v| v.as_jid()) else {
                 continue;
             };
-            let ours = (jid.user() == account.phone_number && *jid.server() == wa_binary::Server::User)
+            let ours = (jid.user() == account.phone_number
+                && *jid.server() == wa_binary::Server::User)
                 || (jid.user() == account.lid && *jid.server() == wa_binary::Server::Lid);
             let mut b = Node::new("user").attr("jid", jid.to_non_ad());
             if want_devices {
@@ -384,4 +426,3 @@ impl Connection {
         Ok(())
     }
 }
-

@@ -97,7 +97,7 @@ pub enum Effect {
 
 enum Phase {
     Hello(ExpectClientHello),
-    Finish(ExpectClientFinish),
+    Finish(Box<ExpectClientFinish>),
     Pairing(Box<pair::Pairing>),
     LoggedIn(LoggedIn),
     Closed,
@@ -249,7 +249,7 @@ impl Connection {
                     let mut out = Vec::new();
                     self.encoder.encode(&reply, &mut out)?;
                     self.transmit.push_back(out);
-                    self.phase = Phase::Finish(next);
+                    self.phase = Phase::Finish(Box::new(next));
                 }
                 Phase::Finish(finish) => {
                     let done = finish.read_client_finish(&frame)?;
@@ -302,7 +302,12 @@ impl Connection {
                 .get(&device)
                 .is_some_and(|d| d.noise_key == client_static);
         if !known {
-            tracing::info!(conn = self.id, username, device, "login refused: unknown device");
+            tracing::info!(
+                conn = self.id,
+                username,
+                device,
+                "login refused: unknown device"
+            );
             self.send(
                 &Node::new("failure")
                     .attr("reason", "401")

@@ -206,11 +206,11 @@ impl Pairing {
                 "pair-device-sign without device-identity bytes".into(),
             ));
         };
-        if let Err(e) =
-            state
-                .phone
-                .verify_device_signature(identity, &wait.signed.details, &wait.qr.identity_key)
-        {
+        if let Err(e) = state.phone.verify_device_signature(
+            identity,
+            &wait.signed.details,
+            &wait.qr.identity_key,
+        ) {
             self.awaiting = None;
             return Ok(Outcome::Failed(e.to_string()));
         }

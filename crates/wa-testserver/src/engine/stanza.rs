@@ -12,7 +12,11 @@ fn attr<'a>(node: &'a Node, key: &str) -> &'a str {
 /// A one-line summary of a stanza: tag, id, type, xmlns and first child tag (no byte content,
 /// so no keys or message bodies reach the log).
 pub(super) fn summary(node: &Node) -> String {
-    let first = node.children().first().map(|c| c.tag.as_str()).unwrap_or("");
+    let first = node
+        .children()
+        .first()
+        .map(|c| c.tag.as_str())
+        .unwrap_or("");
     format!(
         "<{} id='{}' type='{}' xmlns='{}'> first child <{}>",
         node.tag,
@@ -81,7 +85,9 @@ impl Connection {
                     tracing::warn!(conn = self.id, "stanza without id: {}", summary(node));
                     return Ok(());
                 }
-                let mut b = Node::new("ack").attr("class", node.tag.clone()).attr("id", id);
+                let mut b = Node::new("ack")
+                    .attr("class", node.tag.clone())
+                    .attr("id", id);
                 if let Some(to) = node.attr("to") {
                     b = b.attr("from", to.clone());
                 }

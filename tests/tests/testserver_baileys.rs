@@ -1,0 +1,178 @@
+//! Interop: Baileys 7 (`baileys@7.0.0-rc14`, a client no one here wrote) against `wa-testserver`
+//! over real loopback sockets.
+//!
+//! Baileys shows a QR code, the simulated phone scans it through the admin API, Baileys follows
+//! the 515 restart, logs in, uploads its prekeys and reaches `connection: 'open'`. A second
+//! Baileys process then logs in from the saved session, a third with the same session replaces
+//! it (stream error 440), and unlinking the device through the admin API ends it with 401.
+//!
+//! Driver script: `tests/interop/baileys_client.mjs` (one JSON event per stdout line).
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+use wa_tests::oracle;
+use wa_testserver::{Config, StreamError, TestServer};
+
+const STEP_TIMEOUT: Duration = Duration::from_secs(45);
+
+struct Baileys {
+    child: Child,
+    lines: Lines<BufReader<ChildStdout>>,
+    seen: Vec<Value>,
+}
+
+impl Baileys {
+    fn spawn(server: &TestServer, auth: &Path) -> Baileys {
+        let dir = oracle::interop_dir();
+        oracle::ensure_node_modules(&dir).expect("npm ci in tests/interop");
+        let node = std::env::var(oracle::NODE_ENV).unwrap_or_else(|_| "node".to_owned());
+        oracle::node_version(&node).expect("Node.js is required for the Baileys interop test");
+        let mut child = Command::new(node)
+            .arg(dir.join("baileys_client.mjs"))
+            .arg("--url")
+            .arg(server.url())
+            .arg("--root")
+            .arg(hex::encode(server.root_public_key()))
+            .arg("--auth")
+            .arg(auth)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn node");
+        let stdout = child.stdout.take().expect("stdout");
+        Baileys {
+            child,
+            lines: BufReader::new(stdout).lines(),
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads events until one has `event == name`; panics (with everything seen) on timeout/exit.
+    async fn expect(&mut self, name: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
+        loop {
+            let line = tokio::time::timeout_at(deadline, self.lines.next_line()).await;
+            let line = match line {
+                Ok(Ok(Some(l))) => l,
+                Ok(Ok(None)) => panic!(
+                    "Baileys exited while waiting for {name}; saw {:#?}",
+                    self.seen
+                ),
+                Ok(Err(e)) => panic!("reading Baileys output: {e}"),
+                Err(_) => panic!("timed out waiting for {name}; saw {:#?}", self.seen),
+            };
+            let v: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("bad line from Baileys ({e}): {line}"));
+            self.seen.push(v.clone());
+            if v["event"] == "error" {
+                panic!("Baileys driver error: {v}");
+            }
+            if v["event"] == name {
+                return v;
+            }
+        }
+    }
+
+    fn saw(&self, name: &str) -> bool {
+        self.seen.iter().any(|v| v["event"] == name)
+    }
+
+    async fn quit(mut self) {
+        if let Some(stdin) = self.child.stdin.as_mut() {
+            let _ = stdin.write_all(b"quit\n").await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baileys_pairs_by_qr_logs_in_and_is_replaced_and_removed() {
+    let server = TestServer::start(Config::default())
+        .await
+        .expect("start server");
+    let admin = server.admin();
+    let auth = tempfile::tempdir().expect("tempdir");
+
+    // 1. New device: QR, scan by the phone, 515, login, prekey upload, open.
+    let mut first = Baileys::spawn(&server, auth.path());
+    let qr = first.expect("qr").await["qr"]
+        .as_str()
+        .expect("qr string")
+        .to_owned();
+    assert!(
+        qr.starts_with("https://wa.me/settings/linked_devices#"),
+        "{qr}"
+    );
+    let jid = admin.scan_qr(&qr).await.expect("phone scans the QR");
+    assert_eq!(jid.to_string(), "15551234567:1@s.whatsapp.net");
+    let close = first.expect("close").await;
+    assert_eq!(close["statusCode"], 515, "{close}");
+    let open = first.expect("open").await;
+    assert_eq!(open["me"]["id"], "15551234567:1@s.whatsapp.net", "{open}");
+    assert_eq!(open["me"]["lid"], "99887766554433:1@lid", "{open}");
+    assert_eq!(admin.devices(), vec![jid.clone()]);
+    assert!(admin.is_online(&jid));
+    let prekeys = admin.pre_key_count(&jid).expect("device known");
+    assert!(prekeys >= 30, "Baileys uploaded {prekeys} prekeys");
+    // The offline marker reaches Baileys (receivedPendingNotifications).
+    while !first
+        .seen
+        .iter()
+        .any(|v| v["event"] == "offline" && v["received"] == true)
+    {
+        first.expect("offline").await;
+    }
+    first.quit().await;
+
+    // 2. Returning device: logs in from the saved session, no QR.
+    let mut second = Baileys::spawn(&server, auth.path());
+    second.expect("open").await;
+    assert!(
+        !second.saw("qr"),
+        "a returning device must not be asked to pair"
+    );
+    assert_eq!(admin.devices(), vec![jid.clone()]);
+
+    // 3. The same device connecting again replaces the first connection: 440.
+    let copy = tempfile::tempdir().expect("tempdir");
+    for entry in std::fs::read_dir(auth.path()).expect("auth dir") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), copy.path().join(entry.file_name())).expect("copy creds");
+    }
+    let mut third = Baileys::spawn(&server, copy.path());
+    third.expect("open").await;
+    let replaced = second.expect("close").await;
+    assert_eq!(replaced["statusCode"], 440, "{replaced}");
+    second.quit().await;
+
+    // 4. A 503 from the server, then the phone unlinks the device: 401.
+    admin
+        .kick(&jid, StreamError::ServiceUnavailable)
+        .expect("kick online device");
+    let unavailable = third.expect("close").await;
+    assert_eq!(unavailable["statusCode"], 503, "{unavailable}");
+    third.quit().await;
+
+    let mut fourth = Baileys::spawn(&server, copy.path());
+    fourth.expect("open").await;
+    admin.remove_device(&jid).expect("remove device");
+    let removed = fourth.expect("close").await;
+    assert_eq!(removed["statusCode"], 401, "{removed}");
+    assert!(admin.devices().is_empty());
+    fourth.quit().await;
+
+    // 5. The removed device can no longer log in (failure 401).
+    let mut fifth = Baileys::spawn(&server, copy.path());
+    let refused = fifth.expect("close").await;
+    assert_eq!(refused["statusCode"], 401, "{refused}");
+    fifth.quit().await;
+
+    server.shutdown().await;
+}
