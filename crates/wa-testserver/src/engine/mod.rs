@@ -17,6 +17,8 @@ use std::collections::VecDeque;
 
 use prost::Message as _;
 use rand_core::CryptoRng;
+#[cfg(test)]
+use wa_binary::Content;
 use wa_binary::{Jid, Node, Server};
 use wa_noise::{
     ExpectClientFinish, ExpectClientHello, FrameDecoder, FrameEncoder, KeyPair, ServerConfig,
@@ -474,3 +476,6 @@ impl Connection {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,476 @@
+//! Sans-IO tests: a Noise client from `wa-noise` talks to a [`Connection`] through byte buffers.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use prost::Message as _;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use wa_binary::{Node, decode_frame, marshal};
+use wa_noise::{
+    CertIssuer, ClientConfig, FrameDecoder, FrameEncoder, KeyPair, ServerConfig, Transport,
+    client_hello, xeddsa,
+};
+use wa_proto::proto::client_payload::DevicePairingRegistrationData;
+use wa_proto::proto::{AdvSignedDeviceIdentity, AdvSignedDeviceIdentityHmac, ClientPayload};
+
+use super::*;
+use crate::phone::{ADV_DEVICE_SIGNATURE_PREFIX, Phone, adv_hmac};
+use crate::state::{Account, ServerState};
+
+const NOW: u64 = 1_750_000_000_000;
+
+struct Harness {
+    rng: ChaCha20Rng,
+    state: ServerState,
+    issuer: CertIssuer,
+    noise: ServerConfig,
+    next_conn: u64,
+}
+
+struct Client {
+    conn: Connection,
+    transport: Transport,
+    decoder: FrameDecoder,
+}
+
+impl Harness {
+    fn new(seed: u64) -> Self {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let issuer = CertIssuer::new(KeyPair::generate(&mut rng), 0, KeyPair::generate(&mut rng));
+        let static_key = KeyPair::generate(&mut rng);
+        let cert_chain = issuer.issue(static_key.public(), 2, &mut rng);
+        let account = Account {
+            phone_number: "15551234567".into(),
+            lid: "99887766554433".into(),
+            push_name: "Phone".into(),
+            created: 1,
+        };
+        let state = ServerState::new(account, Phone::new(KeyPair::generate(&mut rng)));
+        Self {
+            rng,
+            state,
+            issuer,
+            noise: ServerConfig {
+                static_key,
+                cert_chain,
+            },
+            next_conn: 1,
+        }
+    }
+
+    /// Runs the handshake with `payload`; returns the client side and the server's first stanzas.
+    fn connect(&mut self, noise_key: KeyPair, payload: &ClientPayload) -> (Client, Vec<Node>) {
+        let id = self.next_conn;
+        self.next_conn += 1;
+        let mut conn = Connection::new(id, self.noise.clone());
+        let config = ClientConfig::new(noise_key.clone()).with_trust_root(self.issuer.trust_root());
+        let mut enc = FrameEncoder::client(config.intro.clone());
+        let (client, hello) = client_hello(config, KeyPair::generate(&mut self.rng)).unwrap();
+        let mut wire = Vec::new();
+        enc.encode(&hello, &mut wire).unwrap();
+        conn.handle_data(&wire, NOW, &mut self.state, &mut self.rng)
+            .unwrap();
+        let mut decoder = FrameDecoder::client();
+        decoder.push(&conn.poll_transmit().unwrap());
+        let server_hello = decoder.next_frame().unwrap().unwrap();
+        let client = client.read_server_hello(&server_hello, NOW / 1000).unwrap();
+        let (finish, transport) = client.finish(&payload.encode_to_vec()).unwrap();
+        let mut wire = Vec::new();
+        enc.encode(&finish, &mut wire).unwrap();
+        conn.handle_data(&wire, NOW, &mut self.state, &mut self.rng)
+            .unwrap();
+        let mut c = Client {
+            conn,
+            transport,
+            decoder,
+        };
+        let out = c.recv();
+        (c, out)
+    }
+}
+
+impl Client {
+    fn recv(&mut self) -> Vec<Node> {
+        let mut out = Vec::new();
+        while let Some(bytes) = self.conn.poll_transmit() {
+            self.decoder.push(&bytes);
+            while let Some(mut frame) = self.decoder.next_frame().unwrap() {
+                let plain = self.transport.decrypt_in_place(&mut frame).unwrap();
+                out.push(decode_frame(plain).unwrap());
+            }
+        }
+        out
+    }
+
+    fn send(&mut self, h: &mut Harness, node: &Node) -> Vec<Node> {
+        let mut wire = Vec::new();
+        self.transport
+            .encrypt_frame(&marshal(node), &mut wire)
+            .unwrap();
+        self.conn
+            .handle_data(&wire, NOW, &mut h.state, &mut h.rng)
+            .unwrap();
+        self.recv()
+    }
+}
+
+fn registration(identity: &KeyPair) -> ClientPayload {
+    ClientPayload {
+        passive: Some(false),
+        device_pairing_data: Some(DevicePairingRegistrationData {
+            e_regid: Some(vec![0, 0, 0, 1]),
+            e_keytype: Some(vec![5]),
+            e_ident: Some(identity.public().to_vec()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn login(device: u32) -> ClientPayload {
+    ClientPayload {
+        username: Some(15_551_234_567),
+        device: Some(device),
+        passive: Some(true),
+        pull: Some(true),
+        ..Default::default()
+    }
+}
+
+fn attr<'a>(n: &'a Node, k: &str) -> &'a str {
+    n.attr(k).and_then(|v| v.as_str()).unwrap_or("")
+}
+
+fn iq(id: &str, xmlns: &str, kind: &str, children: Vec<Node>) -> Node {
+    Node::new("iq")
+        .attr("id", id)
+        .attr("xmlns", xmlns)
+        .attr("type", kind)
+        .children(children)
+        .build()
+}
+
+/// Pairs a device; `tamper` may corrupt the device signature. Returns the effects and stanzas
+/// after the companion's answer.
+fn pair(h: &mut Harness, tamper: bool) -> (Client, KeyPair, Vec<Effect>, Vec<Node>) {
+    let noise_key = KeyPair::generate(&mut h.rng);
+    let identity = KeyPair::generate(&mut h.rng);
+    let (mut c, first) = h.connect(noise_key.clone(), &registration(&identity));
+    let pair_device = first.first().unwrap();
+    let refs: Vec<String> = pair_device
+        .child("pair-device")
+        .unwrap()
+        .children_by_tag("ref")
+        .map(|r| String::from_utf8(r.bytes().unwrap().to_vec()).unwrap())
+        .collect();
+    assert_eq!(refs.len(), 6);
+    assert!(
+        c.send(h, &iq(attr(pair_device, "id"), "", "result", vec![]))
+            .is_empty()
+    );
+
+    let adv = [7u8; 32];
+    let qr = format!(
+        "https://wa.me/settings/linked_devices#{},{},{},{},1",
+        refs[2],
+        B64.encode(noise_key.public()),
+        B64.encode(identity.public()),
+        B64.encode(adv)
+    );
+    let qr = QrCode::parse(&qr).unwrap();
+    c.conn
+        .handle_scan(&qr, NOW, &mut h.state, &mut h.rng)
+        .unwrap();
+    let success = c.recv().pop().unwrap();
+    let ps = success.child("pair-success").unwrap();
+    assert_eq!(
+        ps.child("device").unwrap().attr("jid").unwrap().to_string(),
+        "15551234567:1@s.whatsapp.net"
+    );
+    assert_eq!(
+        ps.child("device").unwrap().attr("lid").unwrap().to_string(),
+        "99887766554433:1@lid"
+    );
+    // What a companion checks: HMAC under the ADV secret, then the account signature.
+    let container =
+        AdvSignedDeviceIdentityHmac::decode(ps.child("device-identity").unwrap().bytes().unwrap())
+            .unwrap();
+    let inner = container.details.unwrap();
+    assert_eq!(container.hmac.unwrap(), adv_hmac(&adv, &inner));
+    let mut signed = AdvSignedDeviceIdentity::decode(inner.as_slice()).unwrap();
+    let details = signed.details.clone().unwrap();
+    let account_key: [u8; 32] = signed
+        .account_signature_key
+        .clone()
+        .unwrap()
+        .try_into()
+        .unwrap();
+    assert_eq!(&account_key, h.state.phone.identity().public());
+
+    let mut msg = ADV_DEVICE_SIGNATURE_PREFIX.to_vec();
+    msg.extend_from_slice(&details);
+    msg.extend_from_slice(identity.public());
+    msg.extend_from_slice(&account_key);
+    let mut sig = xeddsa::sign(&identity.private_bytes(), &msg, &[1u8; 64]);
+    if tamper {
+        sig[10] ^= 0x40;
+    }
+    signed.device_signature = Some(sig.to_vec());
+    signed.account_signature_key = None;
+    let answer = Node::new("iq")
+        .attr("id", attr(&success, "id"))
+        .attr("type", "result")
+        .child(
+            Node::new("pair-device-sign")
+                .child(
+                    Node::new("device-identity")
+                        .attr("key-index", "1")
+                        .bytes(signed.encode_to_vec())
+                        .build(),
+                )
+                .build(),
+        )
+        .build();
+    let out = c.send(h, &answer);
+    let mut effects = Vec::new();
+    while let Some(e) = c.conn.poll_effect() {
+        effects.push(e);
+    }
+    (c, noise_key, effects, out)
+}
+
+#[test]
+fn qr_pairing_ends_with_515_and_registers_the_device() {
+    let mut h = Harness::new(1);
+    let (c, _, effects, out) = pair(&mut h, false);
+    assert_eq!(
+        effects,
+        vec![Effect::Paired(
+            "15551234567:1@s.whatsapp.net".parse().unwrap()
+        )]
+    );
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].tag, "stream:error");
+    assert_eq!(attr(&out[0], "code"), "515");
+    assert!(c.conn.is_closing());
+    assert!(h.state.devices.contains_key(&1));
+    assert!(h.state.pair_refs.is_empty());
+}
+
+#[test]
+fn bad_device_signature_fails_pairing_and_saves_nothing() {
+    let mut h = Harness::new(2);
+    let (c, _, effects, out) = pair(&mut h, true);
+    assert!(
+        matches!(effects.as_slice(), [Effect::PairFailed(_)]),
+        "{effects:?}"
+    );
+    assert!(out.is_empty());
+    assert!(c.conn.is_closing());
+    assert!(h.state.devices.is_empty());
+}
+
+#[test]
+fn scan_with_a_foreign_noise_key_is_refused() {
+    let mut h = Harness::new(3);
+    let identity = KeyPair::generate(&mut h.rng);
+    let key = KeyPair::generate(&mut h.rng);
+    let (mut c, first) = h.connect(key, &registration(&identity));
+    let r = first[0].child("pair-device").unwrap().children()[0]
+        .bytes()
+        .unwrap()
+        .to_vec();
+    let qr = format!(
+        "{},{},{},{}",
+        String::from_utf8(r).unwrap(),
+        B64.encode([9u8; 32]),
+        B64.encode(identity.public()),
+        B64.encode([1u8; 32])
+    );
+    let err = c
+        .conn
+        .handle_scan(&QrCode::parse(&qr).unwrap(), NOW, &mut h.state, &mut h.rng)
+        .unwrap_err();
+    assert!(matches!(err, Error::BadQr(_)), "{err}");
+    assert!(c.recv().is_empty());
+}
+
+#[test]
+fn login_answers_success_prekeys_and_unknown_iqs() {
+    let mut h = Harness::new(4);
+    let (_, noise_key, _, _) = pair(&mut h, false);
+    let (mut c, first) = h.connect(noise_key, &login(1));
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].tag, "success");
+    assert_eq!(
+        first[0].attr("lid").unwrap().to_string(),
+        "99887766554433:1@lid"
+    );
+
+    let count = c.send(
+        &mut h,
+        &iq("1", "encrypt", "get", vec![Node::new("count").build()]),
+    );
+    assert_eq!(attr(count[0].child("count").unwrap(), "value"), "0");
+
+    let identity = h.state.devices[&1].identity_key;
+    let key = |id: u32, v: u8| {
+        Node::new("key")
+            .child(
+                Node::new("id")
+                    .bytes(id.to_be_bytes()[1..].to_vec())
+                    .build(),
+            )
+            .child(Node::new("value").bytes(vec![v; 32]).build())
+            .build()
+    };
+    let upload = iq(
+        "2",
+        "encrypt",
+        "set",
+        vec![
+            Node::new("registration").bytes(vec![0, 0, 1, 0]).build(),
+            Node::new("type").bytes(vec![5]).build(),
+            Node::new("identity").bytes(identity.to_vec()).build(),
+            Node::new("list").children([key(1, 1), key(2, 2)]).build(),
+            Node::new("skey")
+                .child(Node::new("id").bytes(vec![0, 0, 1]).build())
+                .child(Node::new("value").bytes(vec![3; 32]).build())
+                .child(Node::new("signature").bytes(vec![4; 64]).build())
+                .build(),
+        ],
+    );
+    let r = c.send(&mut h, &upload);
+    assert_eq!(attr(&r[0], "type"), "result");
+    assert_eq!(h.state.devices[&1].pre_keys.len(), 2);
+
+    // A malformed upload (31-byte prekey) is a 400, not a panic, and changes nothing.
+    let mut bad = upload.clone();
+    if let Content::Nodes(children) = &mut bad.content {
+        children[3] = Node::new("list")
+            .child(
+                Node::new("key")
+                    .child(Node::new("id").bytes(vec![0, 0, 9]).build())
+                    .child(Node::new("value").bytes(vec![1; 31]).build())
+                    .build(),
+            )
+            .build();
+    }
+    let r = c.send(&mut h, &bad);
+    assert_eq!(attr(&r[0], "type"), "error");
+    assert_eq!(attr(r[0].child("error").unwrap(), "code"), "400");
+    assert_eq!(h.state.devices[&1].pre_keys.len(), 2);
+
+    let digest = c.send(
+        &mut h,
+        &iq("3", "encrypt", "get", vec![Node::new("digest").build()]),
+    );
+    assert!(digest[0].child("digest").is_some());
+
+    let ping = c.send(
+        &mut h,
+        &iq("4", "w:p", "get", vec![Node::new("ping").build()]),
+    );
+    assert_eq!(attr(&ping[0], "type"), "result");
+
+    let unknown = c.send(
+        &mut h,
+        &iq("5", "w:nope", "get", vec![Node::new("x").build()]),
+    );
+    assert_eq!(attr(&unknown[0], "type"), "error");
+    assert_eq!(attr(unknown[0].child("error").unwrap(), "code"), "501");
+
+    // The offline marker follows the passive IQ's result, once.
+    let active = c.send(
+        &mut h,
+        &iq("6", "passive", "set", vec![Node::new("active").build()]),
+    );
+    assert_eq!(active.len(), 2);
+    assert_eq!(active[1].tag, "ib");
+    assert_eq!(attr(active[1].child("offline").unwrap(), "count"), "0");
+    assert_eq!(c.conn.poll_timeout(), None);
+}
+
+#[test]
+fn offline_marker_falls_back_to_a_timer() {
+    let mut h = Harness::new(5);
+    let (_, noise_key, _, _) = pair(&mut h, false);
+    let (mut c, _) = h.connect(noise_key, &login(1));
+    let at = c.conn.poll_timeout().unwrap();
+    assert_eq!(at, NOW + OFFLINE_MARKER_FALLBACK_MS);
+    c.conn.handle_timeout(at - 1).unwrap();
+    assert!(c.recv().is_empty());
+    c.conn.handle_timeout(at).unwrap();
+    assert_eq!(c.recv()[0].tag, "ib");
+}
+
+#[test]
+fn unknown_device_and_wrong_noise_key_get_failure_401() {
+    let mut h = Harness::new(6);
+    let key = KeyPair::generate(&mut h.rng);
+    let (_, first) = h.connect(key, &login(3));
+    assert_eq!(first[0].tag, "failure");
+    assert_eq!(attr(&first[0], "reason"), "401");
+
+    pair(&mut h, false);
+    let key = KeyPair::generate(&mut h.rng);
+    let (c, first) = h.connect(key, &login(1));
+    assert_eq!(attr(&first[0], "reason"), "401");
+    assert!(c.conn.is_closing());
+}
+
+#[test]
+fn second_login_of_a_device_kicks_the_first_with_440() {
+    let mut h = Harness::new(7);
+    let (_, noise_key, _, _) = pair(&mut h, false);
+    let (a, _) = h.connect(noise_key.clone(), &login(1));
+    let (mut b, _) = h.connect(noise_key, &login(1));
+    let mut effects = Vec::new();
+    while let Some(e) = b.conn.poll_effect() {
+        effects.push(e);
+    }
+    assert!(effects.contains(&Effect::Kick {
+        conn: a.conn.id(),
+        error: StreamError::Replaced
+    }));
+    assert_eq!(h.state.online.get(&1), Some(&b.conn.id()));
+    b.conn.handle_kick(StreamError::DeviceRemoved).unwrap();
+    let out = b.recv();
+    assert_eq!(attr(&out[0], "code"), "401");
+    assert_eq!(
+        attr(out[0].child("conflict").unwrap(), "type"),
+        "device_removed"
+    );
+}
+
+#[test]
+fn garbage_after_the_handshake_is_an_error_not_a_panic() {
+    let mut h = Harness::new(8);
+    let (_, noise_key, _, _) = pair(&mut h, false);
+    let (mut c, _) = h.connect(noise_key, &login(1));
+    let err = c
+        .conn
+        .handle_data(
+            &[
+                0, 0, 20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+            ],
+            NOW,
+            &mut h.state,
+            &mut h.rng,
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err}");
+    assert!(c.conn.is_closing());
+    // Garbage instead of a client hello.
+    let mut conn = Connection::new(99, h.noise.clone());
+    assert!(
+        conn.handle_data(
+            b"WA\x06\x03\x00\x00\x02\xff\xff",
+            NOW,
+            &mut h.state,
+            &mut h.rng
+        )
+        .is_err()
+    );
+    assert!(conn.is_closing());
+}
