@@ -130,8 +130,12 @@ pub fn handle_pair_success<R: CryptoRng + ?Sized>(
         ADV_ACCOUNT_SIG_PREFIX
     };
     let our_identity = device.identity_key.public().raw();
-    let account_pub =
-        PublicKey::from_bytes(&account_key).map_err(|_| PairError::InvalidAccountSignature)?;
+    // The account key travels as the raw 32 bytes (some encoders add the 0x05 type byte).
+    let account_pub = match account_key.as_slice() {
+        [0x05, rest @ ..] if rest.len() == 32 => PublicKey::from_bytes(&account_key).ok(),
+        raw => <[u8; 32]>::try_from(raw).ok().map(PublicKey::from_raw),
+    }
+    .ok_or(PairError::InvalidAccountSignature)?;
     let msg = [&prefix[..], &inner, our_identity].concat();
     account_pub
         .verify(&msg, account_sig)
