@@ -18,9 +18,13 @@ fuzz_target!(|data: &[u8]| {
         let _ = server.read_client_finish(rest);
     } else {
         let (client, _) = common::client();
-        let ready = client.read_server_hello(&server_hello, common::NOW).expect("fixed handshake");
+        let ready = client
+            .read_server_hello(&server_hello, common::NOW)
+            .expect("fixed handshake");
         let (finish, _) = ready.finish(rest).expect("finish");
-        let done = server.read_client_finish(&finish).expect("server accepts a real finish");
+        let done = server
+            .read_client_finish(&finish)
+            .expect("server accepts a real finish");
         assert_eq!(done.payload, rest);
         assert_eq!(&done.client_static, common::kp(5).public());
     }

@@ -16,6 +16,9 @@ fuzz_target!(|data: &[u8]| {
     if let Ok((_, reply)) = server.read_client_hello(&Intro::default(), data, common::kp(7)) {
         let msg = HandshakeMessage::decode(reply.as_slice()).expect("server hello decodes");
         let hello = msg.server_hello.expect("server hello present");
-        assert_eq!(hello.ephemeral.as_deref(), Some(&common::kp(7).public()[..]));
+        assert_eq!(
+            hello.ephemeral.as_deref(),
+            Some(&common::kp(7).public()[..])
+        );
     }
 });

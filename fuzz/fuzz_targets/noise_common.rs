@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use wa_noise::{
-    CertIssuer, ClientConfig, ExpectClientFinish, ExpectClientHello, ExpectServerHello, Intro, KeyPair,
-    ServerConfig, client_hello,
+    CertIssuer, ClientConfig, ExpectClientFinish, ExpectClientHello, ExpectServerHello, Intro,
+    KeyPair, ServerConfig, client_hello,
 };
 
 pub const NOW: u64 = 1_750_000_000;
@@ -22,13 +22,17 @@ pub fn issuer() -> CertIssuer {
 }
 
 pub fn server_config_with_chain(cert_chain: Vec<u8>) -> ServerConfig {
-    ServerConfig { static_key: kp(3), cert_chain }
+    ServerConfig {
+        static_key: kp(3),
+        cert_chain,
+    }
 }
 
 /// The fixed server configuration (its chain is signed once per process).
 pub fn server_config() -> ServerConfig {
     static CHAIN: OnceLock<Vec<u8>> = OnceLock::new();
-    let chain = CHAIN.get_or_init(|| issuer().issue(kp(3).public(), 4, &mut ChaCha20Rng::seed_from_u64(0)));
+    let chain =
+        CHAIN.get_or_init(|| issuer().issue(kp(3).public(), 4, &mut ChaCha20Rng::seed_from_u64(0)));
     server_config_with_chain(chain.clone())
 }
 

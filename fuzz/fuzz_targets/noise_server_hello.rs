@@ -18,7 +18,8 @@ fuzz_target!(|data: &[u8]| {
     if mode % 2 == 0 {
         let _ = client.read_server_hello(rest, common::NOW);
     } else {
-        let (_, hello) = common::server_after_hello(common::server_config_with_chain(rest.to_vec()));
+        let (_, hello) =
+            common::server_after_hello(common::server_config_with_chain(rest.to_vec()));
         if let Ok(done) = client.read_server_hello(&hello, common::NOW) {
             assert_eq!(done.server_static_key(), common::kp(3).public());
             assert_eq!(&done.cert_chain().leaf.key, common::kp(3).public());
