@@ -6,6 +6,10 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
+mod session;
+
+use session::ConnectArgs;
+
 /// The whatsmeow-rs command line.
 #[derive(Debug, Parser)]
 #[command(name = "wa", version, about)]
@@ -21,12 +25,25 @@ enum Command {
         /// The frame as hex (whitespace allowed), or `-` to read hex from stdin.
         hex: String,
     },
+    /// Pair this computer as a companion device (QR code in the terminal) or log in again.
+    Login(ConnectArgs),
+    /// Remove this companion device from the account and clear the saved session.
+    Logout(ConnectArgs),
+    /// Show what the saved session holds (no network).
+    Status(ConnectArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("WA_LOG"))
+        .with_writer(std::io::stderr)
+        .try_init();
     let result = match cli.command {
         Command::Decode { hex } => decode(&hex),
+        Command::Login(args) => run(session::login(&args)),
+        Command::Logout(args) => run(session::logout(&args)),
+        Command::Status(args) => run(session::status(&args)),
     };
     match result {
         Ok(out) => {
@@ -38,6 +55,16 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs an async command on a fresh tokio runtime.
+fn run(fut: impl std::future::Future<Output = Result<String>>) -> Result<String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(fut)
 }
 
 /// Decodes a hex frame argument (or stdin for `-`) to its XML rendering.
