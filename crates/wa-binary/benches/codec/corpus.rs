@@ -119,7 +119,7 @@ fn jid(s: &str) -> AttrValue {
 }
 
 fn text(s: impl Into<String>) -> AttrValue {
-    AttrValue::Str(s.into())
+    AttrValue::from(s.into())
 }
 
 fn node(tag: &str, attrs: Vec<(&str, AttrValue)>, content: Content) -> Node {
@@ -128,7 +128,7 @@ fn node(tag: &str, attrs: Vec<(&str, AttrValue)>, content: Content) -> Node {
         a.insert(k, v);
     }
     Node {
-        tag: tag.to_owned(),
+        tag: tag.into(),
         attrs: a,
         content,
     }

@@ -32,7 +32,7 @@ pub fn to_theirs(node: &Node) -> TheirNode {
             Some(NodeContent::Nodes(children.iter().map(to_theirs).collect()))
         }
     };
-    TheirNode::new(Cow::Owned(node.tag.clone()), attrs, content)
+    TheirNode::new(Cow::Owned(node.tag.to_string()), attrs, content)
 }
 
 /// wacore's encoder into a reused buffer (it clears the buffer and writes the flags byte first).
