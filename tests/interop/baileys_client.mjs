@@ -2,6 +2,10 @@
 // Rust interop test `tests/tests/testserver_baileys.rs`.
 //
 //   node baileys_client.mjs --url ws://127.0.0.1:PORT/ws/chat --root <hex root public key> --auth DIR
+//        [--pair-phone NUMBER]
+//
+// With --pair-phone, the first time Baileys offers a QR it asks for a phone-number pairing code
+// instead (sock.requestPairingCode) and prints {"event":"pair-code","code":"ABCDEFGH"}.
 //
 // Baileys hard-codes WhatsApp's certificate root; the test server's root replaces it
 // (WA_CERT_DETAILS.PUBLIC_KEY, a shared mutable object). Credentials persist in DIR
@@ -36,6 +40,7 @@ const emit = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
 
 let sock;
 let quitting = false;
+let codeRequested = false;
 
 async function start() {
     const { state, saveCreds } = await useMultiFileAuthState(args.auth);
@@ -61,6 +66,12 @@ async function start() {
     });
     sock.ev.on('connection.update', (u) => {
         if (u.qr) emit({ event: 'qr', qr: u.qr });
+        if (u.qr && args['pair-phone'] && !codeRequested) {
+            codeRequested = true;
+            sock.requestPairingCode(args['pair-phone'])
+                .then((code) => emit({ event: 'pair-code', code }))
+                .catch((e) => emit({ event: 'error', message: String(e?.stack ?? e) }));
+        }
         if (u.receivedPendingNotifications !== undefined) {
             emit({ event: 'offline', received: u.receivedPendingNotifications });
         }

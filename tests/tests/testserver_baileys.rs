@@ -28,6 +28,10 @@ struct Baileys {
 
 impl Baileys {
     fn spawn(server: &TestServer, auth: &Path) -> Baileys {
+        Self::spawn_with(server, auth, &[])
+    }
+
+    fn spawn_with(server: &TestServer, auth: &Path, extra: &[&str]) -> Baileys {
         let dir = oracle::interop_dir();
         oracle::ensure_node_modules(&dir).expect("npm ci in tests/interop");
         let node = std::env::var(oracle::NODE_ENV).unwrap_or_else(|_| "node".to_owned());
@@ -40,6 +44,7 @@ impl Baileys {
             .arg(hex::encode(server.root_public_key()))
             .arg("--auth")
             .arg(auth)
+            .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -174,5 +179,56 @@ async fn baileys_pairs_by_qr_logs_in_and_is_replaced_and_removed() {
     assert_eq!(refused["statusCode"], 401, "{refused}");
     fifth.quit().await;
 
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baileys_pairs_by_phone_code_and_a_wrong_code_is_refused() {
+    let server = TestServer::start(Config::default())
+        .await
+        .expect("start server");
+    let admin = server.admin();
+
+    // A wrong code: the key bundle does not decrypt, pairing fails, nothing is saved.
+    let wrong_auth = tempfile::tempdir().expect("tempdir");
+    let mut wrong =
+        Baileys::spawn_with(&server, wrong_auth.path(), &["--pair-phone", "15551234567"]);
+    let code = wrong.expect("pair-code").await["code"]
+        .as_str()
+        .expect("code")
+        .to_owned();
+    let typo = if code.starts_with('A') {
+        "BBBBBBBB"
+    } else {
+        "AAAAAAAA"
+    };
+    let err = admin
+        .enter_pair_code(typo)
+        .await
+        .expect_err("a wrong code must fail");
+    assert!(matches!(err, wa_testserver::Error::PairFailed(_)), "{err}");
+    assert!(admin.devices().is_empty());
+    wrong.quit().await;
+
+    // The right code, typed as shown with a dash: pair-success, 515, login, open.
+    let auth = tempfile::tempdir().expect("tempdir");
+    let mut baileys = Baileys::spawn_with(&server, auth.path(), &["--pair-phone", "15551234567"]);
+    let code = baileys.expect("pair-code").await["code"]
+        .as_str()
+        .expect("code")
+        .to_owned();
+    assert_eq!(code.len(), 8, "{code}");
+    let typed = format!("{}-{}", &code[..4], &code[4..]);
+    let jid = admin
+        .enter_pair_code(&typed)
+        .await
+        .expect("phone enters the code");
+    let close = baileys.expect("close").await;
+    assert_eq!(close["statusCode"], 515, "{close}");
+    let open = baileys.expect("open").await;
+    assert_eq!(open["me"]["id"], jid.to_string(), "{open}");
+    assert_eq!(admin.devices(), vec![jid.clone()]);
+    assert!(admin.pre_key_count(&jid).expect("device known") >= 30);
+    baileys.quit().await;
     server.shutdown().await;
 }

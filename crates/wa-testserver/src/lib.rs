@@ -9,6 +9,9 @@
 //!   [`Admin::scan_qr`] and sends `pair-success` with an ADV signed device identity (HMAC with
 //!   the QR's ADV secret, account signature by the phone's identity key); the companion's
 //!   `pair-device-sign` signature is verified; the stream ends with 515;
+//! - pairing by phone-number code: the `link_code_companion_reg` stages (`companion_hello`,
+//!   the phone's `primary_hello` notification once [`Admin::enter_pair_code`] typed the code,
+//!   `companion_finish`), then the same `pair-success` as QR pairing ([`link_code`]);
 //! - login of a paired device (`success` with `lid`, `failure 401` for unknown devices),
 //!   prekey count, upload, digest and bundle fetch, passive/active, pings, props, blocklist,
 //!   privacy, app-state sync of the five (empty) collections, a minimal usync, logout
@@ -20,8 +23,8 @@
 //! Layout: [`engine`] is sans-IO (bytes, commands and the time in; bytes and effects out);
 //! `listener` is the tokio shell (one task per socket); [`phone`] signs devices.
 //!
-//! Not yet here: phone-number code pairing, the phone's app-state key share and history sync
-//! notification, `wss://`, and persistence across process restarts.
+//! Not yet here: the phone's app-state key share and history sync notification, `wss://`,
+//! and persistence across process restarts.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), wa_testserver::Error> {
@@ -44,6 +47,7 @@
 pub mod admin_http;
 pub mod engine;
 mod error;
+pub mod link_code;
 mod listener;
 pub mod phone;
 mod server;
@@ -53,5 +57,5 @@ pub use engine::{Connection, Effect, StreamError};
 pub use error::{Error, Result};
 pub use listener::WS_PATH;
 pub use phone::{Phone, QrCode};
-pub use server::{Admin, Config, SCAN_TIMEOUT, TestServer};
+pub use server::{Admin, CODE_REQUEST_WAIT, Config, SCAN_TIMEOUT, TestServer};
 pub use wa_binary::Jid;

@@ -29,6 +29,7 @@ pub const WS_PATH: &str = "/ws/chat";
 #[derive(Debug)]
 pub(crate) enum ConnCmd {
     Scan(QrCode, oneshot::Sender<Result<Jid>>),
+    PairCode(String, oneshot::Sender<Result<Jid>>),
     Kick(StreamError),
 }
 
@@ -183,6 +184,16 @@ async fn serve(
                         let res = {
                             let mut state = lock(&shared.state);
                             conn.handle_scan(&qr, now_ms(), &mut state, &mut rng)
+                        };
+                        match res {
+                            Ok(()) => pending_scan = Some(reply),
+                            Err(e) => { let _ = reply.send(Err(e)); }
+                        }
+                    }
+                    Some(ConnCmd::PairCode(code, reply)) => {
+                        let res = {
+                            let mut state = lock(&shared.state);
+                            conn.handle_pair_code(&code, now_ms(), &mut state, &mut rng)
                         };
                         match res {
                             Ok(()) => pending_scan = Some(reply),

@@ -4,6 +4,7 @@
 //! ```text
 //! wa-testserver [--listen 127.0.0.1:0] [--admin 127.0.0.1:0] [--root-key-out FILE]
 //! wa-testserver scan --admin ADDR 'https://wa.me/settings/linked_devices#...'
+//! wa-testserver pair-code --admin ADDR ABCD-EFGH
 //! wa-testserver devices --admin ADDR
 //! wa-testserver remove --admin ADDR 15551234567:1@s.whatsapp.net
 //! ```
@@ -55,6 +56,14 @@ enum Command {
         /// The QR string.
         qr: String,
     },
+    /// The phone enters a pairing code shown by a companion.
+    PairCode {
+        /// Admin address printed by the server.
+        #[arg(long)]
+        admin: SocketAddr,
+        /// The code, e.g. `ABCD-EFGH`.
+        code: String,
+    },
     /// Lists the account's companion devices.
     Devices {
         /// Admin address printed by the server.
@@ -74,6 +83,9 @@ enum Command {
 async fn client(cmd: Command) -> ExitCode {
     let res = match &cmd {
         Command::Scan { admin, qr } => admin_request(*admin, "POST", "/scan", qr).await,
+        Command::PairCode { admin, code } => {
+            admin_request(*admin, "POST", "/pair-code", code).await
+        }
         Command::Devices { admin } => admin_request(*admin, "GET", "/devices", "").await,
         Command::Remove { admin, jid } => admin_request(*admin, "POST", "/remove", jid).await,
     };

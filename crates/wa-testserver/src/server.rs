@@ -21,6 +21,9 @@ use crate::state::{Account, ServerState};
 /// How long [`Admin::scan_qr`] waits for the companion to answer `pair-success`.
 pub const SCAN_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long [`Admin::enter_pair_code`] waits for a companion's code request to arrive.
+pub const CODE_REQUEST_WAIT: Duration = Duration::from_secs(5);
+
 /// Test server configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -248,12 +251,39 @@ impl Admin {
         }
     }
 
-    /// Pairing by phone-number code: not implemented yet; always returns
-    /// [`Error::PairFailed`] saying so.
-    pub async fn enter_pair_code(&self, _code: &str) -> Result<Jid> {
-        Err(Error::PairFailed(
-            "phone-code pairing is not implemented in wa-testserver yet".into(),
-        ))
+    /// Pairing by phone-number code: the user types `code` (as the companion displayed it,
+    /// `ABCD-EFGH` or `ABCDEFGH`) on the phone. It goes to the most recent connection that sent
+    /// `link_code_companion_reg` stage `companion_hello`; resolves with the new device's JID once
+    /// the companion finished (`companion_finish`, then `pair-device-sign`). A wrong code fails
+    /// when the companion's key bundle does not decrypt.
+    ///
+    /// A companion may show its code before its request reaches the server, so this waits up
+    /// to [`CODE_REQUEST_WAIT`] for one.
+    pub async fn enter_pair_code(&self, code: &str) -> Result<Jid> {
+        let deadline = tokio::time::Instant::now() + CODE_REQUEST_WAIT;
+        let conn = loop {
+            if let Some(c) = lock(&self.shared.state).code_waiting.last().copied() {
+                break c;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::UnknownPairRef);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let (tx, rx) = oneshot::channel();
+        if !self
+            .shared
+            .send_cmd(conn, ConnCmd::PairCode(code.to_owned(), tx))
+        {
+            return Err(Error::UnknownPairRef);
+        }
+        match tokio::time::timeout(SCAN_TIMEOUT, rx).await {
+            Ok(Ok(res)) => res,
+            Ok(Err(_)) => Err(Error::PairFailed("connection closed".into())),
+            Err(_) => Err(Error::PairFailed(
+                "companion did not finish code pairing".into(),
+            )),
+        }
     }
 
     /// The account's companion devices (phone-number JIDs).

@@ -87,6 +87,8 @@ pub struct ServerState {
     pub pair_refs: HashMap<String, ConnId>,
     /// Which connection each logged-in device is on.
     pub online: HashMap<u16, ConnId>,
+    /// Connections waiting for a pairing code to be entered on the phone, oldest first.
+    pub code_waiting: Vec<ConnId>,
 }
 
 impl ServerState {
@@ -101,12 +103,14 @@ impl ServerState {
             next_key_index: 1,
             pair_refs: HashMap::new(),
             online: HashMap::new(),
+            code_waiting: Vec::new(),
         }
     }
 
     /// Forgets every pairing reference held by `conn`.
     pub fn drop_refs_of(&mut self, conn: ConnId) {
         self.pair_refs.retain(|_, c| *c != conn);
+        self.code_waiting.retain(|c| *c != conn);
     }
 
     /// Marks `conn` offline (if it held a device).

@@ -381,6 +381,23 @@ impl Connection {
         self.send(&node)
     }
 
+    /// The user typed `code` on the phone for this connection's code pairing: sends the
+    /// `primary_hello` notification. Pairing then completes (or fails) as effects.
+    pub fn handle_pair_code<R: CryptoRng>(
+        &mut self,
+        code: &str,
+        now_ms: u64,
+        state: &mut ServerState,
+        rng: &mut R,
+    ) -> Result<()> {
+        let id = self.next_iq_id();
+        let Phase::Pairing(pairing) = &mut self.phase else {
+            return Err(Error::UnknownPairRef);
+        };
+        let node = pairing.code_entered(code, id, now_ms, state, rng)?;
+        self.send(&node)
+    }
+
     /// Ends the connection with `error` (sent by the admin or because another login replaced it).
     pub fn handle_kick(&mut self, error: StreamError) -> Result<()> {
         if self.closing {
@@ -450,9 +467,18 @@ impl Connection {
         rng: &mut R,
     ) -> Result<()> {
         match &mut self.phase {
-            Phase::Pairing(pairing) => {
-                match pairing.handle_node(&node, state)? {
+            Phase::Pairing(_) => {
+                let fresh_id = self.next_iq_id();
+                let Phase::Pairing(pairing) = &mut self.phase else {
+                    return Ok(());
+                };
+                match pairing.handle_node(&node, fresh_id, now_ms, state, rng)? {
                     pair::Outcome::Continue => {}
+                    pair::Outcome::Reply(nodes) => {
+                        for n in &nodes {
+                            self.send(n)?;
+                        }
+                    }
                     pair::Outcome::Paired(jid) => {
                         self.effects.push_back(Effect::Paired(jid));
                         return self.handle_kick(StreamError::RestartRequired);

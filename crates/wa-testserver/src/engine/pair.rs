@@ -7,9 +7,12 @@ use rand_core::CryptoRng;
 use wa_binary::{Jid, Node, Server};
 use wa_proto::proto::client_payload::DevicePairingRegistrationData;
 
+use super::stanza::{error, result};
 use crate::error::{Error, Result};
+use crate::link_code;
 use crate::phone::{QrCode, SignedDevice};
 use crate::state::{ConnId, Device, ServerState};
+use wa_noise::KeyPair;
 
 /// Number of references sent in one `pair-device` (the real server sends six).
 pub const PAIR_REF_COUNT: usize = 6;
@@ -25,6 +28,8 @@ pub struct PairingInfo {
 
 pub(super) enum Outcome {
     Continue,
+    /// Send these stanzas and keep waiting.
+    Reply(Vec<Node>),
     Paired(Jid),
     Failed(String),
     Unhandled,
@@ -34,14 +39,26 @@ struct AwaitSign {
     iq_id: String,
     device_id: u16,
     signed: SignedDevice,
-    qr: QrCode,
+    identity_key: [u8; 32],
+    platform: Option<String>,
+}
+
+/// Pairing by phone-number code, after the companion's `companion_hello`.
+struct CodePairing {
+    reference: String,
+    wrapped_companion_ephemeral: Vec<u8>,
+    platform: Option<String>,
+    /// Set once the phone entered the code: its ephemeral key and the companion's, unwrapped.
+    keys: Option<(KeyPair, [u8; 32])>,
 }
 
 pub(super) struct Pairing {
+    conn: ConnId,
     noise_key: [u8; 32],
     identity_key: Option<[u8; 32]>,
     refs: Vec<String>,
     awaiting: Option<AwaitSign>,
+    code: Option<CodePairing>,
 }
 
 impl Pairing {
@@ -68,10 +85,12 @@ impl Pairing {
         }
         tracing::info!(conn, "registration: sent {} pairing references", refs.len());
         Ok(Self {
+            conn,
             noise_key,
             identity_key,
             refs,
             awaiting: None,
+            code: None,
         })
     }
 
@@ -127,6 +146,29 @@ impl Pairing {
                 "identity key differs from the client's registration data".into(),
             ));
         }
+        self.sign_and_offer(
+            qr.identity_key,
+            &qr.adv_secret,
+            qr.platform.clone(),
+            iq_id,
+            now_ms,
+            state,
+            rng,
+        )
+    }
+
+    /// The phone assigns a device id, signs the companion identity and builds `pair-success`.
+    #[allow(clippy::too_many_arguments)]
+    fn sign_and_offer<R: CryptoRng>(
+        &mut self,
+        identity_key: [u8; 32],
+        adv_secret: &[u8; 32],
+        platform: Option<String>,
+        iq_id: String,
+        now_ms: u64,
+        state: &mut ServerState,
+        rng: &mut R,
+    ) -> Result<Node> {
         let device_id = state.next_device_id;
         state.next_device_id = device_id
             .checked_add(1)
@@ -135,8 +177,8 @@ impl Pairing {
         state.next_key_index = key_index.saturating_add(1);
         let raw_id = raw_id_of(&state.account.phone_number);
         let signed = state.phone.sign_device(
-            &qr.identity_key,
-            &qr.adv_secret,
+            &identity_key,
+            adv_secret,
             raw_id,
             key_index,
             now_ms / 1000,
@@ -169,22 +211,39 @@ impl Pairing {
                     .build(),
             )
             .build();
-        tracing::info!(device_id, key_index, "phone scanned QR, sent pair-success");
+        tracing::info!(
+            device_id,
+            key_index,
+            "phone signed the companion, sent pair-success"
+        );
         self.awaiting = Some(AwaitSign {
             iq_id,
             device_id,
             signed,
-            qr: qr.clone(),
+            identity_key,
+            platform,
         });
         Ok(node)
     }
 
-    pub(super) fn handle_node(&mut self, node: &Node, state: &mut ServerState) -> Result<Outcome> {
+    pub(super) fn handle_node<R: CryptoRng>(
+        &mut self,
+        node: &Node,
+        fresh_id: String,
+        now_ms: u64,
+        state: &mut ServerState,
+        rng: &mut R,
+    ) -> Result<Outcome> {
         if node.tag != "iq" {
             return Ok(Outcome::Unhandled);
         }
         let id = node.attr("id").and_then(|v| v.as_str()).unwrap_or("");
         let kind = node.attr("type").and_then(|v| v.as_str()).unwrap_or("");
+        if kind == "set"
+            && let Some(reg) = node.child("link_code_companion_reg")
+        {
+            return self.handle_link_code(node, reg, fresh_id, now_ms, state, rng);
+        }
         let Some(wait) = self.awaiting.as_ref().filter(|w| w.iq_id == id) else {
             // The client's result for pair-device, pings and anything else.
             if kind == "result" {
@@ -206,33 +265,177 @@ impl Pairing {
                 "pair-device-sign without device-identity bytes".into(),
             ));
         };
-        if let Err(e) = state.phone.verify_device_signature(
-            identity,
-            &wait.signed.details,
-            &wait.qr.identity_key,
-        ) {
+        if let Err(e) =
+            state
+                .phone
+                .verify_device_signature(identity, &wait.signed.details, &wait.identity_key)
+        {
             self.awaiting = None;
             return Ok(Outcome::Failed(e.to_string()));
         }
         let device = Device {
             id: wait.device_id,
             noise_key: self.noise_key,
-            identity_key: wait.qr.identity_key,
+            identity_key: wait.identity_key,
             key_index: wait.signed.key_index,
             registration_id: None,
             signed_pre_key: None,
             pre_keys: Default::default(),
             logins: 0,
-            platform: wait.qr.platform.clone(),
+            platform: wait.platform.clone(),
         };
         let jid = state.account.pn_jid(wait.device_id);
         state.devices.insert(wait.device_id, device);
-        for r in &self.refs {
-            state.pair_refs.remove(r);
-        }
+        state.drop_refs_of(self.conn);
         self.awaiting = None;
         tracing::info!(%jid, "device paired");
         Ok(Outcome::Paired(jid))
+    }
+}
+
+impl Pairing {
+    fn handle_link_code<R: CryptoRng>(
+        &mut self,
+        iq: &Node,
+        reg: &Node,
+        fresh_id: String,
+        now_ms: u64,
+        state: &mut ServerState,
+        rng: &mut R,
+    ) -> Result<Outcome> {
+        let bad = |why: &str| {
+            tracing::warn!("link_code_companion_reg refused: {why}");
+            Ok(Outcome::Reply(vec![error(iq, 400, "bad-request")]))
+        };
+        let bytes = |tag: &str| reg.child(tag).and_then(Node::bytes);
+        match reg.attr("stage").and_then(|v| v.as_str()).unwrap_or("") {
+            "companion_hello" => {
+                let phone = reg.attr("jid").and_then(|v| v.as_jid());
+                if phone.is_none_or(|j| j.user() != state.account.phone_number) {
+                    tracing::info!("code pairing requested for another phone number");
+                    return Ok(Outcome::Reply(vec![error(iq, 404, "item-not-found")]));
+                }
+                let Some(wrapped) = bytes("link_code_pairing_wrapped_companion_ephemeral_pub")
+                    .filter(|w| w.len() == link_code::WRAPPED_KEY_LEN)
+                else {
+                    return bad("wrapped companion ephemeral key missing or not 80 bytes");
+                };
+                if bytes("companion_server_auth_key_pub") != Some(self.noise_key.as_slice()) {
+                    return bad("companion_server_auth_key_pub is not the connection's noise key");
+                }
+                let platform = bytes("companion_platform_display")
+                    .map(|p| String::from_utf8_lossy(p).into_owned());
+                let mut raw = [0u8; 24];
+                rng.fill_bytes(&mut raw);
+                let reference = format!("2@{}", B64.encode(raw));
+                self.code = Some(CodePairing {
+                    reference: reference.clone(),
+                    wrapped_companion_ephemeral: wrapped.to_vec(),
+                    platform,
+                    keys: None,
+                });
+                state.code_waiting.retain(|c| *c != self.conn);
+                state.code_waiting.push(self.conn);
+                tracing::info!(conn = self.conn, "code pairing requested");
+                let answer = Node::new("link_code_companion_reg")
+                    .child(
+                        Node::new("link_code_pairing_ref")
+                            .bytes(reference.into_bytes())
+                            .build(),
+                    )
+                    .build();
+                Ok(Outcome::Reply(vec![result(iq, vec![answer])]))
+            }
+            "companion_finish" => {
+                let Some(code) = self.code.as_ref() else {
+                    return bad("companion_finish without companion_hello");
+                };
+                let Some((phone_ephemeral, companion_ephemeral)) = code.keys.as_ref() else {
+                    return bad("companion_finish before the code was entered on the phone");
+                };
+                if bytes("link_code_pairing_ref") != Some(code.reference.as_bytes()) {
+                    return bad("link_code_pairing_ref does not match");
+                }
+                let Some(identity) =
+                    bytes("companion_identity_public").and_then(|b| <[u8; 32]>::try_from(b).ok())
+                else {
+                    return bad("companion_identity_public missing or not 32 bytes");
+                };
+                let Some(wrapped) = bytes("link_code_pairing_wrapped_key_bundle") else {
+                    return bad("wrapped key bundle missing");
+                };
+                let shared =
+                    link_code::agree(&phone_ephemeral.private_bytes(), companion_ephemeral);
+                let bundle = match link_code::open_key_bundle(&shared, wrapped) {
+                    Ok(b) => b,
+                    Err(e) => return Ok(Outcome::Failed(e.to_string())),
+                };
+                let phone_identity = state.phone.identity();
+                if bundle.companion_identity != identity
+                    || self.identity_key.is_some_and(|k| k != identity)
+                    || bundle.primary_identity != *phone_identity.public()
+                {
+                    return Ok(Outcome::Failed(
+                        "key bundle names other identity keys".into(),
+                    ));
+                }
+                let identity_shared = link_code::agree(&phone_identity.private_bytes(), &identity);
+                let adv = link_code::adv_secret(&shared, &identity_shared, &bundle.adv_random);
+                let platform = code.platform.clone();
+                let success =
+                    self.sign_and_offer(identity, &adv, platform, fresh_id, now_ms, state, rng)?;
+                Ok(Outcome::Reply(vec![result(iq, Vec::new()), success]))
+            }
+            other => bad(&format!("unknown stage '{other}'")),
+        }
+    }
+
+    /// The user typed `code` on the phone: unwrap the companion's ephemeral key, wrap the
+    /// phone's, and build the `primary_hello` notification.
+    pub(super) fn code_entered<R: CryptoRng>(
+        &mut self,
+        code: &str,
+        fresh_id: String,
+        now_ms: u64,
+        state: &ServerState,
+        rng: &mut R,
+    ) -> Result<Node> {
+        let code = link_code::normalize_code(code)?;
+        let pairing = self.code.as_mut().ok_or(Error::UnknownPairRef)?;
+        if pairing.keys.is_some() {
+            return Err(Error::PairFailed("a code was already entered".into()));
+        }
+        let companion_ephemeral =
+            link_code::unwrap_key(&code, &pairing.wrapped_companion_ephemeral)?;
+        let ephemeral = KeyPair::generate(rng);
+        let wrapped = link_code::wrap_key(&code, ephemeral.public(), rng);
+        pairing.keys = Some((ephemeral, companion_ephemeral));
+        Ok(Node::new("notification")
+            .attr("from", Jid::new("", Server::User))
+            .attr("type", "link_code_companion_reg")
+            .attr("id", fresh_id)
+            .attr("t", (now_ms / 1000).to_string())
+            .child(
+                Node::new("link_code_companion_reg")
+                    .attr("stage", "primary_hello")
+                    .child(
+                        Node::new("link_code_pairing_ref")
+                            .bytes(pairing.reference.clone().into_bytes())
+                            .build(),
+                    )
+                    .child(
+                        Node::new("link_code_pairing_wrapped_primary_ephemeral_pub")
+                            .bytes(wrapped.to_vec())
+                            .build(),
+                    )
+                    .child(
+                        Node::new("primary_identity_pub")
+                            .bytes(state.phone.identity().public().to_vec())
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build())
     }
 }
 

@@ -1,0 +1,108 @@
+//! The admin interface over HTTP and the `wa-testserver` subcommands that use it.
+
+use std::process::Command;
+
+use tokio::net::TcpListener;
+use wa_testserver::admin_http::{admin_request, serve_admin};
+use wa_testserver::{Config, TestServer};
+
+#[tokio::test]
+async fn admin_http_routes_and_errors() {
+    let server = TestServer::start(Config::default()).await.unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(serve_admin(
+        listener,
+        server.admin(),
+        server.root_public_key(),
+    ));
+
+    let root = admin_request(addr, "GET", "/root-key", "").await.unwrap();
+    assert_eq!(root, hex::encode(server.root_public_key()));
+    assert_eq!(
+        admin_request(addr, "GET", "/devices", "").await.unwrap(),
+        ""
+    );
+
+    let err = admin_request(addr, "POST", "/scan", "not a qr")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("400"), "{err}");
+    let b = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+    let qr = format!("https://wa.me/settings/linked_devices#2@nobody,{b},{b},{b},1");
+    let err = admin_request(addr, "POST", "/scan", &qr).await.unwrap_err();
+    assert!(err.to_string().contains("404"), "{err}");
+    let err = admin_request(addr, "POST", "/remove", "15551234567:9@s.whatsapp.net")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("404"), "{err}");
+    let err = admin_request(addr, "POST", "/kick", "15551234567:1@s.whatsapp.net 999")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("400"), "{err}");
+    let err = admin_request(addr, "GET", "/nope", "").await.unwrap_err();
+    assert!(err.to_string().contains("404"), "{err}");
+
+    // The binary's client subcommands talk to the same interface.
+    let bin = env!("CARGO_BIN_EXE_wa-testserver");
+    let admin = addr.to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(bin)
+            .args(["scan", "--admin", &admin, "garbage"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bad QR code"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let admin = addr.to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(bin)
+            .args(["devices", "--admin", &admin])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success());
+    server.shutdown().await;
+}
+
+#[test]
+fn binary_prints_url_and_writes_the_root_key() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("root.hex");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wa-testserver"))
+        .args(["--listen", "127.0.0.1:0", "--seed", "7", "--root-key-out"])
+        .arg(&key_file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(
+        first.starts_with("wa-testserver listening on ws://127.0.0.1:"),
+        "{first}"
+    );
+    assert!(first.ends_with("/ws/chat"), "{first}");
+    let mut root_line = String::new();
+    for line in lines.by_ref().take(5) {
+        let line = line.unwrap();
+        if let Some(k) = line.strip_prefix("test root public key: ") {
+            root_line = k.to_owned();
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let written = std::fs::read_to_string(&key_file).unwrap();
+    assert_eq!(written.trim(), root_line);
+    assert_eq!(hex::decode(written.trim()).unwrap().len(), 32);
+}
