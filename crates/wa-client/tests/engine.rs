@@ -1,0 +1,779 @@
+//! The engine without sockets: a scripted server (the Noise responder from `wa-noise`, stanzas
+//! written by hand, the simulated phone from `wa-testserver` for signatures) drives it through
+//! pairing, refused pairings, login, prekeys, keepalive, IQ deadlines and stream errors.
+
+use std::time::{Duration, Instant};
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use wa_binary::{Jid, Node, Server, decode_frame, marshal};
+use wa_client::{Config, DisconnectReason, Engine, Event, IqError, PairError, StoreOp};
+use wa_noise::{CertIssuer, ExpectClientHello, FrameDecoder, KeyPair, ServerConfig, Transport};
+use wa_proto::prost::Message;
+use wa_proto::proto::{AdvSignedDeviceIdentity, AdvSignedDeviceIdentityHmac, ClientPayload};
+use wa_store::{Device, PreKeyCounts};
+use wa_testserver::phone::{Phone, adv_hmac};
+
+const UNIX: u64 = 1_750_000_000;
+
+/// The server side of one connection, with the plaintext in our hands.
+struct FakeServer {
+    hello: Option<ExpectClientHello>,
+    finish: Option<wa_noise::ExpectClientFinish>,
+    transport: Option<Transport>,
+    decoder: FrameDecoder,
+    rng: ChaCha20Rng,
+    payload: Option<ClientPayload>,
+    received: Vec<Node>,
+    out: Vec<u8>,
+}
+
+impl FakeServer {
+    fn recv(&mut self, bytes: &[u8]) {
+        self.decoder.push(bytes);
+        while let Some(mut frame) = self.decoder.next_frame().unwrap() {
+            if let Some(hs) = self.hello.take() {
+                let intro = self.decoder.intro().unwrap().clone();
+                let (next, reply) = hs
+                    .read_client_hello(&intro, &frame, KeyPair::generate(&mut self.rng))
+                    .unwrap();
+                self.finish = Some(next);
+                self.out
+                    .extend_from_slice(&wa_noise::frame_header(reply.len()).unwrap());
+                self.out.extend_from_slice(&reply);
+            } else if let Some(f) = self.finish.take() {
+                let done = f.read_client_finish(&frame).unwrap();
+                self.payload = Some(ClientPayload::decode(done.payload.as_slice()).unwrap());
+                self.transport = Some(done.transport);
+            } else {
+                let t = self.transport.as_mut().unwrap();
+                let plain = t.decrypt_in_place(&mut frame).unwrap();
+                self.received.push(decode_frame(plain).unwrap());
+            }
+        }
+    }
+
+    fn send(&mut self, node: &Node) {
+        let t = self.transport.as_mut().unwrap();
+        t.encrypt_frame(&marshal(node), &mut self.out).unwrap();
+    }
+
+    fn take_received(&mut self) -> Vec<Node> {
+        std::mem::take(&mut self.received)
+    }
+}
+
+struct Pair {
+    engine: Engine,
+    server: FakeServer,
+    now: Instant,
+    events: Vec<Event>,
+    store: Vec<StoreOp>,
+}
+
+impl Pair {
+    fn new(device: Device, prekeys: PreKeyCounts, config: Config) -> Self {
+        let mut rng = ChaCha20Rng::seed_from_u64(11);
+        let issuer = CertIssuer::new(KeyPair::generate(&mut rng), 0, KeyPair::generate(&mut rng));
+        let static_key = KeyPair::generate(&mut rng);
+        let cert_chain = issuer.issue(static_key.public(), 1, &mut rng);
+        let config = Config {
+            trust_root: issuer.trust_root(),
+            ..config
+        };
+        let now = Instant::now();
+        let engine = Engine::new(config, device, prekeys, now, UNIX, [7; 32]).unwrap();
+        let server = FakeServer {
+            hello: Some(ExpectClientHello::new(ServerConfig {
+                static_key,
+                cert_chain,
+            })),
+            finish: None,
+            transport: None,
+            decoder: FrameDecoder::server(),
+            rng,
+            payload: None,
+            received: Vec::new(),
+            out: Vec::new(),
+        };
+        let mut p = Self {
+            engine,
+            server,
+            now,
+            events: Vec::new(),
+            store: Vec::new(),
+        };
+        p.drive();
+        p
+    }
+
+    /// Moves bytes both ways until both sides are idle; collects events and store writes.
+    fn drive(&mut self) {
+        loop {
+            let mut moved = false;
+            while let Some(op) = self.engine.poll_store() {
+                self.store.push(op);
+            }
+            while let Some(b) = self.engine.poll_transmit() {
+                self.server.recv(&b);
+                moved = true;
+            }
+            while let Some(e) = self.engine.poll_event() {
+                self.events.push(e);
+            }
+            if !self.server.out.is_empty() {
+                let out = std::mem::take(&mut self.server.out);
+                let _ = self.engine.handle_data(self.now, &out);
+                moved = true;
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    fn send(&mut self, node: &Node) {
+        self.server.send(node);
+        self.drive();
+    }
+
+    fn advance(&mut self, d: Duration) {
+        self.now += d;
+        self.engine.handle_timeout(self.now);
+        self.drive();
+    }
+
+    fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+}
+
+fn device(seed: u64) -> Device {
+    Device::generate(&mut ChaCha20Rng::seed_from_u64(seed))
+}
+
+fn paired_device(seed: u64) -> Device {
+    let mut d = device(seed);
+    d.jid = Some("15551234567:3@s.whatsapp.net".parse().unwrap());
+    d
+}
+
+fn iq(id: &str, ty: &str, child: Node) -> Node {
+    Node::new("iq")
+        .attr("from", Jid::new("", Server::User))
+        .attr("id", id)
+        .attr("type", ty)
+        .child(child)
+        .build()
+}
+
+fn pair_device(refs: &[&str]) -> Node {
+    iq(
+        "pd-1",
+        "set",
+        Node::new("pair-device")
+            .children(
+                refs.iter()
+                    .map(|r| Node::new("ref").bytes(r.as_bytes().to_vec()).build()),
+            )
+            .build(),
+    )
+}
+
+fn pair_success(container: Vec<u8>) -> Node {
+    iq(
+        "ps-1",
+        "set",
+        Node::new("pair-success")
+            .child(Node::new("device-identity").bytes(container).build())
+            .child(Node::new("platform").attr("name", "android").build())
+            .child(
+                Node::new("device")
+                    .attr(
+                        "jid",
+                        "15551234567:3@s.whatsapp.net".parse::<Jid>().unwrap(),
+                    )
+                    .attr("lid", "99887766554433:3@lid".parse::<Jid>().unwrap())
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+struct Signed {
+    phone: Phone,
+    container: Vec<u8>,
+    details: Vec<u8>,
+}
+
+fn sign(dev: &Device) -> Signed {
+    let mut rng = ChaCha20Rng::seed_from_u64(99);
+    let phone = Phone::new(KeyPair::generate(&mut rng));
+    let s = phone.sign_device(
+        dev.identity_key.public().raw(),
+        &dev.adv_secret_key.0,
+        3,
+        1,
+        UNIX,
+        &mut rng,
+    );
+    Signed {
+        phone,
+        container: s.container,
+        details: s.details,
+    }
+}
+
+#[test]
+fn registration_shows_qr_codes_on_whatsmeows_timing_then_times_out() {
+    let dev = device(1);
+    let mut p = Pair::new(dev.clone(), PreKeyCounts::default(), Config::default());
+    let payload = p.server.payload.clone().unwrap();
+    assert!(
+        payload.device_pairing_data.is_some(),
+        "registration payload expected"
+    );
+    assert_eq!(payload.passive, Some(false));
+
+    p.send(&pair_device(&["r1", "r2", "r3"]));
+    // The pair-device IQ is acknowledged.
+    let acks = p.server.take_received();
+    assert_eq!(acks.len(), 1);
+    assert_eq!(acks[0].attr("id").unwrap().to_string(), "pd-1");
+    assert_eq!(acks[0].attr("type").unwrap().to_string(), "result");
+    let events = p.take_events();
+    let [Event::Qr { code }] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    let fields: Vec<&str> = code
+        .strip_prefix("https://wa.me/settings/linked_devices#")
+        .unwrap()
+        .split(',')
+        .collect();
+    assert_eq!(fields[0], "r1");
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    assert_eq!(b64.decode(fields[1]).unwrap(), dev.noise_key.public.raw());
+    assert_eq!(
+        b64.decode(fields[2]).unwrap(),
+        dev.identity_key.public().raw()
+    );
+    assert_eq!(b64.decode(fields[3]).unwrap(), dev.adv_secret_key.0);
+    assert_eq!(fields[4], "1");
+
+    p.advance(Duration::from_secs(59));
+    assert!(p.take_events().is_empty());
+    p.advance(Duration::from_secs(1));
+    assert!(matches!(p.take_events().as_slice(), [Event::Qr { code }] if code.contains("#r2,")));
+    p.advance(Duration::from_secs(19));
+    assert!(p.take_events().is_empty());
+    p.advance(Duration::from_secs(1));
+    assert!(matches!(p.take_events().as_slice(), [Event::Qr { code }] if code.contains("#r3,")));
+    p.advance(Duration::from_secs(20));
+    assert_eq!(p.take_events(), vec![Event::QrTimeout]);
+    assert_eq!(p.engine.closed(), Some(&DisconnectReason::PairingEnded));
+    assert!(p.engine.poll_timeout().is_none());
+}
+
+#[test]
+fn pair_success_is_verified_signed_and_saved() {
+    let dev = device(2);
+    let mut p = Pair::new(dev.clone(), PreKeyCounts::default(), Config::default());
+    p.send(&pair_device(&["r1"]));
+    p.server.take_received();
+    let signed = sign(&dev);
+    p.send(&pair_success(signed.container.clone()));
+
+    // Saved before the answer goes out.
+    let [StoreOp::SaveDevice(saved)] = p.store.as_slice() else {
+        panic!("{:?}", p.store)
+    };
+    assert_eq!(
+        saved.jid.as_ref().unwrap().to_string(),
+        "15551234567:3@s.whatsapp.net"
+    );
+    assert_eq!(
+        saved.lid.as_ref().unwrap().to_string(),
+        "99887766554433:3@lid"
+    );
+    assert_eq!(saved.platform, "android");
+    let account = AdvSignedDeviceIdentity::decode(saved.account.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        account.account_signature_key.as_deref(),
+        Some(&signed.phone.identity().public()[..])
+    );
+
+    let replies = p.server.take_received();
+    assert_eq!(replies.len(), 1);
+    let reply = &replies[0];
+    assert_eq!(reply.attr("type").unwrap().to_string(), "result");
+    assert_eq!(reply.attr("id").unwrap().to_string(), "ps-1");
+    let di = reply
+        .child_path(&["pair-device-sign", "device-identity"])
+        .unwrap();
+    assert_eq!(di.attr("key-index").unwrap().to_string(), "1");
+    let answer = AdvSignedDeviceIdentity::decode(di.bytes().unwrap()).unwrap();
+    assert!(
+        answer.account_signature_key.is_none(),
+        "account key must be left out"
+    );
+    signed
+        .phone
+        .verify_device_signature(
+            di.bytes().unwrap(),
+            &signed.details,
+            dev.identity_key.public().raw(),
+        )
+        .unwrap();
+    assert!(matches!(
+        p.take_events().as_slice(),
+        [Event::Qr { .. }, Event::PairSuccess { jid, platform, .. }]
+            if jid == "15551234567:3@s.whatsapp.net" && platform == "android"
+    ));
+
+    // The server restarts the stream; the engine asks to reconnect.
+    p.send(&Node::new("stream:error").attr("code", "515").build());
+    assert_eq!(p.engine.closed(), Some(&DisconnectReason::Restart));
+    assert!(p.engine.closed().unwrap().should_reconnect());
+}
+
+fn refused(container: Vec<u8>, dev: &Device, expected: impl Fn(&PairError) -> bool) {
+    let mut p = Pair::new(dev.clone(), PreKeyCounts::default(), Config::default());
+    p.send(&pair_device(&["r1"]));
+    p.server.take_received();
+    p.take_events();
+    p.send(&pair_success(container));
+    assert!(p.store.is_empty(), "nothing may be saved: {:?}", p.store);
+    assert_eq!(p.engine.device().jid, None);
+    let replies = p.server.take_received();
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0].attr("type").unwrap().to_string(), "error");
+    assert_eq!(
+        replies[0]
+            .child("error")
+            .unwrap()
+            .attr("code")
+            .unwrap()
+            .to_string(),
+        "500"
+    );
+    let events = p.take_events();
+    assert!(
+        matches!(events.as_slice(), [Event::PairError { error }] if expected(error)),
+        "{events:?}"
+    );
+    assert_eq!(p.engine.closed(), Some(&DisconnectReason::PairingEnded));
+    assert!(!p.engine.closed().unwrap().should_reconnect());
+}
+
+#[test]
+fn a_bad_adv_hmac_is_refused_and_nothing_saved() {
+    let dev = device(3);
+    let signed = sign(&dev);
+    let mut c = AdvSignedDeviceIdentityHmac::decode(signed.container.as_slice()).unwrap();
+    c.hmac.as_mut().unwrap()[0] ^= 1;
+    refused(c.encode_to_vec(), &dev, |e| *e == PairError::HmacMismatch);
+
+    // An HMAC keyed with someone else's ADV secret fails the same way.
+    let other = device(30);
+    let foreign = sign(&other);
+    let mut c = AdvSignedDeviceIdentityHmac::decode(foreign.container.as_slice()).unwrap();
+    let details = c.details.clone().unwrap();
+    c.hmac = Some(adv_hmac(&other.adv_secret_key.0, &details).to_vec());
+    refused(c.encode_to_vec(), &dev, |e| *e == PairError::HmacMismatch);
+}
+
+#[test]
+fn a_bad_account_signature_is_refused_and_nothing_saved() {
+    let dev = device(4);
+    let signed = sign(&dev);
+    let c = AdvSignedDeviceIdentityHmac::decode(signed.container.as_slice()).unwrap();
+    let mut inner = AdvSignedDeviceIdentity::decode(c.details.as_deref().unwrap()).unwrap();
+    inner.account_signature.as_mut().unwrap()[5] ^= 0x40;
+    let inner = inner.encode_to_vec();
+    // The HMAC is right (the attacker knows the QR), only the phone's signature is wrong.
+    let c = AdvSignedDeviceIdentityHmac {
+        hmac: Some(adv_hmac(&dev.adv_secret_key.0, &inner).to_vec()),
+        details: Some(inner),
+        account_type: None,
+    };
+    refused(c.encode_to_vec(), &dev, |e| {
+        *e == PairError::InvalidAccountSignature
+    });
+
+    // Signed for another companion identity: also refused.
+    let other = sign(&device(40));
+    let oc = AdvSignedDeviceIdentityHmac::decode(other.container.as_slice()).unwrap();
+    let inner = oc.details.unwrap();
+    let c = AdvSignedDeviceIdentityHmac {
+        hmac: Some(adv_hmac(&dev.adv_secret_key.0, &inner).to_vec()),
+        details: Some(inner),
+        account_type: None,
+    };
+    refused(c.encode_to_vec(), &dev, |e| {
+        *e == PairError::InvalidAccountSignature
+    });
+}
+
+#[test]
+fn a_malformed_pair_success_is_refused() {
+    let dev = device(5);
+    refused(b"\xff\xff".to_vec(), &dev, |e| {
+        matches!(e, PairError::Malformed(_))
+    });
+}
+
+/// Logs a paired device in; returns the pair after `<success>` with the count IQ pending.
+fn logged_in(prekeys: PreKeyCounts, config: Config) -> Pair {
+    let mut p = Pair::new(paired_device(6), prekeys, config);
+    let payload = p.server.payload.clone().unwrap();
+    assert_eq!(payload.username, Some(15_551_234_567));
+    assert_eq!(payload.device, Some(3));
+    assert_eq!(payload.passive, Some(true));
+    p.send(
+        &Node::new("success")
+            .attr("t", "1750000000")
+            .attr("lid", "99887766554433:3@lid".parse::<Jid>().unwrap())
+            .build(),
+    );
+    p
+}
+
+fn answer(p: &mut Pair, req: &Node, child: Option<Node>) {
+    let id = req.attr("id").unwrap().to_string();
+    let mut b = Node::new("iq")
+        .attr("from", Jid::new("", Server::User))
+        .attr("id", id)
+        .attr("type", "result");
+    if let Some(c) = child {
+        b = b.child(c);
+    }
+    p.send(&b.build());
+}
+
+#[test]
+fn login_uploads_prekeys_when_low_then_goes_active() {
+    let mut p = logged_in(
+        PreKeyCounts {
+            total: 0,
+            uploaded: 0,
+            last_id: 10,
+        },
+        Config::default(),
+    );
+    assert!(p.engine.is_logged_in());
+    // The new LID is saved.
+    assert!(matches!(p.store.as_slice(), [StoreOp::SaveDevice(d)] if d.lid.is_some()));
+    p.store.clear();
+    let sent = p.server.take_received();
+    let count = &sent[0];
+    assert_eq!(count.attr("xmlns").unwrap().to_string(), "encrypt");
+    assert!(count.child("count").is_some());
+    answer(
+        &mut p,
+        count,
+        Some(Node::new("count").attr("value", "3").build()),
+    );
+
+    // Stored first, then uploaded.
+    let [StoreOp::Commit(_)] = p.store.as_slice() else {
+        panic!("{:?}", p.store)
+    };
+    p.store.clear();
+    let sent = p.server.take_received();
+    let upload = &sent[0];
+    assert_eq!(upload.attr("type").unwrap().to_string(), "set");
+    let keys: Vec<&Node> = upload.child("list").unwrap().children().iter().collect();
+    assert_eq!(keys.len(), 50);
+    assert_eq!(keys[0].child("id").unwrap().bytes().unwrap(), [0, 0, 11]);
+    assert_eq!(keys[49].child("id").unwrap().bytes().unwrap(), [0, 0, 60]);
+    assert_eq!(keys[0].child("value").unwrap().bytes().unwrap().len(), 32);
+    assert_eq!(upload.child("type").unwrap().bytes().unwrap(), [5]);
+    assert_eq!(
+        upload.child("registration").unwrap().bytes().unwrap().len(),
+        4
+    );
+    assert_eq!(
+        upload
+            .child_path(&["skey", "signature"])
+            .unwrap()
+            .bytes()
+            .unwrap()
+            .len(),
+        64
+    );
+    answer(&mut p, upload, None);
+    assert!(matches!(p.store.as_slice(), [StoreOp::Commit(_)]));
+    let sent = p.server.take_received();
+    let passive = &sent[0];
+    assert_eq!(passive.attr("xmlns").unwrap().to_string(), "passive");
+    assert!(passive.child("active").is_some());
+    answer(&mut p, passive, None);
+    assert_eq!(
+        p.take_events(),
+        vec![Event::PreKeysUploaded { count: 50 }, Event::Connected]
+    );
+}
+
+fn connected(config: Config) -> Pair {
+    let mut p = logged_in(PreKeyCounts::default(), config);
+    let sent = p.server.take_received();
+    answer(
+        &mut p,
+        &sent[0],
+        Some(Node::new("count").attr("value", "50").build()),
+    );
+    let sent = p.server.take_received();
+    assert_eq!(sent[0].attr("xmlns").unwrap().to_string(), "passive");
+    answer(&mut p, &sent[0], None);
+    assert_eq!(p.take_events(), vec![Event::Connected]);
+    p.store.clear();
+    p
+}
+
+#[test]
+fn keepalive_pings_every_20_to_30_s_times_out_and_recovers() {
+    let mut p = connected(Config::default());
+    p.advance(Duration::from_secs(19));
+    assert!(p.server.take_received().is_empty());
+    p.advance(Duration::from_secs(11));
+    let pings = p.server.take_received();
+    assert_eq!(pings.len(), 1);
+    assert_eq!(pings[0].attr("xmlns").unwrap().to_string(), "w:p");
+    assert!(pings[0].child("ping").is_some());
+    // Unanswered for 10 s.
+    p.advance(Duration::from_secs(10));
+    assert!(matches!(
+        p.take_events().as_slice(),
+        [Event::KeepAliveTimeout { error_count: 1, .. }]
+    ));
+    // The next one is answered.
+    p.advance(Duration::from_secs(30));
+    let pings = p.server.take_received();
+    assert_eq!(pings.len(), 1);
+    answer(&mut p, &pings[0], None);
+    assert_eq!(p.take_events(), vec![Event::KeepAliveRestored]);
+    assert!(p.engine.closed().is_none());
+}
+
+#[test]
+fn keepalive_failing_for_minutes_drops_the_connection() {
+    let mut p = connected(Config::default());
+    for _ in 0..20 {
+        p.advance(Duration::from_secs(15));
+        if p.engine.closed().is_some() {
+            break;
+        }
+    }
+    assert_eq!(p.engine.closed(), Some(&DisconnectReason::KeepAliveFailed));
+    assert!(p.take_events().len() >= 5);
+}
+
+#[test]
+fn application_iqs_get_ids_results_timeouts_and_cancellation() {
+    let mut p = connected(Config::default());
+    let t1 = p.engine.send_iq(
+        p.now,
+        Node::new("iq")
+            .attr("xmlns", "w:g2")
+            .attr("type", "get")
+            .build(),
+        None,
+    );
+    let t2 = p.engine.send_iq(
+        p.now,
+        Node::new("iq").attr("type", "get").build(),
+        Some(Duration::from_secs(5)),
+    );
+    let t3 = p
+        .engine
+        .send_iq(p.now, Node::new("iq").attr("type", "get").build(), None);
+    p.drive();
+    let sent = p.server.take_received();
+    assert_eq!(sent.len(), 3);
+    assert_ne!(sent[0].attr("id"), sent[1].attr("id"));
+    assert_eq!(sent[0].attr("to").unwrap().to_string(), "s.whatsapp.net");
+    // An error reply is typed.
+    let id = sent[0].attr("id").unwrap().to_string();
+    p.send(
+        &Node::new("iq")
+            .attr("id", id)
+            .attr("type", "error")
+            .child(
+                Node::new("error")
+                    .attr("code", "403")
+                    .attr("text", "forbidden")
+                    .build(),
+            )
+            .build(),
+    );
+    let (tok, res) = p.engine.poll_iq_result().unwrap();
+    assert_eq!(tok, t1);
+    assert_eq!(
+        res,
+        Err(IqError::Server {
+            code: 403,
+            text: "forbidden".into()
+        })
+    );
+    // t3 is cancelled: its late reply is dropped.
+    assert!(p.engine.cancel_iq(t3));
+    answer(&mut p, &sent[2], None);
+    assert!(p.engine.poll_iq_result().is_none());
+    // t2 times out.
+    p.advance(Duration::from_secs(5));
+    assert_eq!(p.engine.poll_iq_result(), Some((t2, Err(IqError::Timeout))));
+    // After the connection ends, new IQs fail at once.
+    p.engine.disconnect();
+    let t4 = p.engine.send_iq(p.now, Node::new("iq").build(), None);
+    assert_eq!(
+        p.engine.poll_iq_result(),
+        Some((t4, Err(IqError::Disconnected)))
+    );
+}
+
+#[test]
+fn stream_errors_map_to_events_and_reconnect_decisions() {
+    let cases: Vec<(Node, DisconnectReason, Vec<Event>, bool)> = vec![
+        (
+            Node::new("stream:error")
+                .attr("code", "401")
+                .child(Node::new("conflict").attr("type", "device_removed").build())
+                .build(),
+            DisconnectReason::LoggedOut,
+            vec![Event::LoggedOut {
+                on_connect: false,
+                reason: Some("device_removed".into()),
+            }],
+            true,
+        ),
+        (
+            Node::new("stream:error")
+                .attr("code", "440")
+                .child(Node::new("conflict").attr("type", "replaced").build())
+                .build(),
+            DisconnectReason::Replaced,
+            vec![Event::StreamReplaced],
+            false,
+        ),
+        (
+            Node::new("stream:error").attr("code", "503").build(),
+            DisconnectReason::StreamError { code: "503".into() },
+            vec![],
+            false,
+        ),
+    ];
+    for (node, reason, events, deletes) in cases {
+        let mut p = connected(Config::default());
+        p.send(&node);
+        assert_eq!(p.engine.closed(), Some(&reason));
+        assert_eq!(p.take_events(), events);
+        assert_eq!(
+            p.store.iter().any(|o| matches!(o, StoreOp::DeleteDevice)),
+            deletes
+        );
+    }
+    assert!(DisconnectReason::StreamError { code: "503".into() }.should_reconnect());
+    assert!(!DisconnectReason::LoggedOut.should_reconnect());
+    assert!(!DisconnectReason::Replaced.should_reconnect());
+}
+
+#[test]
+fn a_401_login_failure_logs_out() {
+    let mut p = Pair::new(paired_device(7), PreKeyCounts::default(), Config::default());
+    p.send(&Node::new("failure").attr("reason", "401").build());
+    assert_eq!(
+        p.take_events(),
+        vec![Event::LoggedOut {
+            on_connect: true,
+            reason: Some("401".into())
+        }]
+    );
+    assert!(matches!(p.store.as_slice(), [StoreOp::DeleteDevice]));
+    let mut p = Pair::new(paired_device(7), PreKeyCounts::default(), Config::default());
+    p.send(
+        &Node::new("failure")
+            .attr("reason", "405")
+            .attr("message", "outdated")
+            .build(),
+    );
+    assert_eq!(
+        p.take_events(),
+        vec![Event::ConnectFailure {
+            reason: 405,
+            message: Some("outdated".into())
+        }]
+    );
+    assert!(p.store.is_empty());
+    assert!(!p.engine.closed().unwrap().should_reconnect());
+}
+
+#[test]
+fn no_login_reply_in_time_drops_the_connection() {
+    let mut p = Pair::new(paired_device(8), PreKeyCounts::default(), Config::default());
+    p.advance(Duration::from_secs(20));
+    assert!(matches!(
+        p.engine.closed(),
+        Some(DisconnectReason::ConnectionLost { .. })
+    ));
+}
+
+#[test]
+fn server_pings_are_answered_and_offline_marker_reported() {
+    let mut p = connected(Config::default());
+    p.send(
+        &Node::new("iq")
+            .attr("from", Jid::new("", Server::User))
+            .attr("id", "sp-1")
+            .attr("type", "get")
+            .attr("xmlns", "urn:xmpp:ping")
+            .build(),
+    );
+    let sent = p.server.take_received();
+    assert_eq!(sent[0].attr("id").unwrap().to_string(), "sp-1");
+    assert_eq!(sent[0].attr("type").unwrap().to_string(), "result");
+    p.send(
+        &Node::new("ib")
+            .child(Node::new("offline").attr("count", "4").build())
+            .build(),
+    );
+    assert_eq!(
+        p.take_events(),
+        vec![Event::OfflineSyncCompleted { count: 4 }]
+    );
+}
+
+#[test]
+fn garbage_from_the_server_closes_with_a_protocol_error() {
+    let mut p = connected(Config::default());
+    let err = p.engine.handle_data(
+        p.now,
+        &[
+            0, 0, 20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+        ],
+    );
+    assert!(err.is_err());
+    assert!(matches!(
+        p.engine.closed(),
+        Some(DisconnectReason::ProtocolError { .. })
+    ));
+    // Later input is ignored, not a panic.
+    assert!(p.engine.handle_data(p.now, &[1, 2, 3]).is_ok());
+}
+
+#[test]
+fn logout_sends_remove_companion_device_then_clears() {
+    let mut p = connected(Config::default());
+    p.engine.logout(p.now).unwrap();
+    p.drive();
+    let sent = p.server.take_received();
+    let rm = sent[0].child("remove-companion-device").unwrap();
+    assert_eq!(
+        rm.attr("jid").unwrap().to_string(),
+        "15551234567:3@s.whatsapp.net"
+    );
+    assert_eq!(rm.attr("reason").unwrap().to_string(), "user_initiated");
+    answer(&mut p, &sent[0], None);
+    assert!(matches!(p.store.as_slice(), [StoreOp::DeleteDevice]));
+    assert_eq!(p.engine.closed(), Some(&DisconnectReason::LoggedOut));
+}
