@@ -17,7 +17,9 @@
 //                                                          Baileys' documentation tells apps to do)
 //   {"event":"open","me":{"id":"...","lid":"..."}}
 //   {"event":"offline","received":true}                  (receivedPendingNotifications)
-//   {"event":"creds","registered":bool,"me":...,"nextPreKeyId":N,"firstUnuploadedPreKeyId":N}
+//   {"event":"creds","registered":bool,"me":...,"nextPreKeyId":N,"firstUnuploadedPreKeyId":N,
+//    "myAppStateKeyId":"base64"|null,"accountSyncCounter":N,"keys":[updated creds fields]}
+//   {"event":"history","syncType":N,"chats":N,"messages":N}   (messaging-history.set)
 // Input: a line `quit` (or EOF) ends the socket and the process. Baileys' own log goes to stderr
 // at the level in WA_BAILEYS_LOG (default "silent").
 import makeWASocket, { DisconnectReason, WA_CERT_DETAILS, useMultiFileAuthState } from 'baileys';
@@ -61,8 +63,13 @@ async function start() {
             me: c.me ?? null,
             nextPreKeyId: c.nextPreKeyId,
             firstUnuploadedPreKeyId: c.firstUnuploadedPreKeyId,
+            myAppStateKeyId: c.myAppStateKeyId ?? null,
+            accountSyncCounter: c.accountSyncCounter ?? 0,
             keys: Object.keys(update),
         });
+    });
+    sock.ev.on('messaging-history.set', (h) => {
+        emit({ event: 'history', syncType: h.syncType ?? null, chats: h.chats.length, messages: h.messages.length });
     });
     sock.ev.on('connection.update', (u) => {
         if (u.qr) emit({ event: 'qr', qr: u.qr });

@@ -134,6 +134,30 @@ async fn baileys_pairs_by_qr_logs_in_and_is_replaced_and_removed() {
     {
         first.expect("offline").await;
     }
+    // First login: the phone's Signal peer messages arrive and decrypt: Baileys stores the
+    // shared app-state key and processes the inline history sync.
+    let key_id = loop {
+        let creds = first.expect("creds").await;
+        if let Some(id) = creds["myAppStateKeyId"].as_str() {
+            break id.to_owned();
+        }
+    };
+    assert_eq!(key_id.len(), 8, "6-byte key id in base64: {key_id}");
+    first.expect("history").await;
+    // Then Baileys syncs the five app-state collections and counts the account as synced;
+    // well before its 20 s fallback timer would do the same.
+    let since = std::time::Instant::now();
+    loop {
+        let creds = first.expect("creds").await;
+        if creds["accountSyncCounter"] == 1 {
+            break;
+        }
+    }
+    assert!(
+        since.elapsed() < Duration::from_secs(10),
+        "app-state sync took {:?}",
+        since.elapsed()
+    );
     first.quit().await;
 
     // 2. Returning device: logs in from the saved session, no QR.

@@ -23,8 +23,11 @@
 //! Layout: [`engine`] is sans-IO (bytes, commands and the time in; bytes and effects out);
 //! `listener` is the tokio shell (one task per socket); [`phone`] signs devices.
 //!
-//! Not yet here: the phone's app-state key share and history sync notification, `wss://`,
-//! and persistence across process restarts.
+//! - on a device's first login the phone sends, as Signal peer messages (`pkmsg` from the
+//!   uploaded bundle), the app-state sync key share and an initial history-sync notification
+//!   with an inline (empty) history ([`phone_sync`]).
+//!
+//! Not yet here: `wss://` and persistence across process restarts.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), wa_testserver::Error> {
@@ -50,6 +53,7 @@ mod error;
 pub mod link_code;
 mod listener;
 pub mod phone;
+pub mod phone_sync;
 mod server;
 pub mod state;
 

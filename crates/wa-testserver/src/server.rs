@@ -322,8 +322,7 @@ impl Admin {
             let d = state
                 .device_of(jid)
                 .ok_or_else(|| Error::UnknownDevice(jid.to_string()))?;
-            state.devices.remove(&d);
-            state.online.remove(&d)
+            state.remove_device(d)
         };
         if let Some(conn) = conn {
             self.shared

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use wa_binary::{Jid, Server};
 
 use crate::phone::Phone;
+use crate::phone_sync::AppStateKey;
 
 /// Identifies one client connection for the life of the server.
 pub type ConnId = u64;
@@ -89,6 +90,10 @@ pub struct ServerState {
     pub online: HashMap<u16, ConnId>,
     /// Connections waiting for a pairing code to be entered on the phone, oldest first.
     pub code_waiting: Vec<ConnId>,
+    /// The phone's Signal sessions with its companions, by device id.
+    pub phone_sessions: HashMap<u16, wa_signal::SessionRecord>,
+    /// The app-state sync keys the phone shares with companions.
+    pub app_state_keys: Vec<AppStateKey>,
 }
 
 impl ServerState {
@@ -104,6 +109,8 @@ impl ServerState {
             pair_refs: HashMap::new(),
             online: HashMap::new(),
             code_waiting: Vec::new(),
+            phone_sessions: HashMap::new(),
+            app_state_keys: Vec::new(),
         }
     }
 
@@ -111,6 +118,14 @@ impl ServerState {
     pub fn drop_refs_of(&mut self, conn: ConnId) {
         self.pair_refs.retain(|_, c| *c != conn);
         self.code_waiting.retain(|c| *c != conn);
+    }
+
+    /// Forgets device `id` (unlinked): its record, its phone session and its online entry.
+    /// Returns the connection it was on, if any.
+    pub fn remove_device(&mut self, id: u16) -> Option<ConnId> {
+        self.devices.remove(&id);
+        self.phone_sessions.remove(&id);
+        self.online.remove(&id)
     }
 
     /// Marks `conn` offline (if it held a device).

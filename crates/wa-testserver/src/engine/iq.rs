@@ -105,10 +105,9 @@ impl Connection {
         &mut self,
         node: &Node,
         device: u16,
-        _first_login: bool,
         now_ms: u64,
         state: &mut ServerState,
-        _rng: &mut R,
+        rng: &mut R,
     ) -> Result<()> {
         if node.tag != "iq" {
             return self.handle_common(node, now_ms);
@@ -134,7 +133,8 @@ impl Connection {
             ("encrypt", "get", "key") => self.fetch_keys(node, state),
             ("passive", "set", "active" | "passive") => {
                 self.send(&result(node, Vec::new()))?;
-                self.send_offline_marker()
+                self.send_offline_marker()?;
+                self.send_phone_sync(device, now_ms, state, rng)
             }
             ("abt" | "w", "get", "props") => {
                 let protocol = node
@@ -411,8 +411,7 @@ impl Connection {
         let Some(target) = state.device_of(&jid) else {
             return self.send(&error(node, 404, "item-not-found"));
         };
-        state.devices.remove(&target);
-        let online = state.online.remove(&target);
+        let online = state.remove_device(target);
         tracing::info!(conn = self.id, device = target, "device removed by logout");
         self.send(&result(node, Vec::new()))?;
         if target == own {

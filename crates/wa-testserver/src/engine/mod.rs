@@ -110,6 +110,7 @@ struct LoggedIn {
     device: u16,
     offline_sent: bool,
     first_login: bool,
+    phone_sync_sent: bool,
 }
 
 /// One client connection, from the Noise handshake to the end of the stream.
@@ -351,6 +352,7 @@ impl Connection {
             device,
             offline_sent: false,
             first_login,
+            phone_sync_sent: false,
         });
         self.offline_deadline = Some(now_ms.saturating_add(OFFLINE_MARKER_FALLBACK_MS));
         self.send(&success)
@@ -459,6 +461,46 @@ impl Connection {
         )
     }
 
+    /// On a device's first login, the phone sends the app-state key share and the history-sync
+    /// notification (once, after the offline marker). A failure is logged, not fatal: the
+    /// companion then goes online without them.
+    fn send_phone_sync<R: CryptoRng>(
+        &mut self,
+        device: u16,
+        now_ms: u64,
+        state: &mut ServerState,
+        rng: &mut R,
+    ) -> Result<()> {
+        let Phase::LoggedIn(l) = &mut self.phase else {
+            return Ok(());
+        };
+        if !l.first_login || l.phone_sync_sent {
+            return Ok(());
+        }
+        l.phone_sync_sent = true;
+        match crate::phone_sync::first_login_messages(state, device, now_ms, rng) {
+            Ok(nodes) => {
+                tracing::info!(
+                    conn = self.id,
+                    device,
+                    "phone sent app-state keys and history sync"
+                );
+                for n in &nodes {
+                    self.send(n)?;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!(
+                    conn = self.id,
+                    device,
+                    "phone could not message the device: {e}"
+                );
+                Ok(())
+            }
+        }
+    }
+
     fn handle_node<R: CryptoRng>(
         &mut self,
         node: Node,
@@ -495,8 +537,7 @@ impl Connection {
             }
             Phase::LoggedIn(l) => {
                 let device = l.device;
-                let first_login = l.first_login;
-                self.handle_logged_in(&node, device, first_login, now_ms, state, rng)
+                self.handle_logged_in(&node, device, now_ms, state, rng)
             }
             Phase::Hello(_) | Phase::Finish(_) | Phase::Closed => Ok(()),
         }

@@ -153,9 +153,17 @@ fn iq(id: &str, xmlns: &str, kind: &str, children: Vec<Node>) -> Node {
 /// Pairs a device; `tamper` may corrupt the device signature. Returns the effects and stanzas
 /// after the companion's answer.
 fn pair(h: &mut Harness, tamper: bool) -> (Client, KeyPair, Vec<Effect>, Vec<Node>) {
-    let noise_key = KeyPair::generate(&mut h.rng);
     let identity = KeyPair::generate(&mut h.rng);
-    let (mut c, first) = h.connect(noise_key.clone(), &registration(&identity));
+    pair_with(h, tamper, &identity)
+}
+
+fn pair_with(
+    h: &mut Harness,
+    tamper: bool,
+    identity: &KeyPair,
+) -> (Client, KeyPair, Vec<Effect>, Vec<Node>) {
+    let noise_key = KeyPair::generate(&mut h.rng);
+    let (mut c, first) = h.connect(noise_key.clone(), &registration(identity));
     let pair_device = first.first().unwrap();
     let refs: Vec<String> = pair_device
         .child("pair-device")
@@ -473,4 +481,147 @@ fn garbage_after_the_handshake_is_an_error_not_a_panic() {
         .is_err()
     );
     assert!(conn.is_closing());
+}
+
+#[test]
+fn first_login_gets_the_phone_key_share_and_history_sync_as_signal_messages() {
+    use wa_proto::proto::{HistorySync, Message};
+    use wa_signal::wire::PreKeySignalMessage;
+    use wa_signal::{IdentityKeyPair, PrivateKey, SessionRecord, SignedPreKeyRecord};
+
+    let mut h = Harness::new(9);
+    let identity = KeyPair::generate(&mut h.rng);
+    let (_, noise_key, _, _) = pair_with(&mut h, false, &identity);
+    let signal_identity = IdentityKeyPair(wa_signal::KeyPair::from_private(
+        PrivateKey::from_slice(identity.private_bytes().as_slice()).unwrap(),
+    ));
+    let signed = SignedPreKeyRecord::generate(1, &signal_identity, &mut h.rng);
+    let one_time = wa_signal::PreKeyRecord::generate(5, &mut h.rng);
+    let (mut c, _) = h.connect(noise_key.clone(), &login(1));
+    let upload = iq(
+        "1",
+        "encrypt",
+        "set",
+        vec![
+            Node::new("registration").bytes(vec![0, 0, 0, 42]).build(),
+            Node::new("type").bytes(vec![5]).build(),
+            Node::new("identity")
+                .bytes(identity.public().to_vec())
+                .build(),
+            Node::new("list")
+                .child(
+                    Node::new("key")
+                        .child(Node::new("id").bytes(vec![0, 0, 5]).build())
+                        .child(
+                            Node::new("value")
+                                .bytes(one_time.key_pair.public.raw().to_vec())
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+            Node::new("skey")
+                .child(Node::new("id").bytes(vec![0, 0, 1]).build())
+                .child(
+                    Node::new("value")
+                        .bytes(signed.key_pair.public.raw().to_vec())
+                        .build(),
+                )
+                .child(
+                    Node::new("signature")
+                        .bytes(signed.signature.to_vec())
+                        .build(),
+                )
+                .build(),
+        ],
+    );
+    assert_eq!(attr(&c.send(&mut h, &upload)[0], "type"), "result");
+    let out = c.send(
+        &mut h,
+        &iq("2", "passive", "set", vec![Node::new("active").build()]),
+    );
+    let tags: Vec<&str> = out.iter().map(|n| n.tag.as_str()).collect();
+    assert_eq!(tags, ["iq", "ib", "message", "message"]);
+
+    let mut session = SessionRecord::new();
+    let mut plain = Vec::new();
+    for (i, msg) in out[2..].iter().enumerate() {
+        assert_eq!(attr(msg, "category"), "peer");
+        assert_eq!(
+            msg.attr("from").unwrap().to_string(),
+            "15551234567@s.whatsapp.net"
+        );
+        let enc = msg.child("enc").unwrap();
+        assert_eq!(attr(enc, "type"), "pkmsg");
+        let pkmsg = PreKeySignalMessage::parse(enc.bytes().unwrap()).unwrap();
+        let p = if i == 0 {
+            let d = session
+                .decrypt_pre_key(
+                    &signal_identity,
+                    42,
+                    &pkmsg,
+                    Some(&signed),
+                    Some(&one_time),
+                    &mut h.rng,
+                )
+                .unwrap();
+            assert_eq!(d.consumed_pre_key_id, Some(5));
+            d.plaintext
+        } else {
+            session
+                .decrypt_pre_key(
+                    &signal_identity,
+                    42,
+                    &pkmsg,
+                    Some(&signed),
+                    None,
+                    &mut h.rng,
+                )
+                .unwrap()
+                .plaintext
+        };
+        // Random padding: the last byte says how many bytes to drop.
+        let n = usize::from(*p.last().unwrap());
+        assert!((1..=16).contains(&n));
+        plain.push(Message::decode(&p[..p.len() - n]).unwrap());
+    }
+    let share = plain[0].protocol_message.as_ref().unwrap();
+    assert_eq!(share.r#type, Some(6));
+    let keys = &share.app_state_sync_key_share.as_ref().unwrap().keys;
+    assert_eq!(keys.len(), 1);
+    assert_eq!(
+        keys[0]
+            .key_id
+            .as_ref()
+            .unwrap()
+            .key_id
+            .as_ref()
+            .unwrap()
+            .len(),
+        6
+    );
+    let hist = plain[1].protocol_message.as_ref().unwrap();
+    assert_eq!(hist.r#type, Some(5));
+    let inline = hist
+        .history_sync_notification
+        .as_ref()
+        .unwrap()
+        .initial_hist_bootstrap_inline_payload
+        .as_ref()
+        .unwrap();
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::ZlibDecoder::new(inline.as_slice()),
+        &mut raw,
+    )
+    .unwrap();
+    assert_eq!(HistorySync::decode(raw.as_slice()).unwrap().sync_type, 0);
+
+    // Only on the first login.
+    let (mut again, _) = h.connect(noise_key, &login(1));
+    let out = again.send(
+        &mut h,
+        &iq("3", "passive", "set", vec![Node::new("active").build()]),
+    );
+    assert_eq!(out.len(), 2);
 }
