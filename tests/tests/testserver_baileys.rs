@@ -146,7 +146,7 @@ async fn baileys_pairs_by_qr_logs_in_and_is_replaced_and_removed() {
     first.expect("history").await;
     // Then Baileys syncs the five app-state collections and counts the account as synced;
     // well before its 20 s fallback timer would do the same.
-    let since = std::time::Instant::now();
+    let since = tokio::time::Instant::now();
     loop {
         let creds = first.expect("creds").await;
         if creds["accountSyncCounter"] == 1 {
