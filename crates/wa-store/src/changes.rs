@@ -16,7 +16,7 @@ use crate::types::{
 /// versions, MACs put then removed), contacts, chat settings, message secrets, privacy
 /// tokens, LID mappings, outgoing messages (then the bound is enforced), buffered events (put,
 /// then cleared, then old ones deleted). Later writes to the same key win.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Changes {
     pub(crate) device: Option<Device>,
     pub(crate) identities: Vec<(ProtocolAddress, PublicKey)>,
@@ -40,6 +40,28 @@ pub struct Changes {
     pub(crate) buffered_events: Vec<BufferedEvent>,
     pub(crate) cleared_events: Vec<[u8; 32]>,
     pub(crate) events_deleted_before: Option<i64>,
+}
+
+/// Prints how many writes of each kind the batch holds, never their (secret) contents.
+impl core::fmt::Debug for Changes {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Changes")
+            .field("device", &self.device.is_some())
+            .field("identities", &self.identities.len())
+            .field("sessions", &self.sessions.len())
+            .field("pre_keys", &self.pre_keys.len())
+            .field("removed_pre_keys", &self.removed_pre_keys.len())
+            .field("signed_pre_keys", &self.signed_pre_keys.len())
+            .field("sender_keys", &self.sender_keys.len())
+            .field("app_state_sync_keys", &self.app_state_sync_keys.len())
+            .field("app_state_versions", &self.app_state_versions.len())
+            .field("mutation_macs", &self.mutation_macs.len())
+            .field("contacts", &self.contacts.len())
+            .field("message_secrets", &self.message_secrets.len())
+            .field("outgoing_messages", &self.outgoing_messages.len())
+            .field("buffered_events", &self.buffered_events.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Changes {
@@ -228,5 +250,44 @@ impl Changes {
     pub fn delete_buffered_events_before(&mut self, inserted_before: i64) -> &mut Self {
         self.events_deleted_before = Some(inserted_before);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let device = Device::generate(&mut ChaCha20Rng::seed_from_u64(1));
+        let secrets = [
+            format!("{:?}", device.adv_secret_key.0),
+            format!("{:?}", device.noise_key.private.as_bytes()),
+            format!("{:?}", device.identity_key.private().as_bytes()),
+            format!("{:?}", device.signed_pre_key.key_pair.private.as_bytes()),
+        ];
+        let record = SessionRecord::new();
+        let mut changes = Changes::new();
+        changes
+            .set_device(device.clone())
+            .put_session(ProtocolAddress::new("a", 1), &record)
+            .put_message_secret(
+                MessageKey {
+                    chat: Jid::default(),
+                    sender: Jid::default(),
+                    id: "x".into(),
+                },
+                vec![201, 202, 203],
+            );
+        for shown in [format!("{device:?}"), format!("{changes:?}")] {
+            for secret in &secrets {
+                assert!(!shown.contains(secret.as_str()), "{shown}");
+            }
+            assert!(!shown.contains("201, 202, 203"), "{shown}");
+        }
+        assert!(format!("{changes:?}").contains("sessions: 1"));
     }
 }
