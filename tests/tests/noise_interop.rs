@@ -16,8 +16,8 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use serde_json::{Value, json};
 use wa_noise::{
-    CertIssuer, ClientConfig, ExpectClientHello, FrameDecoder, FrameEncoder, Intro, KeyPair, ServerConfig,
-    client_hello,
+    CertIssuer, ClientConfig, ExpectClientHello, FrameDecoder, FrameEncoder, Intro, KeyPair,
+    ServerConfig, client_hello,
 };
 use wa_tests::oracle;
 
@@ -45,10 +45,16 @@ struct Server {
 
 fn server() -> Server {
     let mut rng = ChaCha20Rng::seed_from_u64(11);
-    let issuer = CertIssuer::new(kp(1), 0, kp(2)).intermediate_serial(3).validity(NOW - 3600, NOW + 3600);
+    let issuer = CertIssuer::new(kp(1), 0, kp(2))
+        .intermediate_serial(3)
+        .validity(NOW - 3600, NOW + 3600);
     let static_key = kp(3);
     let chain = issuer.issue(static_key.public(), 4, &mut rng);
-    Server { issuer, static_key, chain }
+    Server {
+        issuer,
+        static_key,
+        chain,
+    }
 }
 
 fn fixed_key_vector(routing_info: Option<&[u8]>) {
@@ -70,11 +76,17 @@ fn fixed_key_vector(routing_info: Option<&[u8]>) {
     let mut hello_frame = Vec::new();
     enc.encode(&hello, &mut hello_frame).unwrap();
 
-    let (expect_cf, server_hello) =
-        ExpectClientHello::new(ServerConfig { static_key: srv.static_key.clone(), cert_chain: srv.chain.clone() })
-            .read_client_hello(&intro, &hello, server_eph.clone())
-            .unwrap();
-    let (finish, mut client_t) = expect_sh.read_server_hello(&server_hello, NOW).unwrap().finish(&payload).unwrap();
+    let (expect_cf, server_hello) = ExpectClientHello::new(ServerConfig {
+        static_key: srv.static_key.clone(),
+        cert_chain: srv.chain.clone(),
+    })
+    .read_client_hello(&intro, &hello, server_eph.clone())
+    .unwrap();
+    let (finish, mut client_t) = expect_sh
+        .read_server_hello(&server_hello, NOW)
+        .unwrap()
+        .finish(&payload)
+        .unwrap();
     let mut finish_frame = Vec::new();
     enc.encode(&finish, &mut finish_frame).unwrap();
     let done = expect_cf.read_client_finish(&finish).unwrap();
@@ -100,11 +112,31 @@ fn fixed_key_vector(routing_info: Option<&[u8]>) {
             "s2c": hex::encode(&s2c),
         }),
     );
-    assert_eq!(hex::encode(&hello_frame), v["helloFrame"].as_str().unwrap(), "client hello frame");
-    assert_eq!(hex::encode(&server_hello), v["serverHello"].as_str().unwrap(), "server hello");
-    assert_eq!(hex::encode(&finish_frame), v["finishFrame"].as_str().unwrap(), "client finish frame");
-    assert_eq!(hex::encode(&c2s_frame), v["c2sFrame"].as_str().unwrap(), "first client transport frame");
-    assert_eq!(hex::encode(&s2c_frame), v["s2cFrame"].as_str().unwrap(), "first server transport frame");
+    assert_eq!(
+        hex::encode(&hello_frame),
+        v["helloFrame"].as_str().unwrap(),
+        "client hello frame"
+    );
+    assert_eq!(
+        hex::encode(&server_hello),
+        v["serverHello"].as_str().unwrap(),
+        "server hello"
+    );
+    assert_eq!(
+        hex::encode(&finish_frame),
+        v["finishFrame"].as_str().unwrap(),
+        "client finish frame"
+    );
+    assert_eq!(
+        hex::encode(&c2s_frame),
+        v["c2sFrame"].as_str().unwrap(),
+        "first client transport frame"
+    );
+    assert_eq!(
+        hex::encode(&s2c_frame),
+        v["s2cFrame"].as_str().unwrap(),
+        "first server transport frame"
+    );
     assert_eq!(unhex(&v["s2cDecrypted"]), s2c);
     // Our side reads what Baileys produced.
     assert_eq!(server_t.decrypt(&unhex(&v["c2sFrame"])[3..]).unwrap(), c2s);
@@ -135,12 +167,16 @@ fn baileys_client_completes_handshake_with_our_server() {
         let hello = dec.next_frame().unwrap().expect("client hello frame");
         let intro = dec.intro().expect("intro read").clone();
         assert_eq!(intro.routing_info().map(hex::encode).as_deref(), routing);
-        let (expect_cf, server_hello) =
-            ExpectClientHello::new(ServerConfig { static_key: srv.static_key.clone(), cert_chain: srv.chain.clone() })
-                .read_client_hello(&intro, &hello, KeyPair::generate(&mut rng))
-                .unwrap();
+        let (expect_cf, server_hello) = ExpectClientHello::new(ServerConfig {
+            static_key: srv.static_key.clone(),
+            cert_chain: srv.chain.clone(),
+        })
+        .read_client_hello(&intro, &hello, KeyPair::generate(&mut rng))
+        .unwrap();
         let mut out = Vec::new();
-        FrameEncoder::server().encode(&server_hello, &mut out).unwrap();
+        FrameEncoder::server()
+            .encode(&server_hello, &mut out)
+            .unwrap();
 
         let payload = b"ClientPayload from Baileys".to_vec();
         let fin = call(
@@ -151,28 +187,43 @@ fn baileys_client_completes_handshake_with_our_server() {
         let finish = dec.next_frame().unwrap().expect("client finish frame");
         let done = expect_cf.read_client_finish(&finish).unwrap();
         assert_eq!(done.payload, payload);
-        assert_eq!(hex::encode(done.client_static), start["noisePub"].as_str().unwrap());
+        assert_eq!(
+            hex::encode(done.client_static),
+            start["noisePub"].as_str().unwrap()
+        );
         let mut t = done.transport;
 
         // Baileys to us, several frames and a large one.
         for msg in [b"hello".to_vec(), vec![7u8; 100_000]] {
-            let frame = call("noise.clientSend", json!({"id": id, "plaintext": hex::encode(&msg)}));
+            let frame = call(
+                "noise.clientSend",
+                json!({"id": id, "plaintext": hex::encode(&msg)}),
+            );
             dec.push(&unhex(&frame));
             let mut f = dec.next_frame().unwrap().expect("transport frame");
             assert_eq!(t.decrypt_in_place(&mut f).unwrap(), &msg[..]);
         }
 
         // Us to Baileys: binary nodes, which its decodeFrame decrypts and decodes.
-        let node = call("binary.encode", json!([{"tag": "iq", "attrs": [["id", "42"], ["type", "result"]], "content": null}]));
+        let node = call(
+            "binary.encode",
+            json!([{"tag": "iq", "attrs": [["id", "42"], ["type", "result"]], "content": null}]),
+        );
         let node = unhex(&node[0]["ok"]);
         let mut wire = Vec::new();
         t.encrypt_frame(&node, &mut wire).unwrap();
         t.encrypt_frame(&node, &mut wire).unwrap();
-        let nodes = call("noise.clientRecv", json!({"id": id, "bytes": hex::encode(&wire)}));
-        assert_eq!(nodes, json!([
-            {"tag": "iq", "attrs": {"id": "42", "type": "result"}},
-            {"tag": "iq", "attrs": {"id": "42", "type": "result"}},
-        ]));
+        let nodes = call(
+            "noise.clientRecv",
+            json!({"id": id, "bytes": hex::encode(&wire)}),
+        );
+        assert_eq!(
+            nodes,
+            json!([
+                {"tag": "iq", "attrs": {"id": "42", "type": "result"}},
+                {"tag": "iq", "attrs": {"id": "42", "type": "result"}},
+            ])
+        );
     }
 }
 
@@ -201,7 +252,10 @@ fn xeddsa_agrees_with_curve25519_js() {
         );
         assert_eq!(ok, json!(false));
         // Baileys' own deterministic signatures (libsignal calculateSignature) verify with ours.
-        let sig = unhex(&call("signal.sign", json!({"priv": hex::encode(*key.private_bytes()), "message": hex::encode(&msg)})));
+        let sig = unhex(&call(
+            "signal.sign",
+            json!({"priv": hex::encode(*key.private_bytes()), "message": hex::encode(&msg)}),
+        ));
         let sig: [u8; 64] = sig.try_into().unwrap();
         assert!(wa_noise::xeddsa::verify(key.public(), &msg, &sig));
     }
