@@ -9,10 +9,29 @@ use crate::types::{
     MutationMac, OutgoingMessage, PrivacyToken,
 };
 
+/// What a session or identity removal targets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Removal {
+    /// One device.
+    Address(ProtocolAddress),
+    /// Every device of a user (address name).
+    User(String),
+}
+
+impl Removal {
+    /// True if `address` is targeted.
+    pub(crate) fn matches(&self, address: &ProtocolAddress) -> bool {
+        match self {
+            Self::Address(a) => a == address,
+            Self::User(user) => &address.name == user,
+        }
+    }
+}
+
 /// Writes to one device's data, applied all together or not at all by [`crate::Store::commit`].
 ///
-/// Within one batch, writes apply in this order: device, identities, sessions, prekeys (puts,
-/// then removals, then the uploaded mark), signed prekeys, sender keys, app state (keys,
+/// Within one batch, writes apply in this order: device, identities (puts, then removals),
+/// sessions (puts, then removals), prekeys (puts, then removals, then the uploaded mark), signed prekeys, sender keys, app state (keys,
 /// versions, MACs put then removed), contacts, chat settings, message secrets, privacy
 /// tokens, LID mappings, outgoing messages (then the bound is enforced), buffered events (put,
 /// then cleared, then old ones deleted). Later writes to the same key win.
@@ -20,7 +39,9 @@ use crate::types::{
 pub struct Changes {
     pub(crate) device: Option<Device>,
     pub(crate) identities: Vec<(ProtocolAddress, PublicKey)>,
+    pub(crate) removed_identities: Vec<Removal>,
     pub(crate) sessions: Vec<(ProtocolAddress, Vec<u8>)>,
+    pub(crate) removed_sessions: Vec<Removal>,
     pub(crate) pre_keys: Vec<PreKeyRecord>,
     pub(crate) removed_pre_keys: Vec<u32>,
     pub(crate) pre_keys_uploaded_through: Option<u32>,
@@ -49,6 +70,7 @@ impl core::fmt::Debug for Changes {
             .field("device", &self.device.is_some())
             .field("identities", &self.identities.len())
             .field("sessions", &self.sessions.len())
+            .field("removed_sessions", &self.removed_sessions.len())
             .field("pre_keys", &self.pre_keys.len())
             .field("removed_pre_keys", &self.removed_pre_keys.len())
             .field("signed_pre_keys", &self.signed_pre_keys.len())
@@ -74,7 +96,9 @@ impl Changes {
     pub fn is_empty(&self) -> bool {
         self.device.is_none()
             && self.identities.is_empty()
+            && self.removed_identities.is_empty()
             && self.sessions.is_empty()
+            && self.removed_sessions.is_empty()
             && self.pre_keys.is_empty()
             && self.removed_pre_keys.is_empty()
             && self.pre_keys_uploaded_through.is_none()
@@ -119,6 +143,30 @@ impl Changes {
     /// Stores (or replaces) the identity key of `address`.
     pub fn put_identity(&mut self, address: ProtocolAddress, key: PublicKey) -> &mut Self {
         self.identities.push((address, key));
+        self
+    }
+
+    /// Forgets the identity of `address`.
+    pub fn remove_identity(&mut self, address: ProtocolAddress) -> &mut Self {
+        self.removed_identities.push(Removal::Address(address));
+        self
+    }
+
+    /// Forgets the identities of every device of `user` (the address name).
+    pub fn remove_identities_of(&mut self, user: impl Into<String>) -> &mut Self {
+        self.removed_identities.push(Removal::User(user.into()));
+        self
+    }
+
+    /// Deletes the session with `address`.
+    pub fn remove_session(&mut self, address: ProtocolAddress) -> &mut Self {
+        self.removed_sessions.push(Removal::Address(address));
+        self
+    }
+
+    /// Deletes the sessions with every device of `user` (the address name).
+    pub fn remove_sessions_of(&mut self, user: impl Into<String>) -> &mut Self {
+        self.removed_sessions.push(Removal::User(user.into()));
         self
     }
 

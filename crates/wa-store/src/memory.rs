@@ -83,7 +83,13 @@ impl DeviceData {
             self.device = device;
         }
         self.identities.extend(c.identities);
+        for r in &c.removed_identities {
+            self.identities.retain(|a, _| !r.matches(a));
+        }
         self.sessions.extend(c.sessions);
+        for r in &c.removed_sessions {
+            self.sessions.retain(|a, _| !r.matches(a));
+        }
         for record in c.pre_keys {
             self.last_pre_key_id = record.id;
             self.pre_keys.insert(record.id, (record, false));
@@ -372,6 +378,25 @@ impl Store for MemoryStore {
         Box::pin(async move {
             let bytes = self.read_opt(|d| d.sessions.get(address).cloned())?;
             bytes.map(|b| decode_session(&b)).transpose()
+        })
+    }
+
+    fn sessions<'a>(
+        &'a self,
+        addresses: &'a [ProtocolAddress],
+    ) -> BoxFuture<'a, Result<Vec<Option<SessionRecord>>>> {
+        Box::pin(async move {
+            let found = self
+                .read(|d| {
+                    (addresses.iter())
+                        .map(|a| d.sessions.get(a).cloned())
+                        .collect::<Vec<_>>()
+                })?
+                .unwrap_or_else(|| vec![None; addresses.len()]);
+            found
+                .into_iter()
+                .map(|b| b.map(|b| decode_session(&b)).transpose())
+                .collect()
         })
     }
 

@@ -176,7 +176,8 @@ impl_signal_stores!(crate::sqlite::SqliteStore);
 
 /// Writes collected against a store, applied together by [`Transaction::commit`].
 ///
-/// Reads see the transaction's own writes first, then the store. It implements wa-signal's
+/// Reads see the transaction's own writes first (removals win over puts, as in a commit), then
+/// the store. It implements wa-signal's
 /// store traits, so `wa_signal::store::decrypt(&txn, ..)` followed by
 /// `txn.changes().buffer_event(..)` and `txn.commit()` persists the advanced session, the
 /// consumed prekey and the buffered plaintext in one atomic commit. Dropping it discards the
@@ -234,9 +235,15 @@ impl<S: Store + ?Sized> IdentityKeyStore for Transaction<'_, S> {
         }
     }
     async fn identity(&self, address: &ProtocolAddress) -> Result<Option<PublicKey>> {
-        let pending = (self.lock().identities.iter().rev())
-            .find(|(a, _)| a == address)
-            .map(|(_, k)| *k);
+        let pending = {
+            let c = self.lock();
+            if c.removed_identities.iter().any(|r| r.matches(address)) {
+                return Ok(None);
+            }
+            (c.identities.iter().rev())
+                .find(|(a, _)| a == address)
+                .map(|(_, k)| *k)
+        };
         match pending {
             Some(k) => Ok(Some(k)),
             None => self.store.identity(address).await,
@@ -293,9 +300,15 @@ impl<S: Store + ?Sized> SignedPreKeyStore for Transaction<'_, S> {
 impl<S: Store + ?Sized> SessionStore for Transaction<'_, S> {
     type Error = StoreError;
     async fn load_session(&self, address: &ProtocolAddress) -> Result<Option<SessionRecord>> {
-        let pending = (self.lock().sessions.iter().rev())
-            .find(|(a, _)| a == address)
-            .map(|(_, b)| b.clone());
+        let pending = {
+            let c = self.lock();
+            if c.removed_sessions.iter().any(|r| r.matches(address)) {
+                return Ok(None);
+            }
+            (c.sessions.iter().rev())
+                .find(|(a, _)| a == address)
+                .map(|(_, b)| b.clone())
+        };
         match pending {
             Some(bytes) => SessionRecord::deserialize(&bytes)
                 .map(Some)

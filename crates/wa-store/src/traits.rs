@@ -60,6 +60,12 @@ pub trait Store: Send + Sync + core::fmt::Debug {
         address: &'a ProtocolAddress,
     ) -> BoxFuture<'a, Result<Option<SessionRecord>>>;
 
+    /// The session records for many addresses at once (one round trip), in the same order.
+    fn sessions<'a>(
+        &'a self,
+        addresses: &'a [ProtocolAddress],
+    ) -> BoxFuture<'a, Result<Vec<Option<SessionRecord>>>>;
+
     /// A one-time prekey.
     fn pre_key(&self, id: u32) -> BoxFuture<'_, Result<Option<PreKeyRecord>>>;
 

@@ -333,6 +333,18 @@ impl Store for SqliteStore {
         self.call(move |conn, dev| read::session(conn, dev, &address))
     }
 
+    fn sessions<'a>(
+        &'a self,
+        addresses: &'a [ProtocolAddress],
+    ) -> BoxFuture<'a, Result<Vec<Option<SessionRecord>>>> {
+        let addresses: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+        self.call(move |conn, dev| {
+            (addresses.iter())
+                .map(|a| read::session(conn, dev, a))
+                .collect()
+        })
+    }
+
     fn pre_key(&self, id: u32) -> BoxFuture<'_, Result<Option<PreKeyRecord>>> {
         self.call(move |conn, dev| read::pre_key(conn, dev, id))
     }

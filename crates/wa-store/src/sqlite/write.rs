@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-use crate::changes::Changes;
+use crate::changes::{Changes, Removal};
 use crate::error::{Result, StoreError};
 use crate::types::Device;
 
@@ -125,6 +125,7 @@ fn signal(tx: &Transaction<'_>, dev: i64, c: &Changes) -> Result<()> {
             stmt.execute(params![dev, address.to_string(), &key.serialize()[..]])?;
         }
     }
+    remove(tx, dev, "identities", &c.removed_identities)?;
     if !c.sessions.is_empty() {
         let mut stmt = tx.prepare_cached(
             "INSERT INTO sessions (device, address, record) VALUES (?1, ?2, ?3)
@@ -134,6 +135,7 @@ fn signal(tx: &Transaction<'_>, dev: i64, c: &Changes) -> Result<()> {
             stmt.execute(params![dev, address.to_string(), record])?;
         }
     }
+    remove(tx, dev, "sessions", &c.removed_sessions)?;
     if let Some(last) = c.pre_keys.last() {
         let mut stmt = tx.prepare_cached(
             "INSERT OR REPLACE INTO pre_keys (device, key_id, key, uploaded) VALUES (?1, ?2, ?3, 0)",
@@ -165,6 +167,30 @@ fn signal(tx: &Transaction<'_>, dev: i64, c: &Changes) -> Result<()> {
         )?;
         for (name, record) in &c.sender_keys {
             stmt.execute(params![dev, name.group_id, name.sender.to_string(), record])?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes rows of `table` (`identities` or `sessions`) by address, or for every device of a
+/// user: addresses are `name.device`, so a user's rows are `name.` followed by digits only.
+fn remove(tx: &Transaction<'_>, dev: i64, table: &str, removals: &[Removal]) -> Result<()> {
+    for r in removals {
+        match r {
+            Removal::Address(a) => {
+                let sql = format!("DELETE FROM {table} WHERE device = ?1 AND address = ?2");
+                tx.prepare_cached(&sql)?
+                    .execute(params![dev, a.to_string()])?;
+            }
+            Removal::User(user) => {
+                let sql = format!(
+                    "DELETE FROM {table} WHERE device = ?1
+                     AND substr(address, 1, length(?2) + 1) = ?2 || '.'
+                     AND length(address) > length(?2) + 1
+                     AND substr(address, length(?2) + 2) NOT GLOB '*[^0-9]*'"
+                );
+                tx.prepare_cached(&sql)?.execute(params![dev, user])?;
+            }
         }
     }
     Ok(())
