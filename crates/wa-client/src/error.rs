@@ -73,6 +73,9 @@ pub enum PairError {
     /// The primary phone's account signature over our identity key does not verify.
     #[error("invalid account signature")]
     InvalidAccountSignature,
+    /// Phone-code pairing failed (bad phone number, refused request, bad `primary_hello`).
+    #[error("phone-code pairing: {0}")]
+    PhoneCode(String),
 }
 
 /// Why an IQ did not produce a `result`.

@@ -51,6 +51,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod pair;
+pub mod pair_code;
 pub mod payload;
 pub mod runtime;
 

@@ -341,3 +341,65 @@ async fn keepalive_failing_too_long_reconnects() {
     until(&mut events, |e| *e == Event::Connected).await;
     stop(&client, &mut events).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pair_by_phone_code_then_log_in() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("wa.db");
+    let (client, mut events) = Client::start(config(&server), sqlite(&db).await, None)
+        .await
+        .unwrap();
+    until(&mut events, |e| matches!(e, Event::Qr { .. })).await;
+    let code = client.pair_phone("+1 555 123 4567").await.unwrap();
+    assert_eq!(code.len(), 8);
+    let jid = server.admin().enter_pair_code(&code).await.unwrap();
+    let Event::PairSuccess { jid: paired, .. } =
+        until(&mut events, |e| matches!(e, Event::PairSuccess { .. })).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(paired, jid.to_string());
+    assert_eq!(
+        next(&mut events).await,
+        Event::Disconnected {
+            reason: DisconnectReason::Restart,
+            reconnecting: true
+        }
+    );
+    until(&mut events, |e| *e == Event::Connected).await;
+    stop(&client, &mut events).await;
+    drop(client);
+    // The session was saved with the code-derived identity: it logs in again.
+    let (client, mut events) = Client::start(config(&server), sqlite(&db).await, None)
+        .await
+        .unwrap();
+    assert_eq!(next(&mut events).await, Event::Connected);
+    stop(&client, &mut events).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_phone_code_pairs_nothing() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("wa.db");
+    let (client, mut events) = Client::start(config(&server), sqlite(&db).await, None)
+        .await
+        .unwrap();
+    until(&mut events, |e| matches!(e, Event::Qr { .. })).await;
+    let code = client.pair_phone("15551234567").await.unwrap();
+    let wrong: String = code
+        .chars()
+        .map(|c| if c == 'Z' { 'Y' } else { 'Z' })
+        .collect();
+    assert!(server.admin().enter_pair_code(&wrong).await.is_err());
+    assert!(server.admin().devices().is_empty());
+    let stored = sqlite(&db).await.list().await.unwrap();
+    assert!(stored.iter().all(|d| d.device.jid.is_none()));
+    assert!(client.pair_phone("12").await.is_err());
+    client.disconnect().await;
+}

@@ -27,6 +27,8 @@ pub(crate) enum IqKind {
     Ping,
     /// `remove-companion-device`.
     Logout,
+    /// A `link_code_companion_reg` stage (phone-code pairing).
+    PairCode,
 }
 
 #[derive(Debug)]

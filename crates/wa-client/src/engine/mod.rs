@@ -44,14 +44,14 @@ pub enum StoreOp {
     /// Save the device record (after pairing, or when the server changed our LID).
     SaveDevice(Box<Device>),
     /// Commit a batch (prekeys generated or marked uploaded).
-    Commit(Changes),
+    Commit(Box<Changes>),
     /// The device is logged out: delete it and everything stored for it.
     DeleteDevice,
 }
 
 enum Phase {
     /// Waiting for the server hello.
-    Handshake(Option<ExpectServerHello>),
+    Handshake(Option<Box<ExpectServerHello>>),
     /// Transport up; waiting for `<success>` or for pairing stanzas.
     Connected,
     /// Logged in (`<success>` received).
@@ -89,6 +89,7 @@ pub struct Engine {
     store_ops: VecDeque<StoreOp>,
     iq_results: VecDeque<(IqToken, Result<Node, IqError>)>,
     qr: Option<Qr>,
+    phone_pairing: Option<crate::pair_code::PhonePairing>,
     keepalive: KeepAliveState,
     login_deadline: Option<Instant>,
     closed: Option<DisconnectReason>,
@@ -135,7 +136,7 @@ impl Engine {
             device,
             prekeys,
             unix_now,
-            phase: Phase::Handshake(Some(hs)),
+            phase: Phase::Handshake(Some(Box::new(hs))),
             decoder: FrameDecoder::client(),
             encoder,
             send: None,
@@ -148,6 +149,7 @@ impl Engine {
             store_ops: VecDeque::new(),
             iq_results: VecDeque::new(),
             qr: None,
+            phone_pairing: None,
             keepalive: KeepAliveState {
                 next_ping: None,
                 last_success: now,
@@ -278,6 +280,36 @@ impl Engine {
         let timeout = self.config.keepalive.response_deadline;
         self.send_iq_kind(now, node, IqKind::Logout, timeout);
         Ok(())
+    }
+
+    /// Starts pairing by phone-number code for `phone` (digits with country code) and returns
+    /// the 8-character code the user must type on the phone. Call it once the server has sent
+    /// the first QR code (the connection is up and unpaired); QR codes stop.
+    pub fn pair_phone(&mut self, now: Instant, phone: &str) -> Result<String> {
+        if self.device.jid.is_some() {
+            return Err(Error::Protocol("the device is already paired".into()));
+        }
+        if self.send.is_none() || self.closed.is_some() {
+            return Err(Error::NotConnected);
+        }
+        let display = format!(
+            "{} ({})",
+            self.config.device_props.platform_type.as_str_name(),
+            self.config.device_props.os
+        );
+        let (pairing, node) = crate::pair_code::companion_hello(
+            phone,
+            &self.device,
+            self.config.device_props.companion_platform_id(),
+            &display,
+            &mut self.rng,
+        )?;
+        let code = pairing.code.clone();
+        self.phone_pairing = Some(pairing);
+        self.qr = None;
+        let timeout = self.config.iq_timeout;
+        self.send_iq_kind(now, node, IqKind::PairCode, timeout);
+        Ok(code)
     }
 
     /// Ends the connection at the application's request.
@@ -443,6 +475,9 @@ impl Engine {
             }
             "notification" => {
                 self.ack(node);
+                if node.attr("type").and_then(|t| t.as_str()) == Some("link_code_companion_reg") {
+                    self.handle_link_code(now, node);
+                }
                 Ok(())
             }
             other => {

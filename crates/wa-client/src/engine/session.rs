@@ -133,6 +133,34 @@ impl Engine {
         }
     }
 
+    /// The phone's `primary_hello` of phone-code pairing.
+    pub(super) fn handle_link_code(&mut self, now: Instant, node: &Node) {
+        let Some(reg) = node.child("link_code_companion_reg") else {
+            return;
+        };
+        if reg.attr("stage").and_then(|s| s.as_str()) != Some("primary_hello") {
+            debug!("link_code_companion_reg stage not handled");
+            return;
+        }
+        let Some(pairing) = self.phone_pairing.take() else {
+            warn!("primary_hello without a phone-code pairing in progress");
+            return;
+        };
+        match crate::pair_code::primary_hello(&pairing, &self.device, reg, &mut self.rng) {
+            Ok((finish, adv_secret)) => {
+                // pair-success is checked against this secret; it is saved only with it.
+                self.device.adv_secret_key = wa_store::AdvSecret(adv_secret);
+                let timeout = self.config.iq_timeout;
+                self.send_iq_kind(now, finish, IqKind::PairCode, timeout);
+            }
+            Err(error) => {
+                warn!(%error, "phone-code pairing failed");
+                self.events.push_back(Event::PairError { error });
+                self.close(DisconnectReason::PairingEnded);
+            }
+        }
+    }
+
     pub(super) fn handle_success(&mut self, now: Instant, node: &Node) {
         self.login_deadline = None;
         self.phase = Phase::LoggedIn;
@@ -227,7 +255,7 @@ impl Engine {
                         self.prekeys.uploaded = self.prekeys.uploaded.saturating_add(count);
                         let mut c = Changes::new();
                         c.mark_pre_keys_uploaded(last_id);
-                        self.store_ops.push_back(StoreOp::Commit(c));
+                        self.store_ops.push_back(StoreOp::Commit(Box::new(c)));
                         self.events.push_back(Event::PreKeysUploaded { count });
                     }
                     Err(e) => warn!(error = %e, "prekey upload failed"),
@@ -267,6 +295,13 @@ impl Engine {
                 }
                 Err(IqError::Disconnected) => {}
             },
+            IqKind::PairCode => {
+                if let Err(e) = res {
+                    let error = crate::error::PairError::PhoneCode(format!("server refused: {e}"));
+                    self.events.push_back(Event::PairError { error });
+                    self.close(DisconnectReason::PairingEnded);
+                }
+            }
             IqKind::Logout => {
                 if let Err(e) = &res {
                     warn!(error = %e, "logout IQ failed; clearing the session anyway");
@@ -300,7 +335,7 @@ impl Engine {
         self.prekeys.last_id = last_id;
         self.prekeys.total = self.prekeys.total.saturating_add(WANTED_PRE_KEY_COUNT);
         // The keys must be stored before the server can hand them out.
-        self.store_ops.push_back(StoreOp::Commit(changes));
+        self.store_ops.push_back(StoreOp::Commit(Box::new(changes)));
         let spk = &self.device.signed_pre_key;
         let node = Node::new("iq")
             .attr("xmlns", "encrypt")

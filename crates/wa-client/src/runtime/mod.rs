@@ -28,6 +28,7 @@ enum Command {
         reply: oneshot::Sender<Result<Node, IqError>>,
     },
     Logout(oneshot::Sender<Result<()>>),
+    PairPhone(String, oneshot::Sender<Result<String>>),
     Disconnect,
 }
 
@@ -141,6 +142,17 @@ impl Client {
         rx.await.map_err(|_| Error::Stopped)?
     }
 
+    /// Starts pairing by phone-number code and returns the 8-character code to type on the
+    /// phone (whatsmeow's `PairPhone`). Call it after the first [`Event::Qr`]; the pairing then
+    /// ends in [`Event::PairSuccess`] (and a login) or [`Event::PairError`].
+    pub async fn pair_phone(&self, phone: &str) -> Result<String> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(Command::PairPhone(phone.to_owned(), reply))
+            .map_err(|_| Error::Stopped)?;
+        rx.await.map_err(|_| Error::Stopped)?
+    }
+
     /// Closes the connection and stops the driver (no reconnect).
     pub async fn disconnect(&self) {
         let _ = self.commands.send(Command::Disconnect);
@@ -235,6 +247,9 @@ impl<C: Container> Driver<C> {
                     Some(Command::Logout(reply)) => {
                         let _ = reply.send(Err(Error::NotConnected));
                     }
+                    Some(Command::PairPhone(_, reply)) => {
+                        let _ = reply.send(Err(Error::NotConnected));
+                    }
                 },
             }
         }
@@ -315,6 +330,9 @@ impl<C: Container> Driver<C> {
                         Ok(()) => logout_reply = Some(reply),
                         Err(e) => { let _ = reply.send(Err(e)); }
                     },
+                    Some(Command::PairPhone(phone, reply)) => {
+                        let _ = reply.send(engine.pair_phone(Instant::now().into_std(), &phone));
+                    }
                     Some(Command::Disconnect) | None => engine.disconnect(),
                 },
             }
@@ -328,7 +346,7 @@ impl<C: Container> Driver<C> {
                 c.set_device(*device);
                 self.store.commit(c).await?;
             }
-            StoreOp::Commit(changes) => self.store.commit(changes).await?,
+            StoreOp::Commit(changes) => self.store.commit(*changes).await?,
             StoreOp::DeleteDevice => self.container.delete(self.store.id()).await?,
         }
         Ok(())
