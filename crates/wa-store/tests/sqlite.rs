@@ -261,8 +261,9 @@ fn session_identity() -> wa_signal::PublicKey {
 
 #[test]
 fn async_calls_do_not_block_a_current_thread_runtime() {
-    // Two stores driven concurrently from one single-threaded tokio runtime: the work runs on
-    // the SQLite thread, so both futures make progress and a timer keeps firing meanwhile.
+    // One big commit (10,000 contacts) and a 1 ms ticker on a single-threaded tokio runtime: the
+    // SQLite work runs on the store's own thread, so the ticker keeps firing while the commit is
+    // in flight. Were the commit run on the runtime thread, no tick could happen before it ended.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -272,24 +273,38 @@ fn async_calls_do_not_block_a_current_thread_runtime() {
         let c = SqliteContainer::open(dir.path().join("t.db"))
             .await
             .unwrap();
-        let a = c.create(device(10)).await.unwrap();
-        let b = c.create(device(11)).await.unwrap();
-        let write = |s: wa_store::SqliteStore, n: u32| async move {
-            for i in 0..n {
-                let mut ch = Changes::new();
-                ch.put_session(ProtocolAddress::new("x", i), &session_record(1));
-                s.commit(ch).await.unwrap();
-            }
+        let store = c.create(device(10)).await.unwrap();
+        let mut ch = Changes::new();
+        for i in 0..10_000u64 {
+            let info = ContactInfo {
+                full_name: Some(format!("contact number {i}")),
+                ..ContactInfo::default()
+            };
+            ch.upsert_contact(
+                format!("{}@s.whatsapp.net", 1_000_000 + i).parse().unwrap(),
+                info,
+            );
+        }
+        let done = std::cell::Cell::new(false);
+        let ticks_during = std::cell::Cell::new(0u32);
+        let commit = async {
+            store.commit(ch).await.unwrap();
+            done.set(true);
         };
-        let ticks = async {
-            let mut n = 0;
-            for _ in 0..3 {
+        let ticker = async {
+            while !done.get() {
                 tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-                n += 1;
+                if !done.get() {
+                    ticks_during.set(ticks_during.get() + 1);
+                }
             }
-            n
         };
-        let ((), (), n) = tokio::join!(write(a, 20), write(b, 20), ticks);
-        assert_eq!(n, 3);
+        tokio::join!(commit, ticker);
+        assert!(
+            ticks_during.get() >= 2,
+            "ticks during commit: {}",
+            ticks_during.get()
+        );
+        assert_eq!(store.contacts().await.unwrap().len(), 10_000);
     });
 }

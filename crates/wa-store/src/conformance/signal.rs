@@ -1,5 +1,7 @@
 //! Suite functions for wa-signal's records and helpers.
 
+use wa_signal::store::PreKeyStore;
+
 use super::*;
 
 pub async fn identities<C: Container>(c: C) {
@@ -224,6 +226,10 @@ pub async fn signal_helpers_and_transaction<C: Container>(c: C) {
         "not committed yet"
     );
     assert!(bob.pre_key(one_time.id).await.unwrap().is_some());
+    assert!(
+        txn.load_pre_key(one_time.id).await.unwrap().is_none(),
+        "consumed in txn"
+    );
     txn.changes().buffer_event(event(7, Some(plain), 5));
     txn.commit().await.unwrap();
     assert!(bob.session(&to_alice).await.unwrap().is_some());
