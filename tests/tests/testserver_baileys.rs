@@ -99,10 +99,15 @@ impl Baileys {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn baileys_pairs_by_qr_logs_in_and_is_replaced_and_removed() {
-    let server = TestServer::start(Config::default())
+    let state_dir = tempfile::tempdir().expect("tempdir");
+    let config = Config {
+        state_dir: Some(state_dir.path().to_owned()),
+        ..Config::default()
+    };
+    let mut server = TestServer::start(config.clone())
         .await
         .expect("start server");
-    let admin = server.admin();
+    let mut admin = server.admin();
     let auth = tempfile::tempdir().expect("tempdir");
 
     // 1. New device: QR, scan by the phone, 515, login, prekey upload, open.
@@ -159,6 +164,23 @@ async fn baileys_pairs_by_qr_logs_in_and_is_replaced_and_removed() {
         since.elapsed()
     );
     first.quit().await;
+
+    // The server process "restarts": a new server from the same --state directory, on the
+    // same port, with the same root key, still knows the device and its prekeys.
+    let root = server.root_public_key();
+    let prekeys = admin.pre_key_count(&jid);
+    let addr = server.addr();
+    server.shutdown().await;
+    server = TestServer::start(Config {
+        listen: addr,
+        ..config
+    })
+    .await
+    .expect("restart server from its state directory");
+    admin = server.admin();
+    assert_eq!(server.root_public_key(), root);
+    assert_eq!(admin.devices(), vec![jid.clone()]);
+    assert_eq!(admin.pre_key_count(&jid), prekeys);
 
     // 2. Returning device: logs in from the saved session, no QR.
     let mut second = Baileys::spawn(&server, auth.path());

@@ -27,7 +27,11 @@
 //!   uploaded bundle), the app-state sync key share and an initial history-sync notification
 //!   with an inline (empty) history ([`phone_sync`]).
 //!
-//! Not yet here: `wss://` and persistence across process restarts.
+//! - `Config::state_dir` (`--state DIR`) persists the keys (so the root stays trusted), the
+//!   account, devices, prekeys, app-state keys and phone sessions across restarts
+//!   ([`persist`]).
+//!
+//! Not yet here: `wss://`.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), wa_testserver::Error> {
@@ -52,6 +56,7 @@ pub mod engine;
 mod error;
 pub mod link_code;
 mod listener;
+pub mod persist;
 pub mod phone;
 pub mod phone_sync;
 mod server;

@@ -33,9 +33,17 @@ pub(crate) enum ConnCmd {
     Kick(StreamError),
 }
 
+/// Where and with which keys the state is persisted (`--state DIR`).
+pub(crate) struct Persist {
+    pub(crate) dir: std::path::PathBuf,
+    pub(crate) keys: crate::persist::ServerKeys,
+    pub(crate) saved_revision: Mutex<u64>,
+}
+
 /// What every connection task shares.
 pub(crate) struct Shared {
     pub(crate) state: Mutex<ServerState>,
+    pub(crate) persist: Option<Persist>,
     pub(crate) hub: Mutex<HashMap<ConnId, mpsc::UnboundedSender<ConnCmd>>>,
     pub(crate) noise_static: KeyPair,
     pub(crate) cert_chain: Vec<u8>,
@@ -65,12 +73,14 @@ pub(crate) fn now_ms() -> u64 {
 impl Shared {
     pub(crate) fn new(
         state: ServerState,
+        persist: Option<Persist>,
         noise_static: KeyPair,
         cert_chain: Vec<u8>,
         rng: ChaCha20Rng,
     ) -> Self {
         Self {
             state: Mutex::new(state),
+            persist,
             hub: Mutex::new(HashMap::new()),
             noise_static,
             cert_chain,
@@ -83,6 +93,24 @@ impl Shared {
         let mut seed = [0u8; 32];
         lock(&self.rng).fill_bytes(&mut seed);
         ChaCha20Rng::from_seed(seed)
+    }
+
+    /// Writes the state file if persistence is on and the state changed since the last write.
+    /// A failed write is logged (the server keeps running on its in-memory state).
+    pub(crate) fn persist(&self) {
+        let Some(p) = &self.persist else { return };
+        let mut saved = lock(&p.saved_revision);
+        let json = {
+            let state = lock(&self.state);
+            if state.revision == *saved {
+                return;
+            }
+            *saved = state.revision;
+            crate::persist::to_json(&state, &p.keys)
+        };
+        if let Err(e) = json.and_then(|j| crate::persist::save(&p.dir, &j)) {
+            tracing::warn!(dir = %p.dir.display(), "could not save state: {e}");
+        }
     }
 
     /// Sends `cmd` to connection `conn`; false if it is gone.
@@ -205,6 +233,7 @@ async fn serve(
                 },
                 () = sleep => step = conn.handle_timeout(now_ms()),
             }
+            shared.persist();
             flush(&mut conn, &mut ws, &shared, &mut pending_scan).await?;
             if let Err(e) = step {
                 tracing::info!(conn = id, "protocol error: {e}");
@@ -223,6 +252,7 @@ async fn serve(
     while let Some(effect) = conn.poll_effect() {
         dispatch(effect, &shared, &mut pending_scan);
     }
+    shared.persist();
     if let Some(reply) = pending_scan.take() {
         let _ = reply.send(Err(Error::PairFailed("connection closed".into())));
     }

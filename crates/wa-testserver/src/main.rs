@@ -2,7 +2,7 @@
 //! interface.
 //!
 //! ```text
-//! wa-testserver [--listen 127.0.0.1:0] [--admin 127.0.0.1:0] [--root-key-out FILE]
+//! wa-testserver [--listen 127.0.0.1:0] [--admin 127.0.0.1:0] [--root-key-out FILE] [--state DIR]
 //! wa-testserver scan --admin ADDR 'https://wa.me/settings/linked_devices#...'
 //! wa-testserver pair-code --admin ADDR ABCD-EFGH
 //! wa-testserver devices --admin ADDR
@@ -44,6 +44,9 @@ struct Cli {
     /// Seed all keys from this number (reproducible runs).
     #[arg(long)]
     seed: Option<u64>,
+    /// Persist keys, account, devices and prekeys in DIR/state.json (loaded at start).
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -107,6 +110,7 @@ async fn serve(cli: Cli) -> Result<(), wa_testserver::Error> {
         phone_number: cli.phone,
         lid: cli.lid,
         seed: cli.seed,
+        state_dir: cli.state,
         ..Config::default()
     })
     .await?;

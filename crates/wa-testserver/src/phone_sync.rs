@@ -125,6 +125,7 @@ pub fn peer_message<R: CryptoRng>(
     let ct = session
         .encrypt(&pad(message.encode_to_vec(), rng))
         .map_err(|e| Error::Protocol(format!("phone encrypt: {e}")))?;
+    state.touch();
     let mut id = [0u8; 8];
     rng.fill_bytes(&mut id);
     Ok(Node::new("message")

@@ -14,7 +14,8 @@ use wa_noise::{CertIssuer, KeyPair, TrustRoot};
 
 use crate::engine::StreamError;
 use crate::error::{Error, Result};
-use crate::listener::{ConnCmd, Shared, WS_PATH, accept_loop, lock, now_ms};
+use crate::listener::{ConnCmd, Persist, Shared, WS_PATH, accept_loop, lock, now_ms};
+use crate::persist::ServerKeys;
 use crate::phone::{Phone, QrCode};
 use crate::state::{Account, ServerState};
 
@@ -37,6 +38,9 @@ pub struct Config {
     pub push_name: String,
     /// Seed for every key and random value (reproducible runs); `None` draws one from the OS.
     pub seed: Option<u64>,
+    /// Persist keys, the account, devices and prekeys in `DIR/state.json` and load them at
+    /// start (the account fields above are then ignored). `None`: in memory only.
+    pub state_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -47,6 +51,7 @@ impl Default for Config {
             lid: "99887766554433".into(),
             push_name: "Test Phone".into(),
             seed: None,
+            state_dir: None,
         }
     }
 }
@@ -102,27 +107,59 @@ impl TestServer {
             None => os_seed()?,
         };
         let mut rng = ChaCha20Rng::from_seed(seed);
-        let issuer = CertIssuer::new(KeyPair::generate(&mut rng), 0, KeyPair::generate(&mut rng));
-        let noise_static = KeyPair::generate(&mut rng);
-        let cert_chain = issuer.issue(noise_static.public(), 2, &mut rng);
-        let phone = Phone::new(KeyPair::generate(&mut rng));
-        let account = Account {
-            phone_number: config.phone_number,
-            lid: config.lid,
-            push_name: config.push_name,
-            created: now_ms() / 1000,
+        let loaded = match &config.state_dir {
+            Some(dir) => crate::persist::load(dir)?,
+            None => None,
         };
+        let fresh = loaded.is_none();
+        let (state, keys) = match loaded {
+            Some(found) => {
+                tracing::info!("loaded state from {:?}", config.state_dir);
+                found
+            }
+            None => {
+                let keys = ServerKeys {
+                    root: KeyPair::generate(&mut rng),
+                    intermediate: KeyPair::generate(&mut rng),
+                    noise: KeyPair::generate(&mut rng),
+                };
+                let account = Account {
+                    phone_number: config.phone_number,
+                    lid: config.lid,
+                    push_name: config.push_name,
+                    created: now_ms() / 1000,
+                };
+                let state = ServerState::new(account, Phone::new(KeyPair::generate(&mut rng)));
+                (state, keys)
+            }
+        };
+        let issuer = CertIssuer::new(keys.root.clone(), 0, keys.intermediate.clone());
+        let cert_chain = issuer.issue(keys.noise.public(), 2, &mut rng);
+        let noise_static = keys.noise.clone();
         let conn_rng = ChaCha20Rng::from_seed({
             let mut s = [0u8; 32];
             rand_core::Rng::fill_bytes(&mut rng, &mut s);
             s
         });
+        let persist = config.state_dir.map(|dir| Persist {
+            dir,
+            keys,
+            saved_revision: std::sync::Mutex::new(0),
+        });
         let shared = Arc::new(Shared::new(
-            ServerState::new(account, phone),
+            state,
+            persist,
             noise_static,
             cert_chain,
             conn_rng,
         ));
+        if let Some(p) = &shared.persist {
+            if fresh {
+                let json = crate::persist::to_json(&lock(&shared.state), &p.keys)?;
+                crate::persist::save(&p.dir, &json)?;
+            }
+            *lock(&p.saved_revision) = lock(&shared.state).revision;
+        }
         let mut server = Self {
             addr: config.listen,
             trust_root: issuer.trust_root(),
@@ -324,6 +361,7 @@ impl Admin {
                 .ok_or_else(|| Error::UnknownDevice(jid.to_string()))?;
             state.remove_device(d)
         };
+        self.shared.persist();
         if let Some(conn) = conn {
             self.shared
                 .send_cmd(conn, ConnCmd::Kick(StreamError::DeviceRemoved));

@@ -94,6 +94,8 @@ pub struct ServerState {
     pub phone_sessions: HashMap<u16, wa_signal::SessionRecord>,
     /// The app-state sync keys the phone shares with companions.
     pub app_state_keys: Vec<AppStateKey>,
+    /// Bumped by every change worth persisting (see [`ServerState::touch`]).
+    pub revision: u64,
 }
 
 impl ServerState {
@@ -111,7 +113,13 @@ impl ServerState {
             code_waiting: Vec::new(),
             phone_sessions: HashMap::new(),
             app_state_keys: Vec::new(),
+            revision: 0,
         }
+    }
+
+    /// Records that persistent state (accounts, devices, prekeys, keys, sessions) changed.
+    pub fn touch(&mut self) {
+        self.revision = self.revision.wrapping_add(1);
     }
 
     /// Forgets every pairing reference held by `conn`.
@@ -123,6 +131,7 @@ impl ServerState {
     /// Forgets device `id` (unlinked): its record, its phone session and its online entry.
     /// Returns the connection it was on, if any.
     pub fn remove_device(&mut self, id: u16) -> Option<ConnId> {
+        self.touch();
         self.devices.remove(&id);
         self.phone_sessions.remove(&id);
         self.online.remove(&id)

@@ -106,3 +106,17 @@ fn binary_prints_url_and_writes_the_root_key() {
     assert_eq!(written.trim(), root_line);
     assert_eq!(hex::decode(written.trim()).unwrap().len(), 32);
 }
+
+#[tokio::test]
+async fn stop_and_restart_keep_the_address() {
+    let mut server = TestServer::start(Config::default()).await.unwrap();
+    let addr = server.addr();
+    assert_eq!(server.url(), format!("ws://{addr}/ws/chat"));
+    tokio::net::TcpStream::connect(addr).await.unwrap();
+    server.stop().await;
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    server.restart().await.unwrap();
+    assert_eq!(server.addr(), addr);
+    tokio::net::TcpStream::connect(addr).await.unwrap();
+    server.shutdown().await;
+}

@@ -207,13 +207,9 @@ impl Connection {
         d.signed_pre_key = Some(upload.signed);
         let n = upload.pre_keys.len();
         d.pre_keys.extend(upload.pre_keys);
-        tracing::info!(
-            conn = self.id,
-            device,
-            uploaded = n,
-            total = d.pre_keys.len(),
-            "prekeys"
-        );
+        let total = d.pre_keys.len();
+        state.touch();
+        tracing::info!(conn = self.id, device, uploaded = n, total, "prekeys");
         self.send(&result(node, Vec::new()))
     }
 
@@ -293,6 +289,9 @@ impl Connection {
                     }
                     Some(b.build())
                 });
+            if bundle.is_some() {
+                state.touch();
+            }
             users.push(bundle.unwrap_or_else(|| {
                 Node::new("user")
                     .attr("jid", jid)

@@ -332,7 +332,9 @@ impl Connection {
         let first_login = match state.devices.get_mut(&device) {
             Some(d) => {
                 d.logins += 1;
-                d.logins == 1
+                let first = d.logins == 1;
+                state.touch();
+                first
             }
             None => false,
         };

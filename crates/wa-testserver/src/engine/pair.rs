@@ -175,6 +175,7 @@ impl Pairing {
             .ok_or_else(|| Error::PairFailed("out of device ids".into()))?;
         let key_index = state.next_key_index;
         state.next_key_index = key_index.saturating_add(1);
+        state.touch();
         let raw_id = raw_id_of(&state.account.phone_number);
         let signed = state.phone.sign_device(
             &identity_key,
@@ -286,6 +287,7 @@ impl Pairing {
         };
         let jid = state.account.pn_jid(wait.device_id);
         state.devices.insert(wait.device_id, device);
+        state.touch();
         state.drop_refs_of(self.conn);
         self.awaiting = None;
         tracing::info!(%jid, "device paired");
