@@ -57,8 +57,8 @@ fn one(changes: impl FnOnce(&mut Changes)) -> Changes {
 
 /// Implements wa-signal's store traits for a [`Store`] type; each write is one commit.
 macro_rules! impl_signal_stores {
-    ($ty:ty) => {
-        impl IdentityKeyStore for $ty {
+    ([$($g:tt)*] $ty:ty) => {
+        impl<$($g)*> IdentityKeyStore for $ty {
             type Error = StoreError;
             async fn identity_key_pair(&self) -> Result<IdentityKeyPair> {
                 Ok(Store::device(self).await?.identity_key)
@@ -83,7 +83,7 @@ macro_rules! impl_signal_stores {
                 .await
             }
         }
-        impl PreKeyStore for $ty {
+        impl<$($g)*> PreKeyStore for $ty {
             type Error = StoreError;
             async fn load_pre_key(&self, id: u32) -> Result<Option<PreKeyRecord>> {
                 Store::pre_key(self, id).await
@@ -107,7 +107,7 @@ macro_rules! impl_signal_stores {
                 .await
             }
         }
-        impl SignedPreKeyStore for $ty {
+        impl<$($g)*> SignedPreKeyStore for $ty {
             type Error = StoreError;
             async fn load_signed_pre_key(&self, id: u32) -> Result<Option<SignedPreKeyRecord>> {
                 Store::signed_pre_key(self, id).await
@@ -122,7 +122,7 @@ macro_rules! impl_signal_stores {
                 .await
             }
         }
-        impl SessionStore for $ty {
+        impl<$($g)*> SessionStore for $ty {
             type Error = StoreError;
             async fn load_session(
                 &self,
@@ -144,7 +144,7 @@ macro_rules! impl_signal_stores {
                 .await
             }
         }
-        impl SenderKeyStore for $ty {
+        impl<$($g)*> SenderKeyStore for $ty {
             type Error = StoreError;
             async fn load_sender_key(
                 &self,
@@ -169,10 +169,12 @@ macro_rules! impl_signal_stores {
     };
 }
 
-impl_signal_stores!(dyn Store);
-impl_signal_stores!(crate::memory::MemoryStore);
+impl_signal_stores!([] dyn Store);
+impl_signal_stores!([] crate::memory::MemoryStore);
 #[cfg(feature = "sqlite")]
-impl_signal_stores!(crate::sqlite::SqliteStore);
+impl_signal_stores!([] crate::sqlite::SqliteStore);
+#[cfg(feature = "testing")]
+impl_signal_stores!([S: Store] crate::conformance::FaultyStore<S>);
 
 /// Writes collected against a store, applied together by [`Transaction::commit`].
 ///

@@ -36,9 +36,11 @@ use wa_signal::{
 };
 
 mod facts;
+mod faults;
 mod signal;
 
 pub use facts::*;
+pub use faults::{Faults, FaultyContainer, FaultyStore, crash_between_writes};
 pub use signal::*;
 
 use crate::{
