@@ -64,7 +64,7 @@ pub struct JidRef<'a> {
 impl JidRef<'_> {
     /// The owned [`Jid`].
     pub fn to_owned(&self) -> Jid {
-        Jid::new(self.user.as_str(), Server::parse(&self.server))
+        Jid::new(self.user.to_str(), Server::parse(&self.server))
             .with_agent(self.agent)
             .with_device(self.device)
             .with_integrator(self.integrator)
@@ -84,7 +84,7 @@ impl AttrValueRef<'_> {
     /// The owned [`AttrValue`].
     pub fn to_owned(&self) -> AttrValue {
         match self {
-            Self::Str(s) => AttrValue::Str(s.as_str().to_owned()),
+            Self::Str(s) => AttrValue::Str(s.to_str()),
             Self::Jid(j) => AttrValue::Jid(j.to_owned()),
         }
     }
@@ -118,7 +118,7 @@ impl NodeRef<'_> {
     pub fn to_owned(&self) -> Node {
         let mut attrs = Attrs::with_capacity(self.attrs.len());
         for (k, v) in &self.attrs {
-            attrs.push(k.as_str(), v.to_owned());
+            attrs.push_raw(k.to_str(), v.to_owned());
         }
         let content = match &self.content {
             ContentRef::None => Content::None,
@@ -126,7 +126,7 @@ impl NodeRef<'_> {
             ContentRef::Nodes(n) => Content::Nodes(n.iter().map(NodeRef::to_owned).collect()),
         };
         Node {
-            tag: self.tag.as_ref().to_owned(),
+            tag: self.tag.to_str(),
             attrs,
             content,
         }
@@ -328,7 +328,7 @@ impl<'a> Reader<'a> {
         let tag = self.read_u8()?;
         // Fast path: most values are single-byte tokens.
         if let Some(s) = token::single_byte(tag) {
-            return Ok(AttrValueRef::Str(StrRef::borrowed(s)));
+            return Ok(AttrValueRef::Str(StrRef::token(s, u16::from(tag))));
         }
         self.read_value_tagged(tag, offset)
     }
@@ -339,7 +339,7 @@ impl<'a> Reader<'a> {
         let tag = self.read_u8()?;
         // Fast path: most tags and keys are single-byte tokens.
         if let Some(s) = token::single_byte(tag) {
-            return Ok(StrRef::borrowed(s));
+            return Ok(StrRef::token(s, u16::from(tag)));
         }
         match self.read_value_tagged(tag, offset)? {
             AttrValueRef::Str(s) => Ok(s),
@@ -364,7 +364,10 @@ impl<'a> Reader<'a> {
                         offset,
                     });
                 };
-                AttrValueRef::Str(StrRef::borrowed(s))
+                AttrValueRef::Str(StrRef::token(
+                    s,
+                    256 + u16::from(dict) * 256 + u16::from(index),
+                ))
             }
             token::BINARY_8 | token::BINARY_20 | token::BINARY_32 => {
                 let len = self.read_len(tag)?;
@@ -448,7 +451,7 @@ impl<'a> Reader<'a> {
                 })
             }
             _ => match token::single_byte(tag) {
-                Some(s) => AttrValueRef::Str(StrRef::borrowed(s)),
+                Some(s) => AttrValueRef::Str(StrRef::token(s, u16::from(tag))),
                 None => return Err(DecodeError::InvalidTag { tag, offset }),
             },
         })
@@ -549,12 +552,12 @@ impl<'a> Reader<'a> {
         let attr_count = (size - 1) / 2;
         let mut attrs = Attrs::with_capacity(attr_count);
         for _ in 0..attr_count {
-            let key = self.read_str()?.into_owned();
+            let key = self.read_str()?.into_str();
             let value = match self.read_value()? {
-                AttrValueRef::Str(s) => AttrValue::Str(s.into_owned()),
+                AttrValueRef::Str(s) => AttrValue::Str(s.into_str()),
                 AttrValueRef::Jid(j) => AttrValue::Jid(jid_owned(j)),
             };
-            attrs.push(key, value);
+            attrs.push_raw(key, value);
         }
         let content = if size % 2 == 0 {
             let offset = self.pos;
@@ -581,7 +584,7 @@ impl<'a> Reader<'a> {
             Content::None
         };
         Ok(Node {
-            tag: tag.into_owned(),
+            tag: tag.into_str(),
             attrs,
             content,
         })
@@ -593,7 +596,7 @@ fn jid_owned(j: JidRef<'_>) -> Jid {
         Some(s) => s,
         None => Server::Other(j.server.into_owned()),
     };
-    Jid::new(j.user.into_owned(), server)
+    Jid::new(j.user.into_str(), server)
         .with_agent(j.agent)
         .with_device(j.device)
         .with_integrator(j.integrator)

@@ -19,6 +19,7 @@
 
 use crate::jid::{Jid, Server};
 use crate::node::{AttrValue, Content, Node};
+use crate::string::Str;
 use crate::token::{self, Token};
 
 /// Encodes a node, starting with the `0x00` flags byte (whatsmeow's `Marshal`).
@@ -94,11 +95,11 @@ fn check(node: &Node) -> Result<(), crate::DecodeError> {
 /// A cheap upper-ish estimate of the encoded size, to size the output buffer once.
 fn estimate(node: &Node) -> usize {
     let mut n = 3 + node.tag.len();
-    for (k, v) in node.attrs.iter() {
+    for (k, v) in node.attrs.entries() {
         n += 2 + k.len();
         n += match v {
             AttrValue::Str(s) => 5 + s.len(),
-            AttrValue::Jid(j) => 8 + j.user().len(),
+            AttrValue::Jid(j) => 8 + j.user_str().len(),
         };
     }
     n + match &node.content {
@@ -136,11 +137,11 @@ impl Encoder<'_> {
     fn write_node(&mut self, node: &Node) {
         let has_content = usize::from(node.content != Content::None);
         self.write_list_start(2 * node.attrs.len() + 1 + has_content);
-        self.write_string(&node.tag);
-        for (key, value) in node.attrs.iter() {
-            self.write_string(key);
+        self.write_str(&node.tag);
+        for (key, value) in node.attrs.entries() {
+            self.write_str(key);
             match value {
-                AttrValue::Str(s) => self.write_string(s),
+                AttrValue::Str(s) => self.write_str(s),
                 AttrValue::Jid(j) => self.write_jid(j),
             }
         }
@@ -188,26 +189,40 @@ impl Encoder<'_> {
         self.out.extend_from_slice(b);
     }
 
-    fn write_string(&mut self, s: &str) {
-        if let Some(tok) = token::lookup(s) {
+    /// Writes a [`Str`]: a token the decoder recorded is written without a table lookup.
+    #[inline]
+    fn write_str(&mut self, s: &Str) {
+        match s.token_code() {
+            Some(code @ 1..=255) => self.out.push(code as u8),
+            Some(code) => {
+                let rest = code - 256;
+                self.out
+                    .extend_from_slice(&[token::DICTIONARY_0 + (rest >> 8) as u8, rest as u8]);
+            }
+            None => self.write_string(s.as_bytes()),
+        }
+    }
+
+    fn write_string(&mut self, s: &[u8]) {
+        if let Some(tok) = token::lookup_bytes(s) {
             match tok {
                 Token::Single(i) => self.out.push(i),
                 Token::Double(d, i) => self.out.extend_from_slice(&[token::DICTIONARY_0 + d, i]),
             }
         } else if s.is_empty() || s.len() > token::PACKED_MAX {
-            self.write_bytes(s.as_bytes());
+            self.write_bytes(s);
         } else if s
-            .bytes()
-            .all(|c| c.is_ascii_digit() || c == b'-' || c == b'.')
+            .iter()
+            .all(|&c| c.is_ascii_digit() || c == b'-' || c == b'.')
         {
-            self.write_packed(s.as_bytes(), token::NIBBLE_8, pack_nibble);
+            self.write_packed(s, token::NIBBLE_8, pack_nibble);
         } else if s
-            .bytes()
-            .all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(&c))
+            .iter()
+            .all(|&c| c.is_ascii_digit() || (b'A'..=b'F').contains(&c))
         {
-            self.write_packed(s.as_bytes(), token::HEX_8, pack_hex);
+            self.write_packed(s, token::HEX_8, pack_hex);
         } else {
-            self.write_bytes(s.as_bytes());
+            self.write_bytes(s);
         }
     }
 
@@ -236,31 +251,31 @@ impl Encoder<'_> {
             };
             self.out
                 .extend_from_slice(&[token::AD_JID, domain, jid.device() as u8]);
-            self.write_string(jid.user());
+            self.write_str(jid.user_str());
             return;
         }
         match jid.server() {
             Server::Messenger => {
                 self.out.push(token::FB_JID);
-                self.write_string(jid.user());
+                self.write_str(jid.user_str());
                 self.out.extend_from_slice(&jid.device().to_be_bytes());
-                self.write_string(jid.server().as_str());
+                self.write_string(jid.server().as_str().as_bytes());
             }
             Server::Interop => {
                 self.out.push(token::INTEROP_JID);
-                self.write_string(jid.user());
+                self.write_str(jid.user_str());
                 self.out.extend_from_slice(&jid.device().to_be_bytes());
                 self.out.extend_from_slice(&jid.integrator().to_be_bytes());
-                self.write_string(jid.server().as_str());
+                self.write_string(jid.server().as_str().as_bytes());
             }
             server => {
                 self.out.push(token::JID_PAIR);
-                if jid.user().is_empty() {
+                if jid.user_str().is_empty() {
                     self.out.push(token::LIST_EMPTY);
                 } else {
-                    self.write_string(jid.user());
+                    self.write_str(jid.user_str());
                 }
-                self.write_string(server.as_str());
+                self.write_string(server.as_str().as_bytes());
             }
         }
     }

@@ -14,6 +14,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::{DecodeError, JidErrorReason};
+use crate::string::Str;
 
 /// AD JID domain type for `s.whatsapp.net`.
 pub const WHATSAPP_DOMAIN: u8 = 0;
@@ -122,7 +123,7 @@ impl fmt::Display for Server {
 /// carry an integrator.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Jid {
-    user: String,
+    user: Str,
     server: Server,
     agent: u8,
     device: u16,
@@ -143,7 +144,7 @@ impl Jid {
     }
 
     /// A regular JID (`user@server`, or just `server` when `user` is empty).
-    pub fn new(user: impl Into<String>, server: Server) -> Self {
+    pub fn new(user: impl Into<Str>, server: Server) -> Self {
         Self {
             user: user.into(),
             server,
@@ -156,7 +157,7 @@ impl Jid {
     /// An AD JID as decoded from the wire (whatsmeow's `NewADJID`): the domain type selects the
     /// server (`1` = `lid`, `128` = `hosted`, `129` = `hosted.lid`); any other value means
     /// `s.whatsapp.net` with that value kept as the agent.
-    pub fn new_ad(user: impl Into<String>, domain_type: u8, device: u16) -> Self {
+    pub fn new_ad(user: impl Into<Str>, domain_type: u8, device: u16) -> Self {
         let (server, agent) = match domain_type {
             LID_DOMAIN => (Server::Lid, 0),
             HOSTED_DOMAIN => (Server::Hosted, 0),
@@ -173,7 +174,7 @@ impl Jid {
     }
 
     /// An interop JID (`integrator-user:device@interop`).
-    pub fn new_interop(user: impl Into<String>, device: u16, integrator: u16) -> Self {
+    pub fn new_interop(user: impl Into<Str>, device: u16, integrator: u16) -> Self {
         Self {
             user: user.into(),
             server: Server::Interop,
@@ -203,6 +204,12 @@ impl Jid {
 
     /// The user part (phone number, LID, group id, …); may be empty.
     pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// The user part as stored.
+    #[inline]
+    pub(crate) fn user_str(&self) -> &Str {
         &self.user
     }
 
@@ -276,7 +283,7 @@ impl Jid {
     /// The Signal address user: `user`, or `user_agent` when the domain type is not 0.
     pub fn signal_address_user(&self) -> String {
         match self.actual_agent() {
-            0 => self.user.clone(),
+            0 => self.user.to_string(),
             agent => format!("{}_{agent}", self.user),
         }
     }
@@ -365,9 +372,9 @@ impl FromStr for Jid {
             jid.agent = agent
                 .parse()
                 .map_err(|_| jid_err(s, JidErrorReason::BadAgent))?;
-            jid.user = user.to_owned();
+            jid.user = Str::from(user);
         } else {
-            jid.user = user_agent.to_owned();
+            jid.user = Str::from(user_agent);
         }
         Ok(jid)
     }

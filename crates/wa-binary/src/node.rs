@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::jid::Jid;
+use crate::string::Str;
 
 /// An attribute value: a plain string or a JID.
 ///
@@ -11,7 +12,7 @@ use crate::jid::Jid;
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AttrValue {
     /// A string.
-    Str(String),
+    Str(Str),
     /// A JID.
     Jid(Jid),
 }
@@ -45,18 +46,30 @@ impl fmt::Display for AttrValue {
 
 impl From<&str> for AttrValue {
     fn from(s: &str) -> Self {
-        Self::Str(s.to_owned())
+        Self::Str(Str::from(s))
     }
 }
 
 impl From<String> for AttrValue {
     fn from(s: String) -> Self {
-        Self::Str(s)
+        Self::Str(Str::from(s))
     }
 }
 
 impl From<&String> for AttrValue {
     fn from(s: &String) -> Self {
+        Self::Str(Str::from(s))
+    }
+}
+
+impl From<Str> for AttrValue {
+    fn from(s: Str) -> Self {
+        Self::Str(s)
+    }
+}
+
+impl From<&Str> for AttrValue {
+    fn from(s: &Str) -> Self {
         Self::Str(s.clone())
     }
 }
@@ -77,7 +90,7 @@ macro_rules! attr_from_int {
     ($($t:ty),*) => {$(
         impl From<$t> for AttrValue {
             fn from(v: $t) -> Self {
-                Self::Str(v.to_string())
+                Self::Str(Str::from(v.to_string()))
             }
         }
     )*};
@@ -88,7 +101,7 @@ attr_from_int!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize, bool);
 ///
 /// Inserting a key that is already present replaces its value in place.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Attrs(Vec<(String, AttrValue)>);
+pub struct Attrs(Vec<(Str, AttrValue)>);
 
 impl Attrs {
     /// No attributes.
@@ -102,7 +115,7 @@ impl Attrs {
     }
 
     /// Sets `key` to `value`: replaces an existing value in place, or appends.
-    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<AttrValue>) {
+    pub fn insert(&mut self, key: impl Into<Str>, value: impl Into<AttrValue>) {
         let key = key.into();
         let value = value.into();
         if let Some(slot) = self.0.iter_mut().find(|(k, _)| *k == key) {
@@ -114,7 +127,7 @@ impl Attrs {
 
     /// Appends without checking for an existing key (the decoder uses this to keep the wire
     /// exactly, duplicates included).
-    pub fn push(&mut self, key: impl Into<String>, value: impl Into<AttrValue>) {
+    pub fn push(&mut self, key: impl Into<Str>, value: impl Into<AttrValue>) {
         self.0.push((key.into(), value.into()));
     }
 
@@ -127,6 +140,18 @@ impl Attrs {
     pub fn remove(&mut self, key: &str) -> Option<AttrValue> {
         let pos = self.0.iter().position(|(k, _)| k == key)?;
         Some(self.0.remove(pos).1)
+    }
+
+    /// Appends an entry (decoder fast path).
+    #[inline]
+    pub(crate) fn push_raw(&mut self, key: Str, value: AttrValue) {
+        self.0.push((key, value));
+    }
+
+    /// The entries in order, as stored (encoder fast path).
+    #[inline]
+    pub(crate) fn entries(&self) -> &[(Str, AttrValue)] {
+        &self.0
     }
 
     /// The attributes in order.
@@ -145,7 +170,7 @@ impl Attrs {
     }
 }
 
-impl<K: Into<String>, V: Into<AttrValue>> FromIterator<(K, V)> for Attrs {
+impl<K: Into<Str>, V: Into<AttrValue>> FromIterator<(K, V)> for Attrs {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         let mut attrs = Attrs::new();
         for (k, v) in iter {
@@ -171,7 +196,7 @@ pub enum Content {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Node {
     /// The tag, e.g. `"iq"`.
-    pub tag: String,
+    pub tag: Str,
     /// The attributes, in order.
     pub attrs: Attrs,
     /// The content.
@@ -181,12 +206,12 @@ pub struct Node {
 impl Node {
     /// Starts building a node with this tag.
     #[allow(clippy::new_ret_no_self)]
-    pub fn new(tag: impl Into<String>) -> NodeBuilder {
+    pub fn new(tag: impl Into<Str>) -> NodeBuilder {
         NodeBuilder::new(tag)
     }
 
     /// Starts building a node with this tag (same as [`Node::new`]).
-    pub fn builder(tag: impl Into<String>) -> NodeBuilder {
+    pub fn builder(tag: impl Into<Str>) -> NodeBuilder {
         NodeBuilder::new(tag)
     }
 
@@ -245,7 +270,7 @@ pub struct NodeBuilder {
 
 impl NodeBuilder {
     /// A builder for a node with this tag, no attributes and no content.
-    pub fn new(tag: impl Into<String>) -> Self {
+    pub fn new(tag: impl Into<Str>) -> Self {
         Self {
             node: Node {
                 tag: tag.into(),
@@ -256,13 +281,13 @@ impl NodeBuilder {
     }
 
     /// Sets an attribute (replacing an existing one with the same key).
-    pub fn attr(mut self, key: impl Into<String>, value: impl Into<AttrValue>) -> Self {
+    pub fn attr(mut self, key: impl Into<Str>, value: impl Into<AttrValue>) -> Self {
         self.node.attrs.insert(key, value);
         self
     }
 
     /// Sets an attribute when `value` is `Some`.
-    pub fn attr_opt<V: Into<AttrValue>>(self, key: impl Into<String>, value: Option<V>) -> Self {
+    pub fn attr_opt<V: Into<AttrValue>>(self, key: impl Into<Str>, value: Option<V>) -> Self {
         match value {
             Some(v) => self.attr(key, v),
             None => self,

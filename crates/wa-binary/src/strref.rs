@@ -5,8 +5,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 
-/// Longest decoded packed string held inline, without a heap allocation.
-const INLINE: usize = 22;
+use crate::string::{INLINE, Str};
 
 /// A string in a [`NodeRef`](crate::NodeRef): borrowed from the frame or a token dictionary,
 /// or, for nibble/hex-packed strings, decoded inline (up to 22 bytes) or on the heap.
@@ -19,7 +18,15 @@ pub struct StrRef<'a>(Repr<'a>);
 #[derive(Clone)]
 enum Repr<'a> {
     Borrowed(&'a str),
-    Inline { len: u8, buf: [u8; INLINE] },
+    /// A dictionary token and its code (see [`Str`]).
+    Static {
+        s: &'static str,
+        code: u16,
+    },
+    Inline {
+        len: u8,
+        buf: [u8; INLINE],
+    },
     Owned(Box<str>),
 }
 
@@ -27,6 +34,33 @@ impl<'a> StrRef<'a> {
     /// A borrowed string.
     pub const fn borrowed(s: &'a str) -> Self {
         Self(Repr::Borrowed(s))
+    }
+
+    /// A dictionary token with its code.
+    #[inline]
+    pub(crate) const fn token(s: &'static str, code: u16) -> Self {
+        Self(Repr::Static { s, code })
+    }
+
+    /// The owned [`Str`]: tokens stay static, packed strings stay inline, strings borrowed
+    /// from the frame are copied (inline up to 22 bytes).
+    #[inline]
+    pub fn to_str(&self) -> Str {
+        match &self.0 {
+            Repr::Borrowed(s) => Str::copy(s),
+            Repr::Static { s, code } => Str::token(s, *code),
+            Repr::Inline { len, buf } => Str::inline_ascii(*len, *buf),
+            Repr::Owned(s) => Str::from(s.clone()),
+        }
+    }
+
+    /// The owned [`Str`], reusing a heap string.
+    #[inline]
+    pub fn into_str(self) -> Str {
+        match self.0 {
+            Repr::Owned(s) => Str::from(s),
+            other => StrRef(other).to_str(),
+        }
     }
 
     /// Decodes a packed (nibble or hex) string: each input byte gives two characters from
@@ -66,6 +100,7 @@ impl<'a> StrRef<'a> {
     pub fn as_str(&self) -> &str {
         match &self.0 {
             Repr::Borrowed(s) => s,
+            Repr::Static { s, .. } => s,
             // Only ASCII is ever stored inline, so the conversion cannot fail.
             Repr::Inline { len, buf } => {
                 std::str::from_utf8(buf.get(..usize::from(*len)).unwrap_or_default())
@@ -87,13 +122,14 @@ impl<'a> StrRef<'a> {
     pub fn into_cow(self) -> std::borrow::Cow<'a, str> {
         match self.0 {
             Repr::Borrowed(s) => std::borrow::Cow::Borrowed(s),
+            Repr::Static { s, .. } => std::borrow::Cow::Borrowed(s),
             other => std::borrow::Cow::Owned(StrRef(other).into_owned()),
         }
     }
 
     /// True when the string points into the frame or a token dictionary.
     pub fn is_borrowed(&self) -> bool {
-        matches!(self.0, Repr::Borrowed(_))
+        matches!(self.0, Repr::Borrowed(_) | Repr::Static { .. })
     }
 }
 

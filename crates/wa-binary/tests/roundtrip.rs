@@ -67,7 +67,7 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 fn attr_value() -> impl Strategy<Value = AttrValue> {
-    prop_oneof![3 => text().prop_map(AttrValue::Str), 2 => jid().prop_map(AttrValue::Jid)]
+    prop_oneof![3 => text().prop_map(AttrValue::from), 2 => jid().prop_map(AttrValue::Jid)]
 }
 
 fn tag() -> impl Strategy<Value = String> {
@@ -87,7 +87,7 @@ fn leaf() -> impl Strategy<Value = Node> {
     let attrs = prop::collection::vec(("[a-z_]{1,10}", attr_value()), 0..5)
         .prop_map(|pairs| pairs.into_iter().collect::<Attrs>());
     (tag(), attrs, content).prop_map(|(tag, attrs, content)| Node {
-        tag,
+        tag: tag.into(),
         attrs,
         content,
     })

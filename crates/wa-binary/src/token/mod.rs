@@ -184,17 +184,23 @@ fn decode_code(code: u16) -> Option<(Token, &'static str)> {
 /// Single-byte tokens win over double-byte ones (the dictionaries have no duplicates).
 #[inline]
 pub fn lookup(s: &str) -> Option<Token> {
+    lookup_bytes(s.as_bytes())
+}
+
+/// [`lookup`] on the bytes of a string.
+#[inline]
+pub(crate) fn lookup_bytes(s: &[u8]) -> Option<Token> {
     if s.is_empty() || s.len() > MAX_TOKEN_LEN {
         return None;
     }
-    let mut slot = (hash(s.as_bytes()) as usize) & TABLE_MASK;
+    let mut slot = (hash(s) as usize) & TABLE_MASK;
     loop {
         let code = *TABLE.get(slot)?;
         if code == 0 {
             return None;
         }
         if let Some((token, text)) = decode_code(code)
-            && text == s
+            && text.as_bytes() == s
         {
             return Some(token);
         }
