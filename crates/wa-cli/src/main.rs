@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod session;
 
-use session::ConnectArgs;
+use session::{ConnectArgs, LoginArgs};
 
 /// The whatsmeow-rs command line.
 #[derive(Debug, Parser)]
@@ -26,7 +26,7 @@ enum Command {
         hex: String,
     },
     /// Pair this computer as a companion device (QR code in the terminal) or log in again.
-    Login(ConnectArgs),
+    Login(LoginArgs),
     /// Remove this companion device from the account and clear the saved session.
     Logout(ConnectArgs),
     /// Show what the saved session holds (no network).

@@ -30,6 +30,24 @@ pub struct ConnectArgs {
     /// Give up after this many seconds without reaching the logged-in state.
     #[arg(long, default_value_t = 300)]
     pub timeout: u64,
+    /// Reach the server through this HTTP proxy (`host:port`, tunnelled with CONNECT).
+    #[arg(long, conflicts_with = "socks5")]
+    pub http_proxy: Option<String>,
+    /// Reach the server through this SOCKS5 proxy (`host:port`, no authentication).
+    #[arg(long)]
+    pub socks5: Option<String>,
+}
+
+/// `wa login` options.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Connection and store options.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Pair with a code typed on the phone instead of a QR code: the account's phone number
+    /// with country code.
+    #[arg(long)]
+    pub phone: Option<String>,
 }
 
 /// Reads a root key file: 64 hex digits (whitespace ignored).
@@ -57,6 +75,12 @@ impl ConnectArgs {
         }
         if let Some(path) = &self.root_key {
             config.trust_root = read_root_key(path)?;
+        }
+        if let Some(p) = &self.http_proxy {
+            config.proxy = Some(wa_client::Proxy::HttpConnect(p.clone()));
+        }
+        if let Some(p) = &self.socks5 {
+            config.proxy = Some(wa_client::Proxy::Socks5(p.clone()));
         }
         if let Some(path) = &self.ca {
             let pem = std::fs::read(path)
@@ -92,11 +116,30 @@ pub fn render_qr(code: &str) -> Result<String> {
         .build())
 }
 
-/// Follows events until logged in; prints QR codes and pairing results.
-async fn until_connected(events: &mut EventStream, timeout: Duration) -> Result<()> {
+/// Follows events until logged in; prints QR codes (or requests a pairing code for `phone`)
+/// and pairing results.
+async fn until_connected(
+    client: &Client,
+    events: &mut EventStream,
+    timeout: Duration,
+    phone: Option<&str>,
+) -> Result<()> {
     let deadline = tokio::time::Instant::now() + timeout;
+    let mut code_requested = false;
     loop {
         match next_event(events, deadline).await? {
+            Event::Qr { .. } if code_requested => {}
+            Event::Qr { .. } if phone.is_some() => {
+                let phone = phone.unwrap_or_default();
+                let code = client.pair_phone(phone).await?;
+                code_requested = true;
+                let (a, b) = code.split_at(4.min(code.len()));
+                println!("Pairing code: {a}-{b}");
+                println!(
+                    "On the phone: Linked devices > Link with phone number instead, then type it."
+                );
+                std::io::stdout().flush().ok();
+            }
             Event::Qr { code } => {
                 println!("{}", render_qr(&code)?);
                 println!("QR code: {code}");
@@ -131,11 +174,18 @@ async fn until_connected(events: &mut EventStream, timeout: Duration) -> Result<
 }
 
 /// `wa login`: pair if needed, log in, save the session, exit.
-pub async fn login(args: &ConnectArgs) -> Result<String> {
+pub async fn login(login: &LoginArgs) -> Result<String> {
+    let args = &login.connect;
     let config = args.config()?;
     let container = args.container().await?;
     let (client, mut events) = Client::start(config, container.clone(), None).await?;
-    let res = until_connected(&mut events, Duration::from_secs(args.timeout)).await;
+    let res = until_connected(
+        &client,
+        &mut events,
+        Duration::from_secs(args.timeout),
+        login.phone.as_deref(),
+    )
+    .await;
     client.disconnect().await;
     res?;
     let device = container
@@ -163,7 +213,13 @@ pub async fn logout(args: &ConnectArgs) -> Result<String> {
         bail!("no paired device in {}", args.store.display());
     };
     let (client, mut events) = Client::start(args.config()?, container, Some(stored.id)).await?;
-    until_connected(&mut events, Duration::from_secs(args.timeout)).await?;
+    until_connected(
+        &client,
+        &mut events,
+        Duration::from_secs(args.timeout),
+        None,
+    )
+    .await?;
     client.logout().await?;
     Ok(format!(
         "logged out {}",

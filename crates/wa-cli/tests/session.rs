@@ -142,3 +142,56 @@ async fn a_wrong_root_key_is_refused() {
     assert!(!text(&out).contains("QR code:"), "{}", text(&out));
     assert!(text(&out).contains("certificate"), "{}", text(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_with_a_phone_code() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("wa.db");
+    let key = dir.path().join("root.key");
+    std::fs::write(&key, hex::encode(server.root_public_key())).unwrap();
+    let (db, key, url) = (
+        db.to_str().unwrap().to_owned(),
+        key.to_str().unwrap().to_owned(),
+        server.url(),
+    );
+    let args = connect_args(&db, &url, &key);
+    let mut child = wa(&[&["login", "--phone", "+15551234567"], &args[..]].concat())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let (code, rx) = tokio::task::spawn_blocking(move || {
+        loop {
+            let line = rx
+                .recv_timeout(Duration::from_secs(30))
+                .expect("no pairing code printed");
+            assert!(!line.starts_with("QR code:"), "{line}");
+            if let Some(code) = line.strip_prefix("Pairing code: ") {
+                return (code.to_owned(), rx);
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let jid = server.admin().enter_pair_code(&code).await.unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let rest: Vec<String> = rx.try_iter().collect();
+    assert!(out.status.success(), "{rest:?} {}", text(&out));
+    assert!(
+        rest.iter()
+            .any(|l| l.contains(&format!("logged in as {jid}"))),
+        "{rest:?}"
+    );
+}

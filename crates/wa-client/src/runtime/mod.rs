@@ -33,7 +33,7 @@ enum Command {
 }
 
 /// A handle to a running client. Cheap to clone; the driver task stops when it disconnects,
-/// logs out, or every handle and the event stream are dropped.
+/// logs out, is refused for good, or every `Client` handle is dropped.
 #[derive(Debug, Clone)]
 pub struct Client {
     commands: mpsc::UnboundedSender<Command>,
