@@ -32,11 +32,20 @@ impl Baileys {
     }
 
     fn spawn_with(server: &TestServer, auth: &Path, extra: &[&str]) -> Baileys {
+        Self::spawn_env(server, auth, extra, None)
+    }
+
+    /// `ca`: a PEM file Node adds to its trusted CAs (for `wss://` with the test certificate).
+    fn spawn_env(server: &TestServer, auth: &Path, extra: &[&str], ca: Option<&Path>) -> Baileys {
         let dir = oracle::interop_dir();
         oracle::ensure_node_modules(&dir).expect("npm ci in tests/interop");
         let node = std::env::var(oracle::NODE_ENV).unwrap_or_else(|_| "node".to_owned());
         oracle::node_version(&node).expect("Node.js is required for the Baileys interop test");
-        let mut child = Command::new(node)
+        let mut cmd = Command::new(node);
+        if let Some(ca) = ca {
+            cmd.env("NODE_EXTRA_CA_CERTS", ca);
+        }
+        let mut child = cmd
             .arg(dir.join("baileys_client.mjs"))
             .arg("--url")
             .arg(server.url())
@@ -229,16 +238,32 @@ async fn baileys_pairs_by_qr_logs_in_and_is_replaced_and_removed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn baileys_pairs_by_phone_code_and_a_wrong_code_is_refused() {
-    let server = TestServer::start(Config::default())
-        .await
-        .expect("start server");
+async fn baileys_pairs_by_phone_code_over_wss_and_a_wrong_code_is_refused() {
+    // Over wss://: the server's self-signed certificate is Node's extra trusted CA.
+    let server = TestServer::start(Config {
+        tls: true,
+        ..Config::default()
+    })
+    .await
+    .expect("start server");
+    assert!(
+        server.url().starts_with("wss://127.0.0.1:"),
+        "{}",
+        server.url()
+    );
+    let ca_dir = tempfile::tempdir().expect("tempdir");
+    let ca = ca_dir.path().join("testserver-ca.pem");
+    std::fs::write(&ca, server.tls_cert_pem().expect("TLS on")).expect("write CA");
     let admin = server.admin();
 
     // A wrong code: the key bundle does not decrypt, pairing fails, nothing is saved.
     let wrong_auth = tempfile::tempdir().expect("tempdir");
-    let mut wrong =
-        Baileys::spawn_with(&server, wrong_auth.path(), &["--pair-phone", "15551234567"]);
+    let mut wrong = Baileys::spawn_env(
+        &server,
+        wrong_auth.path(),
+        &["--pair-phone", "15551234567"],
+        Some(&ca),
+    );
     let code = wrong.expect("pair-code").await["code"]
         .as_str()
         .expect("code")
@@ -258,7 +283,12 @@ async fn baileys_pairs_by_phone_code_and_a_wrong_code_is_refused() {
 
     // The right code, typed as shown with a dash: pair-success, 515, login, open.
     let auth = tempfile::tempdir().expect("tempdir");
-    let mut baileys = Baileys::spawn_with(&server, auth.path(), &["--pair-phone", "15551234567"]);
+    let mut baileys = Baileys::spawn_env(
+        &server,
+        auth.path(),
+        &["--pair-phone", "15551234567"],
+        Some(&ca),
+    );
     let code = baileys.expect("pair-code").await["code"]
         .as_str()
         .expect("code")

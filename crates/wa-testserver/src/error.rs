@@ -48,6 +48,9 @@ pub enum Error {
     /// The OS random number generator failed.
     #[error("OS random number generator: {0}")]
     Random(String),
+    /// Generating the TLS certificate or setting up TLS failed.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// An admin HTTP request failed.
     #[error("admin request: {0}")]
     Admin(String),

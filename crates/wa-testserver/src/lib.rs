@@ -31,7 +31,8 @@
 //!   account, devices, prekeys, app-state keys and phone sessions across restarts
 //!   ([`persist`]).
 //!
-//! Not yet here: `wss://`.
+//! - `Config::tls` serves `wss://` with a self-signed certificate made by rcgen
+//!   ([`TestServer::tls_cert_pem`], `--tls --cert-out FILE`) ([`tls`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), wa_testserver::Error> {
@@ -61,6 +62,7 @@ pub mod phone;
 pub mod phone_sync;
 mod server;
 pub mod state;
+pub mod tls;
 
 pub use engine::{Connection, Effect, StreamError};
 pub use error::{Error, Result};

@@ -9,7 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_util::{SinkExt as _, StreamExt as _};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng as _, SeedableRng as _};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
@@ -124,6 +125,7 @@ impl Shared {
 /// Accepts connections until `shutdown` turns true.
 pub(crate) async fn accept_loop(
     listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -134,8 +136,16 @@ pub(crate) async fn accept_loop(
                 Ok((stream, peer)) => {
                     let shared = Arc::clone(&shared);
                     let shutdown = shutdown.clone();
+                    let tls = tls.clone();
                     tokio::spawn(async move {
-                        if let Err(e) = serve(stream, peer, shared, shutdown).await {
+                        let res = match tls {
+                            None => serve(stream, peer, shared, shutdown).await,
+                            Some(acceptor) => match acceptor.accept(stream).await {
+                                Ok(tls_stream) => serve(tls_stream, peer, shared, shutdown).await,
+                                Err(e) => Err(Error::Tls(e.to_string())),
+                            },
+                        };
+                        if let Err(e) = res {
                             tracing::info!(%peer, "connection ended: {e}");
                         }
                     });
@@ -161,12 +171,15 @@ fn check_path(req: &Request, resp: Response) -> std::result::Result<Response, Er
     }
 }
 
-async fn serve(
-    stream: TcpStream,
+async fn serve<S>(
+    stream: S,
     peer: SocketAddr,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
-) -> Result<()> {
+) -> Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let mut ws = tokio_tungstenite::accept_hdr_async(stream, check_path)
         .await
         .map_err(|e| Error::Io(std::io::Error::other(e)))?;
@@ -261,9 +274,9 @@ async fn serve(
     outcome
 }
 
-async fn flush(
+async fn flush<S: AsyncRead + AsyncWrite + Unpin>(
     conn: &mut Connection,
-    ws: &mut tokio_tungstenite::WebSocketStream<TcpStream>,
+    ws: &mut tokio_tungstenite::WebSocketStream<S>,
     shared: &Shared,
     pending_scan: &mut Option<oneshot::Sender<Result<Jid>>>,
 ) -> Result<()> {

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! wa-testserver [--listen 127.0.0.1:0] [--admin 127.0.0.1:0] [--root-key-out FILE] [--state DIR]
+//!               [--tls --cert-out FILE]
 //! wa-testserver scan --admin ADDR 'https://wa.me/settings/linked_devices#...'
 //! wa-testserver pair-code --admin ADDR ABCD-EFGH
 //! wa-testserver devices --admin ADDR
@@ -44,6 +45,12 @@ struct Cli {
     /// Seed all keys from this number (reproducible runs).
     #[arg(long)]
     seed: Option<u64>,
+    /// Serve wss:// with a self-signed certificate (see --cert-out).
+    #[arg(long)]
+    tls: bool,
+    /// With --tls, write the certificate (PEM) here for clients to trust.
+    #[arg(long, value_name = "FILE")]
+    cert_out: Option<PathBuf>,
     /// Persist keys, account, devices and prekeys in DIR/state.json (loaded at start).
     #[arg(long, value_name = "DIR")]
     state: Option<PathBuf>,
@@ -111,12 +118,16 @@ async fn serve(cli: Cli) -> Result<(), wa_testserver::Error> {
         lid: cli.lid,
         seed: cli.seed,
         state_dir: cli.state,
+        tls: cli.tls,
         ..Config::default()
     })
     .await?;
     let root = hex::encode(server.root_public_key());
     if let Some(path) = &cli.root_key_out {
         std::fs::write(path, format!("{root}\n"))?;
+    }
+    if let (Some(path), Some(pem)) = (&cli.cert_out, server.tls_cert_pem()) {
+        std::fs::write(path, pem)?;
     }
     let admin_listener = TcpListener::bind(cli.admin).await?;
     let admin_addr = admin_listener.local_addr()?;

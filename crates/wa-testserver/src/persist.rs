@@ -226,19 +226,23 @@ pub fn load(dir: &Path) -> Result<Option<(ServerState, ServerKeys)>> {
     }
 }
 
+/// Writes `data` to `path`, readable by the owner only (mode 0600 on Unix), and syncs it.
+pub fn write_private(path: &Path, data: &[u8]) -> Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(path)?;
+    std::io::Write::write_all(&mut f, data)?;
+    f.sync_all()?;
+    Ok(())
+}
+
 /// Writes `json` to `dir/state.json` atomically (temporary file, then rename), mode 0600.
 pub fn save(dir: &Path, json: &[u8]) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!("{STATE_FILE}.tmp"));
-    {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let mut f = opts.open(&tmp)?;
-        std::io::Write::write_all(&mut f, json)?;
-        f.sync_all()?;
-    }
+    write_private(&tmp, json)?;
     std::fs::rename(&tmp, state_path(dir))?;
     Ok(())
 }

@@ -18,6 +18,7 @@ use crate::listener::{ConnCmd, Persist, Shared, WS_PATH, accept_loop, lock, now_
 use crate::persist::ServerKeys;
 use crate::phone::{Phone, QrCode};
 use crate::state::{Account, ServerState};
+use crate::tls::TlsIdentity;
 
 /// How long [`Admin::scan_qr`] waits for the companion to answer `pair-success`.
 pub const SCAN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -41,6 +42,8 @@ pub struct Config {
     /// Persist keys, the account, devices and prekeys in `DIR/state.json` and load them at
     /// start (the account fields above are then ignored). `None`: in memory only.
     pub state_dir: Option<std::path::PathBuf>,
+    /// Serve `wss://` with a self-signed certificate (kept in `state_dir` when set).
+    pub tls: bool,
 }
 
 impl Default for Config {
@@ -52,6 +55,7 @@ impl Default for Config {
             push_name: "Test Phone".into(),
             seed: None,
             state_dir: None,
+            tls: false,
         }
     }
 }
@@ -74,6 +78,7 @@ struct Running {
 /// ```
 pub struct TestServer {
     addr: SocketAddr,
+    tls: Option<TlsIdentity>,
     trust_root: TrustRoot,
     shared: Arc<Shared>,
     running: Option<Running>,
@@ -141,6 +146,11 @@ impl TestServer {
             rand_core::Rng::fill_bytes(&mut rng, &mut s);
             s
         });
+        let tls = match (config.tls, &config.state_dir) {
+            (false, _) => None,
+            (true, Some(dir)) => Some(TlsIdentity::load_or_generate(dir)?),
+            (true, None) => Some(TlsIdentity::generate()?),
+        };
         let persist = config.state_dir.map(|dir| Persist {
             dir,
             keys,
@@ -162,6 +172,7 @@ impl TestServer {
         }
         let mut server = Self {
             addr: config.listen,
+            tls,
             trust_root: issuer.trust_root(),
             shared,
             running: None,
@@ -174,7 +185,13 @@ impl TestServer {
         let listener = TcpListener::bind(self.addr).await?;
         self.addr = listener.local_addr()?;
         let (tx, rx) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, Arc::clone(&self.shared), rx));
+        let acceptor = self.tls.as_ref().map(TlsIdentity::acceptor).transpose()?;
+        let task = tokio::spawn(accept_loop(
+            listener,
+            acceptor,
+            Arc::clone(&self.shared),
+            rx,
+        ));
         tracing::info!(addr = %self.addr, "wa-testserver listening");
         self.running = Some(Running { shutdown: tx, task });
         Ok(())
@@ -186,10 +203,23 @@ impl TestServer {
         self.addr
     }
 
-    /// The WebSocket URL, `ws://ADDR/ws/chat`.
+    /// The WebSocket URL, `ws://ADDR/ws/chat` (`wss://` with TLS).
     #[must_use]
     pub fn url(&self) -> String {
-        format!("ws://{}{WS_PATH}", self.addr)
+        let scheme = if self.tls.is_some() { "wss" } else { "ws" };
+        format!("{scheme}://{}{WS_PATH}", self.addr)
+    }
+
+    /// With TLS, the server certificate as PEM (clients add it to their trusted CAs).
+    #[must_use]
+    pub fn tls_cert_pem(&self) -> Option<String> {
+        self.tls.as_ref().map(TlsIdentity::cert_pem)
+    }
+
+    /// With TLS, the server certificate as DER.
+    #[must_use]
+    pub fn tls_cert_der(&self) -> Option<&[u8]> {
+        self.tls.as_ref().map(TlsIdentity::cert_der)
     }
 
     /// The test root's public key: clients verify the Noise certificate chain with it.
