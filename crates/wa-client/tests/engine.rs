@@ -779,3 +779,129 @@ fn logout_sends_remove_companion_device_then_clears() {
     assert!(matches!(p.store.as_slice(), [StoreOp::DeleteDevice]));
     assert_eq!(p.engine.closed(), Some(&DisconnectReason::LoggedOut));
 }
+
+#[test]
+fn events_serialize_as_tagged_json() {
+    let e = Event::Disconnected {
+        reason: DisconnectReason::StreamError { code: "503".into() },
+        reconnecting: true,
+    };
+    let json = serde_json::to_string(&e).unwrap();
+    assert_eq!(
+        json,
+        r#"{"type":"disconnected","reason":{"kind":"stream_error","code":"503"},"reconnecting":true}"#
+    );
+    assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), e);
+    let e = Event::PairError {
+        error: PairError::HmacMismatch,
+    };
+    assert_eq!(
+        serde_json::from_str::<Event>(&serde_json::to_string(&e).unwrap()).unwrap(),
+        e
+    );
+}
+
+mod arbitrary_stanzas {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn attr_value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("401".to_owned()),
+            Just("515".to_owned()),
+            Just("result".to_owned()),
+            Just("error".to_owned()),
+            Just("replaced".to_owned()),
+            Just("primary_hello".to_owned()),
+            Just("link_code_companion_reg".to_owned()),
+            "[a-z0-9.:@-]{0,12}",
+        ]
+    }
+
+    fn node() -> impl Strategy<Value = Node> {
+        let tag = prop_oneof![
+            Just("iq"),
+            Just("success"),
+            Just("failure"),
+            Just("stream:error"),
+            Just("ib"),
+            Just("notification"),
+            Just("pair-device"),
+            Just("pair-success"),
+            Just("ref"),
+            Just("count"),
+            Just("conflict"),
+            Just("offline"),
+            Just("device-identity"),
+            Just("device"),
+            Just("link_code_companion_reg"),
+            Just("message"),
+        ];
+        let key = prop_oneof![
+            Just("id"),
+            Just("type"),
+            Just("code"),
+            Just("reason"),
+            Just("value"),
+            Just("count"),
+            Just("jid"),
+            Just("lid"),
+            Just("stage"),
+            Just("from"),
+        ];
+        let leaf = (
+            tag.clone(),
+            proptest::collection::vec((key.clone(), attr_value()), 0..4),
+            proptest::option::of(proptest::collection::vec(any::<u8>(), 0..90)),
+        )
+            .prop_map(|(t, attrs, bytes)| {
+                let mut b = Node::new(t);
+                for (k, v) in attrs {
+                    b = b.attr(k, v);
+                }
+                if let Some(bytes) = bytes {
+                    b = b.bytes(bytes);
+                }
+                b.build()
+            });
+        leaf.prop_recursive(3, 24, 4, move |inner| {
+            (
+                tag.clone(),
+                proptest::collection::vec((key.clone(), attr_value()), 0..4),
+                proptest::collection::vec(inner, 0..4),
+            )
+                .prop_map(|(t, attrs, children)| {
+                    let mut b = Node::new(t);
+                    for (k, v) in attrs {
+                        b = b.attr(k, v);
+                    }
+                    b.children(children).build()
+                })
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Whatever stanzas a server sends, before or after login, the engine answers with
+        /// events, errors or a closed connection, never a panic.
+        #[test]
+        fn server_stanzas_never_panic(stanzas in proptest::collection::vec(node(), 1..6), logged_in in any::<bool>()) {
+            let mut p = if logged_in {
+                connected(Config::default())
+            } else {
+                let mut p = Pair::new(device(9), PreKeyCounts::default(), Config::default());
+                p.send(&pair_device(&["r1"]));
+                p
+            };
+            for s in &stanzas {
+                if p.engine.closed().is_some() {
+                    break;
+                }
+                p.send(s);
+                p.advance(Duration::from_secs(7));
+            }
+        }
+    }
+}

@@ -403,3 +403,52 @@ async fn a_wrong_phone_code_pairs_nothing() {
     assert!(client.pair_phone("12").await.is_err());
     client.disconnect().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn application_iqs_over_the_socket() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (client, mut events, _jid) = pair(
+        &server,
+        config(&server),
+        sqlite(&dir.path().join("wa.db")).await,
+    )
+    .await;
+    let reply = client
+        .send_iq(
+            wa_binary::Node::new("iq")
+                .attr("xmlns", "blocklist")
+                .attr("type", "get")
+                .build(),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.attr("type").unwrap().to_string(), "result");
+    // The server does not know this one and answers with an error IQ, which arrives typed.
+    let err = client
+        .send_iq(
+            wa_binary::Node::new("iq")
+                .attr("xmlns", "no:such:namespace")
+                .attr("type", "get")
+                .child(wa_binary::Node::new("nothing").build())
+                .build(),
+            Some(Duration::from_secs(5)),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, wa_client::Error::Iq(wa_client::IqError::Server { code, .. }) if code >= 400),
+        "{err}"
+    );
+    stop(&client, &mut events).await;
+    // After the driver stopped, commands fail instead of hanging.
+    assert!(matches!(
+        client
+            .send_iq(wa_binary::Node::new("iq").build(), None)
+            .await,
+        Err(wa_client::Error::Stopped)
+    ));
+}
