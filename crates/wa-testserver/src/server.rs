@@ -353,6 +353,12 @@ impl Admin {
         }
     }
 
+    /// Fault injection: while `true`, pings (`<iq xmlns='w:p'><ping/></iq>`) get no answer, so
+    /// clients' keepalive times out; `false` restores answers.
+    pub fn set_drop_pings(&self, drop: bool) {
+        lock(&self.shared.state).faults.drop_pings = drop;
+    }
+
     /// The account's companion devices (phone-number JIDs).
     #[must_use]
     pub fn devices(&self) -> Vec<Jid> {

@@ -71,6 +71,14 @@ pub struct Device {
     pub platform: Option<String>,
 }
 
+/// Faults the admin can switch on, for testing clients' error handling.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Faults {
+    /// Leave `w:p` pings unanswered (clients should time out and reconnect).
+    pub drop_pings: bool,
+}
+
 /// All server-side state shared by connections (locked by the listener around each engine call).
 #[derive(Debug)]
 pub struct ServerState {
@@ -94,6 +102,8 @@ pub struct ServerState {
     pub phone_sessions: HashMap<u16, wa_signal::SessionRecord>,
     /// The app-state sync keys the phone shares with companions.
     pub app_state_keys: Vec<AppStateKey>,
+    /// Faults switched on by the admin.
+    pub faults: Faults,
     /// Bumped by every change worth persisting (see [`ServerState::touch`]).
     pub revision: u64,
 }
@@ -114,6 +124,7 @@ impl ServerState {
             phone_sessions: HashMap::new(),
             app_state_keys: Vec::new(),
             revision: 0,
+            faults: Faults::default(),
         }
     }
 

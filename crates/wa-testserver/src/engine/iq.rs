@@ -110,7 +110,7 @@ impl Connection {
         rng: &mut R,
     ) -> Result<()> {
         if node.tag != "iq" {
-            return self.handle_common(node, now_ms);
+            return self.handle_common(node, now_ms, state);
         }
         let kind = attr(node, "type");
         let first = node
@@ -180,7 +180,7 @@ impl Connection {
             ("w:sync:app:state", "set", "sync") => self.app_state_sync(node),
             ("usync", "get", "usync") => self.usync(node, state),
             ("md", "set", "remove-companion-device") => self.remove_device(node, device, state),
-            _ => self.handle_common(node, now_ms),
+            _ => self.handle_common(node, now_ms, state),
         }
     }
 

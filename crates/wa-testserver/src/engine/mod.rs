@@ -533,7 +533,7 @@ impl Connection {
                         self.phase = Phase::Closed;
                         return Ok(());
                     }
-                    pair::Outcome::Unhandled => return self.handle_common(&node, now_ms),
+                    pair::Outcome::Unhandled => return self.handle_common(&node, now_ms, state),
                 }
                 Ok(())
             }

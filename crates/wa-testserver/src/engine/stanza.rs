@@ -4,6 +4,7 @@ use wa_binary::{Jid, Node, Server};
 
 use super::Connection;
 use crate::error::Result;
+use crate::state::ServerState;
 
 fn attr<'a>(node: &'a Node, key: &str) -> &'a str {
     node.attr(key).and_then(|v| v.as_str()).unwrap_or("")
@@ -66,12 +67,21 @@ pub(super) fn error(req: &Node, code: u16, text: &str) -> Node {
 impl Connection {
     /// What every phase after the handshake answers: pings, replies to our IQs, acks for
     /// receipts/messages, and an error or ack for anything unknown.
-    pub(super) fn handle_common(&mut self, node: &Node, now_ms: u64) -> Result<()> {
+    pub(super) fn handle_common(
+        &mut self,
+        node: &Node,
+        now_ms: u64,
+        state: &ServerState,
+    ) -> Result<()> {
         let kind = attr(node, "type");
         let xmlns = attr(node, "xmlns");
         match node.tag.as_str() {
             "iq" if kind == "result" || kind == "error" => Ok(()),
             "iq" if xmlns == "w:p" && node.child("ping").is_some() => {
+                if state.faults.drop_pings {
+                    tracing::info!(conn = self.id, "fault: ping left unanswered");
+                    return Ok(());
+                }
                 self.send(&result(node, Vec::new()))
             }
             "iq" => {

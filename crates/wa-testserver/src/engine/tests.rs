@@ -191,13 +191,14 @@ fn pair_with(
         .unwrap();
     let success = c.recv().pop().unwrap();
     let ps = success.child("pair-success").unwrap();
+    let dev = h.state.next_device_id - 1;
     assert_eq!(
         ps.child("device").unwrap().attr("jid").unwrap().to_string(),
-        "15551234567:1@s.whatsapp.net"
+        format!("15551234567:{dev}@s.whatsapp.net")
     );
     assert_eq!(
         ps.child("device").unwrap().attr("lid").unwrap().to_string(),
-        "99887766554433:1@lid"
+        format!("99887766554433:{dev}@lid")
     );
     // What a companion checks: HMAC under the ADV secret, then the account signature.
     let container =
@@ -624,4 +625,161 @@ fn first_login_gets_the_phone_key_share_and_history_sync_as_signal_messages() {
         &iq("3", "passive", "set", vec![Node::new("active").build()]),
     );
     assert_eq!(out.len(), 2);
+}
+
+#[test]
+fn dictionary_v2_header_is_accepted() {
+    let mut h = Harness::new(10);
+    let mut conn = Connection::new(1, h.noise.clone());
+    let config = ClientConfig::new(KeyPair::generate(&mut h.rng))
+        .with_trust_root(h.issuer.trust_root())
+        .with_intro(wa_noise::Intro::new(wa_noise::WA_HEADER_V2).unwrap());
+    let mut enc = FrameEncoder::client(config.intro.clone());
+    let (client, hello) = client_hello(config, KeyPair::generate(&mut h.rng)).unwrap();
+    let mut wire = Vec::new();
+    enc.encode(&hello, &mut wire).unwrap();
+    conn.handle_data(&wire, NOW, &mut h.state, &mut h.rng)
+        .unwrap();
+    let mut decoder = FrameDecoder::client();
+    decoder.push(&conn.poll_transmit().unwrap());
+    let server_hello = decoder.next_frame().unwrap().unwrap();
+    client.read_server_hello(&server_hello, NOW / 1000).unwrap();
+}
+
+#[test]
+fn pings_can_be_dropped_as_a_fault() {
+    let mut h = Harness::new(11);
+    let (_, noise_key, _, _) = pair(&mut h, false);
+    let (mut c, _) = h.connect(noise_key, &login(1));
+    let ping = iq("p", "w:p", "get", vec![Node::new("ping").build()]);
+    h.state.faults.drop_pings = true;
+    assert!(c.send(&mut h, &ping).is_empty());
+    h.state.faults.drop_pings = false;
+    assert_eq!(attr(&c.send(&mut h, &ping)[0], "type"), "result");
+}
+
+#[test]
+fn usync_key_fetch_app_state_and_logout() {
+    let mut h = Harness::new(12);
+    let (_, key1, _, _) = pair(&mut h, false);
+    let (_, key2, _, _) = pair(&mut h, false);
+    let (mut c1, _) = h.connect(key1, &login(1));
+    let (c2, _) = h.connect(key2, &login(2));
+
+    // usync: our own user lists the phone and both companions with key indexes, and its LID.
+    let usync = Node::new("usync")
+        .attr("context", "message")
+        .child(
+            Node::new("query")
+                .child(Node::new("devices").attr("version", "2").build())
+                .child(Node::new("lid").build())
+                .build(),
+        )
+        .child(
+            Node::new("list")
+                .child(
+                    Node::new("user")
+                        .attr("jid", "15551234567@s.whatsapp.net".parse::<Jid>().unwrap())
+                        .build(),
+                )
+                .child(
+                    Node::new("user")
+                        .attr("jid", "15550000000@s.whatsapp.net".parse::<Jid>().unwrap())
+                        .build(),
+                )
+                .build(),
+        )
+        .build();
+    let r = c1.send(&mut h, &iq("u", "usync", "get", vec![usync]));
+    let users: Vec<&Node> = r[0]
+        .child_path(&["usync", "list"])
+        .unwrap()
+        .children_by_tag("user")
+        .collect();
+    let ids: Vec<&str> = users[0]
+        .child_path(&["devices", "device-list"])
+        .unwrap()
+        .children()
+        .iter()
+        .map(|d| attr(d, "id"))
+        .collect();
+    assert_eq!(ids, ["0", "1", "2"]);
+    assert_eq!(
+        users[0]
+            .child("lid")
+            .unwrap()
+            .attr("val")
+            .unwrap()
+            .to_string(),
+        "99887766554433@lid"
+    );
+    assert!(
+        users[1]
+            .child_path(&["devices", "device-list"])
+            .unwrap()
+            .children()
+            .is_empty()
+    );
+
+    // Key fetch: device 2 has uploaded nothing, so its entry is a 404.
+    let key = Node::new("key")
+        .child(
+            Node::new("user")
+                .attr(
+                    "jid",
+                    "15551234567:2@s.whatsapp.net".parse::<Jid>().unwrap(),
+                )
+                .build(),
+        )
+        .build();
+    let r = c1.send(&mut h, &iq("k", "encrypt", "get", vec![key]));
+    let user = r[0].child_path(&["list", "user"]).unwrap();
+    assert_eq!(attr(user.child("error").unwrap(), "code"), "404");
+
+    // App state: the five collections answer empty at their version; others are errors.
+    let sync = Node::new("sync")
+        .children(["regular", "critical_block", "nope"].map(|n| {
+            Node::new("collection")
+                .attr("name", n)
+                .attr("version", "0")
+                .build()
+        }))
+        .build();
+    let r = c1.send(&mut h, &iq("s", "w:sync:app:state", "set", vec![sync]));
+    let cols = r[0].child("sync").unwrap().children();
+    assert_eq!(attr(&cols[0], "version"), "0");
+    assert!(cols[0].children().is_empty());
+    assert_eq!(attr(&cols[2], "type"), "error");
+
+    // Logout of device 2 from device 1: result here, a 401 kick for device 2's connection.
+    let remove = Node::new("remove-companion-device")
+        .attr(
+            "jid",
+            "15551234567:2@s.whatsapp.net".parse::<Jid>().unwrap(),
+        )
+        .attr("reason", "user_initiated")
+        .build();
+    let r = c1.send(&mut h, &iq("r", "md", "set", vec![remove]));
+    assert_eq!(attr(&r[0], "type"), "result");
+    let mut effects = Vec::new();
+    while let Some(e) = c1.conn.poll_effect() {
+        effects.push(e);
+    }
+    assert!(effects.contains(&Effect::Kick {
+        conn: c2.conn.id(),
+        error: StreamError::DeviceRemoved
+    }));
+    assert!(!h.state.devices.contains_key(&2));
+
+    // Device 1 logs itself out: result, then the connection closes.
+    let remove = Node::new("remove-companion-device")
+        .attr(
+            "jid",
+            "15551234567:1@s.whatsapp.net".parse::<Jid>().unwrap(),
+        )
+        .build();
+    let r = c1.send(&mut h, &iq("r2", "md", "set", vec![remove]));
+    assert_eq!(attr(&r[0], "type"), "result");
+    assert!(c1.conn.is_closing());
+    assert!(h.state.devices.is_empty());
 }
