@@ -31,7 +31,7 @@ impl Removal {
 /// Writes to one device's data, applied all together or not at all by [`crate::Store::commit`].
 ///
 /// Within one batch, writes apply in this order: device, identities (puts, then removals),
-/// sessions (puts, then removals), prekeys (puts, then removals, then the uploaded mark), signed prekeys, sender keys, app state (keys,
+/// sessions (puts, then removals), prekeys (puts, then removals, then the uploaded mark), signed prekeys, sender keys, PN→LID moves, app state (keys,
 /// versions, MACs put then removed), contacts, chat settings, message secrets, privacy
 /// tokens, LID mappings, outgoing messages (then the bound is enforced), buffered events (put,
 /// then cleared, then old ones deleted). Later writes to the same key win.
@@ -47,6 +47,7 @@ pub struct Changes {
     pub(crate) pre_keys_uploaded_through: Option<u32>,
     pub(crate) signed_pre_keys: Vec<SignedPreKeyRecord>,
     pub(crate) sender_keys: Vec<(SenderKeyName, Vec<u8>)>,
+    pub(crate) pn_to_lid_moves: Vec<(String, String)>,
     pub(crate) app_state_sync_keys: Vec<AppStateSyncKey>,
     pub(crate) app_state_versions: Vec<AppStateVersion>,
     pub(crate) removed_app_state_versions: Vec<String>,
@@ -75,6 +76,7 @@ impl core::fmt::Debug for Changes {
             .field("removed_pre_keys", &self.removed_pre_keys.len())
             .field("signed_pre_keys", &self.signed_pre_keys.len())
             .field("sender_keys", &self.sender_keys.len())
+            .field("pn_to_lid_moves", &self.pn_to_lid_moves.len())
             .field("app_state_sync_keys", &self.app_state_sync_keys.len())
             .field("app_state_versions", &self.app_state_versions.len())
             .field("mutation_macs", &self.mutation_macs.len())
@@ -104,6 +106,7 @@ impl Changes {
             && self.pre_keys_uploaded_through.is_none()
             && self.signed_pre_keys.is_empty()
             && self.sender_keys.is_empty()
+            && self.pn_to_lid_moves.is_empty()
             && self.app_state_sync_keys.is_empty()
             && self.app_state_versions.is_empty()
             && self.removed_app_state_versions.is_empty()
@@ -203,6 +206,18 @@ impl Changes {
     /// Stores a sender-key record (serialized now).
     pub fn put_sender_key(&mut self, name: SenderKeyName, record: &SenderKeyRecord) -> &mut Self {
         self.sender_keys.push((name, record.serialize()));
+        self
+    }
+
+    /// Moves the sessions, identities and sender keys of every device of phone-number user
+    /// `pn_user` to the same device of LID user `lid_user` (replacing what the LID user had
+    /// there), as whatsmeow's `MigratePNToLID`. Applied after the batch's other Signal writes.
+    pub fn migrate_pn_to_lid(
+        &mut self,
+        pn_user: impl Into<String>,
+        lid_user: impl Into<String>,
+    ) -> &mut Self {
+        self.pn_to_lid_moves.push((pn_user.into(), lid_user.into()));
         self
     }
 

@@ -106,6 +106,11 @@ impl DeviceData {
             self.signed_pre_keys.insert(r.id, r);
         }
         self.sender_keys.extend(c.sender_keys);
+        for (pn, lid) in &c.pn_to_lid_moves {
+            move_user(&mut self.sessions, pn, lid, |a| a);
+            move_user(&mut self.identities, pn, lid, |a| a);
+            move_user(&mut self.sender_keys, pn, lid, |n| &mut n.sender);
+        }
         for k in c.app_state_sync_keys {
             self.sync_keys.insert(k.key_id.clone(), k);
         }
@@ -174,6 +179,29 @@ impl DeviceData {
         }
         if let Some(before) = c.events_deleted_before {
             self.events.retain(|_, (_, e)| e.inserted_at >= before);
+        }
+    }
+}
+
+/// Re-keys every entry whose address (reached through `address`) belongs to user `from` to
+/// user `to`, replacing entries already there.
+fn move_user<K, V>(
+    map: &mut HashMap<K, V>,
+    from: &str,
+    to: &str,
+    address: impl Fn(&mut K) -> &mut ProtocolAddress,
+) where
+    K: Clone + Eq + core::hash::Hash,
+{
+    let keys: Vec<K> = (map.keys())
+        .filter(|k| address(&mut (*k).clone()).name == from)
+        .cloned()
+        .collect();
+    for key in keys {
+        if let Some(value) = map.remove(&key) {
+            let mut moved = key;
+            address(&mut moved).name = to.to_owned();
+            map.insert(moved, value);
         }
     }
 }

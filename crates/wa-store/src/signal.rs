@@ -178,8 +178,8 @@ impl_signal_stores!([S: Store] crate::conformance::FaultyStore<S>);
 
 /// Writes collected against a store, applied together by [`Transaction::commit`].
 ///
-/// Reads see the transaction's own writes first (removals win over puts, as in a commit), then
-/// the store. It implements wa-signal's
+/// Reads see the transaction's own writes first (removals win over puts and PN→LID moves apply
+/// last, as in a commit), then the store. It implements wa-signal's
 /// store traits, so `wa_signal::store::decrypt(&txn, ..)` followed by
 /// `txn.changes().buffer_event(..)` and `txn.commit()` persists the advanced session, the
 /// consumed prekey and the buffered plaintext in one atomic commit. Dropping it discards the
@@ -237,6 +237,26 @@ impl<S: Store + ?Sized> IdentityKeyStore for Transaction<'_, S> {
         }
     }
     async fn identity(&self, address: &ProtocolAddress) -> Result<Option<PublicKey>> {
+        match self.moved_from(&address.name) {
+            Source::Gone => Ok(None),
+            Source::Own => self.identity_before_moves(address).await,
+            Source::From(pn) => {
+                let from = ProtocolAddress::new(pn, address.device_id);
+                match self.identity_before_moves(&from).await? {
+                    Some(k) => Ok(Some(k)),
+                    None => self.identity_before_moves(address).await,
+                }
+            }
+        }
+    }
+    async fn save_identity(&self, address: &ProtocolAddress, key: &PublicKey) -> Result<()> {
+        self.lock().put_identity(address.clone(), *key);
+        Ok(())
+    }
+}
+
+impl<S: Store + ?Sized> Transaction<'_, S> {
+    async fn identity_before_moves(&self, address: &ProtocolAddress) -> Result<Option<PublicKey>> {
         let pending = {
             let c = self.lock();
             if c.removed_identities.iter().any(|r| r.matches(address)) {
@@ -251,10 +271,64 @@ impl<S: Store + ?Sized> IdentityKeyStore for Transaction<'_, S> {
             None => self.store.identity(address).await,
         }
     }
-    async fn save_identity(&self, address: &ProtocolAddress, key: &PublicKey) -> Result<()> {
-        self.lock().put_identity(address.clone(), *key);
-        Ok(())
+
+    async fn session_before_moves(
+        &self,
+        address: &ProtocolAddress,
+    ) -> Result<Option<SessionRecord>> {
+        let pending = {
+            let c = self.lock();
+            if c.removed_sessions.iter().any(|r| r.matches(address)) {
+                return Ok(None);
+            }
+            (c.sessions.iter().rev())
+                .find(|(a, _)| a == address)
+                .map(|(_, b)| b.clone())
+        };
+        match pending {
+            Some(bytes) => SessionRecord::deserialize(&bytes)
+                .map(Some)
+                .map_err(|e| StoreError::corrupt("session", e)),
+            None => self.store.session(address).await,
+        }
     }
+
+    async fn sender_key_before_moves(
+        &self,
+        name: &SenderKeyName,
+    ) -> Result<Option<SenderKeyRecord>> {
+        let pending = (self.lock().sender_keys.iter().rev())
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b.clone());
+        match pending {
+            Some(bytes) => SenderKeyRecord::deserialize(&bytes)
+                .map(Some)
+                .map_err(|e| StoreError::corrupt("sender key", e)),
+            None => self.store.sender_key(name).await,
+        }
+    }
+
+    /// Where `user`'s Signal data comes from once the pending PN→LID moves apply.
+    fn moved_from(&self, user: &str) -> Source {
+        let c = self.lock();
+        if c.pn_to_lid_moves.iter().any(|(pn, _)| pn == user) {
+            return Source::Gone;
+        }
+        match c.pn_to_lid_moves.iter().rev().find(|(_, lid)| lid == user) {
+            Some((pn, _)) => Source::From(pn.clone()),
+            None => Source::Own,
+        }
+    }
+}
+
+/// The effect of pending PN→LID moves on one user's records.
+enum Source {
+    /// Not affected.
+    Own,
+    /// A phone-number user whose records move away.
+    Gone,
+    /// A LID user that receives the records of this phone-number user (where it has them).
+    From(String),
 }
 
 impl<S: Store + ?Sized> PreKeyStore for Transaction<'_, S> {
@@ -302,20 +376,16 @@ impl<S: Store + ?Sized> SignedPreKeyStore for Transaction<'_, S> {
 impl<S: Store + ?Sized> SessionStore for Transaction<'_, S> {
     type Error = StoreError;
     async fn load_session(&self, address: &ProtocolAddress) -> Result<Option<SessionRecord>> {
-        let pending = {
-            let c = self.lock();
-            if c.removed_sessions.iter().any(|r| r.matches(address)) {
-                return Ok(None);
+        match self.moved_from(&address.name) {
+            Source::Gone => Ok(None),
+            Source::Own => self.session_before_moves(address).await,
+            Source::From(pn) => {
+                let from = ProtocolAddress::new(pn, address.device_id);
+                match self.session_before_moves(&from).await? {
+                    Some(r) => Ok(Some(r)),
+                    None => self.session_before_moves(address).await,
+                }
             }
-            (c.sessions.iter().rev())
-                .find(|(a, _)| a == address)
-                .map(|(_, b)| b.clone())
-        };
-        match pending {
-            Some(bytes) => SessionRecord::deserialize(&bytes)
-                .map(Some)
-                .map_err(|e| StoreError::corrupt("session", e)),
-            None => self.store.session(address).await,
         }
     }
     async fn store_session(&self, address: &ProtocolAddress, record: &SessionRecord) -> Result<()> {
@@ -327,14 +397,19 @@ impl<S: Store + ?Sized> SessionStore for Transaction<'_, S> {
 impl<S: Store + ?Sized> SenderKeyStore for Transaction<'_, S> {
     type Error = StoreError;
     async fn load_sender_key(&self, name: &SenderKeyName) -> Result<Option<SenderKeyRecord>> {
-        let pending = (self.lock().sender_keys.iter().rev())
-            .find(|(n, _)| n == name)
-            .map(|(_, b)| b.clone());
-        match pending {
-            Some(bytes) => SenderKeyRecord::deserialize(&bytes)
-                .map(Some)
-                .map_err(|e| StoreError::corrupt("sender key", e)),
-            None => self.store.sender_key(name).await,
+        match self.moved_from(&name.sender.name) {
+            Source::Gone => Ok(None),
+            Source::Own => self.sender_key_before_moves(name).await,
+            Source::From(pn) => {
+                let from = SenderKeyName {
+                    group_id: name.group_id.clone(),
+                    sender: ProtocolAddress::new(pn, name.sender.device_id),
+                };
+                match self.sender_key_before_moves(&from).await? {
+                    Some(r) => Ok(Some(r)),
+                    None => self.sender_key_before_moves(name).await,
+                }
+            }
         }
     }
     async fn store_sender_key(&self, name: &SenderKeyName, record: &SenderKeyRecord) -> Result<()> {

@@ -78,7 +78,7 @@ macro_rules! store_conformance_tests {
         $crate::store_conformance_tests!(@tests $make;
             device_round_trip, device_update, jid_is_unique, isolation_and_delete,
             identities, sessions, pre_keys, signed_pre_keys, sender_keys,
-            signal_helpers_and_transaction, app_state, contacts, chats_secrets_tokens,
+            signal_helpers_and_transaction, pn_to_lid_migration, app_state, contacts, chats_secrets_tokens,
             lid_mapping, outgoing_cache_is_bounded, event_buffer, failed_commit_writes_nothing
         );
     };

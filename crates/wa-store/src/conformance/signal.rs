@@ -1,6 +1,6 @@
 //! Suite functions for wa-signal's records and helpers.
 
-use wa_signal::store::PreKeyStore;
+use wa_signal::store::{PreKeyStore, SenderKeyStore};
 
 use super::*;
 
@@ -261,5 +261,91 @@ pub async fn signal_helpers_and_transaction<C: Container>(c: C) {
     assert_eq!(
         decrypt(&bob, &to_alice, msg, &mut r).await.unwrap().0,
         b"more"
+    );
+}
+
+pub async fn pn_to_lid_migration<C: Container>(c: C) {
+    let s = c.create(Device::generate(&mut rng(44))).await.unwrap();
+    let (r1, r2) = (session_record(1), session_record(2));
+    let key = *IdentityKeyPair::generate(&mut rng(45)).public();
+    let sk = sender_key_record(3);
+    let group = |sender| SenderKeyName {
+        group_id: "g@g.us".into(),
+        sender,
+    };
+    commit(&s, |ch| {
+        ch.put_session(addr("111", 0), &r1)
+            .put_session(addr("111", 3), &r1)
+            .put_session(addr("1112", 0), &r1)
+            .put_session(addr("999", 0), &r2)
+            .put_session(addr("999", 5), &r2)
+            .put_identity(addr("111", 3), key)
+            .put_sender_key(group(addr("111", 3)), &sk);
+    })
+    .await;
+    let check = |store_view: Vec<Option<Vec<u8>>>| {
+        let want = vec![
+            None,                 // 111.0 moved away
+            None,                 // 111.3 moved away
+            Some(r1.serialize()), // 1112.0 is another user
+            Some(r1.serialize()), // 999.0 replaced by 111.0
+            Some(r1.serialize()), // 999.3 moved in
+            Some(r2.serialize()), // 999.5 kept
+        ];
+        assert_eq!(store_view, want);
+    };
+    let addresses = [
+        addr("111", 0),
+        addr("111", 3),
+        addr("1112", 0),
+        addr("999", 0),
+        addr("999", 3),
+        addr("999", 5),
+    ];
+    // Seen through a transaction before the commit…
+    let mut txn = Transaction::new(&s);
+    txn.changes().migrate_pn_to_lid("111", "999");
+    let mut view = Vec::new();
+    for a in &addresses {
+        view.push(txn.load_session(a).await.unwrap().map(|r| r.serialize()));
+    }
+    check(view);
+    assert_eq!(
+        wa_signal::store::IdentityKeyStore::identity(&txn, &addr("999", 3))
+            .await
+            .unwrap(),
+        Some(key)
+    );
+    assert_eq!(
+        wa_signal::store::IdentityKeyStore::identity(&txn, &addr("111", 3))
+            .await
+            .unwrap(),
+        None
+    );
+    let moved = txn.load_sender_key(&group(addr("999", 3))).await.unwrap();
+    assert_eq!(moved.map(|r| r.serialize()), Some(sk.serialize()));
+    assert!(
+        txn.load_sender_key(&group(addr("111", 3)))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // …and in the store after it.
+    txn.commit().await.unwrap();
+    let view = s.sessions(&addresses).await.unwrap();
+    check(
+        view.iter()
+            .map(|r| r.as_ref().map(SessionRecord::serialize))
+            .collect(),
+    );
+    assert_eq!(s.identity(&addr("999", 3)).await.unwrap(), Some(key));
+    assert_eq!(s.identity(&addr("111", 3)).await.unwrap(), None);
+    let moved = s.sender_key(&group(addr("999", 3))).await.unwrap();
+    assert_eq!(moved.map(|r| r.serialize()), Some(sk.serialize()));
+    assert!(
+        s.sender_key(&group(addr("111", 3)))
+            .await
+            .unwrap()
+            .is_none()
     );
 }

@@ -169,6 +169,50 @@ fn signal(tx: &Transaction<'_>, dev: i64, c: &Changes) -> Result<()> {
             stmt.execute(params![dev, name.group_id, name.sender.to_string(), record])?;
         }
     }
+    for (pn, lid) in &c.pn_to_lid_moves {
+        move_user(tx, dev, "sessions", "address", "record", pn, lid)?;
+        move_user(tx, dev, "identities", "address", "key", pn, lid)?;
+        move_user(
+            tx,
+            dev,
+            "sender_keys",
+            "sender",
+            "group_id, record",
+            pn,
+            lid,
+        )?;
+    }
+    Ok(())
+}
+
+/// Matches an address column holding `user.device` for user `?2` exactly (digits after the dot).
+fn user_match(column: &str) -> String {
+    format!(
+        "substr({column}, 1, length(?2) + 1) = ?2 || '.'
+         AND length({column}) > length(?2) + 1
+         AND substr({column}, length(?2) + 2) NOT GLOB '*[^0-9]*'"
+    )
+}
+
+/// Copies the rows of user `?2` to user `?3` (same device suffix, replacing), then deletes them.
+fn move_user(
+    tx: &Transaction<'_>,
+    dev: i64,
+    table: &str,
+    column: &str,
+    others: &str,
+    pn: &str,
+    lid: &str,
+) -> Result<()> {
+    let matching = user_match(column);
+    let copy = format!(
+        "INSERT OR REPLACE INTO {table} (device, {column}, {others})
+         SELECT device, ?3 || substr({column}, length(?2) + 1), {others} FROM {table}
+         WHERE device = ?1 AND {matching}"
+    );
+    tx.prepare_cached(&copy)?.execute(params![dev, pn, lid])?;
+    let delete = format!("DELETE FROM {table} WHERE device = ?1 AND {matching}");
+    tx.prepare_cached(&delete)?.execute(params![dev, pn])?;
     Ok(())
 }
 
@@ -183,12 +227,8 @@ fn remove(tx: &Transaction<'_>, dev: i64, table: &str, removals: &[Removal]) -> 
                     .execute(params![dev, a.to_string()])?;
             }
             Removal::User(user) => {
-                let sql = format!(
-                    "DELETE FROM {table} WHERE device = ?1
-                     AND substr(address, 1, length(?2) + 1) = ?2 || '.'
-                     AND length(address) > length(?2) + 1
-                     AND substr(address, length(?2) + 2) NOT GLOB '*[^0-9]*'"
-                );
+                let matching = user_match("address");
+                let sql = format!("DELETE FROM {table} WHERE device = ?1 AND {matching}");
                 tx.prepare_cached(&sql)?.execute(params![dev, user])?;
             }
         }
