@@ -295,31 +295,18 @@ impl<'a> Reader<'a> {
         let offset = self.pos;
         let bytes = self.read_slice(n)?;
         let nibble = tag == token::NIBBLE_8;
-        if nibble {
-            // Digits 12..=15 are invalid, except the padding nibble of an odd-length string.
-            for (i, &b) in bytes.iter().enumerate() {
-                let (hi, lo) = (b >> 4, b & 0x0f);
-                if hi > 11 {
-                    return Err(DecodeError::InvalidPackedDigit {
-                        digit: hi,
-                        offset: offset + i,
-                    });
-                }
-                if lo > 11 && !(odd && i + 1 == n) {
-                    return Err(DecodeError::InvalidPackedDigit {
-                        digit: lo,
-                        offset: offset + i,
-                    });
-                }
-            }
-        }
+        // Invalid nibble digits (12..=15) decode to 0x80, which `from_packed` rejects unless
+        // it is the padding of an odd-length string (cut off by `len`).
         let table: &[u8; 16] = if nibble {
-            b"0123456789-.0000"
+            b"0123456789-.\x80\x80\x80\x80"
         } else {
             b"0123456789ABCDEF"
         };
         let len = 2 * n - usize::from(odd && n > 0);
-        Ok(StrRef::from_packed(bytes, table, len))
+        match StrRef::from_packed(bytes, table, len) {
+            Some(s) => Ok(s),
+            None => Err(invalid_digit(bytes, odd, offset)),
+        }
     }
 
     #[inline]
@@ -589,6 +576,29 @@ impl<'a> Reader<'a> {
             content,
         })
     }
+}
+
+/// Locates the first invalid nibble digit (12..=15 other than the padding of an odd string).
+#[cold]
+fn invalid_digit(bytes: &[u8], odd: bool, offset: usize) -> DecodeError {
+    let n = bytes.len();
+    for (i, &b) in bytes.iter().enumerate() {
+        let (hi, lo) = (b >> 4, b & 0x0f);
+        if hi > 11 {
+            return DecodeError::InvalidPackedDigit {
+                digit: hi,
+                offset: offset + i,
+            };
+        }
+        if lo > 11 && !(odd && i + 1 == n) {
+            return DecodeError::InvalidPackedDigit {
+                digit: lo,
+                offset: offset + i,
+            };
+        }
+    }
+    // Not reached: `from_packed` only fails on one of the digits above.
+    DecodeError::InvalidPackedDigit { digit: 15, offset }
 }
 
 fn jid_owned(j: JidRef<'_>) -> Jid {

@@ -65,10 +65,11 @@ impl<'a> StrRef<'a> {
 
     /// Decodes a packed (nibble or hex) string: each input byte gives two characters from
     /// `table` (high nibble first); the result is cut to `len` characters, `len <= 2 * packed.len()`.
-    /// `table` must hold only ASCII.
+    /// `table` holds ASCII for valid digits and `0x80` for invalid ones; `None` when a kept
+    /// character is invalid (the caller then locates the bad digit).
     #[inline]
-    pub(crate) fn from_packed(packed: &[u8], table: &[u8; 16], len: usize) -> Self {
-        let char_at = |v: u8| table.get(usize::from(v & 0x0f)).copied().unwrap_or(b'0');
+    pub(crate) fn from_packed(packed: &[u8], table: &[u8; 16], len: usize) -> Option<Self> {
+        let char_at = |v: u8| table.get(usize::from(v & 0x0f)).copied().unwrap_or(0x80);
         if len <= INLINE {
             let mut buf = [0u8; INLINE];
             for (b, out) in packed.iter().zip(buf.chunks_exact_mut(2)) {
@@ -77,10 +78,14 @@ impl<'a> StrRef<'a> {
                     *lo = char_at(*b);
                 }
             }
-            Self(Repr::Inline {
+            let kept = buf.get(..len).unwrap_or_default();
+            if kept.iter().fold(0, |acc, c| acc | c) & 0x80 != 0 {
+                return None;
+            }
+            Some(Self(Repr::Inline {
                 len: len as u8,
                 buf,
-            })
+            }))
         } else {
             let mut v = Vec::with_capacity(2 * packed.len());
             for b in packed {
@@ -88,10 +93,10 @@ impl<'a> StrRef<'a> {
                 v.push(char_at(*b));
             }
             v.truncate(len);
-            // Only ASCII from `table`, so this does not fail; fall back to empty rather than panic.
-            Self(Repr::Owned(
-                String::from_utf8(v).unwrap_or_default().into_boxed_str(),
-            ))
+            // Only ASCII is left once no invalid marker is kept.
+            String::from_utf8(v)
+                .ok()
+                .map(|s| Self(Repr::Owned(s.into_boxed_str())))
         }
     }
 
@@ -221,7 +226,7 @@ mod tests {
             let packed: Vec<u8> = (0..n)
                 .map(|i| (((2 * i) % 10) as u8) << 4 | ((2 * i + 1) % 10) as u8)
                 .collect();
-            let s = StrRef::from_packed(&packed, table, len);
+            let s = StrRef::from_packed(&packed, table, len).unwrap();
             let expected: String = (0..len)
                 .map(|i| char::from(b'0' + (i % 10) as u8))
                 .collect();
