@@ -8,6 +8,7 @@
 //! | `POST /pair-code`        | the 8-char code   | the new device JID                       |
 //! | `POST /remove`           | a device JID      | `ok`                                     |
 //! | `POST /kick`             | `JID CODE` (503…) | `ok`                                     |
+//! | `POST /drop-pings`       | `true` / `false`  | `ok` (fault: leave pings unanswered)     |
 //! | `GET /devices`           |                   | one device JID per line                  |
 //! | `GET /root-key`          |                   | the test root public key, hex            |
 //!
@@ -152,6 +153,13 @@ async fn route(req: &Request, admin: &Admin, root_key: [u8; 32]) -> (u16, String
                     )),
                 }
             }
+            ("POST", "/drop-pings") => match req.body.as_str() {
+                "true" | "false" => {
+                    admin.set_drop_pings(req.body == "true");
+                    Ok("ok".to_owned())
+                }
+                _ => Err((400, "body must be `true` or `false`".into())),
+            },
             ("GET", "/devices") => Ok(admin.devices().iter().map(|j| format!("{j}\n")).collect()),
             ("GET", "/root-key") => Ok(hex::encode(root_key)),
             _ => Err((404, format!("no route {} {}", req.method, req.path))),

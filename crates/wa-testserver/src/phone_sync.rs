@@ -13,7 +13,7 @@ use wa_proto::proto::message::{
     AppStateSyncKey, AppStateSyncKeyData, AppStateSyncKeyFingerprint, AppStateSyncKeyId,
     AppStateSyncKeyShare, HistorySyncNotification, ProtocolMessage, protocol_message,
 };
-use wa_proto::proto::{HistorySync, Message};
+use wa_proto::proto::{HistorySync, Message, PhoneNumberToLidMapping, Pushname};
 use wa_signal::{IdentityKeyPair, KeyPair, PreKeyBundle, PrivateKey, PublicKey, SessionRecord};
 
 use crate::error::{Error, Result};
@@ -183,10 +183,20 @@ pub fn first_login_messages<R: CryptoRng>(
         })),
         ..Default::default()
     };
+    // A small inline history: the account's push name and its own PN -> LID mapping.
+    let account = &state.account;
     let history = HistorySync {
         sync_type: INITIAL_BOOTSTRAP,
         chunk_order: Some(0),
         progress: Some(100),
+        pushnames: vec![Pushname {
+            id: Some(account.pn_jid(0).to_string()),
+            pushname: Some(account.push_name.clone()),
+        }],
+        phone_number_to_lid_mappings: vec![PhoneNumberToLidMapping {
+            pn_jid: Some(account.pn_jid(0).to_string()),
+            lid_jid: Some(account.lid_jid(0).to_string()),
+        }],
         ..Default::default()
     };
     let notification = Message {

@@ -40,6 +40,22 @@ async fn admin_http_routes_and_errors() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("400"), "{err}");
+    assert_eq!(
+        admin_request(addr, "POST", "/drop-pings", "true")
+            .await
+            .unwrap(),
+        "ok"
+    );
+    assert_eq!(
+        admin_request(addr, "POST", "/drop-pings", "false")
+            .await
+            .unwrap(),
+        "ok"
+    );
+    let err = admin_request(addr, "POST", "/drop-pings", "maybe")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("400"), "{err}");
     let err = admin_request(addr, "GET", "/nope", "").await.unwrap_err();
     assert!(err.to_string().contains("404"), "{err}");
 

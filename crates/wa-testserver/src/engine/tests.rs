@@ -616,7 +616,13 @@ fn first_login_gets_the_phone_key_share_and_history_sync_as_signal_messages() {
         &mut raw,
     )
     .unwrap();
-    assert_eq!(HistorySync::decode(raw.as_slice()).unwrap().sync_type, 0);
+    let history = HistorySync::decode(raw.as_slice()).unwrap();
+    assert_eq!(history.sync_type, 0);
+    assert_eq!(history.pushnames[0].pushname.as_deref(), Some("Phone"));
+    assert_eq!(
+        history.phone_number_to_lid_mappings[0].lid_jid.as_deref(),
+        Some("99887766554433@lid")
+    );
 
     // Only on the first login.
     let (mut again, _) = h.connect(noise_key, &login(1));
