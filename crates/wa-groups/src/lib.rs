@@ -16,7 +16,8 @@
 //! | [`join_requests`] | [`GetJoinRequests`], [`UpdateJoinRequests`] |
 //! | [`community`] | [`LinkGroups`], [`UnlinkGroups`], [`GetSubGroups`], [`GetLinkedGroupsParticipants`] |
 //!
-//! [`parse_group_notification`] turns `w:gp2` notifications into [`GroupChange`]s.
+//! [`parse_group_notification`] turns `w:gp2` notifications into [`GroupChange`]s, and
+//! [`participant_hash_v2`] computes the `phash` of a group's device list.
 //!
 //! ```
 //! use wa_binary::{Jid, Node};
@@ -76,6 +77,7 @@ pub mod notification;
 #[cfg(test)]
 mod notification_tests;
 pub mod participants;
+mod phash;
 pub mod settings;
 mod types;
 mod util;
@@ -95,6 +97,7 @@ pub use notification::{
 pub use participants::{
     LeaveGroups, ParticipantAction, ParticipantResult, ParticipantSpec, UpdateParticipants,
 };
+pub use phash::participant_hash_v2;
 pub use settings::{
     SetAnnounce, SetDescription, SetEphemeral, SetJoinApproval, SetLocked, SetMemberAddMode,
     SetSubject,
