@@ -234,6 +234,26 @@ async fn baileys_pairs_by_qr_logs_in_and_is_replaced_and_removed() {
     assert_eq!(refused["statusCode"], 401, "{refused}");
     fifth.quit().await;
 
+    // 6. A pair-success with a bad ADV HMAC: Baileys refuses it (closes with 500), the scan
+    //    fails and nothing is saved.
+    admin.set_bad_pairing(true, false);
+    let bad_auth = tempfile::tempdir().expect("tempdir");
+    let mut bad = Baileys::spawn(&server, bad_auth.path());
+    let qr = bad.expect("qr").await["qr"]
+        .as_str()
+        .expect("qr string")
+        .to_owned();
+    let err = admin
+        .scan_qr(&qr)
+        .await
+        .expect_err("Baileys must refuse a bad HMAC");
+    assert!(matches!(err, wa_testserver::Error::PairFailed(_)), "{err}");
+    let close = bad.expect("close").await;
+    assert_eq!(close["statusCode"], 500, "{close}");
+    assert!(admin.devices().is_empty());
+    bad.quit().await;
+    admin.set_bad_pairing(false, false);
+
     server.shutdown().await;
 }
 

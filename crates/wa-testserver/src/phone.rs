@@ -203,6 +203,30 @@ impl Phone {
     }
 }
 
+/// Damages a signed device identity container for fault tests: `bad_hmac` flips a bit of the
+/// HMAC; `bad_signature` flips a bit of the account signature and recomputes a valid HMAC.
+pub fn corrupt_container(
+    container: &[u8],
+    adv_secret: &[u8; 32],
+    bad_hmac: bool,
+    bad_signature: bool,
+) -> Result<Vec<u8>> {
+    let mut outer = AdvSignedDeviceIdentityHmac::decode(container)?;
+    if bad_signature {
+        let mut inner = AdvSignedDeviceIdentity::decode(outer.details.as_deref().unwrap_or(&[]))?;
+        if let Some(byte) = inner.account_signature.as_mut().and_then(|s| s.first_mut()) {
+            *byte ^= 0x01;
+        }
+        let details = inner.encode_to_vec();
+        outer.hmac = Some(adv_hmac(adv_secret, &details).to_vec());
+        outer.details = Some(details);
+    }
+    if bad_hmac && let Some(byte) = outer.hmac.as_mut().and_then(|h| h.first_mut()) {
+        *byte ^= 0x01;
+    }
+    Ok(outer.encode_to_vec())
+}
+
 /// HMAC-SHA256 of `data` under the ADV secret.
 #[must_use]
 pub fn adv_hmac(adv_secret: &[u8; 32], data: &[u8]) -> [u8; 32] {

@@ -359,6 +359,14 @@ impl Admin {
         lock(&self.shared.state).faults.drop_pings = drop;
     }
 
+    /// Fault injection: the next `pair-success` messages carry a wrong ADV HMAC
+    /// (`bad_hmac`) and/or a wrong account signature under a valid HMAC (`bad_signature`).
+    pub fn set_bad_pairing(&self, bad_hmac: bool, bad_signature: bool) {
+        let mut state = lock(&self.shared.state);
+        state.faults.bad_adv_hmac = bad_hmac;
+        state.faults.bad_account_signature = bad_signature;
+    }
+
     /// The account's companion devices (phone-number JIDs).
     #[must_use]
     pub fn devices(&self) -> Vec<Jid> {

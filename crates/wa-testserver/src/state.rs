@@ -77,6 +77,11 @@ pub struct Device {
 pub struct Faults {
     /// Leave `w:p` pings unanswered (clients should time out and reconnect).
     pub drop_pings: bool,
+    /// Send `pair-success` with a wrong ADV HMAC (companions must refuse it).
+    pub bad_adv_hmac: bool,
+    /// Send `pair-success` with a wrong account signature under a valid HMAC (companions that
+    /// verify the signature must refuse it).
+    pub bad_account_signature: bool,
 }
 
 /// All server-side state shared by connections (locked by the listener around each engine call).

@@ -177,7 +177,7 @@ impl Pairing {
         state.next_key_index = key_index.saturating_add(1);
         state.touch();
         let raw_id = raw_id_of(&state.account.phone_number);
-        let signed = state.phone.sign_device(
+        let mut signed = state.phone.sign_device(
             &identity_key,
             adv_secret,
             raw_id,
@@ -185,6 +185,20 @@ impl Pairing {
             now_ms / 1000,
             rng,
         );
+        let faults = &state.faults;
+        if faults.bad_adv_hmac || faults.bad_account_signature {
+            tracing::info!(
+                bad_hmac = faults.bad_adv_hmac,
+                bad_signature = faults.bad_account_signature,
+                "fault: damaged pair-success"
+            );
+            signed.container = crate::phone::corrupt_container(
+                &signed.container,
+                adv_secret,
+                faults.bad_adv_hmac,
+                faults.bad_account_signature,
+            )?;
+        }
         let account = &state.account;
         let node = Node::new("iq")
             .attr("from", Jid::new("", Server::User))

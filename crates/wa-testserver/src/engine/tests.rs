@@ -789,3 +789,46 @@ fn usync_key_fetch_app_state_and_logout() {
     assert!(c1.conn.is_closing());
     assert!(h.state.devices.is_empty());
 }
+
+#[test]
+fn bad_pairing_faults_damage_hmac_or_account_signature() {
+    for (bad_hmac, bad_sig) in [(true, false), (false, true)] {
+        let mut h = Harness::new(13);
+        h.state.faults.bad_adv_hmac = bad_hmac;
+        h.state.faults.bad_account_signature = bad_sig;
+        let identity = KeyPair::generate(&mut h.rng);
+        let noise_key = KeyPair::generate(&mut h.rng);
+        let (mut c, first) = h.connect(noise_key.clone(), &registration(&identity));
+        let r = first[0].child("pair-device").unwrap().children()[0]
+            .bytes()
+            .unwrap()
+            .to_vec();
+        let adv = [5u8; 32];
+        let qr = format!(
+            "{},{},{},{}",
+            String::from_utf8(r).unwrap(),
+            B64.encode(noise_key.public()),
+            B64.encode(identity.public()),
+            B64.encode(adv)
+        );
+        c.conn
+            .handle_scan(&QrCode::parse(&qr).unwrap(), NOW, &mut h.state, &mut h.rng)
+            .unwrap();
+        let success = c.recv().pop().unwrap();
+        let bytes = success
+            .child_path(&["pair-success", "device-identity"])
+            .unwrap()
+            .bytes()
+            .unwrap();
+        let container = AdvSignedDeviceIdentityHmac::decode(bytes).unwrap();
+        let inner = container.details.unwrap();
+        let hmac_ok = container.hmac.unwrap() == adv_hmac(&adv, &inner);
+        let sdi = AdvSignedDeviceIdentity::decode(inner.as_slice()).unwrap();
+        let mut msg = crate::phone::ADV_ACCOUNT_SIGNATURE_PREFIX.to_vec();
+        msg.extend_from_slice(sdi.details.as_ref().unwrap());
+        msg.extend_from_slice(identity.public());
+        let sig: [u8; 64] = sdi.account_signature.unwrap().try_into().unwrap();
+        let sig_ok = xeddsa::verify(h.state.phone.identity().public(), &msg, &sig);
+        assert_eq!((hmac_ok, sig_ok), (!bad_hmac, !bad_sig));
+    }
+}
