@@ -16,6 +16,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 use wa_tests::oracle;
+use wa_testserver::admin_http::{admin_request, serve_admin};
 use wa_testserver::{Config, StreamError, TestServer};
 
 const STEP_TIMEOUT: Duration = Duration::from_secs(45);
@@ -129,8 +130,18 @@ async fn baileys_pairs_by_qr_logs_in_and_is_replaced_and_removed() {
         qr.starts_with("https://wa.me/settings/linked_devices#"),
         "{qr}"
     );
-    let jid = admin.scan_qr(&qr).await.expect("phone scans the QR");
-    assert_eq!(jid.to_string(), "15551234567:1@s.whatsapp.net");
+    // The phone scans through the HTTP admin interface (what `wa-testserver scan` uses).
+    let http = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind admin");
+    let http_addr = http.local_addr().expect("admin addr");
+    let http_task = tokio::spawn(serve_admin(http, admin.clone(), server.root_public_key()));
+    let jid = admin_request(http_addr, "POST", "/scan", &qr)
+        .await
+        .expect("phone scans the QR");
+    http_task.abort();
+    assert_eq!(jid, "15551234567:1@s.whatsapp.net");
+    let jid: wa_testserver::Jid = jid.parse().expect("device JID");
     let close = first.expect("close").await;
     assert_eq!(close["statusCode"], 515, "{close}");
     let open = first.expect("open").await;
