@@ -112,35 +112,32 @@ impl SenderKeyRecord {
         &mut self,
         rng: &mut R,
     ) -> SenderKeyDistributionMessage {
-        let has_own = self
-            .states
-            .back()
-            .is_some_and(|s| s.signing_private.is_some());
-        if !has_own {
-            let signing = KeyPair::generate(rng);
-            let mut seed = [0u8; 32];
-            rng.fill_bytes(&mut seed);
-            let state = SenderKeyState {
-                key_id: rng.next_u32() & 0x7FFF_FFFF,
-                chain: SenderChainKey { iteration: 0, seed },
-                signing_public: signing.public,
-                signing_private: Some(signing.private),
-                skipped: VecDeque::new(),
-            };
-            seed.zeroize();
-            self.states.clear();
-            self.states.push_back(state);
-        }
-        match self.states.back() {
-            Some(s) => SenderKeyDistributionMessage::new(
+        let distribution = |s: &SenderKeyState| {
+            SenderKeyDistributionMessage::new(
                 s.key_id,
                 s.chain.iteration,
                 s.chain.seed,
                 s.signing_public,
-            ),
-            // The branch above always leaves a state behind.
-            None => SenderKeyDistributionMessage::new(0, 0, [0; 32], PublicKey::from_raw([0; 32])),
+            )
+        };
+        if let Some(own) = self.states.back().filter(|s| s.signing_private.is_some()) {
+            return distribution(own);
         }
+        let signing = KeyPair::generate(rng);
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        let state = SenderKeyState {
+            key_id: rng.next_u32() & 0x7FFF_FFFF,
+            chain: SenderChainKey { iteration: 0, seed },
+            signing_public: signing.public,
+            signing_private: Some(signing.private),
+            skipped: VecDeque::new(),
+        };
+        seed.zeroize();
+        let message = distribution(&state);
+        self.states.clear();
+        self.states.push_back(state);
+        message
     }
 
     /// Adds the state a sender announced. A repeat of a known (key id, signing key) is ignored,
