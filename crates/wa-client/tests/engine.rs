@@ -4,66 +4,17 @@
 // `Instant::now()` is read once per test as a starting point; time then moves by hand.
 #![allow(clippy::disallowed_methods)]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
-use wa_binary::{Jid, Node, Server, decode_frame, marshal};
+use common::*;
+use wa_binary::{Jid, Node, Server};
 use wa_client::{Config, DisconnectReason, Engine, Event, IqError, PairError, StoreOp};
-use wa_noise::{CertIssuer, ExpectClientHello, FrameDecoder, KeyPair, ServerConfig, Transport};
 use wa_proto::prost::Message;
-use wa_proto::proto::{AdvSignedDeviceIdentity, AdvSignedDeviceIdentityHmac, ClientPayload};
+use wa_proto::proto::{AdvSignedDeviceIdentity, AdvSignedDeviceIdentityHmac};
 use wa_store::{Device, PreKeyCounts};
-use wa_testserver::phone::{Phone, adv_hmac};
-
-const UNIX: u64 = 1_750_000_000;
-
-/// The server side of one connection, with the plaintext in our hands.
-struct FakeServer {
-    hello: Option<ExpectClientHello>,
-    finish: Option<wa_noise::ExpectClientFinish>,
-    transport: Option<Transport>,
-    decoder: FrameDecoder,
-    rng: ChaCha20Rng,
-    payload: Option<ClientPayload>,
-    received: Vec<Node>,
-    out: Vec<u8>,
-}
-
-impl FakeServer {
-    fn recv(&mut self, bytes: &[u8]) {
-        self.decoder.push(bytes);
-        while let Some(mut frame) = self.decoder.next_frame().unwrap() {
-            if let Some(hs) = self.hello.take() {
-                let intro = self.decoder.intro().unwrap().clone();
-                let (next, reply) = hs
-                    .read_client_hello(&intro, &frame, KeyPair::generate(&mut self.rng))
-                    .unwrap();
-                self.finish = Some(next);
-                self.out
-                    .extend_from_slice(&wa_noise::frame_header(reply.len()).unwrap());
-                self.out.extend_from_slice(&reply);
-            } else if let Some(f) = self.finish.take() {
-                let done = f.read_client_finish(&frame).unwrap();
-                self.payload = Some(ClientPayload::decode(done.payload.as_slice()).unwrap());
-                self.transport = Some(done.transport);
-            } else {
-                let t = self.transport.as_mut().unwrap();
-                let plain = t.decrypt_in_place(&mut frame).unwrap();
-                self.received.push(decode_frame(plain).unwrap());
-            }
-        }
-    }
-
-    fn send(&mut self, node: &Node) {
-        let t = self.transport.as_mut().unwrap();
-        t.encrypt_frame(&marshal(node), &mut self.out).unwrap();
-    }
-
-    fn take_received(&mut self) -> Vec<Node> {
-        std::mem::take(&mut self.received)
-    }
-}
+use wa_testserver::phone::adv_hmac;
 
 struct Pair {
     engine: Engine,
@@ -75,29 +26,13 @@ struct Pair {
 
 impl Pair {
     fn new(device: Device, prekeys: PreKeyCounts, config: Config) -> Self {
-        let mut rng = ChaCha20Rng::seed_from_u64(11);
-        let issuer = CertIssuer::new(KeyPair::generate(&mut rng), 0, KeyPair::generate(&mut rng));
-        let static_key = KeyPair::generate(&mut rng);
-        let cert_chain = issuer.issue(static_key.public(), 1, &mut rng);
+        let (server, trust_root) = FakeServer::new(11);
         let config = Config {
-            trust_root: issuer.trust_root(),
+            trust_root,
             ..config
         };
         let now = Instant::now();
         let engine = Engine::new(config, device, prekeys, now, UNIX, [7; 32]).unwrap();
-        let server = FakeServer {
-            hello: Some(ExpectClientHello::new(ServerConfig {
-                static_key,
-                cert_chain,
-            })),
-            finish: None,
-            transport: None,
-            decoder: FrameDecoder::server(),
-            rng,
-            payload: None,
-            received: Vec::new(),
-            out: Vec::new(),
-        };
         let mut p = Self {
             engine,
             server,
@@ -147,82 +82,6 @@ impl Pair {
 
     fn take_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
-    }
-}
-
-fn device(seed: u64) -> Device {
-    Device::generate(&mut ChaCha20Rng::seed_from_u64(seed))
-}
-
-fn paired_device(seed: u64) -> Device {
-    let mut d = device(seed);
-    d.jid = Some("15551234567:3@s.whatsapp.net".parse().unwrap());
-    d
-}
-
-fn iq(id: &str, ty: &str, child: Node) -> Node {
-    Node::new("iq")
-        .attr("from", Jid::new("", Server::User))
-        .attr("id", id)
-        .attr("type", ty)
-        .child(child)
-        .build()
-}
-
-fn pair_device(refs: &[&str]) -> Node {
-    iq(
-        "pd-1",
-        "set",
-        Node::new("pair-device")
-            .children(
-                refs.iter()
-                    .map(|r| Node::new("ref").bytes(r.as_bytes().to_vec()).build()),
-            )
-            .build(),
-    )
-}
-
-fn pair_success(container: Vec<u8>) -> Node {
-    iq(
-        "ps-1",
-        "set",
-        Node::new("pair-success")
-            .child(Node::new("device-identity").bytes(container).build())
-            .child(Node::new("platform").attr("name", "android").build())
-            .child(
-                Node::new("device")
-                    .attr(
-                        "jid",
-                        "15551234567:3@s.whatsapp.net".parse::<Jid>().unwrap(),
-                    )
-                    .attr("lid", "99887766554433:3@lid".parse::<Jid>().unwrap())
-                    .build(),
-            )
-            .build(),
-    )
-}
-
-struct Signed {
-    phone: Phone,
-    container: Vec<u8>,
-    details: Vec<u8>,
-}
-
-fn sign(dev: &Device) -> Signed {
-    let mut rng = ChaCha20Rng::seed_from_u64(99);
-    let phone = Phone::new(KeyPair::generate(&mut rng));
-    let s = phone.sign_device(
-        dev.identity_key.public().raw(),
-        &dev.adv_secret_key.0,
-        3,
-        1,
-        UNIX,
-        &mut rng,
-    );
-    Signed {
-        phone,
-        container: s.container,
-        details: s.details,
     }
 }
 

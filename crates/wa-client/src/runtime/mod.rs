@@ -310,6 +310,14 @@ impl<C: Container> Driver<C> {
                     reached_connected,
                 });
             }
+            // A caller that dropped its `send_iq` future cancelled the request.
+            pending.retain(|token, tx| {
+                let waiting = !tx.is_closed();
+                if !waiting {
+                    engine.cancel_iq(*token);
+                }
+                waiting
+            });
             let deadline = engine.poll_timeout().map(Instant::from_std);
             tokio::select! {
                 msg = stream.next() => match msg {
