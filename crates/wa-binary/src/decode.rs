@@ -20,6 +20,7 @@ use std::borrow::Cow;
 use crate::DecodeError;
 use crate::jid::{Jid, Server};
 use crate::node::{AttrValue, Attrs, Content, Node};
+use crate::string::Str;
 use crate::strref::StrRef;
 use crate::token;
 
@@ -64,7 +65,7 @@ pub struct JidRef<'a> {
 impl JidRef<'_> {
     /// The owned [`Jid`].
     pub fn to_owned(&self) -> Jid {
-        Jid::new(self.user.to_str(), Server::parse(&self.server))
+        Jid::new(self.user.to_str(), server_of(&self.server))
             .with_agent(self.agent)
             .with_device(self.device)
             .with_integrator(self.integrator)
@@ -444,6 +445,43 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// [`Reader::read_value`] straight into an owned [`AttrValue`]: tokens and JIDs (the
+    /// common values) skip the borrowed intermediate.
+    #[inline]
+    fn read_value_owned(&mut self) -> Result<AttrValue, DecodeError> {
+        let offset = self.pos;
+        let tag = self.read_u8()?;
+        if let Some(s) = token::single_byte(tag) {
+            return Ok(AttrValue::Str(Str::token(s, u16::from(tag))));
+        }
+        match tag {
+            token::JID_PAIR => {
+                let user = self.read_str()?;
+                let server = self.read_str()?;
+                if server.is_empty() {
+                    return Err(DecodeError::InvalidWireJid {
+                        offset,
+                        reason: "JID pair without server",
+                    });
+                }
+                Ok(AttrValue::Jid(Jid::new(
+                    user.into_str(),
+                    server_of(&server),
+                )))
+            }
+            token::AD_JID => {
+                let domain = self.read_u8()?;
+                let device = u16::from(self.read_u8()?);
+                let user = self.read_str()?;
+                Ok(AttrValue::Jid(Jid::new_ad(user.into_str(), domain, device)))
+            }
+            _ => Ok(match self.read_value_tagged(tag, offset)? {
+                AttrValueRef::Str(s) => AttrValue::Str(s.into_str()),
+                AttrValueRef::Jid(j) => AttrValue::Jid(jid_owned(j)),
+            }),
+        }
+    }
+
     /// Reads the list header and the tag of a node; returns (list size, tag).
     fn read_node_head(&mut self, depth: usize) -> Result<(usize, StrRef<'a>), DecodeError> {
         if depth > self.max_depth {
@@ -540,10 +578,7 @@ impl<'a> Reader<'a> {
         let mut attrs = Attrs::with_capacity(attr_count);
         for _ in 0..attr_count {
             let key = self.read_str()?.into_str();
-            let value = match self.read_value()? {
-                AttrValueRef::Str(s) => AttrValue::Str(s.into_str()),
-                AttrValueRef::Jid(j) => AttrValue::Jid(jid_owned(j)),
-            };
+            let value = self.read_value_owned()?;
             attrs.push_raw(key, value);
         }
         let content = if size % 2 == 0 {
@@ -601,13 +636,80 @@ fn invalid_digit(bytes: &[u8], odd: bool, offset: usize) -> DecodeError {
     DecodeError::InvalidPackedDigit { digit: 15, offset }
 }
 
+/// Single-byte token codes of the servers that are dictionary tokens (checked by a test).
+const TOKEN_S_WHATSAPP_NET: u16 = 3;
+const TOKEN_BROADCAST: u16 = 13;
+const TOKEN_G_US: u16 = 28;
+const TOKEN_CALL: u16 = 100;
+const TOKEN_LID: u16 = 118;
+const TOKEN_MSGR: u16 = 204;
+
+/// The [`Server`] for a decoded server string: by token code when it was a token, else by
+/// name (unknown servers are kept verbatim).
+#[inline]
+fn server_of(s: &StrRef<'_>) -> Server {
+    match s.token_code() {
+        Some(TOKEN_S_WHATSAPP_NET) => Server::User,
+        Some(TOKEN_LID) => Server::Lid,
+        Some(TOKEN_G_US) => Server::Group,
+        Some(TOKEN_BROADCAST) => Server::Broadcast,
+        Some(TOKEN_MSGR) => Server::Messenger,
+        Some(TOKEN_CALL) => Server::Call,
+        _ => Server::parse(s),
+    }
+}
+
 fn jid_owned(j: JidRef<'_>) -> Jid {
-    let server = match Server::known(&j.server) {
-        Some(s) => s,
-        None => Server::Other(j.server.into_owned()),
-    };
+    let server = server_of(&j.server);
     Jid::new(j.user.into_str(), server)
         .with_agent(j.agent)
         .with_device(j.device)
         .with_integrator(j.integrator)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_token_codes_match_the_dictionary() {
+        for (code, server) in [
+            (TOKEN_S_WHATSAPP_NET, Server::User),
+            (TOKEN_LID, Server::Lid),
+            (TOKEN_G_US, Server::Group),
+            (TOKEN_BROADCAST, Server::Broadcast),
+            (TOKEN_MSGR, Server::Messenger),
+            (TOKEN_CALL, Server::Call),
+        ] {
+            let byte = u8::try_from(code).unwrap();
+            let text = token::single_byte(byte).unwrap();
+            assert_eq!(text, server.as_str());
+            let s = StrRef::token(text, code);
+            assert_eq!(server_of(&s), server);
+            // The same string not seen as a token resolves by name to the same server.
+            assert_eq!(server_of(&StrRef::borrowed(server.as_str())), server);
+        }
+        assert_eq!(
+            server_of(&StrRef::borrowed("example.org")),
+            Server::Other("example.org".into())
+        );
+    }
+
+    #[test]
+    fn owned_and_borrowed_decoders_agree_on_jid_values() {
+        let node = Node::new("x")
+            .attr("a", Jid::new("123", Server::User))
+            .attr("b", Jid::new("9", Server::Lid).with_device(3))
+            .attr("c", Jid::new("", Server::Group))
+            .attr("d", Jid::new("1", Server::Other("example.org".into())))
+            .attr(
+                "e",
+                Jid::new("5", Server::User).with_agent(7).with_device(2),
+            )
+            .build();
+        let bytes = crate::marshal(&node);
+        let body = bytes.get(1..).unwrap();
+        assert_eq!(unmarshal(body).unwrap(), node);
+        assert_eq!(unmarshal_ref(body).unwrap().to_owned(), node);
+    }
 }

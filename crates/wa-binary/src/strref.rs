@@ -42,6 +42,15 @@ impl<'a> StrRef<'a> {
         Self(Repr::Static { s, code })
     }
 
+    /// The token code the decoder recorded, if this is a dictionary token.
+    #[inline]
+    pub(crate) fn token_code(&self) -> Option<u16> {
+        match self.0 {
+            Repr::Static { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
     /// The owned [`Str`]: tokens stay static, packed strings stay inline, strings borrowed
     /// from the frame are copied (inline up to 22 bytes).
     #[inline]
