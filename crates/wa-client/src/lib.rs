@@ -13,6 +13,16 @@
 //!   `wa-store` [`wa_store::Container`], delivers events, and reconnects with exponential
 //!   backoff, jitter and a cap.
 //!
+//! Pairing by phone-number code ([`Engine::pair_phone`], [`Client::pair_phone`]) runs the
+//! `link_code_companion_reg` stages of whatsmeow's `pair-code.go`; the socket can go through an
+//! HTTP CONNECT or SOCKS5 [`Proxy`], and `wss://` trusts Mozilla's roots plus
+//! [`Config::extra_ca_der`] (a test server's certificate). [`Config::trust_root`] replaces
+//! WhatsApp's Noise root for test servers; nothing weakens verification.
+//!
+//! Not here yet: receiving, decrypting, acknowledging and sending messages and receipts
+//! (`<message>` stanzas are logged and left unanswered), app-state and history sync, the
+//! `<ib><edge_routing>` routing info on reconnects, and presence after login.
+//!
 //! ```text
 //!  socket bytes ─► Engine::handle_data ─► poll_store ─► Store::commit
 //!  deadlines    ─► Engine::handle_timeout   poll_transmit ─► socket
