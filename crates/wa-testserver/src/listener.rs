@@ -232,10 +232,8 @@ where
                         }
                     }
                     Some(ConnCmd::PairCode(code, reply)) => {
-                        let res = {
-                            let mut state = lock(&shared.state);
-                            conn.handle_pair_code(&code, now_ms(), &mut state, &mut rng)
-                        };
+                        let phone = *lock(&shared.state).phone.identity().public();
+                        let res = conn.handle_pair_code(&code, &phone, now_ms(), &mut rng);
                         match res {
                             Ok(()) => pending_scan = Some(reply),
                             Err(e) => { let _ = reply.send(Err(e)); }

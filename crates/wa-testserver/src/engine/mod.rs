@@ -387,18 +387,21 @@ impl Connection {
 
     /// The user typed `code` on the phone for this connection's code pairing: sends the
     /// `primary_hello` notification. Pairing then completes (or fails) as effects.
+    ///
+    /// `phone_identity` is the phone's identity public key (`ServerState::phone`); this step
+    /// runs PBKDF2 twice, so it takes no shared state and callers need not hold a lock.
     pub fn handle_pair_code<R: CryptoRng>(
         &mut self,
         code: &str,
+        phone_identity: &[u8; 32],
         now_ms: u64,
-        state: &mut ServerState,
         rng: &mut R,
     ) -> Result<()> {
         let id = self.next_iq_id();
         let Phase::Pairing(pairing) = &mut self.phase else {
             return Err(Error::UnknownPairRef);
         };
-        let node = pairing.code_entered(code, id, now_ms, state, rng)?;
+        let node = pairing.code_entered(code, id, now_ms, phone_identity, rng)?;
         self.send(&node)
     }
 

@@ -413,7 +413,7 @@ impl Pairing {
         code: &str,
         fresh_id: String,
         now_ms: u64,
-        state: &ServerState,
+        phone_identity: &[u8; 32],
         rng: &mut R,
     ) -> Result<Node> {
         let code = link_code::normalize_code(code)?;
@@ -446,7 +446,7 @@ impl Pairing {
                     )
                     .child(
                         Node::new("primary_identity_pub")
-                            .bytes(state.phone.identity().public().to_vec())
+                            .bytes(phone_identity.to_vec())
                             .build(),
                     )
                     .build(),

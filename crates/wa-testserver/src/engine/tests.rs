@@ -832,3 +832,100 @@ fn bad_pairing_faults_damage_hmac_or_account_signature() {
         assert_eq!((hmac_ok, sig_ok), (!bad_hmac, !bad_sig));
     }
 }
+
+#[test]
+fn code_pairing_stages_derive_the_same_adv_secret() {
+    use crate::link_code::{KeyBundle, adv_secret, agree, seal_key_bundle, unwrap_key, wrap_key};
+    let mut h = Harness::new(14);
+    let identity = KeyPair::generate(&mut h.rng);
+    let noise_key = KeyPair::generate(&mut h.rng);
+    let (mut c, _) = h.connect(noise_key.clone(), &registration(&identity));
+    let code = "ABCDEFGH";
+    let eph = KeyPair::generate(&mut h.rng);
+    let hello = Node::new("link_code_companion_reg")
+        .attr("jid", "15551234567@s.whatsapp.net".parse::<Jid>().unwrap())
+        .attr("stage", "companion_hello")
+        .children([
+            Node::new("link_code_pairing_wrapped_companion_ephemeral_pub")
+                .bytes(wrap_key(code, eph.public(), &mut h.rng).to_vec())
+                .build(),
+            Node::new("companion_server_auth_key_pub")
+                .bytes(noise_key.public().to_vec())
+                .build(),
+            Node::new("companion_platform_display")
+                .bytes(b"Chrome (Linux)".to_vec())
+                .build(),
+        ])
+        .build();
+    let r = c.send(&mut h, &iq("h", "md", "set", vec![hello]));
+    assert_eq!(attr(&r[0], "type"), "result");
+    let reference = r[0]
+        .child_path(&["link_code_companion_reg", "link_code_pairing_ref"])
+        .unwrap()
+        .bytes()
+        .unwrap()
+        .to_vec();
+    assert_eq!(h.state.code_waiting, vec![c.conn.id()]);
+
+    let phone_pub = *h.state.phone.identity().public();
+    c.conn
+        .handle_pair_code("abcd-efgh", &phone_pub, NOW, &mut h.rng)
+        .unwrap();
+    let note = c.recv().pop().unwrap();
+    assert_eq!(attr(&note, "type"), "link_code_companion_reg");
+    let reg = note.child("link_code_companion_reg").unwrap();
+    assert_eq!(attr(reg, "stage"), "primary_hello");
+    let wrapped = reg
+        .child("link_code_pairing_wrapped_primary_ephemeral_pub")
+        .unwrap()
+        .bytes()
+        .unwrap();
+    let primary_eph = unwrap_key(code, wrapped).unwrap();
+    let primary_identity: [u8; 32] = reg
+        .child("primary_identity_pub")
+        .unwrap()
+        .bytes()
+        .unwrap()
+        .try_into()
+        .unwrap();
+    assert_eq!(primary_identity, phone_pub);
+
+    let shared = agree(&eph.private_bytes(), &primary_eph);
+    let random = [7u8; 32];
+    let bundle = KeyBundle {
+        companion_identity: *identity.public(),
+        primary_identity,
+        adv_random: random,
+    };
+    let finish = Node::new("link_code_companion_reg")
+        .attr("stage", "companion_finish")
+        .children([
+            Node::new("link_code_pairing_wrapped_key_bundle")
+                .bytes(seal_key_bundle(&shared, &bundle, &mut h.rng).unwrap())
+                .build(),
+            Node::new("companion_identity_public")
+                .bytes(identity.public().to_vec())
+                .build(),
+            Node::new("link_code_pairing_ref").bytes(reference).build(),
+        ])
+        .build();
+    let r = c.send(&mut h, &iq("f", "md", "set", vec![finish]));
+    assert_eq!(attr(&r[0], "type"), "result");
+    // The pair-success HMAC verifies under the ADV secret the companion derives.
+    let adv = adv_secret(
+        &shared,
+        &agree(&identity.private_bytes(), &primary_identity),
+        &random,
+    );
+    let container = AdvSignedDeviceIdentityHmac::decode(
+        r[1].child_path(&["pair-success", "device-identity"])
+            .unwrap()
+            .bytes()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        container.hmac.unwrap(),
+        adv_hmac(&adv, &container.details.unwrap())
+    );
+}
