@@ -33,7 +33,8 @@ struct Cli {
     /// Admin HTTP listen address.
     #[arg(long, default_value = "127.0.0.1:0")]
     admin: SocketAddr,
-    /// Write the test root public key (hex) to this file.
+    /// Write the test root public key (hex) to this file (default with --state:
+    /// DIR/root-key.hex).
     #[arg(long)]
     root_key_out: Option<PathBuf>,
     /// The account's phone number.
@@ -48,7 +49,8 @@ struct Cli {
     /// Serve wss:// with a self-signed certificate (see --cert-out).
     #[arg(long)]
     tls: bool,
-    /// With --tls, write the certificate (PEM) here for clients to trust.
+    /// With --tls, write the certificate (PEM) here for clients to trust (default with
+    /// --state: DIR/tls-cert.pem).
     #[arg(long, value_name = "FILE")]
     cert_out: Option<PathBuf>,
     /// Persist keys, account, devices and prekeys in DIR/state.json (loaded at start).
@@ -117,16 +119,25 @@ async fn serve(cli: Cli) -> Result<(), wa_testserver::Error> {
         phone_number: cli.phone,
         lid: cli.lid,
         seed: cli.seed,
-        state_dir: cli.state,
+        state_dir: cli.state.clone(),
         tls: cli.tls,
         ..Config::default()
     })
     .await?;
     let root = hex::encode(server.root_public_key());
-    if let Some(path) = &cli.root_key_out {
+    // With --state, the root key (and certificate) also go next to the state for clients.
+    let root_key_out = cli
+        .root_key_out
+        .clone()
+        .or_else(|| cli.state.as_ref().map(|d| d.join("root-key.hex")));
+    let cert_out = cli
+        .cert_out
+        .clone()
+        .or_else(|| cli.state.as_ref().map(|d| d.join("tls-cert.pem")));
+    if let Some(path) = &root_key_out {
         std::fs::write(path, format!("{root}\n"))?;
     }
-    if let (Some(path), Some(pem)) = (&cli.cert_out, server.tls_cert_pem()) {
+    if let (Some(path), Some(pem)) = (&cert_out, server.tls_cert_pem()) {
         std::fs::write(path, pem)?;
     }
     let admin_listener = TcpListener::bind(cli.admin).await?;
@@ -139,7 +150,7 @@ async fn serve(cli: Cli) -> Result<(), wa_testserver::Error> {
     println!("wa-testserver listening on {}", server.url());
     println!("admin interface on http://{admin_addr}");
     println!("test root public key: {root}");
-    if let Some(path) = &cli.root_key_out {
+    if let Some(path) = &root_key_out {
         println!("root key written to {}", path.display());
     }
     println!(

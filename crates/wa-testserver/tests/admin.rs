@@ -136,3 +136,37 @@ async fn stop_and_restart_keep_the_address() {
     tokio::net::TcpStream::connect(addr).await.unwrap();
     server.shutdown().await;
 }
+
+#[test]
+fn binary_with_state_and_tls_writes_key_and_certificate_and_keeps_them() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let run = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wa-testserver"))
+            .args(["--tls", "--state"])
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let first = BufReader::new(child.stdout.take().unwrap())
+            .lines()
+            .next()
+            .unwrap()
+            .unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(first.contains("wss://127.0.0.1:"), "{first}");
+        (
+            std::fs::read_to_string(dir.path().join("root-key.hex")).unwrap(),
+            std::fs::read_to_string(dir.path().join("tls-cert.pem")).unwrap(),
+        )
+    };
+    let (root1, cert1) = run();
+    assert!(cert1.starts_with("-----BEGIN CERTIFICATE-----"));
+    assert!(dir.path().join("state.json").exists());
+    let (root2, cert2) = run();
+    assert_eq!(root1, root2, "the root key survives a restart");
+    assert_eq!(cert1, cert2, "the certificate survives a restart");
+}
