@@ -148,6 +148,9 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// Reconnect automatically after a lost connection.
     pub auto_reconnect: bool,
+    /// Edge-routing info to send before the first frame (`ED 0 1` preamble). The server hands
+    /// it out in `<ib><edge_routing>`; the runtime keeps the latest one for reconnects.
+    pub routing_info: Option<Vec<u8>>,
 }
 
 impl Default for Config {
@@ -166,6 +169,7 @@ impl Default for Config {
             iq_timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(20),
             auto_reconnect: true,
+            routing_info: None,
         }
     }
 }

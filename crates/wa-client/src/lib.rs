@@ -20,8 +20,9 @@
 //! WhatsApp's Noise root for test servers; nothing weakens verification.
 //!
 //! Not here yet: receiving, decrypting, acknowledging and sending messages and receipts
-//! (`<message>` stanzas are logged and left unanswered), app-state and history sync, the
-//! `<ib><edge_routing>` routing info on reconnects, and presence after login.
+//! (`<message>` stanzas are logged and left unanswered), app-state and history sync, and
+//! presence after login. Edge-routing info from `<ib><edge_routing>` is reused on reconnects
+//! within the process (not persisted).
 //!
 //! ```text
 //!  socket bytes ─► Engine::handle_data ─► poll_store ─► Store::commit

@@ -764,3 +764,42 @@ mod arbitrary_stanzas {
         }
     }
 }
+
+#[test]
+fn edge_routing_info_is_kept_and_sent_in_the_next_intro() {
+    let mut p = connected(Config::default());
+    assert!(p.engine.routing_info().is_none());
+    p.send(
+        &Node::new("ib")
+            .child(
+                Node::new("edge_routing")
+                    .child(Node::new("routing_info").bytes(vec![8, 2, 8, 5]).build())
+                    .build(),
+            )
+            .build(),
+    );
+    assert_eq!(p.engine.routing_info(), Some(&[8, 2, 8, 5][..]));
+    let config = Config {
+        routing_info: Some(vec![8, 2, 8, 5]),
+        ..Config::default()
+    };
+    let mut engine = Engine::new(
+        config,
+        paired_device(6),
+        PreKeyCounts::default(),
+        Instant::now(),
+        UNIX,
+        [1; 32],
+    )
+    .unwrap();
+    let hello = engine.poll_transmit().unwrap();
+    assert_eq!(&hello[..9], &[b'E', b'D', 0, 1, 0, 0, 4, 8, 2]);
+    assert_eq!(&hello[9..15], &[8, 5, b'W', b'A', 6, 3]);
+    // The scripted server reads that intro and completes the handshake.
+    let (mut server, _root) = FakeServer::new(3);
+    server.recv(&hello);
+    assert_eq!(
+        server.decoder.intro().unwrap().routing_info(),
+        Some(&[8, 2, 8, 5][..])
+    );
+}

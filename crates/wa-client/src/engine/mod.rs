@@ -92,6 +92,7 @@ pub struct Engine {
     phone_pairing: Option<crate::pair_code::PhonePairing>,
     keepalive: KeepAliveState,
     login_deadline: Option<Instant>,
+    routing_info: Option<Vec<u8>>,
     closed: Option<DisconnectReason>,
 }
 
@@ -124,7 +125,10 @@ impl Engine {
         let mut rng = ChaCha20Rng::from_seed(seed);
         let noise_static =
             wa_noise::KeyPair::from_private_bytes(*device.noise_key.private.as_bytes());
-        let noise = NoiseConfig::new(noise_static).with_trust_root(config.trust_root);
+        let mut noise = NoiseConfig::new(noise_static).with_trust_root(config.trust_root);
+        if let Some(ri) = &config.routing_info {
+            noise = noise.with_intro(wa_noise::Intro::default().with_routing_info(ri.clone())?);
+        }
         let mut encoder = FrameEncoder::client(noise.intro.clone());
         let (hs, hello) = client_hello(noise, wa_noise::KeyPair::generate(&mut rng))?;
         let mut first = Vec::new();
@@ -156,6 +160,7 @@ impl Engine {
                 error_count: 0,
             },
             login_deadline,
+            routing_info: None,
             closed: None,
         };
         engine.transmits.push_back(first);
@@ -174,6 +179,13 @@ impl Engine {
     #[must_use]
     pub fn is_logged_in(&self) -> bool {
         matches!(self.phase, Phase::LoggedIn)
+    }
+
+    /// The edge-routing info the server sent on this connection, if any: pass it as
+    /// [`Config::routing_info`] to the next connection.
+    #[must_use]
+    pub fn routing_info(&self) -> Option<&[u8]> {
+        self.routing_info.as_deref()
     }
 
     /// Why the connection ended, once it has.
@@ -467,6 +479,12 @@ impl Engine {
                 Ok(())
             }
             "ib" => {
+                if let Some(ri) = node
+                    .child_path(&["edge_routing", "routing_info"])
+                    .and_then(Node::bytes)
+                {
+                    self.routing_info = Some(ri.to_vec());
+                }
                 if let Some(off) = node.child("offline") {
                     let count = off.attr_reader().optional_u64("count").unwrap_or(0);
                     self.events.push_back(Event::OfflineSyncCompleted { count });

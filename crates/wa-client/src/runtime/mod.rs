@@ -297,6 +297,9 @@ impl<C: Container> Driver<C> {
             }
             if let Some(reason) = engine.closed() {
                 let reason = reason.clone();
+                if let Some(ri) = engine.routing_info() {
+                    self.config.routing_info = Some(ri.to_vec());
+                }
                 let _ = sink.close().await;
                 if let Some(tx) = logout_reply.take() {
                     let _ = tx.send(if reason == DisconnectReason::LoggedOut {
