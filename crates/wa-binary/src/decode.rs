@@ -298,10 +298,10 @@ impl<'a> Reader<'a> {
         let nibble = tag == token::NIBBLE_8;
         // Invalid nibble digits (12..=15) decode to 0x80, which `from_packed` rejects unless
         // it is the padding of an odd-length string (cut off by `len`).
-        let table: &[u8; 16] = if nibble {
-            b"0123456789-.\x80\x80\x80\x80"
+        let table = if nibble {
+            &crate::strref::NIBBLE_PAIRS
         } else {
-            b"0123456789ABCDEF"
+            &crate::strref::HEX_PAIRS
         };
         let len = 2 * n - usize::from(odd && n > 0);
         match StrRef::from_packed(bytes, table, len) {
@@ -445,6 +445,23 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// [`Reader::read_str`] straight into a [`Str`] (keys are nearly always one-byte tokens).
+    #[inline]
+    fn read_str_owned(&mut self) -> Result<Str, DecodeError> {
+        match self
+            .data
+            .get(self.pos)
+            .copied()
+            .and_then(|tag| token::single_byte(tag).map(|s| Str::token(s, u16::from(tag))))
+        {
+            Some(s) => {
+                self.pos += 1;
+                Ok(s)
+            }
+            None => Ok(self.read_str()?.into_str()),
+        }
+    }
+
     /// [`Reader::read_value`] straight into an owned [`AttrValue`]: tokens and JIDs (the
     /// common values) skip the borrowed intermediate.
     #[inline]
@@ -577,7 +594,7 @@ impl<'a> Reader<'a> {
         let attr_count = (size - 1) / 2;
         let mut attrs = Attrs::with_capacity(attr_count);
         for _ in 0..attr_count {
-            let key = self.read_str()?.into_str();
+            let key = self.read_str_owned()?;
             let value = self.read_value_owned()?;
             attrs.push_raw(key, value);
         }

@@ -7,6 +7,23 @@ use std::ops::Deref;
 
 use crate::string::{INLINE, Str};
 
+/// The two characters of every nibble-packed byte (`0x80` marks digits 12..=15).
+pub(crate) static NIBBLE_PAIRS: [[u8; 2]; 256] = pairs(b"0123456789-.\x80\x80\x80\x80");
+/// The two characters of every hex-packed byte.
+pub(crate) static HEX_PAIRS: [[u8; 2]; 256] = pairs(b"0123456789ABCDEF");
+
+// Evaluated by the compiler only: an out-of-bounds index is a build error, not a panic.
+#[allow(clippy::indexing_slicing)]
+const fn pairs(digits: &[u8; 16]) -> [[u8; 2]; 256] {
+    let mut out = [[0u8; 2]; 256];
+    let mut b = 0;
+    while b < 256 {
+        out[b] = [digits[b >> 4], digits[b & 0x0f]];
+        b += 1;
+    }
+    out
+}
+
 /// A string in a [`NodeRef`](crate::NodeRef): borrowed from the frame or a token dictionary,
 /// or, for nibble/hex-packed strings, decoded inline (up to 22 bytes) or on the heap.
 ///
@@ -73,18 +90,18 @@ impl<'a> StrRef<'a> {
     }
 
     /// Decodes a packed (nibble or hex) string: each input byte gives two characters from
-    /// `table` (high nibble first); the result is cut to `len` characters, `len <= 2 * packed.len()`.
-    /// `table` holds ASCII for valid digits and `0x80` for invalid ones; `None` when a kept
-    /// character is invalid (the caller then locates the bad digit).
+    /// `pairs` (indexed by the byte: high nibble's character first); the result is cut to `len`
+    /// characters, `len <= 2 * packed.len()`. `pairs` holds ASCII for valid digits and `0x80`
+    /// for invalid ones; `None` when a kept character is invalid (the caller then locates the
+    /// bad digit).
     #[inline]
-    pub(crate) fn from_packed(packed: &[u8], table: &[u8; 16], len: usize) -> Option<Self> {
-        let char_at = |v: u8| table.get(usize::from(v & 0x0f)).copied().unwrap_or(0x80);
+    pub(crate) fn from_packed(packed: &[u8], pairs: &[[u8; 2]; 256], len: usize) -> Option<Self> {
+        let pair_at = |b: u8| pairs.get(usize::from(b)).copied().unwrap_or([0x80; 2]);
         if len <= INLINE {
             let mut buf = [0u8; INLINE];
             for (b, out) in packed.iter().zip(buf.chunks_exact_mut(2)) {
                 if let [hi, lo] = out {
-                    *hi = char_at(b >> 4);
-                    *lo = char_at(*b);
+                    [*hi, *lo] = pair_at(*b);
                 }
             }
             let kept = buf.get(..len).unwrap_or_default();
@@ -98,8 +115,7 @@ impl<'a> StrRef<'a> {
         } else {
             let mut v = Vec::with_capacity(2 * packed.len());
             for b in packed {
-                v.push(char_at(b >> 4));
-                v.push(char_at(*b));
+                v.extend_from_slice(&pair_at(*b));
             }
             v.truncate(len);
             // Only ASCII is left once no invalid marker is kept.
@@ -229,7 +245,7 @@ mod tests {
 
     #[test]
     fn inline_heap_and_borrowed_agree() {
-        let table = b"0123456789-.0000";
+        let table = &NIBBLE_PAIRS;
         for len in [0usize, 1, 21, 22, 23, 24, 254] {
             let n = len.div_ceil(2);
             let packed: Vec<u8> = (0..n)
