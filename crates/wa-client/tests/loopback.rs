@@ -452,3 +452,98 @@ async fn application_iqs_over_the_socket() {
         Err(wa_client::Error::Stopped)
     ));
 }
+
+async fn refused_by_the_test_server(
+    bad_hmac: bool,
+    bad_signature: bool,
+    expected: wa_client::PairError,
+) {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    server.admin().set_bad_pairing(bad_hmac, bad_signature);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("wa.db");
+    let (_client, mut events) = Client::start(config(&server), sqlite(&db).await, None)
+        .await
+        .unwrap();
+    let Event::Qr { code } = until(&mut events, |e| matches!(e, Event::Qr { .. })).await else {
+        unreachable!()
+    };
+    let admin = server.admin();
+    let scan = tokio::spawn(async move { admin.scan_qr(&code).await });
+    assert_eq!(
+        next(&mut events).await,
+        Event::PairError { error: expected }
+    );
+    assert_eq!(
+        next(&mut events).await,
+        Event::Disconnected {
+            reason: DisconnectReason::PairingEnded,
+            reconnecting: false
+        }
+    );
+    assert!(
+        scan.await.unwrap().is_err(),
+        "the phone must see the pairing fail"
+    );
+    assert!(server.admin().devices().is_empty());
+    let stored = sqlite(&db).await.list().await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(stored[0].device.jid.is_none() && stored[0].device.account.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_adv_hmac_from_the_phone_is_refused_and_nothing_saved() {
+    refused_by_the_test_server(true, false, wa_client::PairError::HmacMismatch).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_account_signature_from_the_phone_is_refused_and_nothing_saved() {
+    refused_by_the_test_server(false, true, wa_client::PairError::InvalidAccountSignature).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_dropping_pings_times_out_then_recovers() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let mut cfg = config(&server);
+    cfg.keepalive = KeepAlive {
+        interval_min: Duration::from_millis(200),
+        interval_max: Duration::from_millis(300),
+        response_deadline: Duration::from_millis(300),
+        max_fail_time: Duration::from_secs(60),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (client, mut events, _jid) =
+        pair(&server, cfg, sqlite(&dir.path().join("wa.db")).await).await;
+    server.admin().set_drop_pings(true);
+    let timeout = until(&mut events, |e| matches!(e, Event::KeepAliveTimeout { .. })).await;
+    assert!(
+        matches!(timeout, Event::KeepAliveTimeout { .. }),
+        "{timeout:?}"
+    );
+    server.admin().set_drop_pings(false);
+    until(&mut events, |e| *e == Event::KeepAliveRestored).await;
+    stop(&client, &mut events).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wss_to_the_test_server_with_its_certificate() {
+    let server = TestServer::start(wa_testserver::Config {
+        tls: true,
+        ..wa_testserver::Config::default()
+    })
+    .await
+    .unwrap();
+    assert!(server.url().starts_with("wss://"));
+    let mut cfg = config(&server);
+    cfg.extra_ca_der =
+        wa_client::runtime::load_pem_certificates(server.tls_cert_pem().unwrap().as_bytes())
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (client, mut events, _jid) =
+        pair(&server, cfg, sqlite(&dir.path().join("wa.db")).await).await;
+    stop(&client, &mut events).await;
+}
