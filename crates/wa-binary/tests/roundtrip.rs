@@ -111,7 +111,11 @@ proptest! {
         prop_assert_eq!(bytes[0], 0);
         prop_assert_eq!(&decode_frame(&bytes).unwrap(), &n);
         prop_assert_eq!(&unmarshal_ref(&bytes[1..]).unwrap().to_owned(), &n);
-        prop_assert_eq!(wa_binary::try_marshal(&n).unwrap(), bytes);
+        prop_assert_eq!(&wa_binary::try_marshal(&n).unwrap(), &bytes);
+        // Decoded tokens carry their code and are written without the table lookup: the bytes
+        // must be the same as for the built node.
+        prop_assert_eq!(&marshal(&decode_frame(&bytes).unwrap()), &bytes);
+        prop_assert_eq!(marshal(&unmarshal_ref(&bytes[1..]).unwrap().to_owned()), bytes);
     }
 
     #[test]
