@@ -195,3 +195,75 @@ async fn login_with_a_phone_code() {
         "{rest:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_over_wss_with_ca() {
+    let server = TestServer::start(wa_testserver::Config {
+        tls: true,
+        ..wa_testserver::Config::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("wa.db");
+    let key = dir.path().join("root.key");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&key, hex::encode(server.root_public_key())).unwrap();
+    std::fs::write(&ca, server.tls_cert_pem().unwrap()).unwrap();
+    let (db, key, ca, url) = (
+        db.to_str().unwrap().to_owned(),
+        key.to_str().unwrap().to_owned(),
+        ca.to_str().unwrap().to_owned(),
+        server.url(),
+    );
+    assert!(url.starts_with("wss://"));
+    let mut args = connect_args(&db, &url, &key);
+    args.extend(["--ca", ca.as_str()]);
+    let mut child = wa(&[&["login"], &args[..]].concat())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let (code, rx) = tokio::task::spawn_blocking(move || {
+        loop {
+            let line = rx
+                .recv_timeout(Duration::from_secs(30))
+                .expect("no QR code printed");
+            if let Some(code) = line.strip_prefix("QR code: ") {
+                return (code.to_owned(), rx);
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let jid = server.admin().scan_qr(&code).await.unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let rest: Vec<String> = rx.try_iter().collect();
+    assert!(out.status.success(), "{rest:?} {}", text(&out));
+    assert!(
+        rest.iter()
+            .any(|l| l.contains(&format!("logged in as {jid}"))),
+        "{rest:?}"
+    );
+
+    // Without --ca the self-signed certificate is not trusted.
+    let args = connect_args(&db, &url, &key);
+    let mut args = args;
+    args[7] = "3";
+    let out = run(wa(&[&["login"], &args[..]].concat())).await;
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).to_lowercase().contains("certificate"),
+        "{}",
+        text(&out)
+    );
+}
