@@ -18,21 +18,27 @@
 //!   (`remove-companion-device`) and `<ib><offline count='0'/></ib>`;
 //! - stream errors 515, 401 (device removed, [`Admin::remove_device`]), 440 (the same device
 //!   connected twice) and 503 ([`Admin::kick`]);
-//! - unknown IQs get an error IQ (`501`), unknown stanzas with an id are acked.
+//! - unknown IQs get an error IQ (`501`), unknown stanzas with an id are acked;
+//! - on a device's first login the phone sends, as Signal peer messages (`pkmsg` from the
+//!   uploaded bundle), the app-state sync key share and an initial history-sync notification
+//!   whose small inline history holds the account's push name and PN→LID mapping
+//!   ([`phone_sync`]);
+//! - `Config::state_dir` (`--state DIR`) persists the keys (so the root stays trusted), the
+//!   account, devices, prekeys, app-state keys and phone sessions across restarts
+//!   ([`persist`]);
+//! - `Config::tls` serves `wss://` with a self-signed certificate made by rcgen
+//!   ([`TestServer::tls_cert_pem`], `--tls --cert-out FILE`) ([`tls`]);
+//! - faults for client tests: unanswered pings ([`Admin::set_drop_pings`]), a bad ADV HMAC or
+//!   account signature in `pair-success` ([`Admin::set_bad_pairing`]).
+//!
+//! The admin interface also runs over HTTP on a second loopback port ([`admin_http`]), which
+//! the binary's `scan`, `pair-code`, `devices` and `remove` subcommands use.
 //!
 //! Layout: [`engine`] is sans-IO (bytes, commands and the time in; bytes and effects out);
 //! `listener` is the tokio shell (one task per socket); [`phone`] signs devices.
 //!
-//! - on a device's first login the phone sends, as Signal peer messages (`pkmsg` from the
-//!   uploaded bundle), the app-state sync key share and an initial history-sync notification
-//!   with an inline (empty) history ([`phone_sync`]).
-//!
-//! - `Config::state_dir` (`--state DIR`) persists the keys (so the root stays trusted), the
-//!   account, devices, prekeys, app-state keys and phone sessions across restarts
-//!   ([`persist`]).
-//!
-//! - `Config::tls` serves `wss://` with a self-signed certificate made by rcgen
-//!   ([`TestServer::tls_cert_pem`], `--tls --cert-out FILE`) ([`tls`]).
+//! One account per server. Not implemented: message routing between accounts, groups, media,
+//! app-state patches with content (collections answer empty).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), wa_testserver::Error> {
