@@ -41,6 +41,20 @@ async fn reaches_pairing(cfg: Config) {
         .unwrap();
     until(&mut events, |e| matches!(e, Event::Qr { .. })).await;
     client.disconnect().await;
+    // As a `Stream`, the events end after the final Disconnected.
+    let rest: Vec<Event> = tokio::time::timeout(STEP, futures_util::StreamExt::collect(events))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            rest.last(),
+            Some(Event::Disconnected {
+                reconnecting: false,
+                ..
+            })
+        ),
+        "{rest:?}"
+    );
 }
 
 async fn pipe(a: TcpStream, b: TcpStream) {

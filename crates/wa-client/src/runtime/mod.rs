@@ -53,6 +53,17 @@ impl EventStream {
     }
 }
 
+impl futures_util::Stream for EventStream {
+    type Item = Event;
+
+    fn poll_next(
+        mut self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<Option<Event>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
 fn os_seed() -> Result<[u8; 32]> {
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| Error::Config(format!("OS randomness: {e}")))?;
