@@ -18,6 +18,11 @@
 //!   (`remove-companion-device`) and `<ib><offline count='0'/></ib>`;
 //! - stream errors 515, 401 (device removed, [`Admin::remove_device`]), 440 (the same device
 //!   connected twice) and 503 ([`Admin::kick`]);
+//! - routing between the account's companions: `<message>` fanouts (`<participants><to>`
+//!   or a single `<enc>`) go to each addressed device rewritten (`from`, `recipient`, `t`,
+//!   `notify`, `sender_lid`), receipts go to the other devices, both are acked; offline
+//!   devices get them in order on their next login, counted in `<offline count>`
+//!   ([`Admin::queued_stanzas`]);
 //! - unknown IQs get an error IQ (`501`), unknown stanzas with an id are acked;
 //! - on a device's first login the phone sends, as Signal peer messages (`pkmsg` from the
 //!   uploaded bundle), the app-state sync key share and an initial history-sync notification
@@ -37,7 +42,8 @@
 //! Layout: [`engine`] is sans-IO (bytes, commands and the time in; bytes and effects out);
 //! `listener` is the tokio shell (one task per socket); [`phone`] signs devices.
 //!
-//! One account per server. Not implemented: message routing between accounts, groups, media,
+//! One account per server. Not implemented: routing to other accounts (there are none),
+//! device-list notifications, privacy tokens, groups, media,
 //! app-state patches with content (collections answer empty).
 //!
 //! ```no_run

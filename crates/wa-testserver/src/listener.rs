@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::StatusCode;
-use wa_binary::Jid;
+use wa_binary::{Jid, Node};
 use wa_noise::{KeyPair, ServerConfig};
 
 use crate::engine::{Connection, Effect, StreamError};
@@ -32,6 +32,7 @@ pub(crate) enum ConnCmd {
     Scan(QrCode, oneshot::Sender<Result<Jid>>),
     PairCode(String, oneshot::Sender<Result<Jid>>),
     Kick(StreamError),
+    Deliver(u16, Node),
 }
 
 /// Where and with which keys the state is persisted (`--state DIR`).
@@ -111,6 +112,19 @@ impl Shared {
         };
         if let Err(e) = json.and_then(|j| crate::persist::save(&p.dir, &j)) {
             tracing::warn!(dir = %p.dir.display(), "could not save state: {e}");
+        }
+    }
+
+    /// Passes a routed stanza for `device` to connection `conn`; gives it back if the
+    /// connection is gone.
+    pub(crate) fn deliver(&self, conn: ConnId, device: u16, node: Node) -> Option<Node> {
+        match lock(&self.hub).get(&conn) {
+            Some(tx) => match tx.send(ConnCmd::Deliver(device, node)) {
+                Ok(()) => None,
+                Err(mpsc::error::SendError(ConnCmd::Deliver(_, node))) => Some(node),
+                Err(_) => None,
+            },
+            None => Some(node),
         }
     }
 
@@ -240,6 +254,10 @@ where
                         }
                     }
                     Some(ConnCmd::Kick(err)) => step = conn.handle_kick(err),
+                    Some(ConnCmd::Deliver(device, node)) => {
+                        let mut state = lock(&shared.state);
+                        step = conn.handle_deliver(device, node, &mut state);
+                    }
                     None => return Ok(()),
                 },
                 () = sleep => step = conn.handle_timeout(now_ms()),
@@ -314,5 +332,11 @@ fn dispatch(
             }
         }
         Effect::LoggedIn(_) => {}
+        Effect::Deliver { conn, device, node } => {
+            if let Some(node) = shared.deliver(conn, device, node) {
+                tracing::debug!(conn, device, "deliver: connection gone, queued");
+                lock(&shared.state).queue_offline(device, node);
+            }
+        }
     }
 }

@@ -395,6 +395,22 @@ impl Admin {
         state.devices.get(&d).map(|d| d.pre_keys.len())
     }
 
+    /// The stanzas (messages, receipts) routed to `jid`'s device while it was offline, oldest
+    /// first; they are sent on its next login, before `<ib><offline count=N/>`. `None` for an
+    /// unknown device.
+    #[must_use]
+    pub fn queued_stanzas(&self, jid: &Jid) -> Option<Vec<wa_binary::Node>> {
+        let state = lock(&self.shared.state);
+        let d = state.device_of(jid)?;
+        Some(
+            state
+                .offline_queue
+                .get(&d)
+                .map(|q| q.iter().cloned().collect())
+                .unwrap_or_default(),
+        )
+    }
+
     /// The phone unlinks `jid`: the device is forgotten and, if connected, gets
     /// `<stream:error code='401'><conflict type='device_removed'/></stream:error>`.
     pub fn remove_device(&self, jid: &Jid) -> Result<()> {

@@ -1,8 +1,8 @@
 //! What the server remembers across connections: the account, its phone and companion devices.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use wa_binary::{Jid, Server};
+use wa_binary::{Jid, Node, Server};
 
 use crate::phone::Phone;
 use crate::phone_sync::AppStateKey;
@@ -111,6 +111,9 @@ pub struct ServerState {
     pub faults: Faults,
     /// Bumped by every change worth persisting (see [`ServerState::touch`]).
     pub revision: u64,
+    /// Stanzas routed to devices while they were offline, oldest first, by device id; sent
+    /// on the device's next login before the offline marker. Not persisted.
+    pub offline_queue: HashMap<u16, VecDeque<Node>>,
 }
 
 impl ServerState {
@@ -130,6 +133,7 @@ impl ServerState {
             app_state_keys: Vec::new(),
             revision: 0,
             faults: Faults::default(),
+            offline_queue: HashMap::new(),
         }
     }
 
@@ -150,7 +154,32 @@ impl ServerState {
         self.touch();
         self.devices.remove(&id);
         self.phone_sessions.remove(&id);
+        self.offline_queue.remove(&id);
         self.online.remove(&id)
+    }
+
+    /// Queues `node` for `device`'s next login (dropped if the device is unknown).
+    pub fn queue_offline(&mut self, device: u16, node: Node) {
+        if self.devices.contains_key(&device) {
+            self.offline_queue
+                .entry(device)
+                .or_default()
+                .push_back(node);
+        }
+    }
+
+    /// Takes everything queued for `device`, oldest first.
+    pub fn take_offline(&mut self, device: u16) -> Vec<Node> {
+        self.offline_queue
+            .remove(&device)
+            .map(Vec::from)
+            .unwrap_or_default()
+    }
+
+    /// How many stanzas wait for `device`'s next login.
+    #[must_use]
+    pub fn queued(&self, device: u16) -> usize {
+        self.offline_queue.get(&device).map_or(0, VecDeque::len)
     }
 
     /// Marks `conn` offline (if it held a device).

@@ -109,8 +109,11 @@ impl Connection {
         state: &mut ServerState,
         rng: &mut R,
     ) -> Result<()> {
-        if node.tag != "iq" {
-            return self.handle_common(node, now_ms, state);
+        match node.tag.as_str() {
+            "iq" => {}
+            "message" => return self.route_message(node, device, now_ms, state),
+            "receipt" => return self.route_receipt(node, device, now_ms, state),
+            _ => return self.handle_common(node, now_ms, state),
         }
         let kind = attr(node, "type");
         let first = node

@@ -11,6 +11,7 @@
 
 mod iq;
 mod pair;
+mod route;
 mod stanza;
 
 use std::collections::VecDeque;
@@ -95,6 +96,16 @@ pub enum Effect {
     PairFailed(String),
     /// A device logged in (its phone-number JID).
     LoggedIn(Jid),
+    /// A routed stanza for `device` on connection `conn`: pass it to that connection's
+    /// [`Connection::handle_deliver`].
+    Deliver {
+        /// The connection `device` was logged in on.
+        conn: ConnId,
+        /// The addressed device.
+        device: u16,
+        /// The rewritten stanza.
+        node: Node,
+    },
 }
 
 enum Phase {
@@ -109,6 +120,7 @@ enum Phase {
 struct LoggedIn {
     device: u16,
     offline_sent: bool,
+    offline_count: usize,
     first_login: bool,
     phone_sync_sent: bool,
 }
@@ -353,11 +365,20 @@ impl Connection {
         self.phase = Phase::LoggedIn(LoggedIn {
             device,
             offline_sent: false,
+            offline_count: 0,
             first_login,
             phone_sync_sent: false,
         });
         self.offline_deadline = Some(now_ms.saturating_add(OFFLINE_MARKER_FALLBACK_MS));
-        self.send(&success)
+        self.send(&success)?;
+        let queued = state.take_offline(device);
+        if let Phase::LoggedIn(l) = &mut self.phase {
+            l.offline_count = queued.len();
+        }
+        for n in &queued {
+            self.send(n)?;
+        }
+        Ok(())
     }
 
     /// Runs timers due at `now_ms`.
@@ -457,11 +478,16 @@ impl Connection {
             return Ok(());
         }
         l.offline_sent = true;
+        let count = l.offline_count;
         self.offline_deadline = None;
         self.send(
             &Node::new("ib")
                 .attr("from", Jid::new("", Server::User))
-                .child(Node::new("offline").attr("count", "0").build())
+                .child(
+                    Node::new("offline")
+                        .attr("count", count.to_string())
+                        .build(),
+                )
                 .build(),
         )
     }

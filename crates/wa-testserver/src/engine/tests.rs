@@ -929,3 +929,5 @@ fn code_pairing_stages_derive_the_same_adv_secret() {
         adv_hmac(&adv, &container.details.unwrap())
     );
 }
+
+mod routing;

@@ -1,0 +1,183 @@
+//! Routing of `<message>` and `<receipt>` stanzas between the account's companion devices.
+//!
+//! A message addressed with `<participants><to jid=device><enc/></to>…</participants>` (or a
+//! single `<enc>` to a device JID) is rewritten for each addressed device as the real server
+//! does: `from` is the sender's device JID, `recipient` the chat the sender addressed, `t` the
+//! server time, `notify` the sender's push name and `sender_lid` its LID device JID (the
+//! addressing attributes whatsmeow's `message.go` reads). Each device gets only its own `<enc>`
+//! children; `<participants>` and `<tctoken>` are not forwarded. Online devices get the stanza
+//! through [`Effect::Deliver`]; offline devices get it, in order, when they next log in
+//! (before `<ib><offline count=N/>`). Receipts go to the account's other devices the same way.
+//!
+//! Only devices of the server's one account are routed to; messages to other users (and to the
+//! simulated phone, device 0) are acked and dropped.
+
+use wa_binary::{Jid, Node, Server};
+
+use super::{Connection, Effect};
+use crate::error::Result;
+use crate::state::ServerState;
+
+/// Attributes of the client's stanza that the server sets itself (never forwarded as sent).
+const SERVER_ATTRS: [&str; 8] = [
+    "to",
+    "from",
+    "t",
+    "notify",
+    "recipient",
+    "participant",
+    "sender_lid",
+    "device_fanout",
+];
+
+/// Children that are for the server only.
+const SERVER_CHILDREN: [&str; 2] = ["participants", "tctoken"];
+
+/// Whether `jid` names the server's account (phone-number or LID form).
+fn is_own_account(jid: &Jid, state: &ServerState) -> bool {
+    match jid.server() {
+        Server::User => jid.user() == state.account.phone_number,
+        Server::Lid => jid.user() == state.account.lid,
+        _ => false,
+    }
+}
+
+/// The `(device, enc children)` pairs a message is addressed to.
+fn targets(node: &Node, to: &Jid, state: &ServerState) -> Vec<(u16, Vec<Node>)> {
+    if let Some(parts) = node.child("participants") {
+        return parts
+            .children_by_tag("to")
+            .filter_map(|t| {
+                let jid = t.attr("jid").and_then(|v| v.as_jid())?;
+                let device = state.device_of(jid)?;
+                let encs: Vec<Node> = t.children_by_tag("enc").cloned().collect();
+                Some((device, encs))
+            })
+            .collect();
+    }
+    let encs: Vec<Node> = node.children_by_tag("enc").cloned().collect();
+    if encs.is_empty() {
+        return Vec::new();
+    }
+    state
+        .device_of(to)
+        .map(|d| vec![(d, encs)])
+        .unwrap_or_default()
+}
+
+/// The stanza `to_device` receives for `node` sent by `from_device`.
+fn rewrite(
+    node: &Node,
+    chat: &Jid,
+    from_device: u16,
+    encs: Vec<Node>,
+    now_ms: u64,
+    state: &ServerState,
+) -> Node {
+    let account = &state.account;
+    let mut b = Node::new(node.tag.clone()).attr("from", account.pn_jid(from_device));
+    for (k, v) in node.attrs.iter() {
+        if !SERVER_ATTRS.contains(&k) {
+            b = b.attr(k.to_owned(), v.clone());
+        }
+    }
+    b = b
+        .attr("recipient", chat.to_non_ad())
+        .attr("t", (now_ms / 1000).to_string());
+    if node.tag == "message" {
+        b = b
+            .attr("notify", account.push_name.clone())
+            .attr("sender_lid", account.lid_jid(from_device))
+            .attr("addressing_mode", "pn");
+    }
+    let mut children = encs;
+    children.extend(
+        node.children()
+            .iter()
+            .filter(|c| c.tag != "enc" && !SERVER_CHILDREN.contains(&c.tag.as_str()))
+            .cloned(),
+    );
+    if children.is_empty() {
+        b.build()
+    } else {
+        b.children(children).build()
+    }
+}
+
+impl Connection {
+    /// Hands `node` to `device`: an effect if it is online elsewhere, else its offline queue.
+    fn deliver_to(&mut self, device: u16, node: Node, state: &mut ServerState) {
+        match state.online.get(&device) {
+            Some(&conn) if conn == self.id => {}
+            Some(&conn) => self
+                .effects
+                .push_back(Effect::Deliver { conn, device, node }),
+            None => state.queue_offline(device, node),
+        }
+    }
+
+    /// A `<message>` from `device`: routes it to every addressed device, then acks it.
+    pub(super) fn route_message(
+        &mut self,
+        node: &Node,
+        device: u16,
+        now_ms: u64,
+        state: &mut ServerState,
+    ) -> Result<()> {
+        if let Some(to) = node.attr("to").and_then(|v| v.as_jid()).cloned() {
+            if is_own_account(&to, state) {
+                for (target, encs) in targets(node, &to, state) {
+                    if target == device {
+                        continue;
+                    }
+                    let out = rewrite(node, &to, device, encs, now_ms, state);
+                    self.deliver_to(target, out, state);
+                }
+            } else {
+                tracing::info!(conn = self.id, %to, "message to an unknown account dropped");
+            }
+        }
+        self.handle_common(node, now_ms, state)
+    }
+
+    /// A `<receipt>` from `device`: goes to the addressed account's other devices, then acked.
+    pub(super) fn route_receipt(
+        &mut self,
+        node: &Node,
+        device: u16,
+        now_ms: u64,
+        state: &mut ServerState,
+    ) -> Result<()> {
+        if let Some(to) = node.attr("to").and_then(|v| v.as_jid()).cloned()
+            && is_own_account(&to, state)
+        {
+            let others: Vec<u16> = state
+                .devices
+                .keys()
+                .copied()
+                .filter(|d| *d != device)
+                .collect();
+            for target in others {
+                let out = rewrite(node, &to, device, Vec::new(), now_ms, state);
+                self.deliver_to(target, out, state);
+            }
+        }
+        self.handle_common(node, now_ms, state)
+    }
+
+    /// A stanza another connection routed to `device` on this connection (see
+    /// [`Effect::Deliver`]): sent if `device` is still logged in here, else queued for its
+    /// next login.
+    pub fn handle_deliver(
+        &mut self,
+        device: u16,
+        node: Node,
+        state: &mut ServerState,
+    ) -> Result<()> {
+        if self.closing || self.device() != Some(device) {
+            state.queue_offline(device, node);
+            return Ok(());
+        }
+        self.send(&node)
+    }
+}

@@ -1,0 +1,216 @@
+//! Sans-IO tests of message and receipt routing between the account's devices.
+
+use super::*;
+
+fn effects(c: &mut Client) -> Vec<Effect> {
+    let mut out = Vec::new();
+    while let Some(e) = c.conn.poll_effect() {
+        out.push(e);
+    }
+    out
+}
+
+fn jid(s: &str) -> Jid {
+    s.parse().unwrap()
+}
+
+/// A fanout message from a companion to `to` addressed to the listed devices.
+fn fanout(id: &str, to: &str, devices: &[&str]) -> Node {
+    let tos = devices
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            Node::new("to")
+                .attr("jid", jid(d))
+                .child(
+                    Node::new("enc")
+                        .attr("v", "2")
+                        .attr("type", "pkmsg")
+                        .bytes(vec![u8::try_from(i).unwrap(); 8])
+                        .build(),
+                )
+                .build()
+        })
+        .collect::<Vec<_>>();
+    Node::new("message")
+        .attr("id", id)
+        .attr("type", "text")
+        .attr("to", jid(to))
+        .child(Node::new("participants").children(tos).build())
+        .child(Node::new("device-identity").bytes(vec![9; 4]).build())
+        .child(Node::new("tctoken").bytes(vec![1; 4]).build())
+        .build()
+}
+
+/// Pairs two companions (devices 1 and 2) and returns their noise keys.
+fn two_devices(h: &mut Harness) -> (KeyPair, KeyPair) {
+    let (_, k1, _, _) = pair(h, false);
+    let (_, k2, _, _) = pair(h, false);
+    assert_eq!(h.state.devices.len(), 2);
+    (k1, k2)
+}
+
+#[test]
+fn fanout_message_reaches_the_online_device_rewritten_and_the_sender_is_acked() {
+    let mut h = Harness::new(40);
+    let (k1, k2) = two_devices(&mut h);
+    let (mut c1, _) = h.connect(k1, &login(1));
+    let (mut c2, _) = h.connect(k2, &login(2));
+    effects(&mut c1);
+    effects(&mut c2);
+
+    let msg = fanout(
+        "M1",
+        "15551234567@s.whatsapp.net",
+        &[
+            "15551234567:0@s.whatsapp.net",
+            "15551234567:2@s.whatsapp.net",
+        ],
+    );
+    let out = c1.send(&mut h, &msg);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].tag, "ack");
+    assert_eq!(attr(&out[0], "class"), "message");
+    assert_eq!(attr(&out[0], "id"), "M1");
+    assert_eq!(attr(&out[0], "t"), (NOW / 1000).to_string());
+
+    let mut fx = effects(&mut c1);
+    assert_eq!(
+        fx.len(),
+        1,
+        "only device 2 is routed to (the phone is simulated)"
+    );
+    let Some(Effect::Deliver { conn, device, node }) = fx.pop() else {
+        panic!("expected a delivery");
+    };
+    assert_eq!((conn, device), (c2.conn.id(), 2));
+    assert_eq!(node.tag, "message");
+    assert_eq!(
+        node.attr("from").unwrap().to_string(),
+        "15551234567:1@s.whatsapp.net"
+    );
+    assert_eq!(
+        node.attr("recipient").unwrap().to_string(),
+        "15551234567@s.whatsapp.net"
+    );
+    assert_eq!(
+        node.attr("sender_lid").unwrap().to_string(),
+        "99887766554433:1@lid"
+    );
+    assert_eq!(attr(&node, "id"), "M1");
+    assert_eq!(attr(&node, "type"), "text");
+    assert_eq!(attr(&node, "notify"), "Phone");
+    assert_eq!(attr(&node, "t"), (NOW / 1000).to_string());
+    assert!(node.attr("to").is_none());
+    let tags: Vec<&str> = node.children().iter().map(|c| c.tag.as_str()).collect();
+    assert_eq!(tags, ["enc", "device-identity"]);
+    // Device 2 gets its own ciphertext (the second `to`), not the phone's.
+    assert_eq!(node.children()[0].bytes().unwrap(), &[1u8; 8]);
+    assert_eq!(attr(&node.children()[0], "type"), "pkmsg");
+
+    c2.conn
+        .handle_deliver(2, node.clone(), &mut h.state)
+        .unwrap();
+    assert_eq!(c2.recv(), vec![node]);
+}
+
+#[test]
+fn offline_device_gets_queued_messages_in_order_before_the_offline_marker() {
+    let mut h = Harness::new(41);
+    let (k1, k2) = two_devices(&mut h);
+    let (mut c1, _) = h.connect(k1, &login(1));
+    for id in ["A", "B", "C"] {
+        let out = c1.send(
+            &mut h,
+            &fanout(
+                id,
+                "15551234567@s.whatsapp.net",
+                &["15551234567:2@s.whatsapp.net"],
+            ),
+        );
+        assert_eq!(attr(&out[0], "id"), id);
+    }
+    assert!(
+        effects(&mut c1)
+            .iter()
+            .all(|e| !matches!(e, Effect::Deliver { .. }))
+    );
+    assert_eq!(h.state.queued(2), 3);
+
+    let (mut c2, first) = h.connect(k2, &login(2));
+    let tags: Vec<&str> = first.iter().map(|n| n.tag.as_str()).collect();
+    assert_eq!(tags, ["success", "message", "message", "message"]);
+    let ids: Vec<&str> = first[1..].iter().map(|n| attr(n, "id")).collect();
+    assert_eq!(ids, ["A", "B", "C"]);
+    assert_eq!(h.state.queued(2), 0);
+    let at = c2.conn.poll_timeout().unwrap();
+    c2.conn.handle_timeout(at).unwrap();
+    let marker = c2.recv();
+    assert_eq!(attr(marker[0].child("offline").unwrap(), "count"), "3");
+}
+
+#[test]
+fn receipts_go_to_the_other_devices_and_are_acked() {
+    let mut h = Harness::new(42);
+    let (k1, k2) = two_devices(&mut h);
+    let (mut c1, _) = h.connect(k1, &login(1));
+    let (mut c2, _) = h.connect(k2, &login(2));
+    effects(&mut c1);
+    effects(&mut c2);
+    let receipt = Node::new("receipt")
+        .attr("id", "M1")
+        .attr("type", "read")
+        .attr("to", jid("15551234567@s.whatsapp.net"))
+        .child(
+            Node::new("list")
+                .child(Node::new("item").attr("id", "M0").build())
+                .build(),
+        )
+        .build();
+    let out = c2.send(&mut h, &receipt);
+    assert_eq!(attr(&out[0], "class"), "receipt");
+    assert_eq!(attr(&out[0], "type"), "read");
+    let fx = effects(&mut c2);
+    assert_eq!(fx.len(), 1);
+    let Effect::Deliver { conn, device, node } = &fx[0] else {
+        panic!("expected a delivery");
+    };
+    assert_eq!((*conn, *device), (c1.conn.id(), 1));
+    assert_eq!(node.tag, "receipt");
+    assert_eq!(
+        node.attr("from").unwrap().to_string(),
+        "15551234567:2@s.whatsapp.net"
+    );
+    assert_eq!(attr(node, "type"), "read");
+    assert_eq!(attr(node, "id"), "M1");
+    assert!(node.attr("notify").is_none());
+    assert_eq!(node.child("list").unwrap().children().len(), 1);
+}
+
+#[test]
+fn unknown_recipients_are_acked_and_dropped_and_stale_deliveries_are_queued() {
+    let mut h = Harness::new(43);
+    let (k1, _k2) = two_devices(&mut h);
+    let (mut c1, _) = h.connect(k1, &login(1));
+    effects(&mut c1);
+    let out = c1.send(
+        &mut h,
+        &fanout(
+            "X",
+            "19998887777@s.whatsapp.net",
+            &["19998887777:0@s.whatsapp.net"],
+        ),
+    );
+    assert_eq!(attr(&out[0], "class"), "message");
+    assert!(effects(&mut c1).is_empty());
+    assert_eq!(h.state.queued(2), 0);
+
+    // A delivery meant for device 2 reaching device 1's connection is kept for device 2.
+    let node = Node::new("message").attr("id", "late").build();
+    c1.conn.handle_deliver(2, node, &mut h.state).unwrap();
+    assert!(c1.recv().is_empty());
+    assert_eq!(h.state.queued(2), 1);
+    // A removed device's queue goes with it.
+    h.state.remove_device(2);
+    assert_eq!(h.state.queued(2), 0);
+}
