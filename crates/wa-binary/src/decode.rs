@@ -192,10 +192,10 @@ const MIN_NODE_LEN: usize = 3;
 /// Smallest possible encoded attribute: two one-byte tokens.
 const MIN_ATTR_LEN: usize = 2;
 
-struct Reader<'a> {
-    data: &'a [u8],
-    pos: usize,
-    max_depth: usize,
+pub(crate) struct Reader<'a> {
+    pub(crate) data: &'a [u8],
+    pub(crate) pos: usize,
+    pub(crate) max_depth: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -203,7 +203,7 @@ impl<'a> Reader<'a> {
         self.data.len().saturating_sub(self.pos)
     }
 
-    fn finish(&self) -> Result<(), DecodeError> {
+    pub(crate) fn finish(&self) -> Result<(), DecodeError> {
         match self.remaining() {
             0 => Ok(()),
             count => Err(DecodeError::TrailingBytes { count }),
@@ -211,7 +211,7 @@ impl<'a> Reader<'a> {
     }
 
     #[inline]
-    fn read_u8(&mut self) -> Result<u8, DecodeError> {
+    pub(crate) fn read_u8(&mut self) -> Result<u8, DecodeError> {
         match self.data.get(self.pos) {
             Some(&b) => {
                 self.pos += 1;
@@ -225,7 +225,7 @@ impl<'a> Reader<'a> {
     }
 
     #[inline]
-    fn read_slice(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+    pub(crate) fn read_slice(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         let data: &'a [u8] = self.data;
         let end = self.pos.checked_add(n);
         match end.and_then(|end| data.get(self.pos..end)) {
@@ -252,7 +252,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a length field of a binary value, then checks it against the input left.
-    fn read_len(&mut self, tag: u8) -> Result<usize, DecodeError> {
+    pub(crate) fn read_len(&mut self, tag: u8) -> Result<usize, DecodeError> {
         let offset = self.pos;
         let len = match tag {
             token::BINARY_8 => usize::from(self.read_u8()?),
@@ -311,7 +311,7 @@ impl<'a> Reader<'a> {
     }
 
     #[inline]
-    fn read_value(&mut self) -> Result<AttrValueRef<'a>, DecodeError> {
+    pub(crate) fn read_value(&mut self) -> Result<AttrValueRef<'a>, DecodeError> {
         let offset = self.pos;
         let tag = self.read_u8()?;
         // Fast path: most values are single-byte tokens.
@@ -322,7 +322,7 @@ impl<'a> Reader<'a> {
     }
 
     #[inline]
-    fn read_str(&mut self) -> Result<StrRef<'a>, DecodeError> {
+    pub(crate) fn read_str(&mut self) -> Result<StrRef<'a>, DecodeError> {
         let offset = self.pos;
         let tag = self.read_u8()?;
         // Fast path: most tags and keys are single-byte tokens.
@@ -335,7 +335,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn read_value_tagged(
+    pub(crate) fn read_value_tagged(
         &mut self,
         tag: u8,
         offset: usize,
@@ -500,7 +500,10 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads the list header and the tag of a node; returns (list size, tag).
-    fn read_node_head(&mut self, depth: usize) -> Result<(usize, StrRef<'a>), DecodeError> {
+    pub(crate) fn read_node_head(
+        &mut self,
+        depth: usize,
+    ) -> Result<(usize, StrRef<'a>), DecodeError> {
         if depth > self.max_depth {
             return Err(DecodeError::TooDeep {
                 limit: self.max_depth,
@@ -534,7 +537,11 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a child list header; returns its length, checked against the input left.
-    fn read_children_len(&mut self, tag: u8, offset: usize) -> Result<usize, DecodeError> {
+    pub(crate) fn read_children_len(
+        &mut self,
+        tag: u8,
+        offset: usize,
+    ) -> Result<usize, DecodeError> {
         let n = self.read_list_size(tag, offset)?;
         if n.saturating_mul(MIN_NODE_LEN) > self.remaining() {
             return Err(DecodeError::LengthExceedsInput {

@@ -13,6 +13,8 @@
 //!   strings point into the dictionaries or the frame, short packed strings are held inline in a
 //!   [`StrRef`]) and [`decode_frame`] (flags byte and zlib) decode with strict bounds, typed
 //!   errors ([`DecodeError`]) and caps on nesting depth and inflated size ([`DecodeOptions`]).
+//! * [`unmarshal_flat`] decodes a frame into a flat [`Document`] (all nodes in one vector, all
+//!   attributes in another; reusable across frames) navigated through [`NodeView`]s.
 //! * [`token`] holds the dictionaries (version 3) and a compile-time hash table for lookups.
 //!
 //! It does no IO, no encryption and no framing of the Noise transport: bytes in, nodes out.
@@ -48,6 +50,7 @@ mod attrs;
 pub mod decode;
 pub mod encode;
 mod error;
+pub mod flat;
 pub mod jid;
 mod node;
 mod string;
@@ -63,6 +66,7 @@ pub use decode::{
 };
 pub use encode::{marshal, marshal_into, try_marshal};
 pub use error::{AttrError, AttrErrorKind, DecodeError, JidErrorReason};
+pub use flat::{Children, Document, NodeView, unmarshal_flat, unmarshal_flat_with};
 pub use jid::{Jid, Server};
 pub use node::{AttrValue, Attrs, Content, Node, NodeBuilder};
 pub use string::Str;

@@ -17,6 +17,8 @@ fn check(node: &Node, hex_bytes: &str) {
     );
     assert_eq!(&unmarshal(&expected[1..]).unwrap(), node);
     assert_eq!(&unmarshal_ref(&expected[1..]).unwrap().to_owned(), node);
+    let flat = wa_binary::unmarshal_flat(&expected[1..]).unwrap();
+    assert_eq!(&flat.root().unwrap().to_owned(), node);
     let mut appended = vec![0xaa];
     wa_binary::marshal_into(node, &mut appended);
     assert_eq!(&appended[1..], &expected[..]);

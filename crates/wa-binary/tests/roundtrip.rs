@@ -115,7 +115,13 @@ proptest! {
         // Decoded tokens carry their code and are written without the table lookup: the bytes
         // must be the same as for the built node.
         prop_assert_eq!(&marshal(&decode_frame(&bytes).unwrap()), &bytes);
-        prop_assert_eq!(marshal(&unmarshal_ref(&bytes[1..]).unwrap().to_owned()), bytes);
+        prop_assert_eq!(marshal(&unmarshal_ref(&bytes[1..]).unwrap().to_owned()), bytes.clone());
+        // The flat decoder yields the same tree, and what it yields re-encodes to the same bytes.
+        let flat = wa_binary::unmarshal_flat(&bytes[1..]).unwrap();
+        let root = flat.root().unwrap();
+        prop_assert_eq!(root.subtree_len(), flat.node_count());
+        prop_assert_eq!(&root.to_owned(), &n);
+        prop_assert_eq!(marshal(&root.to_owned()), bytes);
     }
 
     #[test]
@@ -129,6 +135,9 @@ proptest! {
     fn decoder_never_panics(data in prop::collection::vec(any::<u8>(), 0..200)) {
         let _ = decode_frame(&data);
         let _ = unmarshal_ref(&data);
+        // The flat and tree decoders agree on arbitrary bytes, errors included.
+        let flat = wa_binary::unmarshal_flat(&data).map(|d| d.root().map(|r| r.to_owned()));
+        prop_assert_eq!(flat, wa_binary::unmarshal(&data).map(Some));
     }
 
     #[test]
@@ -136,6 +145,9 @@ proptest! {
         let mut bytes = marshal(&n);
         let i = pos.index(bytes.len());
         bytes[i] = byte;
+        let body = &bytes[1..];
+        let flat = wa_binary::unmarshal_flat(body).map(|d| d.root().map(|r| r.to_owned()));
+        prop_assert_eq!(flat, wa_binary::unmarshal(body).map(Some));
         if let Ok(decoded) = decode_frame(&bytes) {
             // Whatever decodes must re-encode and decode to the same tree.
             prop_assert_eq!(decode_frame(&marshal(&decoded)).unwrap(), decoded);

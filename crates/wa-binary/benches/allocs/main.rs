@@ -57,7 +57,17 @@ fn main() {
         let mut buf_ours = Vec::with_capacity(1 << 20);
         let mut buf_theirs = Vec::with_capacity(1 << 20);
 
-        let rows: [(&str, Counts, Counts); 3] = [
+        let decode_ref_theirs = count(|| {
+            for f in &frames {
+                black_box(theirs::decode_ref(&f[1..]));
+            }
+        });
+        // A document that has already decoded this corpus once: the steady state of a read loop.
+        let mut warm = wa_binary::Document::new();
+        for f in &frames {
+            black_box(warm.decode_into(&f[1..]).is_ok());
+        }
+        let rows: [(&str, Counts, Counts); 5] = [
             (
                 "encode (reused buffer)",
                 count(|| {
@@ -84,6 +94,24 @@ fn main() {
                         black_box(theirs::decode_ref(&f[1..]));
                     }
                 }),
+            ),
+            (
+                "decode flat (unmarshal_flat)",
+                count(|| {
+                    for f in &frames {
+                        black_box(wa_binary::unmarshal_flat(&f[1..]).is_ok());
+                    }
+                }),
+                decode_ref_theirs,
+            ),
+            (
+                "decode flat (reused Document)",
+                count(|| {
+                    for f in &frames {
+                        black_box(warm.decode_into(&f[1..]).is_ok());
+                    }
+                }),
+                decode_ref_theirs,
             ),
             (
                 "decode owned",

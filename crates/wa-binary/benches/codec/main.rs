@@ -10,7 +10,9 @@
 //!   the nodes its own decoder produced from the shared bytes (so both node sets are allocated
 //!   alike, and wacore's hold interned `&'static str` tags and keys as its API yields them);
 //! * decode: our `unmarshal` (owned) and `unmarshal_ref` (borrowed) vs wacore's `unmarshal_ref`
-//!   (borrowed) and `unmarshal_ref(..).to_owned()` (its only way to an owned node).
+//!   (borrowed) and `unmarshal_ref(..).to_owned()` (its only way to an owned node); our flat
+//!   `unmarshal_flat` (a fresh `Document` per frame) and `Document::decode_into` (one document
+//!   reused across frames and passes) vs wacore's `unmarshal_ref` too.
 //!
 //! After the criterion groups, a short manual timing pass over the same closures prints a ratio
 //! table (`ratio` = wacore time / our time, so > 1 means we are faster) checked against the
@@ -28,7 +30,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
-use wa_binary::Node;
+use wa_binary::{Document, Node};
 
 use corpus::Corpus;
 
@@ -67,6 +69,12 @@ impl Prepared {
             assert!(
                 borrowed.to_owned() == *node,
                 "{name}[{i}]: unmarshal_ref does not round-trip"
+            );
+            let flat = wa_binary::unmarshal_flat(body)
+                .unwrap_or_else(|e| panic!("{name}[{i}]: unmarshal_flat: {e}"));
+            assert!(
+                flat.root().map(|r| r.to_owned()).as_ref() == Some(node),
+                "{name}[{i}]: unmarshal_flat does not round-trip"
             );
             let mut appended = vec![0xAA];
             wa_binary::marshal_into(node, &mut appended);
@@ -125,16 +133,35 @@ enum Op {
     TheirsEncode,
     OursDecodeOwned,
     OursDecodeRef,
+    OursDecodeFlat,
+    OursDecodeFlatReuse,
     TheirsDecodeRef,
     TheirsDecodeOwned,
 }
 
+/// Buffers an operation may reuse across passes: the encode buffer and the flat document.
+struct Scratch {
+    buf: Vec<u8>,
+    doc: Document<'static>,
+}
+
+impl Scratch {
+    fn new() -> Self {
+        Scratch {
+            buf: Vec::with_capacity(64 * 1024),
+            doc: Document::new(),
+        }
+    }
+}
+
 impl Op {
-    const ALL: [Op; 6] = [
+    const ALL: [Op; 8] = [
         Op::OursEncode,
         Op::TheirsEncode,
         Op::OursDecodeOwned,
         Op::OursDecodeRef,
+        Op::OursDecodeFlat,
+        Op::OursDecodeFlatReuse,
         Op::TheirsDecodeRef,
         Op::TheirsDecodeOwned,
     ];
@@ -145,6 +172,8 @@ impl Op {
             Op::TheirsEncode => "wacore/marshal_to_vec",
             Op::OursDecodeOwned => "wa-binary/unmarshal",
             Op::OursDecodeRef => "wa-binary/unmarshal_ref",
+            Op::OursDecodeFlat => "wa-binary/unmarshal_flat",
+            Op::OursDecodeFlatReuse => "wa-binary/Document::decode_into",
             Op::TheirsDecodeRef => "wacore/unmarshal_ref",
             Op::TheirsDecodeOwned => "wacore/unmarshal_ref+to_owned",
         }
@@ -154,12 +183,14 @@ impl Op {
         matches!(self, Op::OursEncode | Op::TheirsEncode)
     }
 
-    fn run(self, p: &Prepared, buf: &mut Vec<u8>) {
+    fn run(self, p: &Prepared, s: &mut Scratch) {
         match self {
-            Op::OursEncode => pass_ours_encode(p, buf),
-            Op::TheirsEncode => pass_theirs_encode(p, buf),
+            Op::OursEncode => pass_ours_encode(p, &mut s.buf),
+            Op::TheirsEncode => pass_theirs_encode(p, &mut s.buf),
             Op::OursDecodeOwned => pass_ours_decode_owned(p),
             Op::OursDecodeRef => pass_ours_decode_ref(p),
+            Op::OursDecodeFlat => pass_ours_decode_flat(p),
+            Op::OursDecodeFlatReuse => pass_ours_decode_flat_reuse(p, &mut s.doc),
             Op::TheirsDecodeRef => pass_theirs_decode_ref(p),
             Op::TheirsDecodeOwned => pass_theirs_decode_owned(p),
         }
@@ -202,6 +233,24 @@ fn pass_ours_decode_ref(p: &Prepared) {
 }
 
 #[inline(never)]
+fn pass_ours_decode_flat(p: &Prepared) {
+    for frame in &p.frames {
+        black_box(wa_binary::unmarshal_flat(black_box(&frame[1..])).is_ok());
+    }
+}
+
+/// One document for every frame of every pass, as a client's read loop would keep it.
+#[inline(never)]
+fn pass_ours_decode_flat_reuse(p: &Prepared, doc: &mut Document<'static>) {
+    let mut d = std::mem::take(doc).recycle();
+    for frame in &p.frames {
+        black_box(d.decode_into(black_box(&frame[1..])).is_ok());
+        black_box(&d);
+    }
+    *doc = d.recycle();
+}
+
+#[inline(never)]
 fn pass_theirs_decode_ref(p: &Prepared) {
     for frame in &p.frames {
         black_box(theirs::decode_ref(black_box(&frame[1..])));
@@ -221,8 +270,8 @@ fn criterion_groups(c: &mut Criterion, corpora: &[Prepared]) {
             let mut group = c.benchmark_group(format!("{kind}/{}", p.name));
             group.throughput(Throughput::Bytes(p.bytes));
             for op in Op::ALL.into_iter().filter(|op| op.is_encode() == encode) {
-                let mut buf = Vec::with_capacity(64 * 1024);
-                group.bench_function(op.id(), |b| b.iter(|| op.run(p, &mut buf)));
+                let mut scratch = Scratch::new();
+                group.bench_function(op.id(), |b| b.iter(|| op.run(p, &mut scratch)));
             }
             group.finish();
         }
@@ -230,11 +279,11 @@ fn criterion_groups(c: &mut Criterion, corpora: &[Prepared]) {
 }
 
 /// Runs `op` for about `batch` (at least three passes) and returns the passes per batch.
-fn calibrate(op: Op, p: &Prepared, batch: Duration, buf: &mut Vec<u8>) -> u64 {
+fn calibrate(op: Op, p: &Prepared, batch: Duration, s: &mut Scratch) -> u64 {
     let start = Instant::now();
     let mut passes = 0u64;
     while start.elapsed() < batch || passes < 3 {
-        op.run(p, buf);
+        op.run(p, s);
         passes += 1;
     }
     let per = start.elapsed().as_secs_f64() / passes as f64;
@@ -242,10 +291,10 @@ fn calibrate(op: Op, p: &Prepared, batch: Duration, buf: &mut Vec<u8>) -> u64 {
 }
 
 /// Nanoseconds per corpus pass of one batch of `iters` passes.
-fn time_batch(op: Op, p: &Prepared, iters: u64, buf: &mut Vec<u8>) -> f64 {
+fn time_batch(op: Op, p: &Prepared, iters: u64, s: &mut Scratch) -> f64 {
     let t = Instant::now();
     for _ in 0..iters {
-        op.run(p, buf);
+        op.run(p, s);
     }
     t.elapsed().as_nanos() as f64 / iters as f64
 }
@@ -265,15 +314,15 @@ fn time_pair(
     batch: Duration,
     batches: usize,
 ) -> (f64, f64, f64) {
-    let mut buf = Vec::with_capacity(64 * 1024);
-    let iters_ours = calibrate(ours, p, batch, &mut buf);
-    let iters_theirs = calibrate(theirs, p, batch, &mut buf);
+    let mut s = Scratch::new();
+    let iters_ours = calibrate(ours, p, batch, &mut s);
+    let iters_theirs = calibrate(theirs, p, batch, &mut s);
     let mut t_ours = Vec::with_capacity(batches);
     let mut t_theirs = Vec::with_capacity(batches);
     let mut ratios = Vec::with_capacity(batches);
     for _ in 0..batches {
-        let a = time_batch(ours, p, iters_ours, &mut buf);
-        let b = time_batch(theirs, p, iters_theirs, &mut buf);
+        let a = time_batch(ours, p, iters_ours, &mut s);
+        let b = time_batch(theirs, p, iters_theirs, &mut s);
         t_ours.push(a);
         t_theirs.push(b);
         ratios.push(b / a);
@@ -294,6 +343,13 @@ fn ratio_table(corpora: &[Prepared], measure: bool) {
             Op::OursDecodeRef,
             Op::TheirsDecodeRef,
             "decode borrowed",
+            1.5,
+        ),
+        (Op::OursDecodeFlat, Op::TheirsDecodeRef, "decode flat", 1.5),
+        (
+            Op::OursDecodeFlatReuse,
+            Op::TheirsDecodeRef,
+            "decode flat reuse",
             1.5,
         ),
         (
@@ -320,7 +376,7 @@ fn ratio_table(corpora: &[Prepared], measure: bool) {
         );
     }
     println!(
-        "{:<14} {:<16} {:>9} {:>13} {:>13} {:>10} {:>10} {:>7} {:>7}  result",
+        "{:<14} {:<18} {:>9} {:>13} {:>13} {:>10} {:>10} {:>7} {:>7}  result",
         "corpus",
         "operation",
         "bytes",
@@ -338,7 +394,7 @@ fn ratio_table(corpora: &[Prepared], measure: bool) {
             let met = ratio >= target;
             all_met &= met;
             println!(
-                "{:<14} {:<16} {:>9} {:>13.0} {:>13.0} {:>10.1} {:>10.1} {:>6.2}x {:>6.1}x  {}",
+                "{:<14} {:<18} {:>9} {:>13.0} {:>13.0} {:>10.1} {:>10.1} {:>6.2}x {:>6.1}x  {}",
                 p.name,
                 what,
                 p.bytes,
