@@ -22,7 +22,8 @@
 //!   or a single `<enc>`) go to each addressed device rewritten (`from`, `recipient`, `t`,
 //!   `notify`, `sender_lid`), receipts go to the other devices, both are acked; offline
 //!   devices get them in order on their next login, counted in `<offline count>`
-//!   ([`Admin::queued_stanzas`]);
+//!   ([`Admin::queued_stanzas`]); a companion pairing or being removed is announced to the
+//!   others as `<notification type='devices'>` (`<add>`/`<remove>`);
 //! - unknown IQs get an error IQ (`501`), unknown stanzas with an id are acked;
 //! - on a device's first login the phone sends, as Signal peer messages (`pkmsg` from the
 //!   uploaded bundle), the app-state sync key share and an initial history-sync notification
@@ -43,7 +44,7 @@
 //! `listener` is the tokio shell (one task per socket); [`phone`] signs devices.
 //!
 //! One account per server. Not implemented: routing to other accounts (there are none),
-//! device-list notifications, privacy tokens, groups, media,
+//! privacy tokens, groups, media,
 //! app-state patches with content (collections answer empty).
 //!
 //! ```no_run

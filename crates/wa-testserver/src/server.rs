@@ -412,16 +412,29 @@ impl Admin {
     }
 
     /// The phone unlinks `jid`: the device is forgotten and, if connected, gets
-    /// `<stream:error code='401'><conflict type='device_removed'/></stream:error>`.
+    /// `<stream:error code='401'><conflict type='device_removed'/></stream:error>`; the other
+    /// companions get a `<notification type='devices'><remove>` (queued if offline).
     pub fn remove_device(&self, jid: &Jid) -> Result<()> {
-        let conn = {
+        let (conn, notify) = {
             let mut state = lock(&self.shared.state);
             let d = state
                 .device_of(jid)
                 .ok_or_else(|| Error::UnknownDevice(jid.to_string()))?;
-            state.remove_device(d)
+            let conn = state.remove_device(d);
+            let notify = crate::engine::announce_device_change(
+                &mut state,
+                crate::engine::DeviceChange::Removed,
+                d,
+                crate::listener::now_ms(),
+            );
+            (conn, notify)
         };
         self.shared.persist();
+        for (c, device, node) in notify {
+            if let Some(node) = self.shared.deliver(c, device, node) {
+                lock(&self.shared.state).queue_offline(device, node);
+            }
+        }
         if let Some(conn) = conn {
             self.shared
                 .send_cmd(conn, ConnCmd::Kick(StreamError::DeviceRemoved));

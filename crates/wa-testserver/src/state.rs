@@ -114,6 +114,8 @@ pub struct ServerState {
     /// Stanzas routed to devices while they were offline, oldest first, by device id; sent
     /// on the device's next login before the offline marker. Not persisted.
     pub offline_queue: HashMap<u16, VecDeque<Node>>,
+    /// Counter for ids of server-initiated stanzas (notifications).
+    pub next_stanza_id: u64,
 }
 
 impl ServerState {
@@ -134,6 +136,7 @@ impl ServerState {
             revision: 0,
             faults: Faults::default(),
             offline_queue: HashMap::new(),
+            next_stanza_id: 0,
         }
     }
 

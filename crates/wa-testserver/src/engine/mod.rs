@@ -32,6 +32,7 @@ use crate::phone::QrCode;
 use crate::state::{ConnId, ServerState};
 
 pub use pair::PairingInfo;
+pub use route::{DeviceChange, announce_device_change, device_notification};
 
 /// How long after `success` the offline marker goes out if the client never sends its
 /// `passive`/`active` IQ, in milliseconds.
@@ -553,6 +554,13 @@ impl Connection {
                         }
                     }
                     pair::Outcome::Paired(jid) => {
+                        let added = jid.device();
+                        for (conn, device, node) in
+                            announce_device_change(state, DeviceChange::Added, added, now_ms)
+                        {
+                            self.effects
+                                .push_back(Effect::Deliver { conn, device, node });
+                        }
                         self.effects.push_back(Effect::Paired(jid));
                         return self.handle_kick(StreamError::RestartRequired);
                     }

@@ -16,7 +16,7 @@ use wa_binary::{Jid, Node, Server};
 
 use super::{Connection, Effect};
 use crate::error::Result;
-use crate::state::ServerState;
+use crate::state::{ConnId, ServerState};
 
 /// Attributes of the client's stanza that the server sets itself (never forwarded as sent).
 const SERVER_ATTRS: [&str; 8] = [
@@ -102,6 +102,70 @@ fn rewrite(
     } else {
         b.children(children).build()
     }
+}
+
+/// A change of the account's device list, announced to its other devices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceChange {
+    /// A companion paired.
+    Added,
+    /// A companion was unlinked.
+    Removed,
+}
+
+/// The `<notification type='devices'>` announcing `change` of `device`:
+/// `<add|remove><device jid='pn:N' lid='lid:N' key-index/></…>` from the account's JID.
+#[must_use]
+pub fn device_notification(
+    state: &mut ServerState,
+    change: DeviceChange,
+    device: u16,
+    now_ms: u64,
+) -> Node {
+    state.next_stanza_id = state.next_stanza_id.wrapping_add(1);
+    let account = &state.account;
+    let mut dev = Node::new("device")
+        .attr("jid", account.pn_jid(device))
+        .attr("lid", account.lid_jid(device));
+    if let Some(d) = state.devices.get(&device) {
+        dev = dev.attr("key-index", d.key_index.to_string());
+    }
+    let tag = match change {
+        DeviceChange::Added => "add",
+        DeviceChange::Removed => "remove",
+    };
+    Node::new("notification")
+        .attr("from", account.pn_jid(0).to_non_ad())
+        .attr("id", format!("dev-{}", state.next_stanza_id))
+        .attr("type", "devices")
+        .attr("t", (now_ms / 1000).to_string())
+        .child(Node::new(tag).child(dev.build()).build())
+        .build()
+}
+
+/// Announces `change` of `device` to every other companion: offline ones get it queued, the
+/// online ones are returned as `(connection, device, stanza)` to deliver.
+pub fn announce_device_change(
+    state: &mut ServerState,
+    change: DeviceChange,
+    device: u16,
+    now_ms: u64,
+) -> Vec<(ConnId, u16, Node)> {
+    let node = device_notification(state, change, device, now_ms);
+    let others: Vec<u16> = state
+        .devices
+        .keys()
+        .copied()
+        .filter(|d| *d != device)
+        .collect();
+    let mut online = Vec::new();
+    for d in others {
+        match state.online.get(&d) {
+            Some(&conn) => online.push((conn, d, node.clone())),
+            None => state.queue_offline(d, node.clone()),
+        }
+    }
+    online
 }
 
 impl Connection {

@@ -214,3 +214,52 @@ fn unknown_recipients_are_acked_and_dropped_and_stale_deliveries_are_queued() {
     h.state.remove_device(2);
     assert_eq!(h.state.queued(2), 0);
 }
+
+#[test]
+fn pairing_and_removal_are_announced_as_device_notifications() {
+    let mut h = Harness::new(44);
+    let (_, k1, _, _) = pair(&mut h, false);
+    let (mut c1, _) = h.connect(k1.clone(), &login(1));
+    effects(&mut c1);
+    // Device 2 pairs while device 1 is online: device 1 gets <add>.
+    let (_, k2, fx, _) = pair(&mut h, false);
+    let add = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Deliver {
+                conn,
+                device: 1,
+                node,
+            } if *conn == c1.conn.id() => Some(node.clone()),
+            _ => None,
+        })
+        .expect("device 1 is told about device 2");
+    assert_eq!(attr(&add, "type"), "devices");
+    assert_eq!(
+        add.attr("from").unwrap().to_string(),
+        "15551234567@s.whatsapp.net"
+    );
+    let dev = add.child("add").unwrap().child("device").unwrap();
+    assert_eq!(
+        dev.attr("jid").unwrap().to_string(),
+        "15551234567:2@s.whatsapp.net"
+    );
+    assert_eq!(dev.attr("lid").unwrap().to_string(), "99887766554433:2@lid");
+    assert!(matches!(fx.last(), Some(Effect::Paired(_))));
+
+    // Device 1 goes offline; device 2 is removed: device 1 finds <remove> on its next login.
+    c1.conn.handle_closed(&mut h.state);
+    h.state.remove_device(2);
+    let online = announce_device_change(&mut h.state, DeviceChange::Removed, 2, NOW);
+    assert!(online.is_empty());
+    drop(k2);
+    let (_, first) = h.connect(k1, &login(1));
+    let n = &first[1];
+    assert_eq!(attr(n, "type"), "devices");
+    let dev = n.child("remove").unwrap().child("device").unwrap();
+    assert_eq!(
+        dev.attr("jid").unwrap().to_string(),
+        "15551234567:2@s.whatsapp.net"
+    );
+    assert_ne!(attr(n, "id"), attr(&add, "id"));
+}
