@@ -23,7 +23,9 @@
 //!   `notify`, `sender_lid`), receipts go to the other devices, both are acked; offline
 //!   devices get them in order on their next login, counted in `<offline count>`
 //!   ([`Admin::queued_stanzas`]); a companion pairing or being removed is announced to the
-//!   others as `<notification type='devices'>` (`<add>`/`<remove>`);
+//!   others as `<notification type='devices'>` (`<add>`/`<remove>`); a key fetch leaving a
+//!   device below [`engine::LOW_PRE_KEY_COUNT`] one-time prekeys (and at 0) sends it
+//!   `<notification type='encrypt'><count value=N/>`;
 //! - unknown IQs get an error IQ (`501`), unknown stanzas with an id are acked;
 //! - on a device's first login the phone sends, as Signal peer messages (`pkmsg` from the
 //!   uploaded bundle), the app-state sync key share and an initial history-sync notification

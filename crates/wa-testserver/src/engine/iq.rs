@@ -133,7 +133,7 @@ impl Connection {
                 self.upload_pre_keys(node, device, state)
             }
             ("encrypt", "get", "digest") => self.digest(node, device, state),
-            ("encrypt", "get", "key") => self.fetch_keys(node, state),
+            ("encrypt", "get", "key") => self.fetch_keys(node, now_ms, state),
             ("passive", "set", "active" | "passive") => {
                 self.send(&result(node, Vec::new()))?;
                 self.send_offline_marker()?;
@@ -255,8 +255,9 @@ impl Connection {
         self.send(&result(node, vec![digest]))
     }
 
-    fn fetch_keys(&mut self, node: &Node, state: &mut ServerState) -> Result<()> {
+    fn fetch_keys(&mut self, node: &Node, now_ms: u64, state: &mut ServerState) -> Result<()> {
         let mut users = Vec::new();
+        let mut low = Vec::new();
         for user in node
             .child("key")
             .into_iter()
@@ -272,6 +273,10 @@ impl Connection {
                     let reg = d.registration_id?;
                     let skey = d.signed_pre_key.clone()?;
                     let one_time = d.pre_keys.pop_first();
+                    let left = d.pre_keys.len();
+                    if one_time.is_some() && (left + 1 == super::LOW_PRE_KEY_COUNT || left == 0) {
+                        low.push((d.id, left));
+                    }
                     let mut b = Node::new("user")
                         .attr("jid", jid.clone())
                         .child(
@@ -310,7 +315,11 @@ impl Connection {
         self.send(&result(
             node,
             vec![Node::new("list").children(users).build()],
-        ))
+        ))?;
+        for (device, left) in low {
+            self.notify_low_pre_keys(device, left, now_ms, state)?;
+        }
+        Ok(())
     }
 
     fn app_state_sync(&mut self, node: &Node) -> Result<()> {

@@ -32,7 +32,7 @@ use crate::phone::QrCode;
 use crate::state::{ConnId, ServerState};
 
 pub use pair::PairingInfo;
-pub use route::{DeviceChange, announce_device_change, device_notification};
+pub use route::{DeviceChange, LOW_PRE_KEY_COUNT, announce_device_change, device_notification};
 
 /// How long after `success` the offline marker goes out if the client never sends its
 /// `passive`/`active` IQ, in milliseconds.

@@ -104,6 +104,10 @@ fn rewrite(
     }
 }
 
+/// A prekey fetch leaving a device with fewer one-time prekeys than this triggers a
+/// low-prekey notification (whatsmeow uploads more below 5).
+pub const LOW_PRE_KEY_COUNT: usize = 5;
+
 /// A change of the account's device list, announced to its other devices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceChange {
@@ -170,14 +174,45 @@ pub fn announce_device_change(
 
 impl Connection {
     /// Hands `node` to `device`: an effect if it is online elsewhere, else its offline queue.
-    fn deliver_to(&mut self, device: u16, node: Node, state: &mut ServerState) {
+    pub(super) fn deliver_to(
+        &mut self,
+        device: u16,
+        node: Node,
+        state: &mut ServerState,
+    ) -> Result<()> {
         match state.online.get(&device) {
-            Some(&conn) if conn == self.id => {}
+            Some(&conn) if conn == self.id => return self.send(&node),
             Some(&conn) => self
                 .effects
                 .push_back(Effect::Deliver { conn, device, node }),
             None => state.queue_offline(device, node),
         }
+        Ok(())
+    }
+
+    /// Tells `device` its one-time prekeys ran low (`<notification type='encrypt'><count
+    /// value=N/>`), as the server does when a fetch leaves fewer than
+    /// [`LOW_PRE_KEY_COUNT`].
+    pub(super) fn notify_low_pre_keys(
+        &mut self,
+        device: u16,
+        remaining: usize,
+        now_ms: u64,
+        state: &mut ServerState,
+    ) -> Result<()> {
+        state.next_stanza_id = state.next_stanza_id.wrapping_add(1);
+        let node = Node::new("notification")
+            .attr("from", Jid::new("", Server::User))
+            .attr("id", format!("pk-{}", state.next_stanza_id))
+            .attr("type", "encrypt")
+            .attr("t", (now_ms / 1000).to_string())
+            .child(
+                Node::new("count")
+                    .attr("value", remaining.to_string())
+                    .build(),
+            )
+            .build();
+        self.deliver_to(device, node, state)
     }
 
     /// A `<message>` from `device`: routes it to every addressed device, then acks it.
@@ -195,7 +230,7 @@ impl Connection {
                         continue;
                     }
                     let out = rewrite(node, &to, device, encs, now_ms, state);
-                    self.deliver_to(target, out, state);
+                    self.deliver_to(target, out, state)?;
                 }
             } else {
                 tracing::info!(conn = self.id, %to, "message to an unknown account dropped");
@@ -223,7 +258,7 @@ impl Connection {
                 .collect();
             for target in others {
                 let out = rewrite(node, &to, device, Vec::new(), now_ms, state);
-                self.deliver_to(target, out, state);
+                self.deliver_to(target, out, state)?;
             }
         }
         self.handle_common(node, now_ms, state)

@@ -263,3 +263,81 @@ fn pairing_and_removal_are_announced_as_device_notifications() {
     );
     assert_ne!(attr(n, "id"), attr(&add, "id"));
 }
+
+#[test]
+fn fetching_prekeys_down_to_the_low_mark_notifies_the_owner() {
+    let mut h = Harness::new(45);
+    let (k1, _k2) = two_devices(&mut h);
+    let (mut c1, _) = h.connect(k1, &login(1));
+    effects(&mut c1);
+    {
+        let d2 = h.state.devices.get_mut(&2).unwrap();
+        d2.registration_id = Some(7);
+        d2.signed_pre_key = Some(crate::state::SignedPreKey {
+            id: 1,
+            public: [3; 32],
+            signature: [4; 64],
+        });
+        d2.pre_keys = (1..=5)
+            .map(|i| (i, [u8::try_from(i).unwrap(); 32]))
+            .collect();
+    }
+    h.state.offline_queue.clear();
+    let fetch = |n: usize| {
+        iq(
+            &format!("f{n}"),
+            "encrypt",
+            "get",
+            vec![
+                Node::new("key")
+                    .child(
+                        Node::new("user")
+                            .attr("jid", jid("15551234567:2@s.whatsapp.net"))
+                            .build(),
+                    )
+                    .build(),
+            ],
+        )
+    };
+    let mut counts = Vec::new();
+    for n in 0..6 {
+        let r = c1.send(&mut h, &fetch(n));
+        assert_eq!(attr(&r[0], "type"), "result");
+        counts.push(h.state.queued(2));
+    }
+    // Crossing below 5 (4 left) and running out (0 left) each queue one notification.
+    assert_eq!(counts, [1, 1, 1, 1, 2, 2]);
+    let q = &h.state.offline_queue[&2];
+    let values: Vec<&str> = q
+        .iter()
+        .map(|n| {
+            assert_eq!(attr(n, "type"), "encrypt");
+            attr(n.child("count").unwrap(), "value")
+        })
+        .collect();
+    assert_eq!(values, ["4", "0"]);
+
+    // The owner's own connection gets it directly.
+    h.state.devices.get_mut(&1).unwrap().registration_id = Some(8);
+    h.state.devices.get_mut(&1).unwrap().signed_pre_key =
+        h.state.devices[&2].signed_pre_key.clone();
+    h.state.devices.get_mut(&1).unwrap().pre_keys = [(1, [1; 32])].into_iter().collect();
+    let own = iq(
+        "own",
+        "encrypt",
+        "get",
+        vec![
+            Node::new("key")
+                .child(
+                    Node::new("user")
+                        .attr("jid", jid("15551234567:1@s.whatsapp.net"))
+                        .build(),
+                )
+                .build(),
+        ],
+    );
+    let r = c1.send(&mut h, &own);
+    assert_eq!(r.len(), 2);
+    assert_eq!(attr(&r[1], "type"), "encrypt");
+    assert_eq!(attr(r[1].child("count").unwrap(), "value"), "0");
+}
