@@ -25,7 +25,8 @@
 //!   ([`Admin::queued_stanzas`]); a companion pairing or being removed is announced to the
 //!   others as `<notification type='devices'>` (`<add>`/`<remove>`); a key fetch leaving a
 //!   device below [`engine::LOW_PRE_KEY_COUNT`] one-time prekeys (and at 0) sends it
-//!   `<notification type='encrypt'><count value=N/>`;
+//!   `<notification type='encrypt'><count value=N/>`; [`Admin::set_require_tctoken`] makes
+//!   1:1 messages without `<tctoken>` fail with an ack carrying `error='463'`;
 //! - unknown IQs get an error IQ (`501`), unknown stanzas with an id are acked;
 //! - on a device's first login the phone sends, as Signal peer messages (`pkmsg` from the
 //!   uploaded bundle), the app-state sync key share and an initial history-sync notification

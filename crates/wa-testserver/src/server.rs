@@ -359,6 +359,12 @@ impl Admin {
         lock(&self.shared.state).faults.drop_pings = drop;
     }
 
+    /// When on, 1:1 messages without a `<tctoken>` (privacy token) are refused with an ack
+    /// carrying `error='463'` and are not delivered.
+    pub fn set_require_tctoken(&self, require: bool) {
+        lock(&self.shared.state).faults.require_tctoken = require;
+    }
+
     /// Fault injection: the next `pair-success` messages carry a wrong ADV HMAC
     /// (`bad_hmac`) and/or a wrong account signature under a valid HMAC (`bad_signature`).
     pub fn set_bad_pairing(&self, bad_hmac: bool, bad_signature: bool) {

@@ -82,6 +82,9 @@ pub struct Faults {
     /// Send `pair-success` with a wrong account signature under a valid HMAC (companions that
     /// verify the signature must refuse it).
     pub bad_account_signature: bool,
+    /// Refuse 1:1 `<message>` stanzas without a `<tctoken>` child: they are not routed and
+    /// the sender's ack carries `error='463'`.
+    pub require_tctoken: bool,
 }
 
 /// All server-side state shared by connections (locked by the listener around each engine call).

@@ -224,6 +224,19 @@ impl Connection {
         state: &mut ServerState,
     ) -> Result<()> {
         if let Some(to) = node.attr("to").and_then(|v| v.as_jid()).cloned() {
+            let one_to_one = matches!(to.server(), Server::User | Server::Lid);
+            if one_to_one && state.faults.require_tctoken && node.child("tctoken").is_none() {
+                tracing::info!(conn = self.id, %to, "message without tctoken refused (463)");
+                return self.send(
+                    &Node::new("ack")
+                        .attr("class", "message")
+                        .attr("id", node.attr("id").cloned().unwrap_or_else(|| "".into()))
+                        .attr("from", to)
+                        .attr("t", (now_ms / 1000).to_string())
+                        .attr("error", "463")
+                        .build(),
+                );
+            }
             if is_own_account(&to, state) {
                 for (target, encs) in targets(node, &to, state) {
                     if target == device {

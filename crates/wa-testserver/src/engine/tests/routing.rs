@@ -341,3 +341,37 @@ fn fetching_prekeys_down_to_the_low_mark_notifies_the_owner() {
     assert_eq!(attr(&r[1], "type"), "encrypt");
     assert_eq!(attr(r[1].child("count").unwrap(), "value"), "0");
 }
+
+#[test]
+fn required_privacy_tokens_refuse_messages_without_one_with_463() {
+    let mut h = Harness::new(46);
+    let (k1, _k2) = two_devices(&mut h);
+    let (mut c1, _) = h.connect(k1, &login(1));
+    effects(&mut c1);
+    h.state.offline_queue.clear();
+    h.state.faults.require_tctoken = true;
+    let mut without = fanout(
+        "N",
+        "15551234567@s.whatsapp.net",
+        &["15551234567:2@s.whatsapp.net"],
+    );
+    if let Content::Nodes(children) = &mut without.content {
+        children.retain(|c| c.tag != "tctoken");
+    }
+    let out = c1.send(&mut h, &without);
+    assert_eq!(attr(&out[0], "class"), "message");
+    assert_eq!(attr(&out[0], "id"), "N");
+    assert_eq!(attr(&out[0], "error"), "463");
+    assert_eq!(h.state.queued(2), 0);
+
+    let with = fanout(
+        "Y",
+        "15551234567@s.whatsapp.net",
+        &["15551234567:2@s.whatsapp.net"],
+    );
+    let out = c1.send(&mut h, &with);
+    assert!(out[0].attr("error").is_none());
+    assert_eq!(h.state.queued(2), 1);
+    // The token is for the server: the recipient does not see it.
+    assert!(h.state.offline_queue[&2][0].child("tctoken").is_none());
+}
