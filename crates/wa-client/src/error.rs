@@ -58,6 +58,24 @@ pub enum Error {
     /// The operation needs a connected, logged-in session.
     #[error("not connected")]
     NotConnected,
+    /// A message stanza or payload is unusable.
+    #[error("message: {0}")]
+    Message(#[from] MessageError),
+}
+
+/// Why an incoming message (stanza or decrypted payload) could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub enum MessageError {
+    /// A required attribute or child is missing or has the wrong form.
+    #[error("malformed message stanza: {0}")]
+    Malformed(String),
+    /// Well-formed but not handled by this client (another server, another `<enc>` type).
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// The decrypted plaintext does not end in valid padding.
+    #[error("bad padding: {0}")]
+    Padding(String),
 }
 
 /// Why a `pair-success` was refused (whatsmeow's `pair.go` checks, in order).

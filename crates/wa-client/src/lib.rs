@@ -19,9 +19,14 @@
 //! [`Config::extra_ca_der`] (a test server's certificate). [`Config::trust_root`] replaces
 //! WhatsApp's Noise root for test servers; nothing weakens verification.
 //!
-//! Not here yet: receiving, decrypting, acknowledging and sending messages and receipts
-//! (`<message>` stanzas are logged and left unanswered), app-state and history sync, and
-//! presence after login. Edge-routing info from `<ib><edge_routing>` is reused on reconnects
+//! [`message`] holds the sans-IO building blocks of 1:1 messaging: plaintext padding, parsing
+//! of `<message>` stanzas into [`message::MessageInfo`] (chat, sender, own-device copies,
+//! PN/LID alternates, push name, timestamp, `<enc>` payloads) and the `<ack>` / delivery
+//! `<receipt>` answers.
+//!
+//! Not here yet: the engine does not yet decrypt, acknowledge or send messages and receipts
+//! (`<message>` stanzas are logged and left unanswered), nor run app-state and history sync,
+//! or presence after login. Edge-routing info from `<ib><edge_routing>` is reused on reconnects
 //! within the process (not persisted).
 //!
 //! ```text
@@ -61,6 +66,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod message;
 pub mod pair;
 pub mod pair_code;
 pub mod payload;
@@ -68,6 +74,6 @@ pub mod runtime;
 
 pub use config::{Backoff, Config, DeviceProps, KeepAlive, Proxy};
 pub use engine::{Engine, IqToken, StoreOp};
-pub use error::{Error, IqError, PairError, Result};
+pub use error::{Error, IqError, MessageError, PairError, Result};
 pub use event::{DisconnectReason, Event};
 pub use runtime::{Client, EventStream};

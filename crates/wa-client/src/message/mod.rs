@@ -1,0 +1,20 @@
+//! Message building blocks for 1:1 chats, sans-IO: what the engine needs to turn a decrypted
+//! payload into an event and a `<message>` stanza into acknowledgements.
+//!
+//! - [`padding`]: the random padding WhatsApp appends to every plaintext before Signal
+//!   encryption (v2 `<enc>` nodes) and its checked removal.
+//! - [`stanza`]: parsing an incoming `<message>` stanza (who sent it, in which chat, whether it
+//!   is from one of our own devices, the PN/LID alternate address, push name, timestamp and
+//!   the `<enc>` payloads) and building the `<ack>` and delivery `<receipt>` it must be answered
+//!   with.
+//!
+//! Not wired into the [`Engine`](crate::Engine) yet: decryption, `send_message`, device lists,
+//! retry receipts and the receipts API are the next steps.
+
+pub mod padding;
+pub mod stanza;
+
+pub use padding::{pad, unpad};
+pub use stanza::{
+    EncPayload, EncType, MessageInfo, MessageSource, ack_for, delivery_receipt, enc_payloads,
+};
