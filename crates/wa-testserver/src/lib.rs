@@ -26,7 +26,8 @@
 //!   others as `<notification type='devices'>` (`<add>`/`<remove>`); a key fetch leaving a
 //!   device below [`engine::LOW_PRE_KEY_COUNT`] one-time prekeys (and at 0) sends it
 //!   `<notification type='encrypt'><count value=N/>`; [`Admin::set_require_tctoken`] makes
-//!   1:1 messages without `<tctoken>` fail with an ack carrying `error='463'`;
+//!   1:1 messages without `<tctoken>` fail with an ack carrying `error='463'`; the
+//!   privacy-token IQ is answered and issues `<notification type='privacy_token'>`;
 //! - unknown IQs get an error IQ (`501`), unknown stanzas with an id are acked;
 //! - on a device's first login the phone sends, as Signal peer messages (`pkmsg` from the
 //!   uploaded bundle), the app-state sync key share and an initial history-sync notification
@@ -47,7 +48,7 @@
 //! `listener` is the tokio shell (one task per socket); [`phone`] signs devices.
 //!
 //! One account per server. Not implemented: routing to other accounts (there are none),
-//! privacy tokens, groups, media,
+//! token validation (any `<tctoken>` passes), groups, media,
 //! app-state patches with content (collections answer empty).
 //!
 //! ```no_run

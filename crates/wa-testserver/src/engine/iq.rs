@@ -159,6 +159,7 @@ impl Connection {
                 self.send(&result(node, vec![props]))
             }
             ("blocklist", "get", _) => self.send(&result(node, vec![Node::new("list").build()])),
+            ("privacy", "set", "tokens") => self.privacy_tokens(node, device, now_ms, state, rng),
             ("privacy", "get", _) => {
                 let cats = [
                     ("readreceipts", "all"),

@@ -12,6 +12,7 @@
 //! Only devices of the server's one account are routed to; messages to other users (and to the
 //! simulated phone, device 0) are acked and dropped.
 
+use rand_core::CryptoRng;
 use wa_binary::{Jid, Node, Server};
 
 use super::{Connection, Effect};
@@ -173,6 +174,64 @@ pub fn announce_device_change(
 }
 
 impl Connection {
+    /// The privacy-token IQ (`<iq xmlns='privacy' type='set'><tokens><token jid t
+    /// type='trusted_contact'/></tokens>`): answered with a result; each token's `jid`, when it
+    /// is a device user of this server, is issued a fresh 16-byte token for the sender as a
+    /// `<notification type='privacy_token'>` on its other devices.
+    pub(super) fn privacy_tokens<R: CryptoRng>(
+        &mut self,
+        node: &Node,
+        device: u16,
+        now_ms: u64,
+        state: &mut ServerState,
+        rng: &mut R,
+    ) -> Result<()> {
+        self.send(&super::stanza::result(node, Vec::new()))?;
+        let chats: Vec<Jid> = node
+            .child("tokens")
+            .into_iter()
+            .flat_map(|t| t.children_by_tag("token"))
+            .filter_map(|t| t.attr("jid").and_then(|v| v.as_jid()).cloned())
+            .collect();
+        for chat in chats {
+            if !is_own_account(&chat, state) {
+                continue;
+            }
+            let mut token = [0u8; 16];
+            rng.fill_bytes(&mut token);
+            state.next_stanza_id = state.next_stanza_id.wrapping_add(1);
+            let t = (now_ms / 1000).to_string();
+            let n = Node::new("notification")
+                .attr("from", state.account.pn_jid(device).to_non_ad())
+                .attr("id", format!("pt-{}", state.next_stanza_id))
+                .attr("type", "privacy_token")
+                .attr("t", t.clone())
+                .child(
+                    Node::new("tokens")
+                        .child(
+                            Node::new("token")
+                                .attr("jid", chat.to_non_ad())
+                                .attr("t", t)
+                                .attr("type", "trusted_contact")
+                                .bytes(token.to_vec())
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build();
+            let others: Vec<u16> = state
+                .devices
+                .keys()
+                .copied()
+                .filter(|d| *d != device)
+                .collect();
+            for d in others {
+                self.deliver_to(d, n.clone(), state)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Hands `node` to `device`: an effect if it is online elsewhere, else its offline queue.
     pub(super) fn deliver_to(
         &mut self,

@@ -375,3 +375,36 @@ fn required_privacy_tokens_refuse_messages_without_one_with_463() {
     // The token is for the server: the recipient does not see it.
     assert!(h.state.offline_queue[&2][0].child("tctoken").is_none());
 }
+
+#[test]
+fn privacy_token_iq_is_answered_and_issues_a_token_notification() {
+    let mut h = Harness::new(47);
+    let (k1, _k2) = two_devices(&mut h);
+    let (mut c1, _) = h.connect(k1, &login(1));
+    effects(&mut c1);
+    h.state.offline_queue.clear();
+    let req = iq(
+        "pt",
+        "privacy",
+        "set",
+        vec![
+            Node::new("tokens")
+                .child(
+                    Node::new("token")
+                        .attr("jid", jid("15551234567@s.whatsapp.net"))
+                        .attr("t", "1")
+                        .attr("type", "trusted_contact")
+                        .build(),
+                )
+                .build(),
+        ],
+    );
+    let out = c1.send(&mut h, &req);
+    assert_eq!(attr(&out[0], "type"), "result");
+    assert_eq!(attr(&out[0], "id"), "pt");
+    let n = &h.state.offline_queue[&2][0];
+    assert_eq!(attr(n, "type"), "privacy_token");
+    let token = n.child("tokens").unwrap().child("token").unwrap();
+    assert_eq!(attr(token, "type"), "trusted_contact");
+    assert_eq!(token.bytes().unwrap().len(), 16);
+}
