@@ -3,6 +3,8 @@
 //!
 //! - [`padding`]: the random padding WhatsApp appends to every plaintext before Signal
 //!   encryption (v2 `<enc>` nodes) and its checked removal.
+//! - [`dsm`]: wrapping sent messages in `DeviceSentMessage` for our own other devices, and
+//!   unwrapping them on receipt.
 //! - [`stanza`]: parsing an incoming `<message>` stanza (who sent it, in which chat, whether it
 //!   is from one of our own devices, the PN/LID alternate address, push name, timestamp and
 //!   the `<enc>` payloads) and building the `<ack>` and delivery `<receipt>` it must be answered
@@ -11,6 +13,7 @@
 //! Not wired into the [`Engine`](crate::Engine) yet: decryption, `send_message`, device lists,
 //! retry receipts and the receipts API are the next steps.
 
+pub mod dsm;
 pub mod padding;
 pub mod stanza;
 
