@@ -74,7 +74,12 @@ pub fn unmarshal_flat_with<'a>(
     data: &'a [u8],
     opts: &DecodeOptions,
 ) -> Result<Document<'a>, DecodeError> {
-    let mut doc = Document::new();
+    // A size estimate from the frame length, so that a small frame costs one allocation per
+    // vector (growth still handles denser frames; the caps bound the waste on large ones).
+    let mut doc = Document {
+        nodes: Vec::with_capacity((data.len() / 48).clamp(4, 4096)),
+        attrs: Vec::with_capacity((data.len() / 16).clamp(8, 8192)),
+    };
     doc.decode_into_with(data, opts)?;
     Ok(doc)
 }
