@@ -13,7 +13,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::crypto::{aes_cbc_decrypt, aes_cbc_encrypt, hkdf, hmac_sha256};
 use crate::error::{Result, SignalError};
-use crate::keys::{KeyPair, PrivateKey, PublicKey};
+use crate::keys::{KeyPair, PrivateKey, PublicKey, Signer, Verifier};
 use crate::wire::{SenderKeyDistributionMessage, SenderKeyMessage};
 
 /// States kept per sender-key record.
@@ -74,8 +74,10 @@ impl SenderMessageKey {
 struct SenderKeyState {
     key_id: u32,
     chain: SenderChainKey,
-    signing_public: PublicKey,
-    signing_private: Option<PrivateKey>,
+    /// The signing public key, with its Edwards form cached once derived.
+    signing_public: Verifier,
+    /// Our signing private key (own states only), with its Edwards public key cached.
+    signing_private: Option<Signer>,
     skipped: VecDeque<SenderMessageKey>,
 }
 
@@ -117,7 +119,7 @@ impl SenderKeyRecord {
                 s.key_id,
                 s.chain.iteration,
                 s.chain.seed,
-                s.signing_public,
+                *s.signing_public.public(),
             )
         };
         if let Some(own) = self.states.back().filter(|s| s.signing_private.is_some()) {
@@ -129,8 +131,8 @@ impl SenderKeyRecord {
         let state = SenderKeyState {
             key_id: rng.next_u32() & 0x7FFF_FFFF,
             chain: SenderChainKey { iteration: 0, seed },
-            signing_public: signing.public,
-            signing_private: Some(signing.private),
+            signing_public: Verifier::new(signing.public),
+            signing_private: Some(Signer::new(signing.private)),
             skipped: VecDeque::new(),
         };
         seed.zeroize();
@@ -151,7 +153,7 @@ impl SenderKeyRecord {
             let same_key = self
                 .states
                 .get(pos)
-                .is_some_and(|s| &s.signing_public == message.signing_key());
+                .is_some_and(|s| s.signing_public.public() == message.signing_key());
             if same_key {
                 return;
             }
@@ -163,7 +165,7 @@ impl SenderKeyRecord {
                 iteration: message.iteration(),
                 seed: *message.chain_key(),
             },
-            signing_public: *message.signing_key(),
+            signing_public: Verifier::new(*message.signing_key()),
             signing_private: None,
             skipped: VecDeque::new(),
         });
@@ -203,7 +205,7 @@ impl SenderKeyRecord {
             .rev()
             .find(|s| s.key_id == message.key_id())
             .ok_or(SignalError::InvalidKeyId(message.key_id()))?;
-        message.verify_signature(&state.signing_public)?;
+        message.verify_signature_with(&state.signing_public)?;
         let iteration = message.iteration();
         let current = state.chain.iteration;
         let mut skipped = Vec::new();
@@ -256,8 +258,11 @@ impl SenderKeyRecord {
                         iteration: s.chain.iteration,
                         seed: s.chain.seed.to_vec(),
                     }),
-                    signing_public: s.signing_public.serialize().to_vec(),
-                    signing_private: s.signing_private.as_ref().map(|p| p.as_bytes().to_vec()),
+                    signing_public: s.signing_public.public().serialize().to_vec(),
+                    signing_private: s
+                        .signing_private
+                        .as_ref()
+                        .map(|p| p.private().as_bytes().to_vec()),
                     message_keys: s
                         .skipped
                         .iter()
@@ -307,12 +312,13 @@ impl SenderKeyRecord {
                         iteration: chain.iteration,
                         seed: seed(&chain.seed)?,
                     },
-                    signing_public: PublicKey::from_bytes(&s.signing_public)
-                        .map_err(|_| bad("signing key"))?,
+                    signing_public: Verifier::new(
+                        PublicKey::from_bytes(&s.signing_public).map_err(|_| bad("signing key"))?,
+                    ),
                     signing_private: s
                         .signing_private
                         .as_deref()
-                        .map(PrivateKey::from_slice)
+                        .map(|b| PrivateKey::from_slice(b).map(Signer::new))
                         .transpose()
                         .map_err(|_| bad("signing private key"))?,
                     skipped,

@@ -8,6 +8,8 @@
 //! Ed25519 key, and the sign bit of the Edwards public key is carried in the top bit of the last
 //! signature byte so that a verifier holding only the Montgomery key can recover it.
 
+use std::sync::{Arc, OnceLock};
+
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::montgomery::MontgomeryPoint;
 use curve25519_dalek::scalar::Scalar;
@@ -194,31 +196,68 @@ fn clamp(mut k: [u8; 32]) -> [u8; 32] {
 }
 
 fn xeddsa_sign(private: &[u8; 32], message: &[u8], random: &[u8; 64]) -> [u8; 64] {
-    let mut clamped = clamp(*private);
-    let a = Scalar::from_bytes_mod_order(clamped);
-    let public_ed = EdwardsPoint::mul_base(&a).compress();
-    let sign_bit = public_ed.as_bytes()[31] & 0x80;
+    let mut prepared = SignerCache::derive(private);
+    let sig = xeddsa_sign_prepared(&prepared, message, random);
+    prepared.zeroize_secrets();
+    sig
+}
+
+/// The per-key part of XEdDSA signing: the clamped private bytes (hashed into the nonce), their
+/// scalar, and the compressed Edwards public key. Deriving it costs one base-point
+/// multiplication, which [`Signer`] pays once per key instead of once per signature.
+struct SignerCache {
+    clamped: [u8; 32],
+    a: Scalar,
+    ed_public: CompressedEdwardsY,
+}
+
+impl SignerCache {
+    fn derive(private: &[u8; 32]) -> Self {
+        let clamped = clamp(*private);
+        let a = Scalar::from_bytes_mod_order(clamped);
+        let ed_public = EdwardsPoint::mul_base(&a).compress();
+        Self {
+            clamped,
+            a,
+            ed_public,
+        }
+    }
+
+    fn zeroize_secrets(&mut self) {
+        self.clamped.zeroize();
+        self.a.zeroize();
+    }
+}
+
+impl Drop for SignerCache {
+    fn drop(&mut self) {
+        self.zeroize_secrets();
+    }
+}
+
+fn xeddsa_sign_prepared(key: &SignerCache, message: &[u8], random: &[u8; 64]) -> [u8; 64] {
+    let sign_bit = key.ed_public.as_bytes()[31] & 0x80;
 
     let mut prefix = [0xFFu8; 32];
     prefix[0] = 0xFE;
     let mut nonce_hash = Sha512::new();
     nonce_hash.update(prefix);
-    nonce_hash.update(clamped);
+    nonce_hash.update(key.clamped);
     nonce_hash.update(message);
     nonce_hash.update(random);
     let mut wide: [u8; 64] = nonce_hash.finalize().into();
-    let r = Scalar::from_bytes_mod_order_wide(&wide);
+    let mut r = Scalar::from_bytes_mod_order_wide(&wide);
     wide.zeroize();
-    clamped.zeroize();
 
     let big_r = EdwardsPoint::mul_base(&r).compress();
     let mut h_hash = Sha512::new();
     h_hash.update(big_r.as_bytes());
-    h_hash.update(public_ed.as_bytes());
+    h_hash.update(key.ed_public.as_bytes());
     h_hash.update(message);
     let h_wide: [u8; 64] = h_hash.finalize().into();
     let h = Scalar::from_bytes_mod_order_wide(&h_wide);
-    let s = r + h * a;
+    let s = r + h * key.a;
+    r.zeroize();
 
     let mut sig = [0u8; 64];
     sig[..32].copy_from_slice(big_r.as_bytes());
@@ -227,33 +266,137 @@ fn xeddsa_sign(private: &[u8; 32], message: &[u8], random: &[u8; 64]) -> [u8; 64
     sig
 }
 
-fn xeddsa_verify(public: &[u8; 32], message: &[u8], signature: &[u8]) -> bool {
-    let Ok(sig) = <&[u8; 64]>::try_from(signature) else {
-        return false;
-    };
-    let (r_bytes, s_part) = sig.split_at(32);
-    let mut s_bytes = [0u8; 32];
-    s_bytes.copy_from_slice(s_part);
+/// A private key that signs repeatedly (a sender-key state's signing key): the Edwards public
+/// key and scalar are derived on the first signature and reused by the later ones. Signatures
+/// are byte-identical to [`PrivateKey::sign`].
+#[derive(Clone)]
+pub(crate) struct Signer {
+    private: PrivateKey,
+    cache: Arc<OnceLock<SignerCache>>,
+}
+
+impl Signer {
+    /// Wraps a private key; nothing is derived until the first signature.
+    pub(crate) fn new(private: PrivateKey) -> Self {
+        Self {
+            private,
+            cache: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// The wrapped private key.
+    pub(crate) fn private(&self) -> &PrivateKey {
+        &self.private
+    }
+
+    /// Signs `message` with XEdDSA; `rng` supplies the 64 bytes of nonce randomness.
+    pub(crate) fn sign<R: CryptoRng + ?Sized>(
+        &self,
+        message: &[u8],
+        rng: &mut R,
+    ) -> [u8; SIGNATURE_LEN] {
+        let cache = self
+            .cache
+            .get_or_init(|| SignerCache::derive(self.private.as_bytes()));
+        let mut random = [0u8; 64];
+        rng.fill_bytes(&mut random);
+        let sig = xeddsa_sign_prepared(cache, message, &random);
+        random.zeroize();
+        sig
+    }
+}
+
+/// The Edwards form of a Montgomery public key for one sign bit: the negated point (as the
+/// verification equation uses it) and the compressed encoding (as the challenge hash uses it).
+/// `None` when the key has no Edwards point for that bit, so no signature with it can verify.
+type EdwardsForm = Option<(EdwardsPoint, [u8; 32])>;
+
+fn edwards_form(public: &[u8; 32], sign_bit: u8) -> EdwardsForm {
+    MontgomeryPoint(*public)
+        .to_edwards(sign_bit)
+        .map(|a| (-a, a.compress().to_bytes()))
+}
+
+/// A public key that verifies repeatedly (a sender-key state's signing key): the
+/// Montgomery-to-Edwards conversion (a square root and an inversion) is done once per sign bit
+/// and reused. Accepts exactly what [`PublicKey::verify`] accepts.
+#[derive(Clone)]
+pub(crate) struct Verifier {
+    public: PublicKey,
+    by_sign_bit: Arc<[OnceLock<EdwardsForm>; 2]>,
+}
+
+impl Verifier {
+    /// Wraps a public key; nothing is derived until the first verification.
+    pub(crate) fn new(public: PublicKey) -> Self {
+        Self {
+            public,
+            by_sign_bit: Arc::new([OnceLock::new(), OnceLock::new()]),
+        }
+    }
+
+    /// The wrapped public key.
+    pub(crate) fn public(&self) -> &PublicKey {
+        &self.public
+    }
+
+    /// Verifies an XEdDSA signature over `message`.
+    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> Result<()> {
+        let ok = parse_signature(signature).is_some_and(|(r, s, sign_bit)| {
+            let [positive, negative] = &*self.by_sign_bit;
+            let slot = if sign_bit == 0 { positive } else { negative };
+            slot.get_or_init(|| edwards_form(&self.public.0, sign_bit))
+                .as_ref()
+                .is_some_and(|(neg_a, a_bytes)| {
+                    xeddsa_verify_prepared(neg_a, a_bytes, message, r, &s)
+                })
+        });
+        if ok {
+            Ok(())
+        } else {
+            Err(SignalError::InvalidSignature)
+        }
+    }
+}
+
+/// Splits a signature into R, the canonical scalar s and the Edwards sign bit.
+fn parse_signature(signature: &[u8]) -> Option<(&[u8; 32], Scalar, u8)> {
+    let sig = <&[u8; 64]>::try_from(signature).ok()?;
+    let (r_part, s_part) = sig.split_at(32);
+    let r_bytes = <&[u8; 32]>::try_from(r_part).ok()?;
+    let mut s_bytes = <[u8; 32]>::try_from(s_part).ok()?;
     let sign_bit = s_bytes[31] >> 7;
     s_bytes[31] &= 0x7F;
     if s_bytes[31] & 0xE0 != 0 {
-        return false;
+        return None;
     }
-    let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes)) else {
-        return false;
-    };
-    let Some(a) = MontgomeryPoint(*public).to_edwards(sign_bit) else {
-        return false;
-    };
-    let a_bytes: CompressedEdwardsY = a.compress();
+    let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes))?;
+    Some((r_bytes, s, sign_bit))
+}
+
+fn xeddsa_verify_prepared(
+    neg_a: &EdwardsPoint,
+    a_bytes: &[u8; 32],
+    message: &[u8],
+    r_bytes: &[u8; 32],
+    s: &Scalar,
+) -> bool {
     let mut h_hash = Sha512::new();
     h_hash.update(r_bytes);
-    h_hash.update(a_bytes.as_bytes());
+    h_hash.update(a_bytes);
     h_hash.update(message);
     let h_wide: [u8; 64] = h_hash.finalize().into();
     let h = Scalar::from_bytes_mod_order_wide(&h_wide);
-    let r_check = EdwardsPoint::vartime_double_scalar_mul_basepoint(&h, &(-a), &s).compress();
+    let r_check = EdwardsPoint::vartime_double_scalar_mul_basepoint(&h, neg_a, s).compress();
     bool::from(r_check.as_bytes().ct_eq(r_bytes))
+}
+
+fn xeddsa_verify(public: &[u8; 32], message: &[u8], signature: &[u8]) -> bool {
+    parse_signature(signature).is_some_and(|(r, s, sign_bit)| {
+        edwards_form(public, sign_bit).is_some_and(|(neg_a, a_bytes)| {
+            xeddsa_verify_prepared(&neg_a, &a_bytes, message, r, &s)
+        })
+    })
 }
 
 #[cfg(test)]
@@ -323,6 +466,47 @@ mod tests {
             let other = KeyPair::generate(&mut rng);
             assert!(other.public.verify(msg, &sig).is_err());
         }
+    }
+
+    #[test]
+    fn cached_signer_and_verifier_match_one_shot() {
+        let mut rng = ChaCha20Rng::seed_from_u64(4);
+        let mut seen_bits = [false; 2];
+        for _ in 0..16 {
+            let kp = KeyPair::generate(&mut rng);
+            let signer = Signer::new(kp.private.clone());
+            let verifier = Verifier::new(kp.public);
+            for msg in [&b"first"[..], b"second, cache warm", b""] {
+                let mut a = ChaCha20Rng::seed_from_u64(9);
+                let mut b = ChaCha20Rng::seed_from_u64(9);
+                let sig = signer.sign(msg, &mut a);
+                assert_eq!(
+                    sig,
+                    kp.private.sign(msg, &mut b),
+                    "byte-identical to one-shot"
+                );
+                seen_bits[usize::from(sig[63] >> 7)] = true;
+                verifier.verify(msg, &sig).unwrap();
+                kp.public.verify(msg, &sig).unwrap();
+                let mut flipped = sig;
+                flipped[63] ^= 0x80;
+                assert_eq!(
+                    verifier.verify(msg, &flipped),
+                    Err(SignalError::InvalidSignature)
+                );
+                assert!(verifier.verify(b"other", &sig).is_err());
+                assert!(verifier.verify(msg, &sig[..63]).is_err());
+                // Still valid after the wrong-sign-bit entry was derived.
+                verifier.verify(msg, &sig).unwrap();
+            }
+            let other = Verifier::new(KeyPair::generate(&mut rng).public);
+            assert!(
+                other
+                    .verify(b"first", &signer.sign(b"first", &mut rng))
+                    .is_err()
+            );
+        }
+        assert_eq!(seen_bits, [true, true], "both Edwards sign bits exercised");
     }
 
     fn unhex(s: &str) -> Vec<u8> {

@@ -8,7 +8,7 @@ use subtle::ConstantTimeEq;
 
 use crate::crypto::hmac_sha256;
 use crate::error::{Result, SignalError};
-use crate::keys::{PrivateKey, PublicKey, SIGNATURE_LEN};
+use crate::keys::{PublicKey, SIGNATURE_LEN, Signer, Verifier};
 use wa_proto::proto as pb;
 
 /// Message version WhatsApp speaks.
@@ -298,7 +298,7 @@ impl SenderKeyMessage {
         key_id: u32,
         iteration: u32,
         ciphertext: Vec<u8>,
-        signing_key: &PrivateKey,
+        signing_key: &Signer,
         rng: &mut R,
     ) -> Self {
         let pb = pb::SenderKeyMessage {
@@ -324,6 +324,13 @@ impl SenderKeyMessage {
         let split = self.serialized.len().saturating_sub(SIGNATURE_LEN);
         let (body, sig) = self.serialized.split_at(split);
         signing_key.verify(body, sig)
+    }
+
+    /// Verifies the XEdDSA signature with a sender-key state's cached verifier.
+    pub(crate) fn verify_signature_with(&self, verifier: &Verifier) -> Result<()> {
+        let split = self.serialized.len().saturating_sub(SIGNATURE_LEN);
+        let (body, sig) = self.serialized.split_at(split);
+        verifier.verify(body, sig)
     }
 
     /// The sender key id.
