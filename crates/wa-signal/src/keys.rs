@@ -129,8 +129,16 @@ impl PrivateKey {
     }
 
     /// X25519 agreement with `their` public key.
+    ///
+    /// Points on the curve are multiplied in their Edwards form (constant time in the scalar,
+    /// and able to use curve25519-dalek's vector backend); points on the twist, which have no
+    /// Edwards form, go through the Montgomery ladder. Both give the ladder's result.
     pub fn agree(&self, their: &PublicKey) -> [u8; 32] {
-        MontgomeryPoint(their.0).mul_clamped(self.0).to_bytes()
+        let point = MontgomeryPoint(their.0);
+        match point.to_edwards(0) {
+            Some(edwards) => edwards.mul_clamped(self.0).to_montgomery().to_bytes(),
+            None => point.mul_clamped(self.0).to_bytes(),
+        }
     }
 
     /// Signs `message` with XEdDSA; `rng` supplies the 64 bytes of nonce randomness.
@@ -507,6 +515,31 @@ mod tests {
             );
         }
         assert_eq!(seen_bits, [true, true], "both Edwards sign bits exercised");
+    }
+
+    #[test]
+    fn agreement_matches_montgomery_ladder() {
+        let mut rng = ChaCha20Rng::seed_from_u64(5);
+        let mut specials: Vec<[u8; 32]> = vec![[0u8; 32], [0xFF; 32]];
+        let mut one = [0u8; 32];
+        one[0] = 1;
+        specials.push(one);
+        for _ in 0..64 {
+            let mut raw = [0u8; 32];
+            rand_core::Rng::fill_bytes(&mut rng, &mut raw); // about half are twist points
+            specials.push(raw);
+            specials.push(*KeyPair::generate(&mut rng).public.raw());
+        }
+        let mut edwards_path = 0;
+        for raw in specials {
+            let sk = PrivateKey::generate(&mut rng);
+            let ladder = MontgomeryPoint(raw).mul_clamped(*sk.as_bytes()).to_bytes();
+            if MontgomeryPoint(raw).to_edwards(0).is_some() {
+                edwards_path += 1;
+            }
+            assert_eq!(sk.agree(&PublicKey::from_raw(raw)), ladder);
+        }
+        assert!(edwards_path > 64, "curve points exercised: {edwards_path}");
     }
 
     fn unhex(s: &str) -> Vec<u8> {
