@@ -26,6 +26,25 @@ fn check_version(byte: u8) -> Result<()> {
     }
 }
 
+/// Splits a serialized Signal wire message into its protobuf body, after checking the version
+/// byte and cutting off a trailer of `trailer_len` bytes (a MAC or a signature; 0 for none).
+fn versioned_body<'a>(
+    bytes: &'a [u8],
+    trailer_len: usize,
+    trailer: &'static str,
+) -> Result<&'a [u8]> {
+    let (&version, rest) = bytes
+        .split_first()
+        .ok_or(SignalError::InvalidMessage("empty message"))?;
+    check_version(version)?;
+    let body_len = rest
+        .len()
+        .checked_sub(trailer_len)
+        .ok_or(SignalError::InvalidMessage(trailer))?;
+    rest.get(..body_len)
+        .ok_or(SignalError::InvalidMessage("truncated"))
+}
+
 fn key_field(bytes: Option<Vec<u8>>, what: &'static str) -> Result<PublicKey> {
     let bytes = bytes.ok_or(SignalError::InvalidMessage(what))?;
     PublicKey::from_bytes(&bytes).map_err(|_| SignalError::InvalidMessage(what))
@@ -44,17 +63,7 @@ pub struct SignalMessage {
 impl SignalMessage {
     /// Parses version byte, protobuf body and MAC. The MAC is checked later, against a session.
     pub fn parse(bytes: &[u8]) -> Result<Self> {
-        let (&version, rest) = bytes
-            .split_first()
-            .ok_or(SignalError::InvalidMessage("empty message"))?;
-        check_version(version)?;
-        let body_len = rest
-            .len()
-            .checked_sub(MAC_LEN)
-            .ok_or(SignalError::InvalidMessage("message shorter than its MAC"))?;
-        let body = rest
-            .get(..body_len)
-            .ok_or(SignalError::InvalidMessage("truncated"))?;
+        let body = versioned_body(bytes, MAC_LEN, "message shorter than its MAC")?;
         let pb = pb::SignalMessage::decode(body)
             .map_err(|_| SignalError::InvalidMessage("SignalMessage protobuf"))?;
         Ok(Self {
@@ -171,10 +180,7 @@ pub struct PreKeySignalMessage {
 impl PreKeySignalMessage {
     /// Parses the version byte, the protobuf body and the embedded `SignalMessage`.
     pub fn parse(bytes: &[u8]) -> Result<Self> {
-        let (&version, body) = bytes
-            .split_first()
-            .ok_or(SignalError::InvalidMessage("empty message"))?;
-        check_version(version)?;
+        let body = versioned_body(bytes, 0, "empty message")?;
         let pb = pb::PreKeySignalMessage::decode(body)
             .map_err(|_| SignalError::InvalidMessage("PreKeySignalMessage protobuf"))?;
         let inner = pb
@@ -265,19 +271,7 @@ pub struct SenderKeyMessage {
 impl SenderKeyMessage {
     /// Parses version byte, protobuf body and signature (checked later against the sender's key).
     pub fn parse(bytes: &[u8]) -> Result<Self> {
-        let (&version, rest) = bytes
-            .split_first()
-            .ok_or(SignalError::InvalidMessage("empty message"))?;
-        check_version(version)?;
-        let body_len = rest
-            .len()
-            .checked_sub(SIGNATURE_LEN)
-            .ok_or(SignalError::InvalidMessage(
-                "message shorter than its signature",
-            ))?;
-        let body = rest
-            .get(..body_len)
-            .ok_or(SignalError::InvalidMessage("truncated"))?;
+        let body = versioned_body(bytes, SIGNATURE_LEN, "message shorter than its signature")?;
         let pb = pb::SenderKeyMessage::decode(body)
             .map_err(|_| SignalError::InvalidMessage("SenderKeyMessage protobuf"))?;
         Ok(Self {
@@ -364,10 +358,7 @@ pub struct SenderKeyDistributionMessage {
 impl SenderKeyDistributionMessage {
     /// Parses version byte and protobuf body.
     pub fn parse(bytes: &[u8]) -> Result<Self> {
-        let (&version, body) = bytes
-            .split_first()
-            .ok_or(SignalError::InvalidMessage("empty message"))?;
-        check_version(version)?;
+        let body = versioned_body(bytes, 0, "empty message")?;
         let pb = pb::SenderKeyDistributionMessage::decode(body)
             .map_err(|_| SignalError::InvalidMessage("SenderKeyDistributionMessage protobuf"))?;
         let chain_key: [u8; 32] = pb
