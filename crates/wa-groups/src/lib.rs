@@ -70,6 +70,8 @@
 pub mod community;
 pub mod create;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod info;
 pub mod invite;
 pub mod join_requests;
