@@ -31,7 +31,8 @@ impl Removal {
 /// Writes to one device's data, applied all together or not at all by [`crate::Store::commit`].
 ///
 /// Within one batch, writes apply in this order: device, identities (puts, then removals),
-/// sessions (puts, then removals), prekeys (puts, then removals, then the uploaded mark), signed prekeys, sender keys, PN→LID moves, app state (keys,
+/// sessions (puts, then removals), prekeys (puts, then removals, then the uploaded mark), signed prekeys, sender keys,
+/// sender-key distribution (forgets, then marks), PN→LID moves, app state (keys,
 /// versions, MACs put then removed), contacts, chat settings, message secrets, privacy
 /// tokens, LID mappings, outgoing messages (then the bound is enforced), buffered events (put,
 /// then cleared, then old ones deleted). Later writes to the same key win.
@@ -47,6 +48,8 @@ pub struct Changes {
     pub(crate) pre_keys_uploaded_through: Option<u32>,
     pub(crate) signed_pre_keys: Vec<SignedPreKeyRecord>,
     pub(crate) sender_keys: Vec<(SenderKeyName, Vec<u8>)>,
+    pub(crate) forgotten_distributions: Vec<(Jid, Option<Vec<Jid>>)>,
+    pub(crate) distributions: Vec<(Jid, Vec<Jid>)>,
     pub(crate) pn_to_lid_moves: Vec<(String, String)>,
     pub(crate) app_state_sync_keys: Vec<AppStateSyncKey>,
     pub(crate) app_state_versions: Vec<AppStateVersion>,
@@ -76,6 +79,7 @@ impl core::fmt::Debug for Changes {
             .field("removed_pre_keys", &self.removed_pre_keys.len())
             .field("signed_pre_keys", &self.signed_pre_keys.len())
             .field("sender_keys", &self.sender_keys.len())
+            .field("distributions", &self.distributions.len())
             .field("pn_to_lid_moves", &self.pn_to_lid_moves.len())
             .field("app_state_sync_keys", &self.app_state_sync_keys.len())
             .field("app_state_versions", &self.app_state_versions.len())
@@ -106,6 +110,8 @@ impl Changes {
             && self.pre_keys_uploaded_through.is_none()
             && self.signed_pre_keys.is_empty()
             && self.sender_keys.is_empty()
+            && self.forgotten_distributions.is_empty()
+            && self.distributions.is_empty()
             && self.pn_to_lid_moves.is_empty()
             && self.app_state_sync_keys.is_empty()
             && self.app_state_versions.is_empty()
@@ -206,6 +212,37 @@ impl Changes {
     /// Stores a sender-key record (serialized now).
     pub fn put_sender_key(&mut self, name: SenderKeyName, record: &SenderKeyRecord) -> &mut Self {
         self.sender_keys.push((name, record.serialize()));
+        self
+    }
+
+    /// Records that our sender key for `group` was distributed to `devices` (device JIDs), so
+    /// the next send to the group skips them. Applied after this batch's forgets.
+    pub fn mark_sender_key_distributed(
+        &mut self,
+        group: Jid,
+        devices: impl IntoIterator<Item = Jid>,
+    ) -> &mut Self {
+        self.distributions
+            .push((group, devices.into_iter().collect()));
+        self
+    }
+
+    /// Forgets every device our sender key for `group` was distributed to (after a key
+    /// rotation everyone needs the new key).
+    pub fn forget_sender_key_distribution(&mut self, group: Jid) -> &mut Self {
+        self.forgotten_distributions.push((group, None));
+        self
+    }
+
+    /// Forgets that `devices` hold our sender key for `group` (a device whose session was
+    /// reset needs the key again).
+    pub fn forget_sender_key_distribution_to(
+        &mut self,
+        group: Jid,
+        devices: impl IntoIterator<Item = Jid>,
+    ) -> &mut Self {
+        self.forgotten_distributions
+            .push((group, Some(devices.into_iter().collect())));
         self
     }
 

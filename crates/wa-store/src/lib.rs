@@ -7,8 +7,9 @@
 //!   prekey, registration id, ADV secret and signed identity, JID and LID, push name, platform,
 //!   server facts), Signal identities, sessions, prekeys and sender keys, app-state sync keys,
 //!   versions and mutation MACs, contacts, chat settings, message secrets, privacy tokens, the
-//!   LID↔phone-number map, a bounded cache of sent messages for retries, and a buffer that holds
-//!   a decrypted message until the application has handled it. Reads are methods; every write
+//!   LID↔phone-number map, the devices our sender key of each group was distributed to, a
+//!   bounded cache of sent messages for retries, and a buffer that holds a decrypted message
+//!   until the application has handled it. Reads are methods; every write
 //!   goes through [`Store::commit`] with a [`Changes`] batch, applied atomically.
 //! - [`Container`]: several devices in one database (list, get, create, delete).
 //! - Backends: [`MemoryContainer`] (tests) and, with feature `sqlite`, `SqliteContainer`

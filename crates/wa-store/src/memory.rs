@@ -30,6 +30,7 @@ struct DeviceData {
     last_pre_key_id: u32,
     signed_pre_keys: HashMap<u32, SignedPreKeyRecord>,
     sender_keys: HashMap<SenderKeyName, Vec<u8>>,
+    distributions: HashMap<String, BTreeMap<String, Jid>>,
     sync_keys: HashMap<Vec<u8>, AppStateSyncKey>,
     versions: HashMap<String, AppStateVersion>,
     macs: HashMap<(String, Vec<u8>), Vec<u8>>,
@@ -56,6 +57,7 @@ impl DeviceData {
             last_pre_key_id: 0,
             signed_pre_keys,
             sender_keys: HashMap::new(),
+            distributions: HashMap::new(),
             sync_keys: HashMap::new(),
             versions: HashMap::new(),
             macs: HashMap::new(),
@@ -106,6 +108,27 @@ impl DeviceData {
             self.signed_pre_keys.insert(r.id, r);
         }
         self.sender_keys.extend(c.sender_keys);
+        for (group, devices) in c.forgotten_distributions {
+            let group = group.to_string();
+            match devices {
+                None => {
+                    self.distributions.remove(&group);
+                }
+                Some(devices) => {
+                    if let Some(set) = self.distributions.get_mut(&group) {
+                        for d in devices {
+                            set.remove(&d.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        for (group, devices) in c.distributions {
+            let set = self.distributions.entry(group.to_string()).or_default();
+            for d in devices {
+                set.insert(d.to_string(), d);
+            }
+        }
         for (pn, lid) in &c.pn_to_lid_moves {
             move_user(&mut self.sessions, pn, lid, |a| a);
             move_user(&mut self.identities, pn, lid, |a| a);
@@ -455,6 +478,17 @@ impl Store for MemoryStore {
         Box::pin(async move {
             let bytes = self.read_opt(|d| d.sender_keys.get(name).cloned())?;
             bytes.map(|b| decode_sender_key(&b)).transpose()
+        })
+    }
+
+    fn sender_key_distribution<'a>(&'a self, group: &'a Jid) -> BoxFuture<'a, Result<Vec<Jid>>> {
+        Box::pin(async move {
+            let devices = self.read_opt(|d| {
+                d.distributions
+                    .get(&group.to_string())
+                    .map(|set| set.values().cloned().collect::<Vec<_>>())
+            })?;
+            Ok(devices.unwrap_or_default())
         })
     }
 

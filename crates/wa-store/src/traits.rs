@@ -81,6 +81,9 @@ pub trait Store: Send + Sync + core::fmt::Debug {
         name: &'a SenderKeyName,
     ) -> BoxFuture<'a, Result<Option<SenderKeyRecord>>>;
 
+    /// The device JIDs our sender key for `group` was distributed to, sorted by JID string.
+    fn sender_key_distribution<'a>(&'a self, group: &'a Jid) -> BoxFuture<'a, Result<Vec<Jid>>>;
+
     /// An app-state sync key by id.
     fn app_state_sync_key<'a>(
         &'a self,

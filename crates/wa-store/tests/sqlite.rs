@@ -29,7 +29,7 @@ fn empty_file_migrates_to_latest_with_wal_fk_full_sync() {
         let path = dir.path().join("a.db");
         let c = SqliteContainer::open(&path).await.unwrap();
         assert_eq!(c.schema_version().await.unwrap(), LATEST_VERSION);
-        assert_eq!(LATEST_VERSION, 3);
+        assert_eq!(LATEST_VERSION, 4);
         assert_eq!(c.pragma("journal_mode").await.unwrap(), "wal");
         assert_eq!(c.pragma("foreign_keys").await.unwrap(), "1");
         assert_eq!(c.pragma("synchronous").await.unwrap(), "2", "FULL");

@@ -165,6 +165,9 @@ impl<S: Store> Store for FaultyStore<S> {
     ) -> BoxFuture<'a, Result<Option<SenderKeyRecord>>> {
         self.inner.sender_key(n)
     }
+    fn sender_key_distribution<'a>(&'a self, g: &'a Jid) -> BoxFuture<'a, Result<Vec<Jid>>> {
+        self.inner.sender_key_distribution(g)
+    }
     fn app_state_sync_key<'a>(
         &'a self,
         id: &'a [u8],

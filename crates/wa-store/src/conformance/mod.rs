@@ -77,7 +77,7 @@ macro_rules! store_conformance_tests {
     ($make:path) => {
         $crate::store_conformance_tests!(@tests $make;
             device_round_trip, device_update, jid_is_unique, isolation_and_delete,
-            identities, sessions, pre_keys, signed_pre_keys, sender_keys,
+            identities, sessions, pre_keys, signed_pre_keys, sender_keys, sender_key_distribution,
             signal_helpers_and_transaction, pn_to_lid_migration, app_state, contacts, chats_secrets_tokens,
             lid_mapping, outgoing_cache_is_bounded, event_buffer, failed_commit_writes_nothing
         );

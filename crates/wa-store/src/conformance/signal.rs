@@ -191,6 +191,58 @@ pub async fn sender_keys<C: Container>(c: C) {
     assert!(s.sender_key(&name("h", 0)).await.unwrap().is_none());
 }
 
+pub async fn sender_key_distribution<C: Container>(c: C) {
+    let s = c.create(Device::generate(&mut rng(35))).await.unwrap();
+    let other = c.create(Device::generate(&mut rng(36))).await.unwrap();
+    let (g, h) = (
+        jid("120363000000000001@g.us"),
+        jid("120363000000000002@g.us"),
+    );
+    let (a1, a2, b0, l5) = (
+        jid("1555001:1@s.whatsapp.net"),
+        jid("1555001:2@s.whatsapp.net"),
+        jid("1555002@s.whatsapp.net"),
+        jid("777:5@lid"),
+    );
+    assert!(s.sender_key_distribution(&g).await.unwrap().is_empty());
+    commit(&s, |ch| {
+        ch.mark_sender_key_distributed(g.clone(), [b0.clone(), a2.clone(), l5.clone()])
+            .mark_sender_key_distributed(g.clone(), [a1.clone(), b0.clone()])
+            .mark_sender_key_distributed(h.clone(), vec![a1.clone()]);
+    })
+    .await;
+    // Sorted by JID string, duplicates once, per group and per device.
+    let got = s.sender_key_distribution(&g).await.unwrap();
+    assert_eq!(got, [a1.clone(), a2.clone(), b0.clone(), l5.clone()]);
+    assert_eq!(
+        s.sender_key_distribution(&h).await.unwrap(),
+        vec![a1.clone()]
+    );
+    assert!(other.sender_key_distribution(&g).await.unwrap().is_empty());
+    commit(&s, |ch| {
+        ch.forget_sender_key_distribution_to(g.clone(), [a2.clone(), jid("9@s.whatsapp.net")]);
+    })
+    .await;
+    let got = s.sender_key_distribution(&g).await.unwrap();
+    assert_eq!(got, [a1.clone(), b0.clone(), l5.clone()]);
+    // A forget and a mark in one batch: the forget applies first.
+    commit(&s, |ch| {
+        ch.mark_sender_key_distributed(g.clone(), [a2.clone()])
+            .forget_sender_key_distribution(g.clone());
+    })
+    .await;
+    assert_eq!(
+        s.sender_key_distribution(&g).await.unwrap(),
+        vec![a2.clone()]
+    );
+    assert_eq!(
+        s.sender_key_distribution(&h).await.unwrap(),
+        vec![a1.clone()]
+    );
+    c.delete(s.id()).await.unwrap();
+    assert!(s.sender_key_distribution(&h).await.unwrap().is_empty());
+}
+
 pub async fn signal_helpers_and_transaction<C: Container>(c: C) {
     let alice = c.create(Device::generate(&mut rng(40))).await.unwrap();
     let bob_device = Device::generate(&mut rng(41));

@@ -365,6 +365,11 @@ impl Store for SqliteStore {
         self.call(move |conn, dev| read::sender_key(conn, dev, &group, &sender))
     }
 
+    fn sender_key_distribution<'a>(&'a self, group: &'a Jid) -> BoxFuture<'a, Result<Vec<Jid>>> {
+        let group = group.to_string();
+        self.call(move |conn, dev| read::sender_key_distribution(conn, dev, &group))
+    }
+
     fn app_state_sync_key<'a>(
         &'a self,
         key_id: &'a [u8],

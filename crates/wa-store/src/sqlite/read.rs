@@ -234,6 +234,23 @@ pub(super) fn sender_key(
         .transpose()
 }
 
+pub(super) fn sender_key_distribution(
+    conn: &Connection,
+    dev: i64,
+    group: &str,
+) -> Result<Vec<Jid>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT recipient FROM sender_key_distribution
+         WHERE device = ?1 AND group_id = ?2 ORDER BY recipient",
+    )?;
+    let rows = stmt
+        .query_map(rusqlite::params![dev, group], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.iter()
+        .map(|j| jid(j, "sender key recipient"))
+        .collect()
+}
+
 pub(super) fn app_state_sync_key(
     conn: &Connection,
     dev: i64,

@@ -143,6 +143,13 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         UNIQUE (device, hash)
     );
     CREATE INDEX event_buffer_inserted ON event_buffer (device, inserted_at);",
+    // 4: the devices our sender key of each group was distributed to.
+    "CREATE TABLE sender_key_distribution (
+        device INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+        group_id TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        PRIMARY KEY (device, group_id, recipient)
+    ) WITHOUT ROWID;",
 ];
 
 /// The schema version this build creates.

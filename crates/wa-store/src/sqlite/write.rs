@@ -169,6 +169,38 @@ fn signal(tx: &Transaction<'_>, dev: i64, c: &Changes) -> Result<()> {
             stmt.execute(params![dev, name.group_id, name.sender.to_string(), record])?;
         }
     }
+    for (group, devices) in &c.forgotten_distributions {
+        let group = group.to_string();
+        match devices {
+            None => {
+                tx.prepare_cached(
+                    "DELETE FROM sender_key_distribution WHERE device = ?1 AND group_id = ?2",
+                )?
+                .execute(params![dev, group])?;
+            }
+            Some(devices) => {
+                let mut stmt = tx.prepare_cached(
+                    "DELETE FROM sender_key_distribution
+                     WHERE device = ?1 AND group_id = ?2 AND recipient = ?3",
+                )?;
+                for d in devices {
+                    stmt.execute(params![dev, group, d.to_string()])?;
+                }
+            }
+        }
+    }
+    if !c.distributions.is_empty() {
+        let mut stmt = tx.prepare_cached(
+            "INSERT OR IGNORE INTO sender_key_distribution (device, group_id, recipient)
+             VALUES (?1, ?2, ?3)",
+        )?;
+        for (group, devices) in &c.distributions {
+            let group = group.to_string();
+            for d in devices {
+                stmt.execute(params![dev, group, d.to_string()])?;
+            }
+        }
+    }
     for (pn, lid) in &c.pn_to_lid_moves {
         move_user(tx, dev, "sessions", "address", "record", pn, lid)?;
         move_user(tx, dev, "identities", "address", "key", pn, lid)?;
