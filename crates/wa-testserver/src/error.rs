@@ -42,6 +42,12 @@ pub enum Error {
     /// No such device in the account.
     #[error("unknown device {0}")]
     UnknownDevice(String),
+    /// No account has this phone number.
+    #[error("unknown account {0}")]
+    UnknownAccount(String),
+    /// An account could not be created (bad or taken phone number).
+    #[error("cannot create account: {0}")]
+    BadAccount(String),
     /// The server has shut down.
     #[error("the test server is shut down")]
     Shutdown,

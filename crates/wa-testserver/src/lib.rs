@@ -69,6 +69,7 @@
     )
 )]
 
+pub mod admin;
 pub mod admin_http;
 pub mod engine;
 mod error;
@@ -81,6 +82,7 @@ mod server;
 pub mod state;
 pub mod tls;
 
+pub use admin::AccountInfo;
 pub use engine::{Connection, Effect, StreamError};
 pub use error::{Error, Result};
 pub use listener::WS_PATH;

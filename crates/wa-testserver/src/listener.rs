@@ -21,7 +21,7 @@ use wa_noise::{KeyPair, ServerConfig};
 use crate::engine::{Connection, Effect, StreamError};
 use crate::error::{Error, Result};
 use crate::phone::QrCode;
-use crate::state::{ConnId, ServerState};
+use crate::state::{AccountId, ConnId, DeviceKey, ServerState};
 
 /// The WebSocket path clients connect to.
 pub const WS_PATH: &str = "/ws/chat";
@@ -29,10 +29,12 @@ pub const WS_PATH: &str = "/ws/chat";
 /// Commands for one connection's task.
 #[derive(Debug)]
 pub(crate) enum ConnCmd {
-    Scan(QrCode, oneshot::Sender<Result<Jid>>),
-    PairCode(String, oneshot::Sender<Result<Jid>>),
+    /// The phone of an account scanned a QR of this connection.
+    Scan(QrCode, AccountId, oneshot::Sender<Result<Jid>>),
+    /// A code was typed on a phone (whose identity public key is given).
+    PairCode(String, [u8; 32], oneshot::Sender<Result<Jid>>),
     Kick(StreamError),
-    Deliver(u16, Node),
+    Deliver(DeviceKey, Node),
 }
 
 /// Where and with which keys the state is persisted (`--state DIR`).
@@ -91,7 +93,7 @@ impl Shared {
         }
     }
 
-    fn conn_rng(&self) -> ChaCha20Rng {
+    pub(crate) fn conn_rng(&self) -> ChaCha20Rng {
         let mut seed = [0u8; 32];
         lock(&self.rng).fill_bytes(&mut seed);
         ChaCha20Rng::from_seed(seed)
@@ -117,7 +119,7 @@ impl Shared {
 
     /// Passes a routed stanza for `device` to connection `conn`; gives it back if the
     /// connection is gone.
-    pub(crate) fn deliver(&self, conn: ConnId, device: u16, node: Node) -> Option<Node> {
+    pub(crate) fn deliver(&self, conn: ConnId, device: DeviceKey, node: Node) -> Option<Node> {
         match lock(&self.hub).get(&conn) {
             Some(tx) => match tx.send(ConnCmd::Deliver(device, node)) {
                 Ok(()) => None,
@@ -235,18 +237,17 @@ where
                     Some(Ok(_)) => {}
                 },
                 cmd = rx.recv() => match cmd {
-                    Some(ConnCmd::Scan(qr, reply)) => {
+                    Some(ConnCmd::Scan(qr, account, reply)) => {
                         let res = {
                             let mut state = lock(&shared.state);
-                            conn.handle_scan(&qr, now_ms(), &mut state, &mut rng)
+                            conn.handle_scan_for(&qr, account, now_ms(), &mut state, &mut rng)
                         };
                         match res {
                             Ok(()) => pending_scan = Some(reply),
                             Err(e) => { let _ = reply.send(Err(e)); }
                         }
                     }
-                    Some(ConnCmd::PairCode(code, reply)) => {
-                        let phone = *lock(&shared.state).phone.identity().public();
+                    Some(ConnCmd::PairCode(code, phone, reply)) => {
                         let res = conn.handle_pair_code(&code, &phone, now_ms(), &mut rng);
                         match res {
                             Ok(()) => pending_scan = Some(reply),
@@ -334,7 +335,7 @@ fn dispatch(
         Effect::LoggedIn(_) => {}
         Effect::Deliver { conn, device, node } => {
             if let Some(node) = shared.deliver(conn, device, node) {
-                tracing::debug!(conn, device, "deliver: connection gone, queued");
+                tracing::debug!(conn, ?device, "deliver: connection gone, queued");
                 lock(&shared.state).queue_offline(device, node);
             }
         }

@@ -1,4 +1,4 @@
-//! `--state DIR`: the server's keys, the account, its devices, prekeys, app-state keys and the
+//! `--state DIR`: the server's keys, the accounts, their devices, prekeys, app-state keys and the
 //! phone's Signal sessions, saved as `DIR/state.json` after every change and loaded at start.
 //!
 //! The file holds private keys of a *test* server (its root, its Noise key, the simulated
@@ -13,7 +13,7 @@ use wa_noise::KeyPair;
 use crate::error::{Error, Result};
 use crate::phone::Phone;
 use crate::phone_sync::AppStateKey;
-use crate::state::{Account, Device, ServerState, SignedPreKey};
+use crate::state::{Account, AccountState, Device, ServerState, SignedPreKey};
 
 /// File name inside the state directory.
 pub const STATE_FILE: &str = "state.json";
@@ -30,6 +30,8 @@ pub struct ServerKeys {
     pub noise: KeyPair,
 }
 
+/// The file: the server keys and the default account at the top level (the layout of the
+/// single-account format, which still loads), further accounts in `other_accounts`.
 #[derive(Serialize, Deserialize)]
 struct Snapshot {
     version: u32,
@@ -46,6 +48,27 @@ struct Snapshot {
     devices: Vec<DeviceSnap>,
     app_state_keys: Vec<KeySnap>,
     phone_sessions: BTreeMap<u16, String>,
+    #[serde(default)]
+    require_tctoken: bool,
+    #[serde(default)]
+    other_accounts: Vec<AccountSnap>,
+}
+
+/// One account other than the default one.
+#[derive(Serialize, Deserialize)]
+struct AccountSnap {
+    phone_private: String,
+    phone_number: String,
+    lid: String,
+    push_name: String,
+    created: u64,
+    next_device_id: u16,
+    next_key_index: u32,
+    devices: Vec<DeviceSnap>,
+    app_state_keys: Vec<KeySnap>,
+    phone_sessions: BTreeMap<u16, String>,
+    #[serde(default)]
+    require_tctoken: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -90,21 +113,16 @@ fn private_hex(k: &KeyPair) -> String {
     hex::encode(k.private_bytes().as_slice())
 }
 
-/// Serializes the state and keys.
-pub fn to_json(state: &ServerState, keys: &ServerKeys) -> Result<Vec<u8>> {
-    let snap = Snapshot {
-        version: FORMAT_VERSION,
-        root_private: private_hex(&keys.root),
-        intermediate_private: private_hex(&keys.intermediate),
-        noise_private: private_hex(&keys.noise),
-        phone_private: private_hex(state.phone.identity()),
-        phone_number: state.account.phone_number.clone(),
-        lid: state.account.lid.clone(),
-        push_name: state.account.push_name.clone(),
-        created: state.account.created,
-        next_device_id: state.next_device_id,
-        next_key_index: state.next_key_index,
-        devices: state
+fn account_snap(a: &AccountState) -> AccountSnap {
+    AccountSnap {
+        phone_private: private_hex(a.phone.identity()),
+        phone_number: a.account.phone_number.clone(),
+        lid: a.account.lid.clone(),
+        push_name: a.account.push_name.clone(),
+        created: a.account.created,
+        next_device_id: a.next_device_id,
+        next_key_index: a.next_key_index,
+        devices: a
             .devices
             .values()
             .map(|d| DeviceSnap {
@@ -126,7 +144,7 @@ pub fn to_json(state: &ServerState, keys: &ServerKeys) -> Result<Vec<u8>> {
                 platform: d.platform.clone(),
             })
             .collect(),
-        app_state_keys: state
+        app_state_keys: a
             .app_state_keys
             .iter()
             .map(|k| KeySnap {
@@ -135,36 +153,26 @@ pub fn to_json(state: &ServerState, keys: &ServerKeys) -> Result<Vec<u8>> {
                 timestamp: k.timestamp,
             })
             .collect(),
-        phone_sessions: state
+        phone_sessions: a
             .phone_sessions
             .iter()
             .map(|(d, s)| (*d, hex::encode(s.serialize())))
             .collect(),
-    };
-    serde_json::to_vec_pretty(&snap).map_err(|e| Error::Io(std::io::Error::other(e)))
+        require_tctoken: a.require_tctoken,
+    }
 }
 
-/// Restores state and keys from [`to_json`]'s output.
-pub fn from_json(bytes: &[u8]) -> Result<(ServerState, ServerKeys)> {
-    let snap: Snapshot = serde_json::from_slice(bytes)
-        .map_err(|e| Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
-    if snap.version != FORMAT_VERSION {
-        return Err(bad("format version"));
-    }
-    let keys = ServerKeys {
-        root: key(&snap.root_private, "root key")?,
-        intermediate: key(&snap.intermediate_private, "intermediate key")?,
-        noise: key(&snap.noise_private, "noise key")?,
-    };
+fn account_state(snap: AccountSnap) -> Result<AccountState> {
     let account = Account {
         phone_number: snap.phone_number,
         lid: snap.lid,
         push_name: snap.push_name,
         created: snap.created,
     };
-    let mut state = ServerState::new(account, Phone::new(key(&snap.phone_private, "phone key")?));
+    let mut state = AccountState::new(account, Phone::new(key(&snap.phone_private, "phone key")?));
     state.next_device_id = snap.next_device_id;
     state.next_key_index = snap.next_key_index;
+    state.require_tctoken = snap.require_tctoken;
     for d in snap.devices {
         let signed_pre_key = match d.signed_pre_key {
             Some((id, public, signature)) => Some(SignedPreKey {
@@ -208,6 +216,75 @@ pub fn from_json(bytes: &[u8]) -> Result<(ServerState, ServerKeys)> {
         sessions.insert(d, record);
     }
     state.phone_sessions = sessions;
+    Ok(state)
+}
+
+/// Serializes the state (every account) and keys.
+pub fn to_json(state: &ServerState, keys: &ServerKeys) -> Result<Vec<u8>> {
+    let mut accounts = state.accounts.iter().map(account_snap);
+    let first = accounts
+        .next()
+        .ok_or_else(|| bad("state without accounts"))?;
+    let snap = Snapshot {
+        version: FORMAT_VERSION,
+        root_private: private_hex(&keys.root),
+        intermediate_private: private_hex(&keys.intermediate),
+        noise_private: private_hex(&keys.noise),
+        phone_private: first.phone_private,
+        phone_number: first.phone_number,
+        lid: first.lid,
+        push_name: first.push_name,
+        created: first.created,
+        next_device_id: first.next_device_id,
+        next_key_index: first.next_key_index,
+        devices: first.devices,
+        app_state_keys: first.app_state_keys,
+        phone_sessions: first.phone_sessions,
+        require_tctoken: first.require_tctoken,
+        other_accounts: accounts.collect(),
+    };
+    serde_json::to_vec_pretty(&snap).map_err(|e| Error::Io(std::io::Error::other(e)))
+}
+
+/// Restores state and keys from [`to_json`]'s output (or the single-account format).
+pub fn from_json(bytes: &[u8]) -> Result<(ServerState, ServerKeys)> {
+    let snap: Snapshot = serde_json::from_slice(bytes)
+        .map_err(|e| Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
+    if snap.version != FORMAT_VERSION {
+        return Err(bad("format version"));
+    }
+    let keys = ServerKeys {
+        root: key(&snap.root_private, "root key")?,
+        intermediate: key(&snap.intermediate_private, "intermediate key")?,
+        noise: key(&snap.noise_private, "noise key")?,
+    };
+    let first = account_state(AccountSnap {
+        phone_private: snap.phone_private,
+        phone_number: snap.phone_number,
+        lid: snap.lid,
+        push_name: snap.push_name,
+        created: snap.created,
+        next_device_id: snap.next_device_id,
+        next_key_index: snap.next_key_index,
+        devices: snap.devices,
+        app_state_keys: snap.app_state_keys,
+        phone_sessions: snap.phone_sessions,
+        require_tctoken: snap.require_tctoken,
+    })?;
+    let mut state = ServerState::new(first.account.clone(), first.phone.clone());
+    state.accounts = vec![first];
+    for other in snap.other_accounts {
+        let a = account_state(other)?;
+        if state
+            .add_account(a.account.clone(), a.phone.clone())
+            .is_err()
+        {
+            return Err(bad("duplicate account"));
+        }
+        state.accounts.pop();
+        state.accounts.push(a);
+    }
+    state.revision = 0;
     Ok((state, keys))
 }
 
@@ -263,6 +340,21 @@ mod tests {
             created: 7,
         };
         let mut state = ServerState::new(account, Phone::new(KeyPair::generate(&mut rng)));
+        state
+            .add_account(
+                Account {
+                    phone_number: "1666".into(),
+                    lid: "888".into(),
+                    push_name: "Q".into(),
+                    created: 8,
+                },
+                Phone::new(KeyPair::generate(&mut rng)),
+            )
+            .unwrap();
+        state.accounts[1].require_tctoken = true;
+        let second_phone = *state.accounts[1].phone.identity().public();
+        let mut state_all = state;
+        let state = &mut state_all.accounts[0];
         state.next_device_id = 3;
         state.next_key_index = 4;
         state.devices.insert(
@@ -294,8 +386,17 @@ mod tests {
             intermediate: KeyPair::generate(&mut rng),
             noise: KeyPair::generate(&mut rng),
         };
-        let json = to_json(&state, &keys).unwrap();
-        let (back, back_keys) = from_json(&json).unwrap();
+        let json = to_json(&state_all, &keys).unwrap();
+        let state = &state_all.accounts[0];
+        let (back_all, back_keys) = from_json(&json).unwrap();
+        assert_eq!(back_all.accounts.len(), 2);
+        assert_eq!(back_all.accounts[1].account.phone_number, "1666");
+        assert_eq!(
+            back_all.accounts[1].phone.identity().public(),
+            &second_phone
+        );
+        assert!(back_all.accounts[1].require_tctoken);
+        let back = &back_all.accounts[0];
         assert_eq!(back_keys.root.public(), keys.root.public());
         assert_eq!(back_keys.noise.public(), keys.noise.public());
         assert_eq!(

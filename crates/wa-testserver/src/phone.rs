@@ -10,7 +10,10 @@ use prost::Message as _;
 use rand_core::CryptoRng;
 use sha2::Sha256;
 use wa_noise::{KeyPair, xeddsa};
-use wa_proto::proto::{AdvDeviceIdentity, AdvSignedDeviceIdentity, AdvSignedDeviceIdentityHmac};
+use wa_proto::proto::{
+    AdvDeviceIdentity, AdvKeyIndexList, AdvSignedDeviceIdentity, AdvSignedDeviceIdentityHmac,
+    AdvSignedKeyIndexList,
+};
 
 use crate::error::{Error, Result};
 
@@ -18,6 +21,10 @@ use crate::error::{Error, Result};
 pub const ADV_ACCOUNT_SIGNATURE_PREFIX: [u8; 2] = [6, 0];
 /// Prefix of the message the companion device signs: `details ‖ companion identity ‖ account key`.
 pub const ADV_DEVICE_SIGNATURE_PREFIX: [u8; 2] = [6, 1];
+/// Prefix of the message the account key signs for a key-index list: `details`.
+pub const ADV_KEY_INDEX_LIST_PREFIX: [u8; 2] = [6, 2];
+/// Id of the phone's (deterministic) signed prekey.
+pub const PHONE_SIGNED_PRE_KEY_ID: u32 = 1;
 
 /// The fields of a pairing QR code as a companion device shows it.
 ///
@@ -116,6 +123,76 @@ impl Phone {
     #[must_use]
     pub fn identity(&self) -> &KeyPair {
         &self.identity
+    }
+
+    /// A value derived from the identity private key and `label` (deterministic, so the
+    /// phone's signed prekey needs no storage).
+    fn derive(&self, label: &[u8]) -> [u8; 32] {
+        use sha2::Digest as _;
+        let mut h = Sha256::new();
+        h.update(label);
+        h.update(self.identity.private_bytes().as_slice());
+        h.finalize().into()
+    }
+
+    /// The phone's signed prekey (id [`PHONE_SIGNED_PRE_KEY_ID`], signed by the identity key
+    /// over `05 ‖ public`) and its registration id, as handed out in bundle fetches of
+    /// device 0. Deterministic from the identity key. The phone never decrypts what is
+    /// encrypted to it: the server drops messages for device 0.
+    #[must_use]
+    pub fn signed_pre_key(&self) -> (crate::state::SignedPreKey, u32) {
+        let key = KeyPair::from_private_bytes(self.derive(b"wa-testserver phone signed prekey"));
+        let mut msg = vec![5u8];
+        msg.extend_from_slice(key.public());
+        let r1 = self.derive(b"wa-testserver phone signed prekey nonce 1");
+        let r2 = self.derive(b"wa-testserver phone signed prekey nonce 2");
+        let mut random = [0u8; 64];
+        for (dst, src) in random.iter_mut().zip(r1.iter().chain(r2.iter())) {
+            *dst = *src;
+        }
+        let signature = xeddsa::sign(&self.identity.private_bytes(), &msg, &random);
+        (
+            crate::state::SignedPreKey {
+                id: PHONE_SIGNED_PRE_KEY_ID,
+                public: *key.public(),
+                signature,
+            },
+            crate::phone_sync::PHONE_REGISTRATION_ID,
+        )
+    }
+
+    /// An encoded `ADVSignedKeyIndexList` (`<key-index-list>` of usync device lists): the
+    /// account's valid key indexes, signed by the account key over `06 02 ‖ details`.
+    #[must_use]
+    pub fn sign_key_index_list(
+        &self,
+        raw_id: u32,
+        timestamp: u64,
+        current_index: u32,
+        valid_indexes: &[u32],
+    ) -> Vec<u8> {
+        let details = AdvKeyIndexList {
+            raw_id: Some(raw_id),
+            timestamp: Some(timestamp),
+            current_index: Some(current_index),
+            valid_indexes: valid_indexes.to_vec(),
+            account_type: None,
+        }
+        .encode_to_vec();
+        let mut msg = ADV_KEY_INDEX_LIST_PREFIX.to_vec();
+        msg.extend_from_slice(&details);
+        let random = self.derive(&msg);
+        let mut r = [0u8; 64];
+        for (dst, src) in r.iter_mut().zip(random.iter()) {
+            *dst = *src;
+        }
+        let signature = xeddsa::sign(&self.identity.private_bytes(), &msg, &r);
+        AdvSignedKeyIndexList {
+            details: Some(details),
+            account_signature: Some(signature.to_vec()),
+            account_signature_key: Some(self.identity.public().to_vec()),
+        }
+        .encode_to_vec()
     }
 
     /// Signs a new companion: builds `ADVDeviceIdentity{raw_id, timestamp, key_index}`, signs

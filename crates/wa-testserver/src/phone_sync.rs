@@ -17,7 +17,7 @@ use wa_proto::proto::{HistorySync, Message, PhoneNumberToLidMapping, Pushname};
 use wa_signal::{IdentityKeyPair, KeyPair, PreKeyBundle, PrivateKey, PublicKey, SessionRecord};
 
 use crate::error::{Error, Result};
-use crate::state::ServerState;
+use crate::state::{AccountState, DeviceKey, ServerState};
 
 /// The phone's Signal registration id.
 pub const PHONE_REGISTRATION_ID: u32 = 0x0A11;
@@ -61,7 +61,7 @@ impl AppStateKey {
     }
 }
 
-fn phone_identity(state: &ServerState) -> Result<IdentityKeyPair> {
+fn phone_identity(state: &AccountState) -> Result<IdentityKeyPair> {
     let private = PrivateKey::from_slice(state.phone.identity().private_bytes().as_slice())
         .map_err(|e| Error::Protocol(format!("phone identity: {e}")))?;
     Ok(IdentityKeyPair(KeyPair::from_private(private)))
@@ -82,8 +82,10 @@ fn zlib(data: &[u8]) -> Result<Vec<u8>> {
 
 /// Encrypts `message` from the phone to companion `device` (starting a session from the
 /// device's uploaded bundle if needed) and wraps it in a peer `<message>` stanza.
+///
+/// The caller records the change (the phone's session advanced) with [`ServerState::touch`].
 pub fn peer_message<R: CryptoRng>(
-    state: &mut ServerState,
+    state: &mut AccountState,
     device: u16,
     message: &Message,
     now_ms: u64,
@@ -125,7 +127,6 @@ pub fn peer_message<R: CryptoRng>(
     let ct = session
         .encrypt(&pad(message.encode_to_vec(), rng))
         .map_err(|e| Error::Protocol(format!("phone encrypt: {e}")))?;
-    state.touch();
     let mut id = [0u8; 8];
     rng.fill_bytes(&mut id);
     Ok(Node::new("message")
@@ -144,10 +145,39 @@ pub fn peer_message<R: CryptoRng>(
         .build())
 }
 
-/// The two first-login messages: the app-state key share and the history-sync notification.
+/// The two first-login messages: the app-state key share and the history-sync notification
+/// (whose inline history names every account of the server: push names and PN→LID mappings,
+/// the device's own account first).
 pub fn first_login_messages<R: CryptoRng>(
     state: &mut ServerState,
+    device: DeviceKey,
+    now_ms: u64,
+    rng: &mut R,
+) -> Result<Vec<Node>> {
+    let mut directory: Vec<crate::state::Account> = Vec::new();
+    if let Some(a) = state.acct(device.account) {
+        directory.push(a.account.clone());
+    }
+    directory.extend(
+        state
+            .accounts
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != device.account)
+            .map(|(_, a)| a.account.clone()),
+    );
+    let acct = state
+        .acct_mut(device.account)
+        .ok_or_else(|| Error::UnknownDevice(format!("{device:?}")))?;
+    let nodes = account_first_login(acct, device.device, &directory, now_ms, rng)?;
+    state.touch();
+    Ok(nodes)
+}
+
+fn account_first_login<R: CryptoRng>(
+    state: &mut AccountState,
     device: u16,
+    directory: &[crate::state::Account],
     now_ms: u64,
     rng: &mut R,
 ) -> Result<Vec<Node>> {
@@ -183,20 +213,25 @@ pub fn first_login_messages<R: CryptoRng>(
         })),
         ..Default::default()
     };
-    // A small inline history: the account's push name and its own PN -> LID mapping.
-    let account = &state.account;
+    // A small inline history: push names and PN -> LID mappings of the accounts.
     let history = HistorySync {
         sync_type: INITIAL_BOOTSTRAP,
         chunk_order: Some(0),
         progress: Some(100),
-        pushnames: vec![Pushname {
-            id: Some(account.pn_jid(0).to_string()),
-            pushname: Some(account.push_name.clone()),
-        }],
-        phone_number_to_lid_mappings: vec![PhoneNumberToLidMapping {
-            pn_jid: Some(account.pn_jid(0).to_string()),
-            lid_jid: Some(account.lid_jid(0).to_string()),
-        }],
+        pushnames: directory
+            .iter()
+            .map(|account| Pushname {
+                id: Some(account.pn_jid(0).to_string()),
+                pushname: Some(account.push_name.clone()),
+            })
+            .collect(),
+        phone_number_to_lid_mappings: directory
+            .iter()
+            .map(|account| PhoneNumberToLidMapping {
+                pn_jid: Some(account.pn_jid(0).to_string()),
+                lid_jid: Some(account.lid_jid(0).to_string()),
+            })
+            .collect(),
         ..Default::default()
     };
     let notification = Message {

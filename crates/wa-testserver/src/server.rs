@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::listener::{ConnCmd, Persist, Shared, WS_PATH, accept_loop, lock, now_ms};
 use crate::persist::ServerKeys;
 use crate::phone::{Phone, QrCode};
-use crate::state::{Account, ServerState};
+use crate::state::{Account, AccountId, ServerState};
 use crate::tls::TlsIdentity;
 
 /// How long [`Admin::scan_qr`] waits for the companion to answer `pair-success`.
@@ -285,7 +285,7 @@ impl Drop for TestServer {
 /// stream errors. Cheap to clone; usable from any task.
 #[derive(Clone)]
 pub struct Admin {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for Admin {
@@ -299,6 +299,11 @@ impl Admin {
     /// `pair-success`; resolves with the new device's JID once the companion's
     /// `pair-device-sign` verified (the server then ends that stream with 515).
     pub async fn scan_qr(&self, qr: &str) -> Result<Jid> {
+        self.scan_qr_as(0, qr).await
+    }
+
+    /// [`Admin::scan_qr`] by the phone of account `account`.
+    pub(crate) async fn scan_qr_as(&self, account: AccountId, qr: &str) -> Result<Jid> {
         let qr = QrCode::parse(qr)?;
         let conn = lock(&self.shared.state)
             .pair_refs
@@ -306,7 +311,7 @@ impl Admin {
             .copied()
             .ok_or(Error::UnknownPairRef)?;
         let (tx, rx) = oneshot::channel();
-        if !self.shared.send_cmd(conn, ConnCmd::Scan(qr, tx)) {
+        if !self.shared.send_cmd(conn, ConnCmd::Scan(qr, account, tx)) {
             return Err(Error::UnknownPairRef);
         }
         match tokio::time::timeout(SCAN_TIMEOUT, rx).await {
@@ -327,10 +332,31 @@ impl Admin {
     /// A companion may show its code before its request reaches the server, so this waits up
     /// to [`CODE_REQUEST_WAIT`] for one.
     pub async fn enter_pair_code(&self, code: &str) -> Result<Jid> {
+        self.enter_pair_code_as(None, code).await
+    }
+
+    /// [`Admin::enter_pair_code`] on the phone of `account` (any account's request when
+    /// `None`): only a companion that asked to pair with that account's number is answered.
+    pub(crate) async fn enter_pair_code_as(
+        &self,
+        account: Option<AccountId>,
+        code: &str,
+    ) -> Result<Jid> {
         let deadline = tokio::time::Instant::now() + CODE_REQUEST_WAIT;
-        let conn = loop {
-            if let Some(c) = lock(&self.shared.state).code_waiting.last().copied() {
-                break c;
+        let (conn, phone) = loop {
+            {
+                let state = lock(&self.shared.state);
+                let waiting = state
+                    .code_waiting
+                    .iter()
+                    .rev()
+                    .find(|(_, a)| account.is_none_or(|want| want == *a))
+                    .copied();
+                if let Some((c, a)) = waiting
+                    && let Some(acct) = state.acct(a)
+                {
+                    break (c, *acct.phone.identity().public());
+                }
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(Error::UnknownPairRef);
@@ -340,7 +366,7 @@ impl Admin {
         let (tx, rx) = oneshot::channel();
         if !self
             .shared
-            .send_cmd(conn, ConnCmd::PairCode(code.to_owned(), tx))
+            .send_cmd(conn, ConnCmd::PairCode(code.to_owned(), phone, tx))
         {
             return Err(Error::UnknownPairRef);
         }
@@ -359,8 +385,9 @@ impl Admin {
         lock(&self.shared.state).faults.drop_pings = drop;
     }
 
-    /// When on, 1:1 messages without a `<tctoken>` (privacy token) are refused with an ack
-    /// carrying `error='463'` and are not delivered.
+    /// When on, 1:1 messages (to any account) without a `<tctoken>` (privacy token) are
+    /// refused with an ack carrying `error='463'` and are not delivered; any token passes.
+    /// See [`Admin::set_require_tctoken_for`] for one account with token checks.
     pub fn set_require_tctoken(&self, require: bool) {
         lock(&self.shared.state).faults.require_tctoken = require;
     }
@@ -373,23 +400,26 @@ impl Admin {
         state.faults.bad_account_signature = bad_signature;
     }
 
-    /// The account's companion devices (phone-number JIDs).
+    /// The default account's companion devices (phone-number JIDs).
     #[must_use]
     pub fn devices(&self) -> Vec<Jid> {
-        let state = lock(&self.shared.state);
-        state
-            .devices
-            .keys()
-            .map(|d| state.account.pn_jid(*d))
-            .collect()
+        self.devices_of_account(0)
     }
 
-    /// Whether `jid`'s device currently has a logged-in connection.
+    pub(crate) fn devices_of_account(&self, account: AccountId) -> Vec<Jid> {
+        let state = lock(&self.shared.state);
+        state
+            .acct(account)
+            .map(|a| a.devices.keys().map(|d| a.account.pn_jid(*d)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether `jid`'s device (of any account, PN or LID form) has a logged-in connection.
     #[must_use]
     pub fn is_online(&self, jid: &Jid) -> bool {
         let state = lock(&self.shared.state);
         state
-            .device_of(jid)
+            .companion(jid)
             .is_some_and(|d| state.online.contains_key(&d))
     }
 
@@ -397,8 +427,8 @@ impl Admin {
     #[must_use]
     pub fn pre_key_count(&self, jid: &Jid) -> Option<usize> {
         let state = lock(&self.shared.state);
-        let d = state.device_of(jid)?;
-        state.devices.get(&d).map(|d| d.pre_keys.len())
+        let d = state.companion(jid)?;
+        state.device(d).map(|d| d.pre_keys.len())
     }
 
     /// The stanzas (messages, receipts) routed to `jid`'s device while it was offline, oldest
@@ -407,11 +437,11 @@ impl Admin {
     #[must_use]
     pub fn queued_stanzas(&self, jid: &Jid) -> Option<Vec<wa_binary::Node>> {
         let state = lock(&self.shared.state);
-        let d = state.device_of(jid)?;
+        let d = state.companion(jid)?;
         Some(
             state
-                .offline_queue
-                .get(&d)
+                .acct(d.account)
+                .and_then(|a| a.offline_queue.get(&d.device))
                 .map(|q| q.iter().cloned().collect())
                 .unwrap_or_default(),
         )
@@ -424,7 +454,7 @@ impl Admin {
         let (conn, notify) = {
             let mut state = lock(&self.shared.state);
             let d = state
-                .device_of(jid)
+                .companion(jid)
                 .ok_or_else(|| Error::UnknownDevice(jid.to_string()))?;
             let conn = state.remove_device(d);
             let notify = crate::engine::announce_device_change(
@@ -453,7 +483,7 @@ impl Admin {
         let conn = {
             let state = lock(&self.shared.state);
             let d = state
-                .device_of(jid)
+                .companion(jid)
                 .ok_or_else(|| Error::UnknownDevice(jid.to_string()))?;
             state.online.get(&d).copied()
         };

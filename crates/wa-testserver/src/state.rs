@@ -1,4 +1,4 @@
-//! What the server remembers across connections: the account, its phone and companion devices.
+//! What the server remembers across connections: the accounts, their phones and companion devices.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -10,7 +10,7 @@ use crate::phone_sync::AppStateKey;
 /// Identifies one client connection for the life of the server.
 pub type ConnId = u64;
 
-/// The test account.
+/// A test account's numbers and names.
 #[derive(Debug, Clone)]
 pub struct Account {
     /// Phone number (user part of the `@s.whatsapp.net` JID), e.g. `15551234567`.
@@ -87,10 +87,30 @@ pub struct Faults {
     pub require_tctoken: bool,
 }
 
-/// All server-side state shared by connections (locked by the listener around each engine call).
+/// Index of an account in [`ServerState::accounts`] (0 is the default account).
+pub type AccountId = usize;
+
+/// One device of one account: the unit messages are routed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DeviceKey {
+    /// The account.
+    pub account: AccountId,
+    /// The device id (0 is the account's phone).
+    pub device: u16,
+}
+
+impl DeviceKey {
+    /// Device `device` of account `account`.
+    #[must_use]
+    pub fn new(account: AccountId, device: u16) -> Self {
+        Self { account, device }
+    }
+}
+
+/// Everything the server keeps about one account: its phone, companions and their queues.
 #[derive(Debug)]
-pub struct ServerState {
-    /// The account every device belongs to.
+pub struct AccountState {
+    /// Numbers and names.
     pub account: Account,
     /// The simulated primary phone.
     pub phone: Phone,
@@ -100,29 +120,21 @@ pub struct ServerState {
     pub next_device_id: u16,
     /// Next ADV key index to hand out.
     pub next_key_index: u32,
-    /// Pairing references handed out, to the connection waiting with them.
-    pub pair_refs: HashMap<String, ConnId>,
-    /// Which connection each logged-in device is on.
-    pub online: HashMap<u16, ConnId>,
-    /// Connections waiting for a pairing code to be entered on the phone, oldest first.
-    pub code_waiting: Vec<ConnId>,
     /// The phone's Signal sessions with its companions, by device id.
     pub phone_sessions: HashMap<u16, wa_signal::SessionRecord>,
     /// The app-state sync keys the phone shares with companions.
     pub app_state_keys: Vec<AppStateKey>,
-    /// Faults switched on by the admin.
-    pub faults: Faults,
-    /// Bumped by every change worth persisting (see [`ServerState::touch`]).
-    pub revision: u64,
     /// Stanzas routed to devices while they were offline, oldest first, by device id; sent
     /// on the device's next login before the offline marker. Not persisted.
     pub offline_queue: HashMap<u16, VecDeque<Node>>,
-    /// Counter for ids of server-initiated stanzas (notifications).
-    pub next_stanza_id: u64,
+    /// Refuse 1:1 messages *to* this account without a valid `<tctoken>` (error 463).
+    pub require_tctoken: bool,
+    /// Privacy tokens this account issued, by the account holding them (the latest one).
+    pub issued_tokens: HashMap<AccountId, Vec<u8>>,
 }
 
-impl ServerState {
-    /// Fresh state for `account` with its `phone`.
+impl AccountState {
+    /// A fresh account with no companions.
     #[must_use]
     pub fn new(account: Account, phone: Phone) -> Self {
         Self {
@@ -131,14 +143,64 @@ impl ServerState {
             devices: BTreeMap::new(),
             next_device_id: 1,
             next_key_index: 1,
+            phone_sessions: HashMap::new(),
+            app_state_keys: Vec::new(),
+            offline_queue: HashMap::new(),
+            require_tctoken: false,
+            issued_tokens: HashMap::new(),
+        }
+    }
+
+    /// Whether `jid`'s user part names this account (phone-number or LID form, any device).
+    #[must_use]
+    pub fn owns(&self, jid: &Jid) -> bool {
+        match jid.server() {
+            Server::User => jid.user() == self.account.phone_number,
+            Server::Lid => jid.user() == self.account.lid,
+            _ => false,
+        }
+    }
+
+    /// Device ids of the account: the phone (0) and every companion, ascending.
+    #[must_use]
+    pub fn all_device_ids(&self) -> Vec<u16> {
+        std::iter::once(0)
+            .chain(self.devices.keys().copied().filter(|d| *d != 0))
+            .collect()
+    }
+}
+
+/// All server-side state shared by connections (locked by the listener around each engine call).
+#[derive(Debug)]
+pub struct ServerState {
+    /// Every account; index 0 is the default one (the single-account API acts on it).
+    pub accounts: Vec<AccountState>,
+    /// Pairing references handed out, to the connection waiting with them.
+    pub pair_refs: HashMap<String, ConnId>,
+    /// Which connection each logged-in device is on.
+    pub online: HashMap<DeviceKey, ConnId>,
+    /// Connections waiting for a pairing code to be entered on the phone of an account,
+    /// oldest first.
+    pub code_waiting: Vec<(ConnId, AccountId)>,
+    /// Faults switched on by the admin.
+    pub faults: Faults,
+    /// Bumped by every change worth persisting (see [`ServerState::touch`]).
+    pub revision: u64,
+    /// Counter for ids of server-initiated stanzas (notifications).
+    pub next_stanza_id: u64,
+}
+
+impl ServerState {
+    /// Fresh state whose default account is `account` with its `phone`.
+    #[must_use]
+    pub fn new(account: Account, phone: Phone) -> Self {
+        Self {
+            accounts: vec![AccountState::new(account, phone)],
             pair_refs: HashMap::new(),
             online: HashMap::new(),
             code_waiting: Vec::new(),
-            phone_sessions: HashMap::new(),
-            app_state_keys: Vec::new(),
             revision: 0,
             faults: Faults::default(),
-            offline_queue: HashMap::new(),
             next_stanza_id: 0,
         }
     }
@@ -148,60 +210,130 @@ impl ServerState {
         self.revision = self.revision.wrapping_add(1);
     }
 
+    /// Account `id`, if it exists.
+    #[must_use]
+    pub fn acct(&self, id: AccountId) -> Option<&AccountState> {
+        self.accounts.get(id)
+    }
+
+    /// Account `id` for changes, if it exists.
+    pub fn acct_mut(&mut self, id: AccountId) -> Option<&mut AccountState> {
+        self.accounts.get_mut(id)
+    }
+
+    /// Adds an account; returns its id. Fails (returning the existing id as `Err`) when the
+    /// phone number or LID is already taken.
+    pub fn add_account(
+        &mut self,
+        account: Account,
+        phone: Phone,
+    ) -> std::result::Result<AccountId, AccountId> {
+        if let Some(i) = self.accounts.iter().position(|a| {
+            a.account.phone_number == account.phone_number || a.account.lid == account.lid
+        }) {
+            return Err(i);
+        }
+        self.accounts.push(AccountState::new(account, phone));
+        self.touch();
+        Ok(self.accounts.len() - 1)
+    }
+
+    /// The account whose phone number is `phone` (digits, an optional leading `+` ignored).
+    #[must_use]
+    pub fn account_by_phone(&self, phone: &str) -> Option<AccountId> {
+        let phone = phone.trim_start_matches('+');
+        self.accounts
+            .iter()
+            .position(|a| a.account.phone_number == phone)
+    }
+
+    /// The account `jid`'s user part names (PN or LID form), if any.
+    #[must_use]
+    pub fn account_of(&self, jid: &Jid) -> Option<AccountId> {
+        self.accounts.iter().position(|a| a.owns(jid))
+    }
+
+    /// The device for a JID of any account (PN or LID form): a paired companion or the
+    /// phone (device 0).
+    #[must_use]
+    pub fn locate(&self, jid: &Jid) -> Option<DeviceKey> {
+        let account = self.account_of(jid)?;
+        let a = self.accounts.get(account)?;
+        let device = jid.device();
+        (device == 0 || a.devices.contains_key(&device)).then_some(DeviceKey { account, device })
+    }
+
+    /// The companion device for a JID of any account (PN or LID form); never the phone.
+    #[must_use]
+    pub fn companion(&self, jid: &Jid) -> Option<DeviceKey> {
+        self.locate(jid).filter(|k| k.device != 0)
+    }
+
+    /// The companion record behind `key`.
+    #[must_use]
+    pub fn device(&self, key: DeviceKey) -> Option<&Device> {
+        self.accounts.get(key.account)?.devices.get(&key.device)
+    }
+
+    /// The companion record behind `key`, for changes.
+    pub fn device_mut(&mut self, key: DeviceKey) -> Option<&mut Device> {
+        self.accounts
+            .get_mut(key.account)?
+            .devices
+            .get_mut(&key.device)
+    }
+
     /// Forgets every pairing reference held by `conn`.
     pub fn drop_refs_of(&mut self, conn: ConnId) {
         self.pair_refs.retain(|_, c| *c != conn);
-        self.code_waiting.retain(|c| *c != conn);
+        self.code_waiting.retain(|(c, _)| *c != conn);
     }
 
-    /// Forgets device `id` (unlinked): its record, its phone session and its online entry.
-    /// Returns the connection it was on, if any.
-    pub fn remove_device(&mut self, id: u16) -> Option<ConnId> {
+    /// Forgets companion `key` (unlinked): its record, its phone session and its online
+    /// entry. Returns the connection it was on, if any.
+    pub fn remove_device(&mut self, key: DeviceKey) -> Option<ConnId> {
         self.touch();
-        self.devices.remove(&id);
-        self.phone_sessions.remove(&id);
-        self.offline_queue.remove(&id);
-        self.online.remove(&id)
+        if let Some(a) = self.accounts.get_mut(key.account) {
+            a.devices.remove(&key.device);
+            a.phone_sessions.remove(&key.device);
+            a.offline_queue.remove(&key.device);
+        }
+        self.online.remove(&key)
     }
 
-    /// Queues `node` for `device`'s next login (dropped if the device is unknown).
-    pub fn queue_offline(&mut self, device: u16, node: Node) {
-        if self.devices.contains_key(&device) {
-            self.offline_queue
-                .entry(device)
+    /// Queues `node` for companion `key`'s next login (dropped if it is not a companion).
+    pub fn queue_offline(&mut self, key: DeviceKey, node: Node) {
+        if let Some(a) = self.accounts.get_mut(key.account)
+            && a.devices.contains_key(&key.device)
+        {
+            a.offline_queue
+                .entry(key.device)
                 .or_default()
                 .push_back(node);
         }
     }
 
-    /// Takes everything queued for `device`, oldest first.
-    pub fn take_offline(&mut self, device: u16) -> Vec<Node> {
-        self.offline_queue
-            .remove(&device)
+    /// Takes everything queued for `key`, oldest first.
+    pub fn take_offline(&mut self, key: DeviceKey) -> Vec<Node> {
+        self.accounts
+            .get_mut(key.account)
+            .and_then(|a| a.offline_queue.remove(&key.device))
             .map(Vec::from)
             .unwrap_or_default()
     }
 
-    /// How many stanzas wait for `device`'s next login.
+    /// How many stanzas wait for `key`'s next login.
     #[must_use]
-    pub fn queued(&self, device: u16) -> usize {
-        self.offline_queue.get(&device).map_or(0, VecDeque::len)
+    pub fn queued(&self, key: DeviceKey) -> usize {
+        self.accounts
+            .get(key.account)
+            .and_then(|a| a.offline_queue.get(&key.device))
+            .map_or(0, VecDeque::len)
     }
 
     /// Marks `conn` offline (if it held a device).
     pub fn connection_closed(&mut self, conn: ConnId) {
         self.drop_refs_of(conn);
         self.online.retain(|_, c| *c != conn);
-    }
-
-    /// The device id for a companion JID of this account (PN or LID form), if it is one.
-    #[must_use]
-    pub fn device_of(&self, jid: &Jid) -> Option<u16> {
-        let ours = match jid.server() {
-            Server::User => jid.user() == self.account.phone_number,
-            Server::Lid => jid.user() == self.account.lid,
-            _ => false,
-        };
-        (ours && self.devices.contains_key(&jid.device())).then(|| jid.device())
     }
 }

@@ -8,7 +8,7 @@ use wa_binary::Node;
 use super::stanza::{error, result};
 use super::{Connection, Effect, StreamError};
 use crate::error::Result;
-use crate::state::{ServerState, SignedPreKey};
+use crate::state::{DeviceKey, ServerState, SignedPreKey};
 
 /// The five app-state collections.
 pub const APP_STATE_COLLECTIONS: [&str; 5] = [
@@ -34,7 +34,7 @@ fn key_id(bytes: &[u8]) -> Option<u32> {
     }
 }
 
-fn id3(id: u32) -> Vec<u8> {
+pub(super) fn id3(id: u32) -> Vec<u8> {
     id.to_be_bytes()[1..].to_vec()
 }
 
@@ -92,7 +92,7 @@ fn parse_upload(iq: &Node) -> std::result::Result<Upload, &'static str> {
     })
 }
 
-fn skey_node(s: &SignedPreKey) -> Node {
+pub(super) fn skey_node(s: &SignedPreKey) -> Node {
     Node::new("skey")
         .child(Node::new("id").bytes(id3(s.id)).build())
         .child(Node::new("value").bytes(s.public.to_vec()).build())
@@ -104,7 +104,7 @@ impl Connection {
     pub(super) fn handle_logged_in<R: CryptoRng>(
         &mut self,
         node: &Node,
-        device: u16,
+        device: DeviceKey,
         now_ms: u64,
         state: &mut ServerState,
         rng: &mut R,
@@ -123,7 +123,7 @@ impl Connection {
             .unwrap_or("");
         match (attr(node, "xmlns"), kind, first) {
             ("encrypt", "get", "count") => {
-                let n = state.devices.get(&device).map_or(0, |d| d.pre_keys.len());
+                let n = state.device(device).map_or(0, |d| d.pre_keys.len());
                 self.send(&result(
                     node,
                     vec![Node::new("count").attr("value", n.to_string()).build()],
@@ -182,27 +182,32 @@ impl Connection {
             }
             ("privacy", "set", _) => self.send(&result(node, Vec::new())),
             ("w:sync:app:state", "set", "sync") => self.app_state_sync(node),
-            ("usync", "get", "usync") => self.usync(node, state),
+            ("usync", "get", "usync") => self.usync(node, now_ms, state),
             ("md", "set", "remove-companion-device") => self.remove_device(node, device, state),
             _ => self.handle_common(node, now_ms, state),
         }
     }
 
-    fn upload_pre_keys(&mut self, node: &Node, device: u16, state: &mut ServerState) -> Result<()> {
+    fn upload_pre_keys(
+        &mut self,
+        node: &Node,
+        device: DeviceKey,
+        state: &mut ServerState,
+    ) -> Result<()> {
         let upload = match parse_upload(node) {
             Ok(u) => u,
             Err(why) => {
-                tracing::warn!(conn = self.id, device, "bad prekey upload: {why}");
+                tracing::warn!(conn = self.id, ?device, "bad prekey upload: {why}");
                 return self.send(&error(node, 400, "bad-request"));
             }
         };
-        let Some(d) = state.devices.get_mut(&device) else {
+        let Some(d) = state.device_mut(device) else {
             return self.send(&error(node, 404, "item-not-found"));
         };
         if upload.identity != d.identity_key {
             tracing::warn!(
                 conn = self.id,
-                device,
+                ?device,
                 "prekey upload with a foreign identity key"
             );
             return self.send(&error(node, 406, "not-acceptable"));
@@ -213,12 +218,12 @@ impl Connection {
         d.pre_keys.extend(upload.pre_keys);
         let total = d.pre_keys.len();
         state.touch();
-        tracing::info!(conn = self.id, device, uploaded = n, total, "prekeys");
+        tracing::info!(conn = self.id, ?device, uploaded = n, total, "prekeys");
         self.send(&result(node, Vec::new()))
     }
 
-    fn digest(&mut self, node: &Node, device: u16, state: &ServerState) -> Result<()> {
-        let Some(d) = state.devices.get(&device) else {
+    fn digest(&mut self, node: &Node, device: DeviceKey, state: &ServerState) -> Result<()> {
+        let Some(d) = state.device(device) else {
             return self.send(&error(node, 404, "item-not-found"));
         };
         let (Some(reg), Some(skey)) = (d.registration_id, d.signed_pre_key.as_ref()) else {
@@ -254,73 +259,6 @@ impl Connection {
             .child(Node::new("hash").bytes(h.finalize().to_vec()).build())
             .build();
         self.send(&result(node, vec![digest]))
-    }
-
-    fn fetch_keys(&mut self, node: &Node, now_ms: u64, state: &mut ServerState) -> Result<()> {
-        let mut users = Vec::new();
-        let mut low = Vec::new();
-        for user in node
-            .child("key")
-            .into_iter()
-            .flat_map(|k| k.children_by_tag("user"))
-        {
-            let Some(jid) = user.attr("jid").and_then(|v| v.as_jid()).cloned() else {
-                continue;
-            };
-            let bundle = state
-                .device_of(&jid)
-                .and_then(|id| state.devices.get_mut(&id))
-                .and_then(|d| {
-                    let reg = d.registration_id?;
-                    let skey = d.signed_pre_key.clone()?;
-                    let one_time = d.pre_keys.pop_first();
-                    let left = d.pre_keys.len();
-                    if one_time.is_some() && (left + 1 == super::LOW_PRE_KEY_COUNT || left == 0) {
-                        low.push((d.id, left));
-                    }
-                    let mut b = Node::new("user")
-                        .attr("jid", jid.clone())
-                        .child(
-                            Node::new("registration")
-                                .bytes(reg.to_be_bytes().to_vec())
-                                .build(),
-                        )
-                        .child(Node::new("type").bytes(vec![5]).build())
-                        .child(Node::new("identity").bytes(d.identity_key.to_vec()).build())
-                        .child(skey_node(&skey));
-                    if let Some((id, v)) = one_time {
-                        b = b.child(
-                            Node::new("key")
-                                .child(Node::new("id").bytes(id3(id)).build())
-                                .child(Node::new("value").bytes(v.to_vec()).build())
-                                .build(),
-                        );
-                    }
-                    Some(b.build())
-                });
-            if bundle.is_some() {
-                state.touch();
-            }
-            users.push(bundle.unwrap_or_else(|| {
-                Node::new("user")
-                    .attr("jid", jid)
-                    .child(
-                        Node::new("error")
-                            .attr("code", "404")
-                            .attr("text", "item-not-found")
-                            .build(),
-                    )
-                    .build()
-            }));
-        }
-        self.send(&result(
-            node,
-            vec![Node::new("list").children(users).build()],
-        ))?;
-        for (device, left) in low {
-            self.notify_low_pre_keys(device, left, now_ms, state)?;
-        }
-        Ok(())
     }
 
     fn app_state_sync(&mut self, node: &Node) -> Result<()> {
@@ -360,58 +298,12 @@ impl Connection {
         self.send(&result(node, vec![Node::new("sync").children(out).build()]))
     }
 
-    fn usync(&mut self, node: &Node, state: &ServerState) -> Result<()> {
-        let Some(usync) = node.child("usync") else {
-            return self.send(&error(node, 400, "bad-request"));
-        };
-        let query = usync.child("query");
-        let want_devices = query.and_then(|q| q.child("devices")).is_some();
-        let want_lid = query.and_then(|q| q.child("lid")).is_some();
-        let account = &state.account;
-        let mut users = Vec::new();
-        for user in usync
-            .child("list")
-            .into_iter()
-            .flat_map(|l| l.children_by_tag("user"))
-        {
-            let Some(jid) = user.attr("jid").and_then(|v| v.as_jid()) else {
-                continue;
-            };
-            let ours = (jid.user() == account.phone_number
-                && *jid.server() == wa_binary::Server::User)
-                || (jid.user() == account.lid && *jid.server() == wa_binary::Server::Lid);
-            let mut b = Node::new("user").attr("jid", jid.to_non_ad());
-            if want_devices {
-                let mut list = Vec::new();
-                if ours {
-                    list.push(Node::new("device").attr("id", "0").build());
-                    for d in state.devices.values() {
-                        list.push(
-                            Node::new("device")
-                                .attr("id", d.id.to_string())
-                                .attr("key-index", d.key_index.to_string())
-                                .build(),
-                        );
-                    }
-                }
-                b = b.child(
-                    Node::new("devices")
-                        .child(Node::new("device-list").children(list).build())
-                        .build(),
-                );
-            }
-            if want_lid && ours && *jid.server() == wa_binary::Server::User {
-                b = b.child(Node::new("lid").attr("val", account.lid_jid(0)).build());
-            }
-            users.push(b.build());
-        }
-        let reply = Node::new("usync")
-            .child(Node::new("list").children(users).build())
-            .build();
-        self.send(&result(node, vec![reply]))
-    }
-
-    fn remove_device(&mut self, node: &Node, own: u16, state: &mut ServerState) -> Result<()> {
+    fn remove_device(
+        &mut self,
+        node: &Node,
+        own: DeviceKey,
+        state: &mut ServerState,
+    ) -> Result<()> {
         let Some(jid) = node
             .child("remove-companion-device")
             .and_then(|r| r.attr("jid"))
@@ -420,11 +312,11 @@ impl Connection {
         else {
             return self.send(&error(node, 400, "bad-request"));
         };
-        let Some(target) = state.device_of(&jid) else {
+        let Some(target) = state.companion(&jid).filter(|k| k.account == own.account) else {
             return self.send(&error(node, 404, "item-not-found"));
         };
         let online = state.remove_device(target);
-        tracing::info!(conn = self.id, device = target, "device removed by logout");
+        tracing::info!(conn = self.id, device = ?target, "device removed by logout");
         self.send(&result(node, Vec::new()))?;
         if target == own {
             self.closing = true;

@@ -10,9 +10,11 @@
 //! State shared between connections lives in [`ServerState`], passed in by `&mut`.
 
 mod iq;
+mod notify;
 mod pair;
 mod route;
 mod stanza;
+mod usync;
 
 use std::collections::VecDeque;
 
@@ -29,10 +31,10 @@ use wa_proto::proto::ClientPayload;
 
 use crate::error::{Error, Result};
 use crate::phone::QrCode;
-use crate::state::{ConnId, ServerState};
+use crate::state::{AccountId, ConnId, DeviceKey, ServerState};
 
+pub use notify::{DeviceChange, LOW_PRE_KEY_COUNT, announce_device_change, device_notification};
 pub use pair::PairingInfo;
-pub use route::{DeviceChange, LOW_PRE_KEY_COUNT, announce_device_change, device_notification};
 
 /// How long after `success` the offline marker goes out if the client never sends its
 /// `passive`/`active` IQ, in milliseconds.
@@ -103,7 +105,7 @@ pub enum Effect {
         /// The connection `device` was logged in on.
         conn: ConnId,
         /// The addressed device.
-        device: u16,
+        device: DeviceKey,
         /// The rewritten stanza.
         node: Node,
     },
@@ -119,7 +121,7 @@ enum Phase {
 
 #[derive(Debug)]
 struct LoggedIn {
-    device: u16,
+    device: DeviceKey,
     offline_sent: bool,
     offline_count: usize,
     first_login: bool,
@@ -183,7 +185,7 @@ impl Connection {
 
     /// The device logged in on this connection, if any.
     #[must_use]
-    pub fn device(&self) -> Option<u16> {
+    pub fn device(&self) -> Option<DeviceKey> {
         match &self.phase {
             Phase::LoggedIn(l) => Some(l.device),
             _ => None,
@@ -310,14 +312,17 @@ impl Connection {
                 "client payload has neither pairing data nor username and device".into(),
             ));
         };
-        let device = u16::try_from(device)
+        let device_id = u16::try_from(device)
             .map_err(|_| Error::Protocol(format!("device id {device} out of range")))?;
-        let known = username.to_string() == state.account.phone_number
-            && state
-                .devices
-                .get(&device)
-                .is_some_and(|d| d.noise_key == client_static);
-        if !known {
+        let known = state
+            .account_by_phone(&username.to_string())
+            .map(|account| DeviceKey::new(account, device_id))
+            .filter(|k| {
+                state
+                    .device(*k)
+                    .is_some_and(|d| d.noise_key == client_static)
+            });
+        let Some(device) = known else {
             tracing::info!(
                 conn = self.id,
                 username,
@@ -333,7 +338,7 @@ impl Connection {
             self.closing = true;
             self.phase = Phase::Closed;
             return Ok(());
-        }
+        };
         if let Some(old) = state.online.insert(device, self.id)
             && old != self.id
         {
@@ -342,7 +347,7 @@ impl Connection {
                 error: StreamError::Replaced,
             });
         }
-        let first_login = match state.devices.get_mut(&device) {
+        let first_login = match state.device_mut(device) {
             Some(d) => {
                 d.logins += 1;
                 let first = d.logins == 1;
@@ -351,18 +356,26 @@ impl Connection {
             }
             None => false,
         };
-        let account = &state.account;
+        let Some(account) = state.acct(device.account).map(|a| &a.account) else {
+            return Err(Error::Protocol("login for a vanished account".into()));
+        };
         let success = Node::new("success")
             .attr("t", (now_ms / 1000).to_string())
             .attr("props", "1")
             .attr("abprops", "1")
             .attr("location", "frc")
             .attr("creation", account.created.to_string())
-            .attr("lid", account.lid_jid(device))
+            .attr("lid", account.lid_jid(device.device))
             .build();
-        tracing::info!(conn = self.id, device, first_login, "device logged in");
+        tracing::info!(
+            conn = self.id,
+            account = device.account,
+            device = device.device,
+            first_login,
+            "device logged in"
+        );
         self.effects
-            .push_back(Effect::LoggedIn(account.pn_jid(device)));
+            .push_back(Effect::LoggedIn(account.pn_jid(device.device)));
         self.phase = Phase::LoggedIn(LoggedIn {
             device,
             offline_sent: false,
@@ -391,10 +404,23 @@ impl Connection {
         Ok(())
     }
 
-    /// The admin's phone scanned `qr`, which names one of this connection's references.
+    /// The default account's phone scanned `qr`, which names one of this connection's
+    /// references.
     pub fn handle_scan<R: CryptoRng>(
         &mut self,
         qr: &QrCode,
+        now_ms: u64,
+        state: &mut ServerState,
+        rng: &mut R,
+    ) -> Result<()> {
+        self.handle_scan_for(qr, 0, now_ms, state, rng)
+    }
+
+    /// The phone of `account` scanned `qr`: the companion becomes a device of that account.
+    pub fn handle_scan_for<R: CryptoRng>(
+        &mut self,
+        qr: &QrCode,
+        account: AccountId,
         now_ms: u64,
         state: &mut ServerState,
         rng: &mut R,
@@ -403,7 +429,7 @@ impl Connection {
         let Phase::Pairing(pairing) = &mut self.phase else {
             return Err(Error::UnknownPairRef);
         };
-        let node = pairing.scanned(qr, id, now_ms, state, rng)?;
+        let node = pairing.scanned(qr, account, id, now_ms, state, rng)?;
         self.send(&node)
     }
 
@@ -498,7 +524,7 @@ impl Connection {
     /// companion then goes online without them.
     fn send_phone_sync<R: CryptoRng>(
         &mut self,
-        device: u16,
+        device: DeviceKey,
         now_ms: u64,
         state: &mut ServerState,
         rng: &mut R,
@@ -514,7 +540,8 @@ impl Connection {
             Ok(nodes) => {
                 tracing::info!(
                     conn = self.id,
-                    device,
+                    account = device.account,
+                    device = device.device,
                     "phone sent app-state keys and history sync"
                 );
                 for n in &nodes {
@@ -525,7 +552,8 @@ impl Connection {
             Err(e) => {
                 tracing::warn!(
                     conn = self.id,
-                    device,
+                    account = device.account,
+                    device = device.device,
                     "phone could not message the device: {e}"
                 );
                 Ok(())
@@ -554,9 +582,10 @@ impl Connection {
                         }
                     }
                     pair::Outcome::Paired(jid) => {
-                        let added = jid.device();
-                        for (conn, device, node) in
-                            announce_device_change(state, DeviceChange::Added, added, now_ms)
+                        let added = state.companion(&jid);
+                        for (conn, device, node) in added
+                            .map(|k| announce_device_change(state, DeviceChange::Added, k, now_ms))
+                            .unwrap_or_default()
                         {
                             self.effects
                                 .push_back(Effect::Deliver { conn, device, node });

@@ -11,7 +11,7 @@ use super::stanza::{error, result};
 use crate::error::{Error, Result};
 use crate::link_code;
 use crate::phone::{QrCode, SignedDevice};
-use crate::state::{ConnId, Device, ServerState};
+use crate::state::{AccountId, ConnId, Device, ServerState};
 use wa_noise::KeyPair;
 
 /// Number of references sent in one `pair-device` (the real server sends six).
@@ -37,6 +37,7 @@ pub(super) enum Outcome {
 
 struct AwaitSign {
     iq_id: String,
+    account: AccountId,
     device_id: u16,
     signed: SignedDevice,
     identity_key: [u8; 32],
@@ -45,6 +46,7 @@ struct AwaitSign {
 
 /// Pairing by phone-number code, after the companion's `companion_hello`.
 struct CodePairing {
+    account: AccountId,
     reference: String,
     wrapped_companion_ephemeral: Vec<u8>,
     platform: Option<String>,
@@ -125,6 +127,7 @@ impl Pairing {
     pub(super) fn scanned<R: CryptoRng>(
         &mut self,
         qr: &QrCode,
+        account: AccountId,
         iq_id: String,
         now_ms: u64,
         state: &mut ServerState,
@@ -147,6 +150,7 @@ impl Pairing {
             ));
         }
         self.sign_and_offer(
+            account,
             qr.identity_key,
             &qr.adv_secret,
             qr.platform.clone(),
@@ -161,6 +165,7 @@ impl Pairing {
     #[allow(clippy::too_many_arguments)]
     fn sign_and_offer<R: CryptoRng>(
         &mut self,
+        account: AccountId,
         identity_key: [u8; 32],
         adv_secret: &[u8; 32],
         platform: Option<String>,
@@ -169,15 +174,18 @@ impl Pairing {
         state: &mut ServerState,
         rng: &mut R,
     ) -> Result<Node> {
-        let device_id = state.next_device_id;
-        state.next_device_id = device_id
+        let faults = state.faults.clone();
+        let acct = state
+            .acct_mut(account)
+            .ok_or_else(|| Error::PairFailed("no such account".into()))?;
+        let device_id = acct.next_device_id;
+        acct.next_device_id = device_id
             .checked_add(1)
             .ok_or_else(|| Error::PairFailed("out of device ids".into()))?;
-        let key_index = state.next_key_index;
-        state.next_key_index = key_index.saturating_add(1);
-        state.touch();
-        let raw_id = raw_id_of(&state.account.phone_number);
-        let mut signed = state.phone.sign_device(
+        let key_index = acct.next_key_index;
+        acct.next_key_index = key_index.saturating_add(1);
+        let raw_id = raw_id_of(&acct.account.phone_number);
+        let mut signed = acct.phone.sign_device(
             &identity_key,
             adv_secret,
             raw_id,
@@ -185,7 +193,6 @@ impl Pairing {
             now_ms / 1000,
             rng,
         );
-        let faults = &state.faults;
         if faults.bad_adv_hmac || faults.bad_account_signature {
             tracing::info!(
                 bad_hmac = faults.bad_adv_hmac,
@@ -199,7 +206,8 @@ impl Pairing {
                 faults.bad_account_signature,
             )?;
         }
-        let account = &state.account;
+        let names = acct.account.clone();
+        state.touch();
         let node = Node::new("iq")
             .attr("from", Jid::new("", Server::User))
             .attr("type", "set")
@@ -214,13 +222,13 @@ impl Pairing {
                     .child(Node::new("platform").attr("name", "android").build())
                     .child(
                         Node::new("device")
-                            .attr("jid", account.pn_jid(device_id))
-                            .attr("lid", account.lid_jid(device_id))
+                            .attr("jid", names.pn_jid(device_id))
+                            .attr("lid", names.lid_jid(device_id))
                             .build(),
                     )
                     .child(
                         Node::new("biz")
-                            .attr("name", account.push_name.clone())
+                            .attr("name", names.push_name.clone())
                             .build(),
                     )
                     .build(),
@@ -233,6 +241,7 @@ impl Pairing {
         );
         self.awaiting = Some(AwaitSign {
             iq_id,
+            account,
             device_id,
             signed,
             identity_key,
@@ -280,9 +289,12 @@ impl Pairing {
                 "pair-device-sign without device-identity bytes".into(),
             ));
         };
+        let Some(acct) = state.acct(wait.account) else {
+            self.awaiting = None;
+            return Ok(Outcome::Failed("the account is gone".into()));
+        };
         if let Err(e) =
-            state
-                .phone
+            acct.phone
                 .verify_device_signature(identity, &wait.signed.details, &wait.identity_key)
         {
             self.awaiting = None;
@@ -299,8 +311,13 @@ impl Pairing {
             logins: 0,
             platform: wait.platform.clone(),
         };
-        let jid = state.account.pn_jid(wait.device_id);
-        state.devices.insert(wait.device_id, device);
+        let account = wait.account;
+        let Some(acct) = state.acct_mut(account) else {
+            self.awaiting = None;
+            return Ok(Outcome::Failed("the account is gone".into()));
+        };
+        let jid = acct.account.pn_jid(wait.device_id);
+        acct.devices.insert(wait.device_id, device);
         state.touch();
         state.drop_refs_of(self.conn);
         self.awaiting = None;
@@ -327,10 +344,13 @@ impl Pairing {
         match reg.attr("stage").and_then(|v| v.as_str()).unwrap_or("") {
             "companion_hello" => {
                 let phone = reg.attr("jid").and_then(|v| v.as_jid());
-                if phone.is_none_or(|j| j.user() != state.account.phone_number) {
-                    tracing::info!("code pairing requested for another phone number");
+                let Some(account) = phone
+                    .filter(|j| *j.server() == Server::User)
+                    .and_then(|j| state.account_by_phone(j.user()))
+                else {
+                    tracing::info!("code pairing requested for an unknown phone number");
                     return Ok(Outcome::Reply(vec![error(iq, 404, "item-not-found")]));
-                }
+                };
                 let Some(wrapped) = bytes("link_code_pairing_wrapped_companion_ephemeral_pub")
                     .filter(|w| w.len() == link_code::WRAPPED_KEY_LEN)
                 else {
@@ -345,13 +365,14 @@ impl Pairing {
                 rng.fill_bytes(&mut raw);
                 let reference = format!("2@{}", B64.encode(raw));
                 self.code = Some(CodePairing {
+                    account,
                     reference: reference.clone(),
                     wrapped_companion_ephemeral: wrapped.to_vec(),
                     platform,
                     keys: None,
                 });
-                state.code_waiting.retain(|c| *c != self.conn);
-                state.code_waiting.push(self.conn);
+                state.code_waiting.retain(|(c, _)| *c != self.conn);
+                state.code_waiting.push((self.conn, account));
                 tracing::info!(conn = self.conn, "code pairing requested");
                 let answer = Node::new("link_code_companion_reg")
                     .child(
@@ -386,7 +407,11 @@ impl Pairing {
                     Ok(b) => b,
                     Err(e) => return Ok(Outcome::Failed(e.to_string())),
                 };
-                let phone_identity = state.phone.identity();
+                let account = code.account;
+                let Some(phone_identity) = state.acct(account).map(|a| a.phone.identity().clone())
+                else {
+                    return Ok(Outcome::Failed("the account is gone".into()));
+                };
                 if bundle.companion_identity != identity
                     || self.identity_key.is_some_and(|k| k != identity)
                     || bundle.primary_identity != *phone_identity.public()
@@ -398,8 +423,9 @@ impl Pairing {
                 let identity_shared = link_code::agree(&phone_identity.private_bytes(), &identity);
                 let adv = link_code::adv_secret(&shared, &identity_shared, &bundle.adv_random);
                 let platform = code.platform.clone();
-                let success =
-                    self.sign_and_offer(identity, &adv, platform, fresh_id, now_ms, state, rng)?;
+                let success = self.sign_and_offer(
+                    account, identity, &adv, platform, fresh_id, now_ms, state, rng,
+                )?;
                 Ok(Outcome::Reply(vec![result(iq, Vec::new()), success]))
             }
             other => bad(&format!("unknown stage '{other}'")),
@@ -456,7 +482,7 @@ impl Pairing {
 }
 
 /// The account's ADV raw id: a stable 32-bit value derived from the phone number.
-fn raw_id_of(phone_number: &str) -> u32 {
+pub(super) fn raw_id_of(phone_number: &str) -> u32 {
     let n: u64 = phone_number.parse().unwrap_or(0);
     (n % u64::from(u32::MAX)) as u32
 }

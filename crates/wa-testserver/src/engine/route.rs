@@ -1,26 +1,35 @@
-//! Routing of `<message>` and `<receipt>` stanzas between the account's companion devices.
+//! Routing of `<message>` and `<receipt>` stanzas between devices of every account.
 //!
 //! A message addressed with `<participants><to jid=device><enc/></to>…</participants>` (or a
 //! single `<enc>` to a device JID) is rewritten for each addressed device as the real server
-//! does: `from` is the sender's device JID, `recipient` the chat the sender addressed, `t` the
-//! server time, `notify` the sender's push name and `sender_lid` its LID device JID (the
-//! addressing attributes whatsmeow's `message.go` reads). Each device gets only its own `<enc>`
-//! children; `<participants>` and `<tctoken>` are not forwarded. Online devices get the stanza
-//! through [`Effect::Deliver`]; offline devices get it, in order, when they next log in
-//! (before `<ib><offline count=N/>`). Receipts go to the account's other devices the same way.
+//! does (the addressing attributes whatsmeow's `message.go` reads):
 //!
-//! Only devices of the server's one account are routed to; messages to other users (and to the
-//! simulated phone, device 0) are acked and dropped.
+//! - the recipient's devices get `from` = the sender's device JID in the form the sender
+//!   addressed (`@lid` for a `to=…@lid` send, else the phone-number form), the other form as
+//!   `sender_lid` / `sender_pn`, `addressing_mode`, `notify` (the sender's push name) and `t`;
+//!   no `participant` and no `recipient` for 1:1 chats;
+//! - the sender's own other devices get the same `from` plus `recipient` = the chat the sender
+//!   addressed (so they see the message as sent by themselves).
+//!
+//! Each device gets only its own `<enc>` children; `<participants>` and `<tctoken>` are not
+//! forwarded. Devices of accounts other than the recipient's and the sender's are ignored, as is
+//! the phone (device 0, which is simulated). Online devices get the stanza through
+//! [`Effect::Deliver`]; offline ones get it, in order, when they next log in (before
+//! `<ib><offline count=N/>`).
+//!
+//! Receipts (`<receipt to=… type=…>`) go to the addressed device when `to` names one (retry
+//! receipts), else to every companion of the addressed account; `read-self`/`played-self`
+//! never reach the peer. Read and played receipts are also copied to the sender's other
+//! devices (with `recipient` = the chat), as WhatsApp syncs read state. Every stanza is acked.
 
-use rand_core::CryptoRng;
 use wa_binary::{Jid, Node, Server};
 
 use super::{Connection, Effect};
 use crate::error::Result;
-use crate::state::{ConnId, ServerState};
+use crate::state::{AccountId, DeviceKey, ServerState};
 
 /// Attributes of the client's stanza that the server sets itself (never forwarded as sent).
-const SERVER_ATTRS: [&str; 8] = [
+const SERVER_ATTRS: [&str; 11] = [
     "to",
     "from",
     "t",
@@ -28,31 +37,75 @@ const SERVER_ATTRS: [&str; 8] = [
     "recipient",
     "participant",
     "sender_lid",
+    "sender_pn",
+    "addressing_mode",
     "device_fanout",
+    "peer_recipient_pn",
 ];
 
 /// Children that are for the server only.
 const SERVER_CHILDREN: [&str; 2] = ["participants", "tctoken"];
 
-/// Whether `jid` names the server's account (phone-number or LID form).
-fn is_own_account(jid: &Jid, state: &ServerState) -> bool {
-    match jid.server() {
-        Server::User => jid.user() == state.account.phone_number,
-        Server::Lid => jid.user() == state.account.lid,
-        _ => false,
+/// Receipt types the peer never sees (the reader's privacy setting hides them).
+const SELF_ONLY_RECEIPTS: [&str; 2] = ["read-self", "played-self"];
+
+/// Receipt types copied to the sender's other devices.
+const SYNCED_RECEIPTS: [&str; 4] = ["read", "read-self", "played", "played-self"];
+
+/// How a message or receipt is addressed: which account and in which JID form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// Phone-number JIDs (`@s.whatsapp.net`).
+    Pn,
+    /// LID JIDs (`@lid`).
+    Lid,
+}
+
+impl Form {
+    fn of(jid: &Jid) -> Self {
+        if *jid.server() == Server::Lid {
+            Self::Lid
+        } else {
+            Self::Pn
+        }
     }
 }
 
-/// The `(device, enc children)` pairs a message is addressed to.
-fn targets(node: &Node, to: &Jid, state: &ServerState) -> Vec<(u16, Vec<Node>)> {
+/// The sending device's JID in `form`, and its other form (for `sender_pn`/`sender_lid`).
+fn sender_jids(
+    state: &ServerState,
+    sender: DeviceKey,
+    form: Form,
+) -> Option<(Jid, &'static str, Jid)> {
+    let a = &state.acct(sender.account)?.account;
+    let pn = a.pn_jid(sender.device);
+    let lid = a.lid_jid(sender.device);
+    Some(match form {
+        Form::Pn => (pn, "sender_lid", lid),
+        Form::Lid => (lid, "sender_pn", pn),
+    })
+}
+
+/// The companion devices a message is addressed to, with their `<enc>` children: devices of
+/// the recipient account or of the sender's own account, never the sender itself nor a phone.
+fn targets(
+    node: &Node,
+    to: &Jid,
+    sender: DeviceKey,
+    recipient: AccountId,
+    state: &ServerState,
+) -> Vec<(DeviceKey, Vec<Node>)> {
+    let allowed = |k: &DeviceKey| {
+        (k.account == recipient || k.account == sender.account) && *k != sender && k.device != 0
+    };
     if let Some(parts) = node.child("participants") {
         return parts
             .children_by_tag("to")
             .filter_map(|t| {
                 let jid = t.attr("jid").and_then(|v| v.as_jid())?;
-                let device = state.device_of(jid)?;
+                let key = state.companion(jid).filter(allowed)?;
                 let encs: Vec<Node> = t.children_by_tag("enc").cloned().collect();
-                Some((device, encs))
+                Some((key, encs))
             })
             .collect();
     }
@@ -61,35 +114,47 @@ fn targets(node: &Node, to: &Jid, state: &ServerState) -> Vec<(u16, Vec<Node>)> 
         return Vec::new();
     }
     state
-        .device_of(to)
-        .map(|d| vec![(d, encs)])
+        .companion(to)
+        .filter(allowed)
+        .map(|k| vec![(k, encs)])
         .unwrap_or_default()
 }
 
-/// The stanza `to_device` receives for `node` sent by `from_device`.
+/// The stanza a device receives for `node` (a message or receipt) sent by `sender` to `chat`.
+/// `own_copy` marks a copy for the sender's own other devices (it then carries `recipient`).
 fn rewrite(
     node: &Node,
     chat: &Jid,
-    from_device: u16,
+    sender: DeviceKey,
+    own_copy: bool,
     encs: Vec<Node>,
     now_ms: u64,
     state: &ServerState,
-) -> Node {
-    let account = &state.account;
-    let mut b = Node::new(node.tag.clone()).attr("from", account.pn_jid(from_device));
+) -> Option<Node> {
+    let form = Form::of(chat);
+    let (from, alt_name, alt) = sender_jids(state, sender, form)?;
+    let mut b = Node::new(node.tag.clone()).attr("from", from);
     for (k, v) in node.attrs.iter() {
         if !SERVER_ATTRS.contains(&k) {
             b = b.attr(k.to_owned(), v.clone());
         }
     }
-    b = b
-        .attr("recipient", chat.to_non_ad())
-        .attr("t", (now_ms / 1000).to_string());
+    if own_copy {
+        b = b.attr("recipient", chat.to_non_ad());
+    }
+    b = b.attr("t", (now_ms / 1000).to_string());
     if node.tag == "message" {
-        b = b
-            .attr("notify", account.push_name.clone())
-            .attr("sender_lid", account.lid_jid(from_device))
-            .attr("addressing_mode", "pn");
+        let push_name = state
+            .acct(sender.account)
+            .map(|a| a.account.push_name.clone())
+            .unwrap_or_default();
+        b = b.attr("notify", push_name).attr(alt_name, alt).attr(
+            "addressing_mode",
+            match form {
+                Form::Pn => "pn",
+                Form::Lid => "lid",
+            },
+        );
     }
     let mut children = encs;
     children.extend(
@@ -98,144 +163,45 @@ fn rewrite(
             .filter(|c| c.tag != "enc" && !SERVER_CHILDREN.contains(&c.tag.as_str()))
             .cloned(),
     );
-    if children.is_empty() {
+    Some(if children.is_empty() {
         b.build()
     } else {
         b.children(children).build()
-    }
+    })
 }
 
-/// A prekey fetch leaving a device with fewer one-time prekeys than this triggers a
-/// low-prekey notification (whatsmeow uploads more below 5).
-pub const LOW_PRE_KEY_COUNT: usize = 5;
-
-/// A change of the account's device list, announced to its other devices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeviceChange {
-    /// A companion paired.
-    Added,
-    /// A companion was unlinked.
-    Removed,
-}
-
-/// The `<notification type='devices'>` announcing `change` of `device`:
-/// `<add|remove><device jid='pn:N' lid='lid:N' key-index/></…>` from the account's JID.
-#[must_use]
-pub fn device_notification(
-    state: &mut ServerState,
-    change: DeviceChange,
-    device: u16,
-    now_ms: u64,
-) -> Node {
-    state.next_stanza_id = state.next_stanza_id.wrapping_add(1);
-    let account = &state.account;
-    let mut dev = Node::new("device")
-        .attr("jid", account.pn_jid(device))
-        .attr("lid", account.lid_jid(device));
-    if let Some(d) = state.devices.get(&device) {
-        dev = dev.attr("key-index", d.key_index.to_string());
+/// Whether a 1:1 message from `sender` to account `recipient` must be refused for lacking a
+/// valid privacy token: with the server-wide fault any `<tctoken>` passes; an account that
+/// requires tokens wants one it issued to the sender's account (or, if it issued none, any).
+fn token_refused(
+    node: &Node,
+    sender: DeviceKey,
+    recipient: AccountId,
+    state: &ServerState,
+) -> bool {
+    let token = node.child("tctoken").and_then(Node::bytes);
+    if state.faults.require_tctoken && token.is_none() {
+        return true;
     }
-    let tag = match change {
-        DeviceChange::Added => "add",
-        DeviceChange::Removed => "remove",
+    let Some(r) = state.acct(recipient) else {
+        return false;
     };
-    Node::new("notification")
-        .attr("from", account.pn_jid(0).to_non_ad())
-        .attr("id", format!("dev-{}", state.next_stanza_id))
-        .attr("type", "devices")
-        .attr("t", (now_ms / 1000).to_string())
-        .child(Node::new(tag).child(dev.build()).build())
-        .build()
-}
-
-/// Announces `change` of `device` to every other companion: offline ones get it queued, the
-/// online ones are returned as `(connection, device, stanza)` to deliver.
-pub fn announce_device_change(
-    state: &mut ServerState,
-    change: DeviceChange,
-    device: u16,
-    now_ms: u64,
-) -> Vec<(ConnId, u16, Node)> {
-    let node = device_notification(state, change, device, now_ms);
-    let others: Vec<u16> = state
-        .devices
-        .keys()
-        .copied()
-        .filter(|d| *d != device)
-        .collect();
-    let mut online = Vec::new();
-    for d in others {
-        match state.online.get(&d) {
-            Some(&conn) => online.push((conn, d, node.clone())),
-            None => state.queue_offline(d, node.clone()),
-        }
+    if !r.require_tctoken || recipient == sender.account {
+        return false;
     }
-    online
+    match (token, r.issued_tokens.get(&sender.account)) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(t), Some(issued)) => t != issued.as_slice(),
+    }
 }
 
 impl Connection {
-    /// The privacy-token IQ (`<iq xmlns='privacy' type='set'><tokens><token jid t
-    /// type='trusted_contact'/></tokens>`): answered with a result; each token's `jid`, when it
-    /// is a device user of this server, is issued a fresh 16-byte token for the sender as a
-    /// `<notification type='privacy_token'>` on its other devices.
-    pub(super) fn privacy_tokens<R: CryptoRng>(
-        &mut self,
-        node: &Node,
-        device: u16,
-        now_ms: u64,
-        state: &mut ServerState,
-        rng: &mut R,
-    ) -> Result<()> {
-        self.send(&super::stanza::result(node, Vec::new()))?;
-        let chats: Vec<Jid> = node
-            .child("tokens")
-            .into_iter()
-            .flat_map(|t| t.children_by_tag("token"))
-            .filter_map(|t| t.attr("jid").and_then(|v| v.as_jid()).cloned())
-            .collect();
-        for chat in chats {
-            if !is_own_account(&chat, state) {
-                continue;
-            }
-            let mut token = [0u8; 16];
-            rng.fill_bytes(&mut token);
-            state.next_stanza_id = state.next_stanza_id.wrapping_add(1);
-            let t = (now_ms / 1000).to_string();
-            let n = Node::new("notification")
-                .attr("from", state.account.pn_jid(device).to_non_ad())
-                .attr("id", format!("pt-{}", state.next_stanza_id))
-                .attr("type", "privacy_token")
-                .attr("t", t.clone())
-                .child(
-                    Node::new("tokens")
-                        .child(
-                            Node::new("token")
-                                .attr("jid", chat.to_non_ad())
-                                .attr("t", t)
-                                .attr("type", "trusted_contact")
-                                .bytes(token.to_vec())
-                                .build(),
-                        )
-                        .build(),
-                )
-                .build();
-            let others: Vec<u16> = state
-                .devices
-                .keys()
-                .copied()
-                .filter(|d| *d != device)
-                .collect();
-            for d in others {
-                self.deliver_to(d, n.clone(), state)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Hands `node` to `device`: an effect if it is online elsewhere, else its offline queue.
+    /// Hands `node` to `device`: sent here if it is this connection's device, an effect if it
+    /// is online elsewhere, else its offline queue.
     pub(super) fn deliver_to(
         &mut self,
-        device: u16,
+        device: DeviceKey,
         node: Node,
         state: &mut ServerState,
     ) -> Result<()> {
@@ -249,88 +215,103 @@ impl Connection {
         Ok(())
     }
 
-    /// Tells `device` its one-time prekeys ran low (`<notification type='encrypt'><count
-    /// value=N/>`), as the server does when a fetch leaves fewer than
-    /// [`LOW_PRE_KEY_COUNT`].
-    pub(super) fn notify_low_pre_keys(
-        &mut self,
-        device: u16,
-        remaining: usize,
-        now_ms: u64,
-        state: &mut ServerState,
-    ) -> Result<()> {
-        state.next_stanza_id = state.next_stanza_id.wrapping_add(1);
-        let node = Node::new("notification")
-            .attr("from", Jid::new("", Server::User))
-            .attr("id", format!("pk-{}", state.next_stanza_id))
-            .attr("type", "encrypt")
-            .attr("t", (now_ms / 1000).to_string())
-            .child(
-                Node::new("count")
-                    .attr("value", remaining.to_string())
-                    .build(),
-            )
-            .build();
-        self.deliver_to(device, node, state)
+    fn refuse_463(&mut self, node: &Node, to: Jid, now_ms: u64) -> Result<()> {
+        tracing::info!(conn = self.id, %to, "message without a valid tctoken refused (463)");
+        self.send(
+            &Node::new("ack")
+                .attr("class", "message")
+                .attr("id", node.attr("id").cloned().unwrap_or_else(|| "".into()))
+                .attr("from", to)
+                .attr("t", (now_ms / 1000).to_string())
+                .attr("error", "463")
+                .build(),
+        )
     }
 
-    /// A `<message>` from `device`: routes it to every addressed device, then acks it.
+    /// A `<message>` from `device`: routes it to every addressed device of the recipient and
+    /// of the sender's own account, then acks it.
     pub(super) fn route_message(
         &mut self,
         node: &Node,
-        device: u16,
+        device: DeviceKey,
         now_ms: u64,
         state: &mut ServerState,
     ) -> Result<()> {
         if let Some(to) = node.attr("to").and_then(|v| v.as_jid()).cloned() {
             let one_to_one = matches!(to.server(), Server::User | Server::Lid);
-            if one_to_one && state.faults.require_tctoken && node.child("tctoken").is_none() {
-                tracing::info!(conn = self.id, %to, "message without tctoken refused (463)");
-                return self.send(
-                    &Node::new("ack")
-                        .attr("class", "message")
-                        .attr("id", node.attr("id").cloned().unwrap_or_else(|| "".into()))
-                        .attr("from", to)
-                        .attr("t", (now_ms / 1000).to_string())
-                        .attr("error", "463")
-                        .build(),
-                );
-            }
-            if is_own_account(&to, state) {
-                for (target, encs) in targets(node, &to, state) {
-                    if target == device {
-                        continue;
+            match state.account_of(&to).filter(|_| one_to_one) {
+                Some(recipient) => {
+                    if token_refused(node, device, recipient, state) {
+                        return self.refuse_463(node, to, now_ms);
                     }
-                    let out = rewrite(node, &to, device, encs, now_ms, state);
-                    self.deliver_to(target, out, state)?;
+                    for (target, encs) in targets(node, &to, device, recipient, state) {
+                        let own_copy = target.account == device.account;
+                        if let Some(out) = rewrite(node, &to, device, own_copy, encs, now_ms, state)
+                        {
+                            self.deliver_to(target, out, state)?;
+                        }
+                    }
                 }
-            } else {
-                tracing::info!(conn = self.id, %to, "message to an unknown account dropped");
+                None if one_to_one
+                    && state.faults.require_tctoken
+                    && node.child("tctoken").is_none() =>
+                {
+                    return self.refuse_463(node, to, now_ms);
+                }
+                None => {
+                    tracing::info!(conn = self.id, %to, "message to an unknown account dropped");
+                }
             }
         }
         self.handle_common(node, now_ms, state)
     }
 
-    /// A `<receipt>` from `device`: goes to the addressed account's other devices, then acked.
+    /// A `<receipt>` from `device`: goes to the addressed device (or account), copies of read
+    /// and played receipts to the sender's other devices; then acked.
     pub(super) fn route_receipt(
         &mut self,
         node: &Node,
-        device: u16,
+        device: DeviceKey,
         now_ms: u64,
         state: &mut ServerState,
     ) -> Result<()> {
         if let Some(to) = node.attr("to").and_then(|v| v.as_jid()).cloned()
-            && is_own_account(&to, state)
+            && let Some(recipient) = state.account_of(&to)
         {
-            let others: Vec<u16> = state
-                .devices
-                .keys()
-                .copied()
-                .filter(|d| *d != device)
-                .collect();
-            for target in others {
-                let out = rewrite(node, &to, device, Vec::new(), now_ms, state);
-                self.deliver_to(target, out, state)?;
+            let kind = node.attr("type").and_then(|v| v.as_str()).unwrap_or("");
+            let own = recipient == device.account;
+            let mut deliveries: Vec<(DeviceKey, bool)> = Vec::new();
+            if !own && SELF_ONLY_RECEIPTS.contains(&kind) {
+                // Not for the peer.
+            } else if to.device() != 0 {
+                if let Some(k) = state.companion(&to).filter(|k| *k != device) {
+                    deliveries.push((k, own));
+                }
+            } else if let Some(a) = state.acct(recipient) {
+                deliveries.extend(
+                    a.devices
+                        .keys()
+                        .map(|d| DeviceKey::new(recipient, *d))
+                        .filter(|k| *k != device)
+                        .map(|k| (k, own)),
+                );
+            }
+            if !own
+                && SYNCED_RECEIPTS.contains(&kind)
+                && let Some(a) = state.acct(device.account)
+            {
+                deliveries.extend(
+                    a.devices
+                        .keys()
+                        .map(|d| DeviceKey::new(device.account, *d))
+                        .filter(|k| *k != device)
+                        .map(|k| (k, true)),
+                );
+            }
+            for (target, own_copy) in deliveries {
+                if let Some(out) = rewrite(node, &to, device, own_copy, Vec::new(), now_ms, state) {
+                    self.deliver_to(target, out, state)?;
+                }
             }
         }
         self.handle_common(node, now_ms, state)
@@ -341,7 +322,7 @@ impl Connection {
     /// next login.
     pub fn handle_deliver(
         &mut self,
-        device: u16,
+        device: DeviceKey,
         node: Node,
         state: &mut ServerState,
     ) -> Result<()> {

@@ -15,7 +15,7 @@ use wa_proto::proto::{AdvSignedDeviceIdentity, AdvSignedDeviceIdentityHmac, Clie
 
 use super::*;
 use crate::phone::{ADV_DEVICE_SIGNATURE_PREFIX, Phone, adv_hmac};
-use crate::state::{Account, ServerState};
+use crate::state::{Account, DeviceKey, ServerState};
 
 const NOW: u64 = 1_750_000_000_000;
 
@@ -191,7 +191,7 @@ fn pair_with(
         .unwrap();
     let success = c.recv().pop().unwrap();
     let ps = success.child("pair-success").unwrap();
-    let dev = h.state.next_device_id - 1;
+    let dev = h.state.accounts[0].next_device_id - 1;
     assert_eq!(
         ps.child("device").unwrap().attr("jid").unwrap().to_string(),
         format!("15551234567:{dev}@s.whatsapp.net")
@@ -214,7 +214,7 @@ fn pair_with(
         .unwrap()
         .try_into()
         .unwrap();
-    assert_eq!(&account_key, h.state.phone.identity().public());
+    assert_eq!(&account_key, h.state.accounts[0].phone.identity().public());
 
     let mut msg = ADV_DEVICE_SIGNATURE_PREFIX.to_vec();
     msg.extend_from_slice(&details);
@@ -262,7 +262,7 @@ fn qr_pairing_ends_with_515_and_registers_the_device() {
     assert_eq!(out[0].tag, "stream:error");
     assert_eq!(attr(&out[0], "code"), "515");
     assert!(c.conn.is_closing());
-    assert!(h.state.devices.contains_key(&1));
+    assert!(h.state.accounts[0].devices.contains_key(&1));
     assert!(h.state.pair_refs.is_empty());
 }
 
@@ -276,7 +276,7 @@ fn bad_device_signature_fails_pairing_and_saves_nothing() {
     );
     assert!(out.is_empty());
     assert!(c.conn.is_closing());
-    assert!(h.state.devices.is_empty());
+    assert!(h.state.accounts[0].devices.is_empty());
 }
 
 #[test]
@@ -322,7 +322,7 @@ fn login_answers_success_prekeys_and_unknown_iqs() {
     );
     assert_eq!(attr(count[0].child("count").unwrap(), "value"), "0");
 
-    let identity = h.state.devices[&1].identity_key;
+    let identity = h.state.accounts[0].devices[&1].identity_key;
     let key = |id: u32, v: u8| {
         Node::new("key")
             .child(
@@ -351,7 +351,7 @@ fn login_answers_success_prekeys_and_unknown_iqs() {
     );
     let r = c.send(&mut h, &upload);
     assert_eq!(attr(&r[0], "type"), "result");
-    assert_eq!(h.state.devices[&1].pre_keys.len(), 2);
+    assert_eq!(h.state.accounts[0].devices[&1].pre_keys.len(), 2);
 
     // A malformed upload (31-byte prekey) is a 400, not a panic, and changes nothing.
     let mut bad = upload.clone();
@@ -368,7 +368,7 @@ fn login_answers_success_prekeys_and_unknown_iqs() {
     let r = c.send(&mut h, &bad);
     assert_eq!(attr(&r[0], "type"), "error");
     assert_eq!(attr(r[0].child("error").unwrap(), "code"), "400");
-    assert_eq!(h.state.devices[&1].pre_keys.len(), 2);
+    assert_eq!(h.state.accounts[0].devices[&1].pre_keys.len(), 2);
 
     let digest = c.send(
         &mut h,
@@ -442,7 +442,10 @@ fn second_login_of_a_device_kicks_the_first_with_440() {
         conn: a.conn.id(),
         error: StreamError::Replaced
     }));
-    assert_eq!(h.state.online.get(&1), Some(&b.conn.id()));
+    assert_eq!(
+        h.state.online.get(&DeviceKey::new(0, 1)),
+        Some(&b.conn.id())
+    );
     b.conn.handle_kick(StreamError::DeviceRemoved).unwrap();
     let out = b.recv();
     assert_eq!(attr(&out[0], "code"), "401");
@@ -775,7 +778,7 @@ fn usync_key_fetch_app_state_and_logout() {
         conn: c2.conn.id(),
         error: StreamError::DeviceRemoved
     }));
-    assert!(!h.state.devices.contains_key(&2));
+    assert!(!h.state.accounts[0].devices.contains_key(&2));
 
     // Device 1 logs itself out: result, then the connection closes.
     let remove = Node::new("remove-companion-device")
@@ -787,7 +790,7 @@ fn usync_key_fetch_app_state_and_logout() {
     let r = c1.send(&mut h, &iq("r2", "md", "set", vec![remove]));
     assert_eq!(attr(&r[0], "type"), "result");
     assert!(c1.conn.is_closing());
-    assert!(h.state.devices.is_empty());
+    assert!(h.state.accounts[0].devices.is_empty());
 }
 
 #[test]
@@ -828,7 +831,7 @@ fn bad_pairing_faults_damage_hmac_or_account_signature() {
         msg.extend_from_slice(sdi.details.as_ref().unwrap());
         msg.extend_from_slice(identity.public());
         let sig: [u8; 64] = sdi.account_signature.unwrap().try_into().unwrap();
-        let sig_ok = xeddsa::verify(h.state.phone.identity().public(), &msg, &sig);
+        let sig_ok = xeddsa::verify(h.state.accounts[0].phone.identity().public(), &msg, &sig);
         assert_eq!((hmac_ok, sig_ok), (!bad_hmac, !bad_sig));
     }
 }
@@ -865,9 +868,9 @@ fn code_pairing_stages_derive_the_same_adv_secret() {
         .bytes()
         .unwrap()
         .to_vec();
-    assert_eq!(h.state.code_waiting, vec![c.conn.id()]);
+    assert_eq!(h.state.code_waiting, vec![(c.conn.id(), 0)]);
 
-    let phone_pub = *h.state.phone.identity().public();
+    let phone_pub = *h.state.accounts[0].phone.identity().public();
     c.conn
         .handle_pair_code("abcd-efgh", &phone_pub, NOW, &mut h.rng)
         .unwrap();

@@ -10,6 +10,10 @@ fn effects(c: &mut Client) -> Vec<Effect> {
     out
 }
 
+fn dk(d: u16) -> crate::state::DeviceKey {
+    crate::state::DeviceKey::new(0, d)
+}
+
 fn jid(s: &str) -> Jid {
     s.parse().unwrap()
 }
@@ -46,7 +50,7 @@ fn fanout(id: &str, to: &str, devices: &[&str]) -> Node {
 fn two_devices(h: &mut Harness) -> (KeyPair, KeyPair) {
     let (_, k1, _, _) = pair(h, false);
     let (_, k2, _, _) = pair(h, false);
-    assert_eq!(h.state.devices.len(), 2);
+    assert_eq!(h.state.accounts[0].devices.len(), 2);
     (k1, k2)
 }
 
@@ -83,7 +87,7 @@ fn fanout_message_reaches_the_online_device_rewritten_and_the_sender_is_acked() 
     let Some(Effect::Deliver { conn, device, node }) = fx.pop() else {
         panic!("expected a delivery");
     };
-    assert_eq!((conn, device), (c2.conn.id(), 2));
+    assert_eq!((conn, device), (c2.conn.id(), dk(2)));
     assert_eq!(node.tag, "message");
     assert_eq!(
         node.attr("from").unwrap().to_string(),
@@ -109,7 +113,7 @@ fn fanout_message_reaches_the_online_device_rewritten_and_the_sender_is_acked() 
     assert_eq!(attr(&node.children()[0], "type"), "pkmsg");
 
     c2.conn
-        .handle_deliver(2, node.clone(), &mut h.state)
+        .handle_deliver(dk(2), node.clone(), &mut h.state)
         .unwrap();
     assert_eq!(c2.recv(), vec![node]);
 }
@@ -135,14 +139,14 @@ fn offline_device_gets_queued_messages_in_order_before_the_offline_marker() {
             .iter()
             .all(|e| !matches!(e, Effect::Deliver { .. }))
     );
-    assert_eq!(h.state.queued(2), 3);
+    assert_eq!(h.state.queued(dk(2)), 3);
 
     let (mut c2, first) = h.connect(k2, &login(2));
     let tags: Vec<&str> = first.iter().map(|n| n.tag.as_str()).collect();
     assert_eq!(tags, ["success", "message", "message", "message"]);
     let ids: Vec<&str> = first[1..].iter().map(|n| attr(n, "id")).collect();
     assert_eq!(ids, ["A", "B", "C"]);
-    assert_eq!(h.state.queued(2), 0);
+    assert_eq!(h.state.queued(dk(2)), 0);
     let at = c2.conn.poll_timeout().unwrap();
     c2.conn.handle_timeout(at).unwrap();
     let marker = c2.recv();
@@ -175,7 +179,7 @@ fn receipts_go_to_the_other_devices_and_are_acked() {
     let Effect::Deliver { conn, device, node } = &fx[0] else {
         panic!("expected a delivery");
     };
-    assert_eq!((*conn, *device), (c1.conn.id(), 1));
+    assert_eq!((*conn, *device), (c1.conn.id(), dk(1)));
     assert_eq!(node.tag, "receipt");
     assert_eq!(
         node.attr("from").unwrap().to_string(),
@@ -203,16 +207,16 @@ fn unknown_recipients_are_acked_and_dropped_and_stale_deliveries_are_queued() {
     );
     assert_eq!(attr(&out[0], "class"), "message");
     assert!(effects(&mut c1).is_empty());
-    assert_eq!(h.state.queued(2), 0);
+    assert_eq!(h.state.queued(dk(2)), 0);
 
     // A delivery meant for device 2 reaching device 1's connection is kept for device 2.
     let node = Node::new("message").attr("id", "late").build();
-    c1.conn.handle_deliver(2, node, &mut h.state).unwrap();
+    c1.conn.handle_deliver(dk(2), node, &mut h.state).unwrap();
     assert!(c1.recv().is_empty());
-    assert_eq!(h.state.queued(2), 1);
+    assert_eq!(h.state.queued(dk(2)), 1);
     // A removed device's queue goes with it.
-    h.state.remove_device(2);
-    assert_eq!(h.state.queued(2), 0);
+    h.state.remove_device(dk(2));
+    assert_eq!(h.state.queued(dk(2)), 0);
 }
 
 #[test]
@@ -226,11 +230,9 @@ fn pairing_and_removal_are_announced_as_device_notifications() {
     let add = fx
         .iter()
         .find_map(|e| match e {
-            Effect::Deliver {
-                conn,
-                device: 1,
-                node,
-            } if *conn == c1.conn.id() => Some(node.clone()),
+            Effect::Deliver { conn, device, node } if *conn == c1.conn.id() && *device == dk(1) => {
+                Some(node.clone())
+            }
             _ => None,
         })
         .expect("device 1 is told about device 2");
@@ -249,8 +251,8 @@ fn pairing_and_removal_are_announced_as_device_notifications() {
 
     // Device 1 goes offline; device 2 is removed: device 1 finds <remove> on its next login.
     c1.conn.handle_closed(&mut h.state);
-    h.state.remove_device(2);
-    let online = announce_device_change(&mut h.state, DeviceChange::Removed, 2, NOW);
+    h.state.remove_device(dk(2));
+    let online = announce_device_change(&mut h.state, DeviceChange::Removed, dk(2), NOW);
     assert!(online.is_empty());
     drop(k2);
     let (_, first) = h.connect(k1, &login(1));
@@ -271,7 +273,7 @@ fn fetching_prekeys_down_to_the_low_mark_notifies_the_owner() {
     let (mut c1, _) = h.connect(k1, &login(1));
     effects(&mut c1);
     {
-        let d2 = h.state.devices.get_mut(&2).unwrap();
+        let d2 = h.state.accounts[0].devices.get_mut(&2).unwrap();
         d2.registration_id = Some(7);
         d2.signed_pre_key = Some(crate::state::SignedPreKey {
             id: 1,
@@ -282,7 +284,7 @@ fn fetching_prekeys_down_to_the_low_mark_notifies_the_owner() {
             .map(|i| (i, [u8::try_from(i).unwrap(); 32]))
             .collect();
     }
-    h.state.offline_queue.clear();
+    h.state.accounts[0].offline_queue.clear();
     let fetch = |n: usize| {
         iq(
             &format!("f{n}"),
@@ -303,11 +305,11 @@ fn fetching_prekeys_down_to_the_low_mark_notifies_the_owner() {
     for n in 0..6 {
         let r = c1.send(&mut h, &fetch(n));
         assert_eq!(attr(&r[0], "type"), "result");
-        counts.push(h.state.queued(2));
+        counts.push(h.state.queued(dk(2)));
     }
     // Crossing below 5 (4 left) and running out (0 left) each queue one notification.
     assert_eq!(counts, [1, 1, 1, 1, 2, 2]);
-    let q = &h.state.offline_queue[&2];
+    let q = &h.state.accounts[0].offline_queue[&2];
     let values: Vec<&str> = q
         .iter()
         .map(|n| {
@@ -318,10 +320,18 @@ fn fetching_prekeys_down_to_the_low_mark_notifies_the_owner() {
     assert_eq!(values, ["4", "0"]);
 
     // The owner's own connection gets it directly.
-    h.state.devices.get_mut(&1).unwrap().registration_id = Some(8);
-    h.state.devices.get_mut(&1).unwrap().signed_pre_key =
-        h.state.devices[&2].signed_pre_key.clone();
-    h.state.devices.get_mut(&1).unwrap().pre_keys = [(1, [1; 32])].into_iter().collect();
+    h.state.accounts[0]
+        .devices
+        .get_mut(&1)
+        .unwrap()
+        .registration_id = Some(8);
+    h.state.accounts[0]
+        .devices
+        .get_mut(&1)
+        .unwrap()
+        .signed_pre_key = h.state.accounts[0].devices[&2].signed_pre_key.clone();
+    h.state.accounts[0].devices.get_mut(&1).unwrap().pre_keys =
+        [(1, [1; 32])].into_iter().collect();
     let own = iq(
         "own",
         "encrypt",
@@ -348,7 +358,7 @@ fn required_privacy_tokens_refuse_messages_without_one_with_463() {
     let (k1, _k2) = two_devices(&mut h);
     let (mut c1, _) = h.connect(k1, &login(1));
     effects(&mut c1);
-    h.state.offline_queue.clear();
+    h.state.accounts[0].offline_queue.clear();
     h.state.faults.require_tctoken = true;
     let mut without = fanout(
         "N",
@@ -362,7 +372,7 @@ fn required_privacy_tokens_refuse_messages_without_one_with_463() {
     assert_eq!(attr(&out[0], "class"), "message");
     assert_eq!(attr(&out[0], "id"), "N");
     assert_eq!(attr(&out[0], "error"), "463");
-    assert_eq!(h.state.queued(2), 0);
+    assert_eq!(h.state.queued(dk(2)), 0);
 
     let with = fanout(
         "Y",
@@ -371,9 +381,13 @@ fn required_privacy_tokens_refuse_messages_without_one_with_463() {
     );
     let out = c1.send(&mut h, &with);
     assert!(out[0].attr("error").is_none());
-    assert_eq!(h.state.queued(2), 1);
+    assert_eq!(h.state.queued(dk(2)), 1);
     // The token is for the server: the recipient does not see it.
-    assert!(h.state.offline_queue[&2][0].child("tctoken").is_none());
+    assert!(
+        h.state.accounts[0].offline_queue[&2][0]
+            .child("tctoken")
+            .is_none()
+    );
 }
 
 #[test]
@@ -382,7 +396,7 @@ fn privacy_token_iq_is_answered_and_issues_a_token_notification() {
     let (k1, _k2) = two_devices(&mut h);
     let (mut c1, _) = h.connect(k1, &login(1));
     effects(&mut c1);
-    h.state.offline_queue.clear();
+    h.state.accounts[0].offline_queue.clear();
     let req = iq(
         "pt",
         "privacy",
@@ -402,7 +416,7 @@ fn privacy_token_iq_is_answered_and_issues_a_token_notification() {
     let out = c1.send(&mut h, &req);
     assert_eq!(attr(&out[0], "type"), "result");
     assert_eq!(attr(&out[0], "id"), "pt");
-    let n = &h.state.offline_queue[&2][0];
+    let n = &h.state.accounts[0].offline_queue[&2][0];
     assert_eq!(attr(n, "type"), "privacy_token");
     let token = n.child("tokens").unwrap().child("token").unwrap();
     assert_eq!(attr(token, "type"), "trusted_contact");
