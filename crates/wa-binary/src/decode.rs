@@ -20,7 +20,6 @@ use std::borrow::Cow;
 use crate::DecodeError;
 use crate::jid::{Jid, Server};
 use crate::node::{AttrValue, Attrs, Content, Node};
-use crate::string::Str;
 use crate::strref::StrRef;
 use crate::token;
 
@@ -445,60 +444,6 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// [`Reader::read_str`] straight into a [`Str`] (keys are nearly always one-byte tokens).
-    #[inline]
-    fn read_str_owned(&mut self) -> Result<Str, DecodeError> {
-        match self
-            .data
-            .get(self.pos)
-            .copied()
-            .and_then(|tag| token::single_byte(tag).map(|s| Str::token(s, u16::from(tag))))
-        {
-            Some(s) => {
-                self.pos += 1;
-                Ok(s)
-            }
-            None => Ok(self.read_str()?.into_str()),
-        }
-    }
-
-    /// [`Reader::read_value`] straight into an owned [`AttrValue`]: tokens and JIDs (the
-    /// common values) skip the borrowed intermediate.
-    #[inline]
-    fn read_value_owned(&mut self) -> Result<AttrValue, DecodeError> {
-        let offset = self.pos;
-        let tag = self.read_u8()?;
-        if let Some(s) = token::single_byte(tag) {
-            return Ok(AttrValue::Str(Str::token(s, u16::from(tag))));
-        }
-        match tag {
-            token::JID_PAIR => {
-                let user = self.read_str()?;
-                let server = self.read_str()?;
-                if server.is_empty() {
-                    return Err(DecodeError::InvalidWireJid {
-                        offset,
-                        reason: "JID pair without server",
-                    });
-                }
-                Ok(AttrValue::Jid(Jid::new(
-                    user.into_str(),
-                    server_of(&server),
-                )))
-            }
-            token::AD_JID => {
-                let domain = self.read_u8()?;
-                let device = u16::from(self.read_u8()?);
-                let user = self.read_str()?;
-                Ok(AttrValue::Jid(Jid::new_ad(user.into_str(), domain, device)))
-            }
-            _ => Ok(match self.read_value_tagged(tag, offset)? {
-                AttrValueRef::Str(s) => AttrValue::Str(s.into_str()),
-                AttrValueRef::Jid(j) => AttrValue::Jid(jid_owned(j)),
-            }),
-        }
-    }
-
     /// Reads the list header and the tag of a node; returns (list size, tag).
     pub(crate) fn read_node_head(
         &mut self,
@@ -595,51 +540,11 @@ impl<'a> Reader<'a> {
             content,
         })
     }
-
-    fn read_node_owned(&mut self, depth: usize) -> Result<Node, DecodeError> {
-        let (size, tag) = self.read_node_head(depth)?;
-        let attr_count = (size - 1) / 2;
-        let mut attrs = Attrs::with_capacity(attr_count);
-        for _ in 0..attr_count {
-            let key = self.read_str_owned()?;
-            let value = self.read_value_owned()?;
-            attrs.push_raw(key, value);
-        }
-        let content = if size % 2 == 0 {
-            let offset = self.pos;
-            let tag = self.read_u8()?;
-            match tag {
-                token::LIST_EMPTY | token::LIST_8 | token::LIST_16 => {
-                    let n = self.read_children_len(tag, offset)?;
-                    let mut children = Vec::with_capacity(n);
-                    for _ in 0..n {
-                        children.push(self.read_node_owned(depth + 1)?);
-                    }
-                    Content::Nodes(children)
-                }
-                token::BINARY_8 | token::BINARY_20 | token::BINARY_32 => {
-                    let len = self.read_len(tag)?;
-                    Content::Bytes(self.read_slice(len)?.to_vec())
-                }
-                _ => Content::Bytes(match self.read_value_tagged(tag, offset)? {
-                    AttrValueRef::Str(s) => s.into_owned().into_bytes(),
-                    AttrValueRef::Jid(j) => jid_owned(j).to_string().into_bytes(),
-                }),
-            }
-        } else {
-            Content::None
-        };
-        Ok(Node {
-            tag: tag.into_str(),
-            attrs,
-            content,
-        })
-    }
 }
 
 /// Locates the first invalid nibble digit (12..=15 other than the padding of an odd string).
 #[cold]
-fn invalid_digit(bytes: &[u8], odd: bool, offset: usize) -> DecodeError {
+pub(crate) fn invalid_digit(bytes: &[u8], odd: bool, offset: usize) -> DecodeError {
     let n = bytes.len();
     for (i, &b) in bytes.iter().enumerate() {
         let (hi, lo) = (b >> 4, b & 0x0f);
@@ -671,7 +576,7 @@ const TOKEN_MSGR: u16 = 204;
 /// The [`Server`] for a decoded server string: by token code when it was a token, else by
 /// name (unknown servers are kept verbatim).
 #[inline]
-fn server_of(s: &StrRef<'_>) -> Server {
+pub(crate) fn server_of(s: &StrRef<'_>) -> Server {
     match s.token_code() {
         Some(TOKEN_S_WHATSAPP_NET) => Server::User,
         Some(TOKEN_LID) => Server::Lid,
@@ -683,7 +588,7 @@ fn server_of(s: &StrRef<'_>) -> Server {
     }
 }
 
-fn jid_owned(j: JidRef<'_>) -> Jid {
+pub(crate) fn jid_owned(j: JidRef<'_>) -> Jid {
     let server = server_of(&j.server);
     Jid::new(j.user.into_str(), server)
         .with_agent(j.agent)

@@ -53,6 +53,7 @@ mod error;
 pub mod flat;
 pub mod jid;
 mod node;
+mod owned;
 mod string;
 mod strref;
 pub mod token;

@@ -84,6 +84,59 @@ impl Str {
         Self(Repr::Inline { len, buf })
     }
 
+    /// Decodes a packed (nibble or hex) string straight into a `Str`: each input byte gives
+    /// two characters from `words` (indexed by the byte, first character in the low byte); the
+    /// result is cut to `len` characters, `len <= 2 * packed.len()`. `words` holds ASCII for
+    /// valid digits and `0x80` for invalid ones; `None` when a kept character is invalid.
+    ///
+    /// Strings of up to [`INLINE`] characters (at most 11 packed bytes) are assembled in two
+    /// integers and stored with two wide writes, which keeps them out of the byte-at-a-time
+    /// stores that stall the wide loads moving the value afterwards.
+    #[inline]
+    pub(crate) fn from_packed(packed: &[u8], words: &[u16; 256], len: usize) -> Option<Self> {
+        let word = |b: u8| words.get(usize::from(b)).copied().unwrap_or(0x8080);
+        if len > INLINE {
+            let mut v = Vec::with_capacity(2 * packed.len());
+            for &b in packed {
+                v.extend_from_slice(&word(b).to_le_bytes());
+            }
+            v.truncate(len);
+            // Only ASCII is left once no invalid marker is kept.
+            return String::from_utf8(v).ok().map(Self::from);
+        }
+        // `len <= 22` and `len >= 2 * packed.len() - 1`, so at most 11 packed bytes: eight
+        // in `lo` (characters 0..16), three in `hi` (characters 16..22).
+        let (first, rest) = packed.split_at(packed.len().min(8));
+        let mut lo = 0u128;
+        for (i, &b) in first.iter().enumerate() {
+            lo |= u128::from(word(b)) << (16 * i);
+        }
+        let mut hi = 0u64;
+        for (i, &b) in rest.iter().take(3).enumerate() {
+            hi |= u64::from(word(b)) << (16 * i);
+        }
+        // Drop the characters past `len` (the padding digit of an odd-length string).
+        lo &= u128::MAX
+            .checked_shr(128 - 8 * len.min(16) as u32)
+            .unwrap_or(0);
+        hi &= u64::MAX
+            .checked_shr(64 - 8 * len.saturating_sub(16) as u32)
+            .unwrap_or(0);
+        if lo & 0x8080_8080_8080_8080_8080_8080_8080_8080 != 0 || hi & 0x8080_8080_8080 != 0 {
+            return None;
+        }
+        let mut buf = [0u8; INLINE];
+        let (a, b) = buf.split_at_mut(16);
+        a.copy_from_slice(&lo.to_le_bytes());
+        let hi = hi.to_le_bytes();
+        let (h, _) = hi.split_at(INLINE - 16);
+        b.copy_from_slice(h);
+        Some(Self(Repr::Inline {
+            len: len as u8,
+            buf,
+        }))
+    }
+
     /// The string.
     #[inline]
     pub fn as_str(&self) -> &str {

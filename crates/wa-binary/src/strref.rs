@@ -12,6 +12,23 @@ pub(crate) static NIBBLE_PAIRS: [[u8; 2]; 256] = pairs(b"0123456789-.\x80\x80\x8
 /// The two characters of every hex-packed byte.
 pub(crate) static HEX_PAIRS: [[u8; 2]; 256] = pairs(b"0123456789ABCDEF");
 
+/// [`NIBBLE_PAIRS`] as little-endian words (first character in the low byte).
+pub(crate) static NIBBLE_WORDS: [u16; 256] = words(&NIBBLE_PAIRS);
+/// [`HEX_PAIRS`] as little-endian words (first character in the low byte).
+pub(crate) static HEX_WORDS: [u16; 256] = words(&HEX_PAIRS);
+
+// Evaluated by the compiler only: an out-of-bounds index is a build error, not a panic.
+#[allow(clippy::indexing_slicing)]
+const fn words(pairs: &[[u8; 2]; 256]) -> [u16; 256] {
+    let mut out = [0u16; 256];
+    let mut b = 0;
+    while b < 256 {
+        out[b] = u16::from_le_bytes(pairs[b]);
+        b += 1;
+    }
+    out
+}
+
 // Evaluated by the compiler only: an out-of-bounds index is a build error, not a panic.
 #[allow(clippy::indexing_slicing)]
 const fn pairs(digits: &[u8; 16]) -> [[u8; 2]; 256] {

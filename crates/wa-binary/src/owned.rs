@@ -1,0 +1,204 @@
+//! The owned decoder ([`unmarshal`](crate::unmarshal)): WhatsApp binary XML straight into
+//! [`Node`], without the borrowed intermediate of [`NodeRef`](crate::NodeRef).
+//!
+//! Strings go straight into [`Str`]: dictionary tokens as static strings with their code,
+//! nibble- and hex-packed strings unpacked into inline storage, JID servers resolved from their
+//! token code. Everything else (raw strings, rare JID forms, content that is not bytes or a
+//! child list) goes through the shared [`Reader`] primitives, so bounds checks, error values
+//! and the depth cap are the borrowed decoder's.
+
+use crate::DecodeError;
+use crate::decode::{AttrValueRef, Reader, invalid_digit, jid_owned, server_of};
+use crate::jid::{Jid, Server};
+use crate::node::{AttrValue, Attrs, Content, Node};
+use crate::string::Str;
+use crate::strref::{HEX_WORDS, NIBBLE_WORDS};
+use crate::token;
+
+/// Single-byte token codes of the servers that are dictionary tokens (checked by a test in
+/// `decode.rs` through `server_of`).
+const TOKEN_S_WHATSAPP_NET: u8 = 3;
+const TOKEN_G_US: u8 = 28;
+const TOKEN_LID: u8 = 118;
+
+impl Reader<'_> {
+    /// A string (tag, key, value or JID user) straight into a [`Str`].
+    #[inline]
+    fn read_str_owned(&mut self) -> Result<Str, DecodeError> {
+        let offset = self.pos;
+        let tag = self.read_u8()?;
+        if let Some(s) = token::single_byte(tag) {
+            return Ok(Str::token(s, u16::from(tag)));
+        }
+        match tag {
+            token::NIBBLE_8 | token::HEX_8 => self.read_packed_owned(tag),
+            _ => match self.read_value_tagged(tag, offset)? {
+                AttrValueRef::Str(s) => Ok(s.into_str()),
+                AttrValueRef::Jid(_) => Err(DecodeError::ExpectedString { offset }),
+            },
+        }
+    }
+
+    /// A nibble- or hex-packed string (after its tag byte) into a [`Str`].
+    #[inline]
+    fn read_packed_owned(&mut self, tag: u8) -> Result<Str, DecodeError> {
+        let start = self.read_u8()?;
+        let n = usize::from(start & 0x7f);
+        let odd = start & 0x80 != 0;
+        let offset = self.pos;
+        let bytes = self.read_slice(n)?;
+        let words = if tag == token::NIBBLE_8 {
+            &NIBBLE_WORDS
+        } else {
+            &HEX_WORDS
+        };
+        let len = 2 * n - usize::from(odd && n > 0);
+        match Str::from_packed(bytes, words, len) {
+            Some(s) => Ok(s),
+            None => Err(invalid_digit(bytes, odd, offset)),
+        }
+    }
+
+    /// The server of a JID pair: the common servers straight from their token byte.
+    #[inline]
+    fn read_server(&mut self, offset: usize) -> Result<Server, DecodeError> {
+        let server = match self.data.get(self.pos).copied() {
+            Some(TOKEN_S_WHATSAPP_NET) => Server::User,
+            Some(TOKEN_LID) => Server::Lid,
+            Some(TOKEN_G_US) => Server::Group,
+            _ => {
+                let s = self.read_str()?;
+                if s.is_empty() {
+                    return Err(DecodeError::InvalidWireJid {
+                        offset,
+                        reason: "JID pair without server",
+                    });
+                }
+                return Ok(server_of(&s));
+            }
+        };
+        self.pos += 1;
+        Ok(server)
+    }
+
+    /// An attribute value straight into an [`AttrValue`].
+    #[inline]
+    fn read_value_owned(&mut self) -> Result<AttrValue, DecodeError> {
+        let offset = self.pos;
+        let tag = self.read_u8()?;
+        if let Some(s) = token::single_byte(tag) {
+            return Ok(AttrValue::Str(Str::token(s, u16::from(tag))));
+        }
+        match tag {
+            token::NIBBLE_8 | token::HEX_8 => Ok(AttrValue::Str(self.read_packed_owned(tag)?)),
+            token::JID_PAIR => {
+                let user = self.read_str_owned()?;
+                let server = self.read_server(offset)?;
+                Ok(AttrValue::Jid(Jid::new(user, server)))
+            }
+            token::AD_JID => {
+                let domain = self.read_u8()?;
+                let device = u16::from(self.read_u8()?);
+                let user = self.read_str_owned()?;
+                Ok(AttrValue::Jid(Jid::new_ad(user, domain, device)))
+            }
+            _ => Ok(match self.read_value_tagged(tag, offset)? {
+                AttrValueRef::Str(s) => AttrValue::Str(s.into_str()),
+                AttrValueRef::Jid(j) => AttrValue::Jid(jid_owned(j)),
+            }),
+        }
+    }
+
+    /// One node and its subtree.
+    pub(crate) fn read_node_owned(&mut self, depth: usize) -> Result<Node, DecodeError> {
+        let (size, tag) = self.read_node_head(depth)?;
+        let attr_count = (size - 1) / 2;
+        let mut attrs = Attrs::with_capacity(attr_count);
+        for _ in 0..attr_count {
+            let key = self.read_str_owned()?;
+            let value = self.read_value_owned()?;
+            attrs.push_raw(key, value);
+        }
+        let content = if size % 2 == 0 {
+            let offset = self.pos;
+            let tag = self.read_u8()?;
+            match tag {
+                token::LIST_EMPTY | token::LIST_8 | token::LIST_16 => {
+                    let n = self.read_children_len(tag, offset)?;
+                    let mut children = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        children.push(self.read_node_owned(depth + 1)?);
+                    }
+                    Content::Nodes(children)
+                }
+                token::BINARY_8 | token::BINARY_20 | token::BINARY_32 => {
+                    let len = self.read_len(tag)?;
+                    Content::Bytes(self.read_slice(len)?.to_vec())
+                }
+                _ => Content::Bytes(match self.read_value_tagged(tag, offset)? {
+                    AttrValueRef::Str(s) => s.into_owned().into_bytes(),
+                    AttrValueRef::Jid(j) => jid_owned(j).to_string().into_bytes(),
+                }),
+            }
+        } else {
+            Content::None
+        };
+        Ok(Node {
+            tag: tag.into_str(),
+            attrs,
+            content,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strref::{HEX_PAIRS, NIBBLE_PAIRS, StrRef};
+
+    #[test]
+    fn server_token_bytes_match_the_dictionary() {
+        for (code, server) in [
+            (TOKEN_S_WHATSAPP_NET, Server::User),
+            (TOKEN_LID, Server::Lid),
+            (TOKEN_G_US, Server::Group),
+        ] {
+            assert_eq!(token::single_byte(code), Some(server.as_str()));
+        }
+    }
+
+    /// The word unpacker agrees with the byte-pair one on every length and on invalid digits
+    /// at every position, padding included.
+    #[test]
+    fn packed_words_match_pairs() {
+        let mut seed = 0x1234_5678_u32;
+        for n in 0..=13usize {
+            for odd in [false, true] {
+                if odd && n == 0 {
+                    continue;
+                }
+                let len = 2 * n - usize::from(odd);
+                for round in 0..64 {
+                    let packed: Vec<u8> = (0..n)
+                        .map(|_| {
+                            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                            let b = (seed >> 16) as u8;
+                            // Mostly valid nibble digits, sometimes an invalid one.
+                            if round % 4 == 0 { b } else { b & 0xBB }
+                        })
+                        .collect();
+                    for (pairs, words) in [(&NIBBLE_PAIRS, &NIBBLE_WORDS), (&HEX_PAIRS, &HEX_WORDS)]
+                    {
+                        let want = StrRef::from_packed(&packed, pairs, len).map(|s| s.to_str());
+                        let got = Str::from_packed(&packed, words, len);
+                        assert_eq!(got, want, "n={n} odd={odd} packed={packed:02x?}");
+                        if let Some(s) = got {
+                            assert_eq!(s.len(), len);
+                            assert_eq!(s.is_heap_free(), len <= crate::string::INLINE);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
