@@ -69,9 +69,9 @@
     )
 )]
 
-pub mod admin;
 pub mod admin_http;
 pub mod engine;
+pub mod groups;
 mod error;
 pub mod link_code;
 mod listener;
@@ -82,7 +82,6 @@ mod server;
 pub mod state;
 pub mod tls;
 
-pub use admin::AccountInfo;
 pub use engine::{Connection, Effect, StreamError};
 pub use error::{Error, Result};
 pub use listener::WS_PATH;
