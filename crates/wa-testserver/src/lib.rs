@@ -69,6 +69,7 @@
     )
 )]
 
+pub mod admin;
 pub mod admin_http;
 pub mod engine;
 pub mod groups;
@@ -82,6 +83,7 @@ mod server;
 pub mod state;
 pub mod tls;
 
+pub use admin::AccountInfo;
 pub use engine::{Connection, Effect, StreamError};
 pub use error::{Error, Result};
 pub use listener::WS_PATH;
