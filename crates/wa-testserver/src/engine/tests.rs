@@ -933,4 +933,6 @@ fn code_pairing_stages_derive_the_same_adv_secret() {
     );
 }
 
+mod accounts;
+mod lookups;
 mod routing;
