@@ -23,7 +23,7 @@ const TOKEN_LID: u8 = 118;
 
 impl Reader<'_> {
     /// A string (tag, key, value or JID user) straight into a [`Str`].
-    #[inline]
+    #[inline(always)]
     fn read_str_owned(&mut self) -> Result<Str, DecodeError> {
         let offset = self.pos;
         let tag = self.read_u8()?;
@@ -40,7 +40,7 @@ impl Reader<'_> {
     }
 
     /// A nibble- or hex-packed string (after its tag byte) into a [`Str`].
-    #[inline]
+    #[inline(always)]
     fn read_packed_owned(&mut self, tag: u8) -> Result<Str, DecodeError> {
         let start = self.read_u8()?;
         let n = usize::from(start & 0x7f);
@@ -60,7 +60,7 @@ impl Reader<'_> {
     }
 
     /// The server of a JID pair: the common servers straight from their token byte.
-    #[inline]
+    #[inline(always)]
     fn read_server(&mut self, offset: usize) -> Result<Server, DecodeError> {
         let server = match self.data.get(self.pos).copied() {
             Some(TOKEN_S_WHATSAPP_NET) => Server::User,
@@ -82,7 +82,7 @@ impl Reader<'_> {
     }
 
     /// An attribute value straight into an [`AttrValue`].
-    #[inline]
+    #[inline(always)]
     fn read_value_owned(&mut self) -> Result<AttrValue, DecodeError> {
         let offset = self.pos;
         let tag = self.read_u8()?;
