@@ -76,6 +76,46 @@ pub enum MessageError {
     /// The decrypted plaintext does not end in valid padding.
     #[error("bad padding: {0}")]
     Padding(String),
+    /// The recipient (or our own account, for our other devices) has no device to send to.
+    #[error("no devices to send to")]
+    NoDevices,
+    /// No Signal session could be established with any device of the recipient.
+    #[error("no session with {0}")]
+    NoSession(String),
+    /// Signal encryption failed.
+    #[error("encryption failed: {0}")]
+    Encrypt(String),
+    /// A device-list (usync) or prekey reply is unusable.
+    #[error("bad {what} reply: {why}")]
+    BadReply {
+        /// Which query (`usync`, `prekeys`).
+        what: &'static str,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// The server refused the message in its ack (`error` attribute).
+    #[error("server refused the message: error {code} ({text})")]
+    ServerAck {
+        /// The numeric code (0 if not a number).
+        code: u16,
+        /// The attribute as sent.
+        text: String,
+    },
+    /// The server refused a 1:1 message without a privacy token (ack error 463).
+    #[error("the chat requires a privacy token (463)")]
+    PrivacyTokenRequired,
+    /// No ack arrived before the deadline.
+    #[error("no server ack before the timeout")]
+    Timeout,
+    /// The connection is not up (or ended before the ack arrived).
+    #[error("not connected")]
+    NotConnected,
+    /// Another send with the same message id replaced this wait.
+    #[error("superseded by a send with the same id")]
+    Superseded,
+    /// A retry receipt could not be answered (unknown message, too many retries, bad keys).
+    #[error("retry receipt: {0}")]
+    Retry(String),
 }
 
 /// Why a `pair-success` was refused (whatsmeow's `pair.go` checks, in order).

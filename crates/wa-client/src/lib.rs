@@ -71,9 +71,11 @@ pub mod pair;
 pub mod pair_code;
 pub mod payload;
 pub mod runtime;
+pub mod send;
 
 pub use config::{Backoff, Config, DeviceProps, KeepAlive, Proxy};
 pub use engine::{Engine, IqToken, StoreOp};
 pub use error::{Error, IqError, MessageError, PairError, Result};
 pub use event::{DisconnectReason, Event};
 pub use runtime::{Client, EventStream};
+pub use send::{SendOptions, SendResponse};

@@ -13,6 +13,7 @@
 //! randomness comes from a seed. The engine never sleeps, spawns or touches a socket.
 
 mod iq;
+mod outgoing;
 mod session;
 
 use std::collections::VecDeque;
@@ -31,6 +32,7 @@ use wa_store::{Changes, Device, PreKeyCounts};
 
 pub use iq::IqToken;
 use iq::{IqKind, IqTable, reply_result};
+pub use outgoing::{MessageAck, PRIVACY_TOKEN_REQUIRED, SendToken};
 
 use crate::config::Config;
 use crate::error::{Error, IqError, Result};
@@ -88,6 +90,11 @@ pub struct Engine {
     events: VecDeque<Event>,
     store_ops: VecDeque<StoreOp>,
     iq_results: VecDeque<(IqToken, Result<Node, IqError>)>,
+    outgoing: outgoing::OutgoingTable,
+    send_results: VecDeque<(
+        SendToken,
+        core::result::Result<MessageAck, crate::error::MessageError>,
+    )>,
     qr: Option<Qr>,
     phone_pairing: Option<crate::pair_code::PhonePairing>,
     keepalive: KeepAliveState,
@@ -152,6 +159,8 @@ impl Engine {
             events: VecDeque::new(),
             store_ops: VecDeque::new(),
             iq_results: VecDeque::new(),
+            outgoing: outgoing::OutgoingTable::default(),
+            send_results: VecDeque::new(),
             qr: None,
             phone_pairing: None,
             keepalive: KeepAliveState {
@@ -239,6 +248,7 @@ impl Engine {
                 return;
             }
         }
+        self.expire_sends(now);
         self.rotate_qr(now);
         if self.closed.is_none() {
             self.keepalive_tick(now);
@@ -362,6 +372,7 @@ impl Engine {
         [
             self.login_deadline,
             self.iqs.next_deadline(),
+            self.outgoing.next_deadline(),
             self.qr.as_ref().map(|q| q.next_at),
             self.keepalive.next_ping,
         ]
@@ -451,6 +462,7 @@ impl Engine {
                     .push_back((token, Err(IqError::Disconnected)));
             }
         }
+        self.drain_sends();
         self.qr = None;
         self.keepalive.next_ping = None;
         self.login_deadline = None;
@@ -489,6 +501,10 @@ impl Engine {
                     let count = off.attr_reader().optional_u64("count").unwrap_or(0);
                     self.events.push_back(Event::OfflineSyncCompleted { count });
                 }
+                Ok(())
+            }
+            "ack" => {
+                self.handle_ack(node);
                 Ok(())
             }
             "notification" => {

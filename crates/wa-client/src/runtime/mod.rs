@@ -1,6 +1,7 @@
 //! The tokio shell around the [`Engine`]: one driver task per client owns the socket, the
 //! engine and the store handle; [`Client`] sends it commands, [`EventStream`] receives events.
 
+mod send;
 pub mod socket;
 
 use std::collections::HashMap;
@@ -29,6 +30,14 @@ enum Command {
     },
     Logout(oneshot::Sender<Result<()>>),
     PairPhone(String, oneshot::Sender<Result<String>>),
+    /// Send a prebuilt `<message>` and answer with the server's ack.
+    SendMessage {
+        node: Node,
+        timeout: Duration,
+        reply: oneshot::Sender<
+            core::result::Result<crate::engine::MessageAck, crate::error::MessageError>,
+        >,
+    },
     Disconnect,
 }
 
@@ -38,6 +47,8 @@ enum Command {
 pub struct Client {
     commands: mpsc::UnboundedSender<Command>,
     device_id: DeviceId,
+    /// Send-side state shared by every handle (store, send lock, device cache).
+    pub(crate) send: std::sync::Arc<crate::send::SendState>,
 }
 
 /// The events of one client, in order.
@@ -106,7 +117,11 @@ impl Client {
         let (ctx, crx) = mpsc::unbounded_channel();
         let (etx, erx) = mpsc::unbounded_channel();
         let device_id = store.id();
+        let send = std::sync::Arc::new(crate::send::SendState::new(std::sync::Arc::new(
+            store.clone(),
+        )));
         let driver = Driver {
+            handle: (ctx.downgrade(), device_id, send.clone()),
             config,
             container,
             store,
@@ -119,6 +134,7 @@ impl Client {
             Self {
                 commands: ctx,
                 device_id,
+                send,
             },
             EventStream { rx: erx },
         ))
@@ -177,6 +193,9 @@ struct Driver<C: Container> {
     commands: mpsc::UnboundedReceiver<Command>,
     events: mpsc::UnboundedSender<Event>,
     rng: ChaCha20Rng,
+    /// What it takes to act as a [`Client`] (answering retry receipts) without keeping the
+    /// command channel open: a weak sender, the device id and the send state.
+    handle: send::WeakHandle,
 }
 
 /// How one connection ended.
@@ -261,6 +280,9 @@ impl<C: Container> Driver<C> {
                     Some(Command::PairPhone(_, reply)) => {
                         let _ = reply.send(Err(Error::NotConnected));
                     }
+                    Some(Command::SendMessage { reply, .. }) => {
+                        let _ = reply.send(Err(crate::error::MessageError::NotConnected));
+                    }
                 },
             }
         }
@@ -286,6 +308,7 @@ impl<C: Container> Driver<C> {
         )?;
         let mut pending: HashMap<IqToken, oneshot::Sender<Result<Node, IqError>>> = HashMap::new();
         let mut logout_reply: Option<oneshot::Sender<Result<()>>> = None;
+        let mut sends = send::PendingSends::default();
         let mut reached_connected = false;
         loop {
             // Persist first, then send, then tell the application.
@@ -306,6 +329,7 @@ impl<C: Container> Driver<C> {
                     let _ = tx.send(res);
                 }
             }
+            sends.deliver(&mut engine);
             if let Some(reason) = engine.closed() {
                 let reason = reason.clone();
                 if let Some(ri) = engine.routing_info() {
@@ -332,6 +356,7 @@ impl<C: Container> Driver<C> {
                 }
                 waiting
             });
+            sends.drop_abandoned(&mut engine);
             let deadline = engine.poll_timeout().map(Instant::from_std);
             tokio::select! {
                 msg = stream.next() => match msg {
@@ -354,6 +379,9 @@ impl<C: Container> Driver<C> {
                     },
                     Some(Command::PairPhone(phone, reply)) => {
                         let _ = reply.send(engine.pair_phone(Instant::now().into_std(), &phone));
+                    }
+                    Some(Command::SendMessage { node, timeout, reply }) => {
+                        sends.start(&mut engine, &node, timeout, reply);
                     }
                     Some(Command::Disconnect) | None => engine.disconnect(),
                 },
