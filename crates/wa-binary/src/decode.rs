@@ -240,7 +240,7 @@ impl<'a> Reader<'a> {
     }
 
     #[inline]
-    fn read_u16(&mut self) -> Result<u16, DecodeError> {
+    pub(crate) fn read_u16(&mut self) -> Result<u16, DecodeError> {
         match self.read_slice(2)? {
             &[a, b] => Ok(u16::from_be_bytes([a, b])),
             _ => Err(DecodeError::UnexpectedEof {

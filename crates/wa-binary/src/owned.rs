@@ -109,16 +109,73 @@ impl Reader<'_> {
         }
     }
 
-    /// One node and its subtree.
-    pub(crate) fn read_node_owned(&mut self, depth: usize) -> Result<Node, DecodeError> {
-        let (size, tag) = self.read_node_head(depth)?;
+    /// [`Reader::read_node_head`] with the tag read straight into a [`Str`]: the same checks
+    /// in the same order, so the same errors.
+    #[inline(always)]
+    fn read_node_head_owned(&mut self, depth: usize) -> Result<(usize, Str), DecodeError> {
+        if depth > self.max_depth {
+            return Err(DecodeError::TooDeep {
+                limit: self.max_depth,
+            });
+        }
+        let offset = self.pos;
+        let list_tag = self.read_u8()?;
+        let size = match list_tag {
+            token::LIST_8 => usize::from(self.read_u8()?),
+            token::LIST_16 => usize::from(self.read_u16()?),
+            _ => return Err(self.bad_list_head(list_tag, offset)),
+        };
+        if size == 0 {
+            return Err(empty_list(offset));
+        }
+        let tag = self.read_str_owned()?;
+        if tag.is_empty() {
+            return Err(DecodeError::InvalidNode {
+                offset,
+                reason: "empty tag",
+            });
+        }
         let attr_count = (size - 1) / 2;
-        let mut attrs = Attrs::with_capacity(attr_count);
-        for _ in 0..attr_count {
+        let remaining = self.data.len().saturating_sub(self.pos);
+        if attr_count.saturating_mul(2) > remaining {
+            return Err(DecodeError::LengthExceedsInput {
+                declared: attr_count,
+                remaining,
+                offset,
+            });
+        }
+        Ok((size, tag))
+    }
+
+    /// The error for a node header that is not `LIST_8`/`LIST_16` (what the shared header
+    /// reader reports for the same bytes).
+    #[cold]
+    #[inline(never)]
+    fn bad_list_head(&mut self, list_tag: u8, offset: usize) -> DecodeError {
+        match list_tag {
+            token::LIST_EMPTY => empty_list(offset),
+            tag => DecodeError::InvalidTag { tag, offset },
+        }
+    }
+
+    /// The `count` attributes of a node. Not inlined into the recursive
+    /// [`Reader::read_node_owned`], so that the locals of the inlined value readers stay off
+    /// the stack frame of every nesting level.
+    #[inline(never)]
+    fn read_attrs_owned(&mut self, count: usize) -> Result<Attrs, DecodeError> {
+        let mut attrs = Attrs::with_capacity(count);
+        for _ in 0..count {
             let key = self.read_str_owned()?;
             let value = self.read_value_owned()?;
             attrs.push_raw(key, value);
         }
+        Ok(attrs)
+    }
+
+    /// One node and its subtree.
+    pub(crate) fn read_node_owned(&mut self, depth: usize) -> Result<Node, DecodeError> {
+        let (size, tag) = self.read_node_head_owned(depth)?;
+        let attrs = self.read_attrs_owned((size - 1) / 2)?;
         let content = if size % 2 == 0 {
             let offset = self.pos;
             let tag = self.read_u8()?;
@@ -144,10 +201,18 @@ impl Reader<'_> {
             Content::None
         };
         Ok(Node {
-            tag: tag.into_str(),
+            tag,
             attrs,
             content,
         })
+    }
+}
+
+#[cold]
+fn empty_list(offset: usize) -> DecodeError {
+    DecodeError::InvalidNode {
+        offset,
+        reason: "empty list",
     }
 }
 

@@ -92,17 +92,11 @@ impl Str {
     /// Strings of up to [`INLINE`] characters (at most 11 packed bytes) are assembled in two
     /// integers and stored with two wide writes, which keeps them out of the byte-at-a-time
     /// stores that stall the wide loads moving the value afterwards.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn from_packed(packed: &[u8], words: &[u16; 256], len: usize) -> Option<Self> {
         let word = |b: u8| words.get(usize::from(b)).copied().unwrap_or(0x8080);
         if len > INLINE {
-            let mut v = Vec::with_capacity(2 * packed.len());
-            for &b in packed {
-                v.extend_from_slice(&word(b).to_le_bytes());
-            }
-            v.truncate(len);
-            // Only ASCII is left once no invalid marker is kept.
-            return String::from_utf8(v).ok().map(Self::from);
+            return Self::from_packed_heap(packed, words, len);
         }
         // `len <= 22` and `len >= 2 * packed.len() - 1`, so at most 11 packed bytes: eight
         // in `lo` (characters 0..16), three in `hi` (characters 16..22).
@@ -135,6 +129,19 @@ impl Str {
             len: len as u8,
             buf,
         }))
+    }
+
+    /// [`Str::from_packed`] for strings longer than [`INLINE`].
+    #[inline(never)]
+    fn from_packed_heap(packed: &[u8], words: &[u16; 256], len: usize) -> Option<Self> {
+        let mut v = Vec::with_capacity(2 * packed.len());
+        for &b in packed {
+            let w = words.get(usize::from(b)).copied().unwrap_or(0x8080);
+            v.extend_from_slice(&w.to_le_bytes());
+        }
+        v.truncate(len);
+        // Only ASCII is left once no invalid marker is kept.
+        String::from_utf8(v).ok().map(Self::from)
     }
 
     /// The string.
