@@ -61,6 +61,9 @@ pub enum Error {
     /// A message stanza or payload is unusable.
     #[error("message: {0}")]
     Message(#[from] MessageError),
+    /// A message could not be built, or an encrypted add-on (poll vote, …) not opened.
+    #[error("message content: {0}")]
+    Content(#[from] ContentError),
 }
 
 /// Why an incoming message (stanza or decrypted payload) could not be used.
@@ -116,6 +119,39 @@ pub enum MessageError {
     /// A retry receipt could not be answered (unknown message, too many retries, bad keys).
     #[error("retry receipt: {0}")]
     Retry(String),
+}
+
+/// Why a message could not be built from the given parts, or an add-on encrypted with a
+/// message secret (a poll vote, …) could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub enum ContentError {
+    /// The original message carries no message secret (or an empty one).
+    #[error("the original message has no message secret")]
+    MissingSecret,
+    /// The IV is not 12 bytes.
+    #[error("IV is {0} bytes, expected 12")]
+    BadIv(usize),
+    /// AES-GCM authentication failed: wrong secret, wrong ids, or tampered data.
+    #[error("decryption failed (wrong key or tampered data)")]
+    Decrypt,
+    /// The decrypted payload is not the expected protobuf.
+    #[error("decrypted payload does not decode: {0}")]
+    Protobuf(String),
+    /// The message is not of the kind the operation needs (a vote that is no poll update, …).
+    #[error("not a {0}")]
+    WrongKind(&'static str),
+    /// A builder was given unusable parts (no poll options, duplicate options, …).
+    #[error("invalid {what}: {why}")]
+    Invalid {
+        /// Which part.
+        what: &'static str,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// The OS random source failed.
+    #[error("randomness unavailable: {0}")]
+    Random(String),
 }
 
 /// Why a `pair-success` was refused (whatsmeow's `pair.go` checks, in order).

@@ -75,7 +75,7 @@ pub mod send;
 
 pub use config::{Backoff, Config, DeviceProps, KeepAlive, Proxy};
 pub use engine::{Engine, IqToken, StoreOp};
-pub use error::{Error, IqError, MessageError, PairError, Result};
+pub use error::{ContentError, Error, IqError, MessageError, PairError, Result};
 pub use event::{DisconnectReason, Event};
 pub use runtime::{Client, EventStream};
 pub use send::{SendOptions, SendResponse};

@@ -5,6 +5,11 @@
 //!   encryption (v2 `<enc>` nodes) and its checked removal.
 //! - [`dsm`]: wrapping sent messages in `DeviceSentMessage` for our own other devices, and
 //!   unwrapping them on receipt.
+//! - [`build`], [`poll`]: builders for the message types a client sends (text with mentions
+//!   and replies, reactions, edits, revokes, locations, contact cards, polls and votes, the
+//!   disappearing timer); [`secret`]: the message-secret crypto behind poll votes.
+//! - [`content`]: a typed, serializable view of any message ([`MessageContent`]) and the
+//!   stanza attributes (`type`, `mediatype`, `edit`) a message is sent with.
 //! - [`stanza`]: parsing an incoming `<message>` stanza (who sent it, in which chat, whether it
 //!   is from one of our own devices, the PN/LID alternate address, push name, timestamp and
 //!   the `<enc>` payloads) and building the `<ack>` and delivery `<receipt>` it must be answered
@@ -13,10 +18,15 @@
 //! Not wired into the [`Engine`](crate::Engine) yet: decryption, `send_message`, device lists,
 //! retry receipts and the receipts API are the next steps.
 
+pub mod build;
+pub mod content;
 pub mod dsm;
 pub mod padding;
+pub mod poll;
+pub mod secret;
 pub mod stanza;
 
+pub use content::{MessageContent, edit_attribute, media_type, stanza_type};
 pub use padding::{pad, unpad};
 pub use stanza::{
     EncPayload, EncType, MessageInfo, MessageSource, ack_for, delivery_receipt, enc_payloads,
