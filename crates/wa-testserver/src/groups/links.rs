@@ -424,11 +424,11 @@ impl GroupRegistry {
             }
         }
         for sub in &subs {
-            if let Some(s) = self.groups.get_mut(&sub.to_non_ad()) {
-                if s.linked_parent.is_none() {
-                    s.linked_parent = Some(community.clone());
-                    self.announce_link(now, who, &community, &sub.to_non_ad(), out);
-                }
+            if let Some(s) = self.groups.get_mut(&sub.to_non_ad())
+                && s.linked_parent.is_none()
+            {
+                s.linked_parent = Some(community.clone());
+                self.announce_link(now, who, &community, &sub.to_non_ad(), out);
             }
         }
         Ok(Vec::new())

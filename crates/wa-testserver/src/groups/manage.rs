@@ -282,14 +282,19 @@ impl GroupRegistry {
         let mut to = g.users();
         to.push(gone.user.user());
         out.send(to, &n);
-        if g.members.is_empty() {
-            if let Some(code) = g.invite_code.take() {
-                self.shared.codes.remove(&code);
-                self.shared.revoked.insert(code);
-            }
-            self.groups.remove(&group.to_non_ad());
-        }
+        self.drop_if_empty(group);
         Ok(())
+    }
+
+    /// Deletes `group` once its last member is gone; its invite code is revoked.
+    fn drop_if_empty(&mut self, group: &Jid) {
+        let key = group.to_non_ad();
+        if self.groups.get(&key).is_some_and(|g| g.members.is_empty())
+            && let Some(code) = self.groups.remove(&key).and_then(|g| g.invite_code)
+        {
+            self.shared.codes.remove(&code);
+            self.shared.revoked.insert(code);
+        }
     }
 
     pub(super) fn update_participants(
@@ -311,7 +316,7 @@ impl GroupRegistry {
             .ok_or(RegistryError::NotFound)?;
         let me = g.member(who).ok_or(RegistryError::NotParticipant)?;
         let all_may_add = g.member_add_mode == MemberAddMode::AllMemberAdd;
-        if !me.role.is_admin() && !(action == "add" && all_may_add) {
+        if !(me.role.is_admin() || action == "add" && all_may_add) {
             return Err(RegistryError::NotAdmin);
         }
         let mut results = Vec::new();
@@ -390,11 +395,13 @@ impl GroupRegistry {
         }
         let parent = g.linked_parent.clone();
         let reply = Node::new(action.clone()).children(results).build();
-        if action == "add" && !changed.is_empty() {
-            if let Some(parent) = parent {
-                self.join_community(now, &parent, &changed, out);
-            }
+        if action == "add"
+            && !changed.is_empty()
+            && let Some(parent) = parent
+        {
+            self.join_community(now, &parent, &changed, out);
         }
+        self.drop_if_empty(group);
         Ok(vec![reply])
     }
 
@@ -464,10 +471,10 @@ impl GroupRegistry {
             return Err(RegistryError::NotAcceptable("description too long"));
         }
         let g = self.editable(who, group)?;
-        if let Some(prev) = prev {
-            if g.description.as_ref().map(|d| d.id.as_str()) != Some(prev) {
-                return Err(RegistryError::Conflict("description changed since prev"));
-            }
+        if let Some(prev) = prev
+            && g.description.as_ref().map(|d| d.id.as_str()) != Some(prev)
+        {
+            return Err(RegistryError::Conflict("description changed since prev"));
         }
         let change = match new_text.filter(|t| !t.is_empty()) {
             Some(t) => {

@@ -42,13 +42,16 @@ pub(super) fn lid(i: usize) -> Jid {
     users()[i].1.clone()
 }
 
+/// A parsed reply and the notifications that came with it.
+pub(super) type Answer<T> = (Result<T, GroupError>, Vec<(Jid, Node)>);
+
 /// Sends `req` as `who` (a device JID, to check the device part is ignored), checks the reply
 /// is an iq answering it, and parses it with the request's own parser.
 pub(super) fn run<R: IqRequest>(
     reg: &mut GroupRegistry,
     who: &Jid,
     req: &R,
-) -> (Result<R::Response, GroupError>, Vec<(Jid, Node)>) {
+) -> Answer<R::Response> {
     let mut iq = req.build();
     iq.attrs.insert("id", "req.1");
     let out = reg.handle_iq(NOW, &who.clone().with_device(3), &iq);
