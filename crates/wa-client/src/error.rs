@@ -61,6 +61,9 @@ pub enum Error {
     /// A message stanza or payload is unusable.
     #[error("message: {0}")]
     Message(#[from] MessageError),
+    /// A group (sender-key) encryption or decryption step failed.
+    #[error("group: {0}")]
+    Group(#[from] crate::group::GroupError),
     /// A message could not be built, or an encrypted add-on (poll vote, …) not opened.
     #[error("message content: {0}")]
     Content(#[from] ContentError),
