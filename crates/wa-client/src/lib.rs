@@ -71,13 +71,12 @@ pub mod message;
 pub mod pair;
 pub mod pair_code;
 pub mod payload;
-pub mod recv;
 pub mod runtime;
 pub mod send;
 
 pub use config::{Backoff, Config, DeviceProps, KeepAlive, Proxy};
 pub use engine::{Engine, IqToken, StoreOp};
 pub use error::{ContentError, Error, IqError, MessageError, PairError, Result};
-pub use event::{DisconnectReason, Event, MessageEvent, ReceiptEvent, ReceiptKind};
+pub use event::{DisconnectReason, Event};
 pub use runtime::{Client, EventStream};
 pub use send::{SendOptions, SendResponse};
