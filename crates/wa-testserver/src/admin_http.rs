@@ -10,6 +10,11 @@
 //! | `POST /kick`             | `JID CODE` (503…) | `ok`                                     |
 //! | `POST /drop-pings`       | `true` / `false`  | `ok` (fault: leave pings unanswered)     |
 //! | `GET /devices`           |                   | one device JID per line                  |
+//! | `POST /accounts`         | `PHONE PUSH NAME` | `PN_JID LID_JID` of the new account      |
+//! | `GET /accounts`          |                   | `PN_JID LID_JID PUSH NAME` per line      |
+//! | `POST /scan-for`         | `PHONE QR`        | the new device JID (that account's phone)|
+//! | `POST /pair-code-for`    | `PHONE CODE`      | the new device JID                       |
+//! | `POST /devices-of`       | `PHONE`           | one device JID per line                  |
 //! | `GET /root-key`          |                   | the test root public key, hex            |
 //!
 //! Errors answer `4xx`/`5xx` with the error text.
@@ -113,6 +118,15 @@ fn stream_error(code: &str) -> Option<StreamError> {
     }
 }
 
+/// `PHONE REST`: the first word and the (trimmed) rest.
+fn split_phone(body: &str) -> (&str, &str) {
+    let body = body.trim();
+    match body.split_once(char::is_whitespace) {
+        Some((phone, rest)) => (phone, rest.trim()),
+        None => (body, ""),
+    }
+}
+
 fn parse_jid(s: &str) -> std::result::Result<Jid, (u16, String)> {
     s.parse::<Jid>().map_err(|e| (400, format!("bad JID: {e}")))
 }
@@ -160,6 +174,38 @@ async fn route(req: &Request, admin: &Admin, root_key: [u8; 32]) -> (u16, String
                 }
                 _ => Err((400, "body must be `true` or `false`".into())),
             },
+            ("POST", "/accounts") => {
+                let (phone, name) = split_phone(&req.body);
+                admin
+                    .create_account(phone, name)
+                    .map(|a| format!("{} {}", a.pn, a.lid))
+                    .map_err(|e| (status_of(&e), e.to_string()))
+            }
+            ("GET", "/accounts") => Ok(admin
+                .accounts()
+                .iter()
+                .map(|a| format!("{} {} {}\n", a.pn, a.lid, a.push_name))
+                .collect()),
+            ("POST", "/scan-for") => {
+                let (phone, qr) = split_phone(&req.body);
+                admin
+                    .scan_qr_for(phone, qr)
+                    .await
+                    .map(|j| j.to_string())
+                    .map_err(|e| (status_of(&e), e.to_string()))
+            }
+            ("POST", "/pair-code-for") => {
+                let (phone, code) = split_phone(&req.body);
+                admin
+                    .enter_pair_code_for(phone, code)
+                    .await
+                    .map(|j| j.to_string())
+                    .map_err(|e| (status_of(&e), e.to_string()))
+            }
+            ("POST", "/devices-of") => admin
+                .devices_of(req.body.trim())
+                .map(|d| d.iter().map(|j| format!("{j}\n")).collect())
+                .map_err(|e| (status_of(&e), e.to_string())),
             ("GET", "/devices") => Ok(admin.devices().iter().map(|j| format!("{j}\n")).collect()),
             ("GET", "/root-key") => Ok(hex::encode(root_key)),
             _ => Err((404, format!("no route {} {}", req.method, req.path))),
@@ -172,8 +218,8 @@ async fn route(req: &Request, admin: &Admin, root_key: [u8; 32]) -> (u16, String
 
 fn status_of(e: &Error) -> u16 {
     match e {
-        Error::BadQr(_) => 400,
-        Error::UnknownPairRef | Error::UnknownDevice(_) => 404,
+        Error::BadQr(_) | Error::BadAccount(_) => 400,
+        Error::UnknownPairRef | Error::UnknownDevice(_) | Error::UnknownAccount(_) => 404,
         _ => 500,
     }
 }

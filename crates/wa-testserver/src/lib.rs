@@ -5,33 +5,47 @@
 //! [`TestServer::root_public_key`] instead of WhatsApp's), and speaks enough of the protocol
 //! for a companion device to pair by QR code, log in and stay connected:
 //!
+//! - several accounts: a default one (from [`Config`]) and more from
+//!   [`Admin::create_account`] (phone number, push name; the server picks a LID), each with its
+//!   own simulated phone (identity key) and companions; the single-account calls act on the
+//!   default account, the `*_for(phone, …)` ones on another ([`admin`]);
 //! - registration: `pair-device` with references; the simulated phone "scans" a QR through
-//!   [`Admin::scan_qr`] and sends `pair-success` with an ADV signed device identity (HMAC with
+//!   [`Admin::scan_qr`] (or [`Admin::scan_qr_for`] for another account's phone) and sends `pair-success` with an ADV signed device identity (HMAC with
 //!   the QR's ADV secret, account signature by the phone's identity key); the companion's
 //!   `pair-device-sign` signature is verified; the stream ends with 515;
 //! - pairing by phone-number code: the `link_code_companion_reg` stages (`companion_hello`,
 //!   the phone's `primary_hello` notification once [`Admin::enter_pair_code`] typed the code,
 //!   `companion_finish`), then the same `pair-success` as QR pairing ([`link_code`]);
 //! - login of a paired device (`success` with `lid`, `failure 401` for unknown devices),
-//!   prekey count, upload, digest and bundle fetch, passive/active, pings, props, blocklist,
-//!   privacy, app-state sync of the five (empty) collections, a minimal usync, logout
+//!   prekey count, upload, digest, passive/active, pings, props, blocklist, privacy, app-state
+//!   sync of the five (empty) collections, logout
 //!   (`remove-companion-device`) and `<ib><offline count='0'/></ib>`;
 //! - stream errors 515, 401 (device removed, [`Admin::remove_device`]), 440 (the same device
 //!   connected twice) and 503 ([`Admin::kick`]);
-//! - routing between the account's companions: `<message>` fanouts (`<participants><to>`
-//!   or a single `<enc>`) go to each addressed device rewritten (`from`, `recipient`, `t`,
-//!   `notify`, `sender_lid`), receipts go to the other devices, both are acked; offline
-//!   devices get them in order on their next login, counted in `<offline count>`
-//!   ([`Admin::queued_stanzas`]); a companion pairing or being removed is announced to the
-//!   others as `<notification type='devices'>` (`<add>`/`<remove>`); a key fetch leaving a
-//!   device below [`engine::LOW_PRE_KEY_COUNT`] one-time prekeys (and at 0) sends it
-//!   `<notification type='encrypt'><count value=N/>`; [`Admin::set_require_tctoken`] makes
-//!   1:1 messages without `<tctoken>` fail with an ack carrying `error='463'`; the
-//!   privacy-token IQ is answered and issues `<notification type='privacy_token'>`;
+//! - lookups across accounts: usync device lists (`<device id key-index>` and the phone-signed
+//!   `<key-index-list>`), contact queries (`type='in'|'out'`) and `<lid val>` for PN and LID
+//!   JIDs; prekey bundles of any device of any account by PN or LID JID (the phone, device 0,
+//!   answers with a signed prekey derived from its identity key);
+//! - routing between accounts: `<message>` fanouts (`<participants><to>` or a single `<enc>`)
+//!   go to each addressed device of the recipient and of the sender's own account, rewritten
+//!   as WhatsApp does (`from` in the addressed PN or LID form, `sender_lid`/`sender_pn`,
+//!   `addressing_mode`, `notify`, `t`; `recipient` on the sender's own copies); receipts by
+//!   type (delivery, read, read-self, played, played-self, retry to one device, sender,
+//!   inactive) go to the right devices, read/played ones also to the reader's other devices;
+//!   both are acked; offline devices get them in order on their next login, counted in
+//!   `<offline count>` ([`Admin::queued_stanzas`]); a companion pairing or being removed is
+//!   announced to every other companion as `<notification type='devices'>` (`<add>`/
+//!   `<remove>`); a key fetch leaving a device below [`engine::LOW_PRE_KEY_COUNT`] one-time
+//!   prekeys (and at 0) sends it `<notification type='encrypt'><count value=N/>`;
+//! - privacy tokens: the privacy-token IQ is answered and issues the named account a token as
+//!   `<notification type='privacy_token'>`; [`Admin::set_require_tctoken`] makes 1:1 messages
+//!   without `<tctoken>` fail with an ack carrying `error='463'`, and
+//!   [`Admin::set_require_tctoken_for`] makes one account accept only the token it issued to
+//!   the sender's account;
 //! - unknown IQs get an error IQ (`501`), unknown stanzas with an id are acked;
 //! - on a device's first login the phone sends, as Signal peer messages (`pkmsg` from the
 //!   uploaded bundle), the app-state sync key share and an initial history-sync notification
-//!   whose small inline history holds the account's push name and PN→LID mapping
+//!   whose small inline history holds the push names and PN→LID mappings of the accounts
 //!   ([`phone_sync`]);
 //! - `Config::state_dir` (`--state DIR`) persists the keys (so the root stays trusted), the
 //!   account, devices, prekeys, app-state keys and phone sessions across restarts
@@ -47,9 +61,9 @@
 //! Layout: [`engine`] is sans-IO (bytes, commands and the time in; bytes and effects out);
 //! `listener` is the tokio shell (one task per socket); [`phone`] signs devices.
 //!
-//! One account per server. Not implemented: routing to other accounts (there are none),
-//! token validation (any `<tctoken>` passes), groups, media,
-//! app-state patches with content (collections answer empty).
+//! Not implemented: groups (the registry in `groups` is not wired into routing yet), media,
+//! app-state patches with content (collections answer empty), messages to the simulated
+//! phones (dropped; the phones never decrypt).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), wa_testserver::Error> {

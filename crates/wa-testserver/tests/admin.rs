@@ -170,3 +170,84 @@ fn binary_with_state_and_tls_writes_key_and_certificate_and_keeps_them() {
     assert_eq!(root1, root2, "the root key survives a restart");
     assert_eq!(cert1, cert2, "the certificate survives a restart");
 }
+
+#[tokio::test]
+async fn accounts_are_created_listed_and_persisted() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        state_dir: Some(dir.path().to_owned()),
+        ..Config::default()
+    };
+    let mut server = TestServer::start(config.clone()).await.unwrap();
+    let admin = server.admin();
+    let bob = admin.create_account("+15550002222", "Bob").unwrap();
+    assert_eq!(bob.pn.to_string(), "15550002222@s.whatsapp.net");
+    assert_eq!(*bob.lid.server(), wa_binary::Server::Lid);
+    assert_ne!(bob.lid.user(), "99887766554433");
+    // Taken or malformed numbers are refused.
+    assert!(admin.create_account("15550002222", "Again").is_err());
+    assert!(admin.create_account("15551234567", "Default").is_err());
+    assert!(admin.create_account("12ab", "Bad").is_err());
+    assert_eq!(admin.accounts().len(), 2);
+    assert_eq!(admin.account("15550002222"), Some(bob.clone()));
+    assert!(admin.devices_of("15550002222").unwrap().is_empty());
+    assert!(admin.devices_of("19990000000").is_err());
+    assert!(admin.set_require_tctoken_for("19990000000", true).is_err());
+    admin.set_require_tctoken_for("15550002222", true).unwrap();
+    let err = admin
+        .scan_qr_for(
+            "19990000000",
+            "https://wa.me/settings/linked_devices#x,y,z,w",
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, wa_testserver::Error::UnknownAccount(_)),
+        "{err}"
+    );
+
+    // Over HTTP.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let http = tokio::spawn(serve_admin(
+        listener,
+        admin.clone(),
+        server.root_public_key(),
+    ));
+    let made = admin_request(addr, "POST", "/accounts", "15550003333 Carol C")
+        .await
+        .unwrap();
+    assert!(made.starts_with("15550003333@s.whatsapp.net "), "{made}");
+    let list = admin_request(addr, "GET", "/accounts", "").await.unwrap();
+    assert_eq!(list.lines().count(), 3, "{list}");
+    assert!(list.lines().nth(2).unwrap().ends_with(" Carol C"), "{list}");
+    let err = admin_request(addr, "POST", "/accounts", "15550003333 Dup")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("400"), "{err}");
+    let err = admin_request(addr, "POST", "/devices-of", "19990000000")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("404"), "{err}");
+    assert_eq!(
+        admin_request(addr, "POST", "/devices-of", "15550003333")
+            .await
+            .unwrap(),
+        ""
+    );
+    http.abort();
+
+    // A restart from the state directory keeps every account, with the same LIDs.
+    let addr = server.addr();
+    server.shutdown().await;
+    server = TestServer::start(Config {
+        listen: addr,
+        ..config
+    })
+    .await
+    .unwrap();
+    let again = server.admin().accounts();
+    assert_eq!(again.len(), 3);
+    assert_eq!(again[1], bob);
+    server.shutdown().await;
+}
