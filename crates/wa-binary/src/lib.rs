@@ -15,6 +15,13 @@
 //!   errors ([`DecodeError`]) and caps on nesting depth and inflated size ([`DecodeOptions`]).
 //! * [`unmarshal_flat`] decodes a frame into a flat [`Document`] (all nodes in one vector, all
 //!   attributes in another; reusable across frames) navigated through [`NodeView`]s.
+//!
+//! **Decode path for clients:** [`decode_frame`] (flags byte, zlib, then [`unmarshal`]) into an
+//! owned [`Node`]. This is what a client's read loop uses (`wa-client` and `wa-testserver`
+//! do): the node outlives the frame buffer, and the owned decoder is the one tuned for speed
+//! (strings go straight into [`Str`]: tokens as static strings, packed ids and phone numbers
+//! inline, no borrowed intermediate). `docs/performance.md` compares it with `wacore-binary`.
+//! The borrowed decoders suit code that inspects a frame and drops it.
 //! * [`token`] holds the dictionaries (version 3) and a compile-time hash table for lookups.
 //!
 //! It does no IO, no encryption and no framing of the Noise transport: bytes in, nodes out.

@@ -81,32 +81,43 @@ impl Reader<'_> {
         Ok(server)
     }
 
-    /// An attribute value straight into an [`AttrValue`].
+    /// Reads an attribute value and appends `(key, value)` to `attrs`. Each form pushes the
+    /// value it builds, so that the compiler can write it straight into the vector instead of
+    /// assembling one enum of every form on the stack and copying it (a copy that stalls on
+    /// store forwarding).
     #[inline(always)]
-    fn read_value_owned(&mut self) -> Result<AttrValue, DecodeError> {
+    fn push_attr_owned(&mut self, attrs: &mut Attrs, key: Str) -> Result<(), DecodeError> {
         let offset = self.pos;
         let tag = self.read_u8()?;
         if let Some(s) = token::single_byte(tag) {
-            return Ok(AttrValue::Str(Str::token(s, u16::from(tag))));
+            attrs.push_raw(key, AttrValue::Str(Str::token(s, u16::from(tag))));
+            return Ok(());
         }
         match tag {
-            token::NIBBLE_8 | token::HEX_8 => Ok(AttrValue::Str(self.read_packed_owned(tag)?)),
+            token::NIBBLE_8 | token::HEX_8 => {
+                let s = self.read_packed_owned(tag)?;
+                attrs.push_raw(key, AttrValue::Str(s));
+            }
             token::JID_PAIR => {
                 let user = self.read_str_owned()?;
                 let server = self.read_server(offset)?;
-                Ok(AttrValue::Jid(Jid::new(user, server)))
+                attrs.push_raw(key, AttrValue::Jid(Jid::new(user, server)));
             }
             token::AD_JID => {
                 let domain = self.read_u8()?;
                 let device = u16::from(self.read_u8()?);
                 let user = self.read_str_owned()?;
-                Ok(AttrValue::Jid(Jid::new_ad(user, domain, device)))
+                attrs.push_raw(key, AttrValue::Jid(Jid::new_ad(user, domain, device)));
             }
-            _ => Ok(match self.read_value_tagged(tag, offset)? {
-                AttrValueRef::Str(s) => AttrValue::Str(s.into_str()),
-                AttrValueRef::Jid(j) => AttrValue::Jid(jid_owned(j)),
-            }),
+            _ => {
+                let value = match self.read_value_tagged(tag, offset)? {
+                    AttrValueRef::Str(s) => AttrValue::Str(s.into_str()),
+                    AttrValueRef::Jid(j) => AttrValue::Jid(jid_owned(j)),
+                };
+                attrs.push_raw(key, value);
+            }
         }
+        Ok(())
     }
 
     /// [`Reader::read_node_head`] with the tag read straight into a [`Str`]: the same checks
@@ -166,8 +177,7 @@ impl Reader<'_> {
         let mut attrs = Attrs::with_capacity(count);
         for _ in 0..count {
             let key = self.read_str_owned()?;
-            let value = self.read_value_owned()?;
-            attrs.push_raw(key, value);
+            self.push_attr_owned(&mut attrs, key)?;
         }
         Ok(attrs)
     }
