@@ -92,7 +92,8 @@ impl Client {
         let timeout = options.timeout.unwrap_or(DEFAULT_ACK_TIMEOUT);
         let mut rng = ChaCha20Rng::from_seed(os_seed()?);
 
-        let guard = self.send.lock.lock().await;
+        // Network steps first, without the session lock: the driver that answers these IQs
+        // takes the same lock to decrypt incoming messages.
         let addressing = self.addressing(&to, &own_pn, own_lid.as_ref()).await?;
         let chat = addressing.chat.clone();
         let mut users = vec![chat.clone()];
@@ -117,6 +118,9 @@ impl Client {
             .map(|(d, _)| d.clone())
             .collect();
         let bundles = self.fetch_bundles(&missing).await;
+
+        // Sessions are read, advanced and committed, and the stanza queued, under the lock.
+        let guard = self.send.lock.lock().await;
 
         let plaintext = message.encode_to_vec();
         let dsm_plaintext = dsm::wrap(&message, &chat.to_string()).encode_to_vec();

@@ -92,7 +92,9 @@ impl SendOptions {
 pub(crate) struct SendState {
     /// The device's store.
     pub(crate) store: Arc<dyn wa_store::Store>,
-    /// Held while a send reads and writes Signal sessions and queues its stanza.
+    /// Held while Signal sessions are read, advanced and committed: by a send (and its
+    /// stanza is queued under it) and by the driver while it decrypts an incoming stanza.
+    /// Never held across an IQ (the driver that answers IQs takes it).
     pub(crate) lock: tokio::sync::Mutex<()>,
     /// Device lists by user (non-AD JID).
     devices: Mutex<HashMap<Jid, Vec<Jid>>>,
@@ -178,6 +180,36 @@ impl SendState {
     /// Forgets the cached device list of `user` (its devices changed).
     pub(crate) fn invalidate_devices(&self, user: &Jid) {
         self.device_cache().remove(&user.to_non_ad());
+    }
+
+    /// Forgets the cached device lists of `user` in both its phone-number and LID forms
+    /// (the store's mapping, or our own device's JIDs), as a `<notification type="devices">`
+    /// requires. Store failures only leave the other form cached until its next refresh.
+    pub(crate) async fn invalidate_user(&self, user: &Jid) {
+        let user = user.to_non_ad();
+        self.invalidate_devices(&user);
+        let alt = match user.server() {
+            wa_binary::Server::User => self.store.lid_for_pn(&user).await,
+            wa_binary::Server::Lid => self.store.pn_for_lid(&user).await,
+            _ => Ok(None),
+        };
+        match alt {
+            Ok(Some(alt)) => self.invalidate_devices(&alt),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(%user, error = %e, "LID mapping not read"),
+        }
+        if let Ok(device) = self.store.device().await {
+            let own: Vec<Jid> = [device.jid, device.lid]
+                .into_iter()
+                .flatten()
+                .map(|j| j.to_non_ad())
+                .collect();
+            if own.contains(&user) {
+                for j in &own {
+                    self.invalidate_devices(j);
+                }
+            }
+        }
     }
 
     /// Counts one more retry receipt from `device` for message `id`; the new count.

@@ -134,7 +134,6 @@ impl Client {
             _ => req.sender.clone(),
         };
 
-        let guard = state.lock.lock().await;
         let bundle = if receipt.child("keys").is_some() {
             Some(bundle_from_node(receipt)?)
         } else if self.should_recreate(&target, req.count).await? {
@@ -148,6 +147,9 @@ impl Client {
         } else {
             None
         };
+        // Sessions are read, advanced and committed, and the resend queued, under the lock
+        // (not held across the prekey fetch above: the driver answering it takes the lock).
+        let guard = state.lock.lock().await;
         let mut extra: Vec<(&'static str, String)> = Vec::new();
         if let Some(m) = media_type(&message) {
             extra.push(("mediatype", m.to_owned()));
