@@ -176,8 +176,23 @@ impl Reader<'_> {
     fn read_attrs_owned(&mut self, count: usize) -> Result<Attrs, DecodeError> {
         let mut attrs = Attrs::with_capacity(count);
         for _ in 0..count {
-            let key = self.read_str_owned()?;
-            self.push_attr_owned(&mut attrs, key)?;
+            // Keys are nearly always one-byte tokens: that case gets its own copy of the value
+            // reader, so the key is built straight into the vector as well.
+            let token = self
+                .data
+                .get(self.pos)
+                .copied()
+                .and_then(|tag| token::single_byte(tag).map(|s| Str::token(s, u16::from(tag))));
+            match token {
+                Some(key) => {
+                    self.pos += 1;
+                    self.push_attr_owned(&mut attrs, key)?;
+                }
+                None => {
+                    let key = self.read_str_owned()?;
+                    self.push_attr_owned(&mut attrs, key)?;
+                }
+            }
         }
         Ok(attrs)
     }
