@@ -7,6 +7,8 @@
 //! (B's companion and both phones), encrypts per device and the server fans the stanza out to
 //! B's companion (and would to A's other devices); B decrypts it. B answers, A decrypts. The
 //! delivery receipts Baileys sends on its own and a read receipt travel back to the sender.
+//! Then B goes offline and a second device of A sends B a text: A's first device gets the
+//! own-device copy, and B gets the queued message when it logs in again.
 //!
 //! Driver script: `tests/interop/baileys_msg.mjs` (JSON lines both ways).
 
@@ -151,7 +153,10 @@ async fn two_baileys_accounts_exchange_texts_and_receipts() {
     let b_dev = pair(&mut b, &admin, Some(B_PHONE)).await;
     assert_eq!(a_dev.to_string(), "15551234567:1@s.whatsapp.net");
     assert_eq!(b_dev.to_string(), format!("{B_PHONE}:1@s.whatsapp.net"));
-    assert_eq!(admin.devices_of(B_PHONE).expect("B exists"), vec![b_dev]);
+    assert_eq!(
+        admin.devices_of(B_PHONE).expect("B exists"),
+        vec![b_dev.clone()]
+    );
 
     // A -> B.
     a.command(json!({"cmd": "send", "to": bob.pn.to_string(), "text": "hello from A"}))
@@ -201,7 +206,43 @@ async fn two_baileys_accounts_exchange_texts_and_receipts() {
     })
     .await;
 
+    // B goes offline; A pairs a second device, which sends B a text: A's first device gets
+    // the copy (DeviceSentMessage), B's device gets it queued and reads it on its next login.
+    b.quit().await;
+    let auth_a2 = tempfile::tempdir().expect("tempdir");
+    let mut a2 = Baileys::spawn("A2", &server, auth_a2.path());
+    let a2_dev = pair(&mut a2, &admin, None).await;
+    assert_eq!(a2_dev.to_string(), "15551234567:2@s.whatsapp.net");
+    let away = "sent while B was away";
+    a2.command(json!({"cmd": "send", "to": bob.pn.to_string(), "text": away}))
+        .await;
+    a2.expect("sent").await;
+    let copy = a
+        .expect_where("A2's text on A's first device", |v| {
+            v["event"] == "message" && v["text"] == away
+        })
+        .await;
+    assert_eq!(copy["fromMe"], true, "{copy}");
+    let queued = admin.queued_stanzas(&b_dev).expect("B's device is known");
+    assert!(
+        queued.iter().any(|n| n.tag == "message"
+            && n.attr("from")
+                .is_some_and(|f| f.to_string() == "15551234567:2@s.whatsapp.net")),
+        "{queued:?}"
+    );
+    let mut b = Baileys::spawn("B again", &server, auth_b.path());
+    b.expect("open").await;
+    let got = b
+        .expect_where("the queued text", |v| {
+            v["event"] == "message" && v["text"] == away
+        })
+        .await;
+    assert_eq!(got["fromMe"], false, "{got}");
+    assert!(!b.seen.iter().any(|v| v["event"] == "qr"));
+    assert!(admin.queued_stanzas(&b_dev).expect("known").is_empty());
+
     a.quit().await;
+    a2.quit().await;
     b.quit().await;
 }
 
