@@ -169,12 +169,12 @@ impl Reader<'_> {
         }
     }
 
-    /// The `count` attributes of a node. Not inlined into the recursive
-    /// [`Reader::read_node_owned`], so that the locals of the inlined value readers stay off
-    /// the stack frame of every nesting level.
+    /// Appends the `count` attributes of a node to `attrs`. Not inlined into the recursive
+    /// node reader, so that the locals of the inlined value readers stay off the stack frame of
+    /// every nesting level; `attrs` is an out-parameter so that the vector is not returned
+    /// through memory right before it is read again.
     #[inline(never)]
-    fn read_attrs_owned(&mut self, count: usize) -> Result<Attrs, DecodeError> {
-        let mut attrs = Attrs::with_capacity(count);
+    fn read_attrs_owned(&mut self, attrs: &mut Attrs, count: usize) -> Result<(), DecodeError> {
         for _ in 0..count {
             // Keys are nearly always one-byte tokens: that case gets its own copy of the value
             // reader, so the key is built straight into the vector as well.
@@ -186,21 +186,38 @@ impl Reader<'_> {
             match token {
                 Some(key) => {
                     self.pos += 1;
-                    self.push_attr_owned(&mut attrs, key)?;
+                    self.push_attr_owned(attrs, key)?;
                 }
                 None => {
                     let key = self.read_str_owned()?;
-                    self.push_attr_owned(&mut attrs, key)?;
+                    self.push_attr_owned(attrs, key)?;
                 }
             }
         }
-        Ok(attrs)
+        Ok(())
     }
 
-    /// One node and its subtree.
+    /// One node and its subtree (the top-level node of a frame).
     pub(crate) fn read_node_owned(&mut self, depth: usize) -> Result<Node, DecodeError> {
+        self.read_node_body(depth)
+    }
+
+    /// One child node and its subtree, appended to `out`: the node is built and stored in
+    /// the same function instead of being returned through memory to the parent's loop.
+    #[inline(never)]
+    fn read_child_owned(&mut self, depth: usize, out: &mut Vec<Node>) -> Result<(), DecodeError> {
+        let node = self.read_node_body(depth)?;
+        out.push(node);
+        Ok(())
+    }
+
+    /// The node reader shared by [`Reader::read_node_owned`] and [`Reader::read_child_owned`].
+    #[inline(always)]
+    fn read_node_body(&mut self, depth: usize) -> Result<Node, DecodeError> {
         let (size, tag) = self.read_node_head_owned(depth)?;
-        let attrs = self.read_attrs_owned((size - 1) / 2)?;
+        let attr_count = (size - 1) / 2;
+        let mut attrs = Attrs::with_capacity(attr_count);
+        self.read_attrs_owned(&mut attrs, attr_count)?;
         let content = if size % 2 == 0 {
             let offset = self.pos;
             let tag = self.read_u8()?;
@@ -209,7 +226,7 @@ impl Reader<'_> {
                     let n = self.read_children_len(tag, offset)?;
                     let mut children = Vec::with_capacity(n);
                     for _ in 0..n {
-                        children.push(self.read_node_owned(depth + 1)?);
+                        self.read_child_owned(depth + 1, &mut children)?;
                     }
                     Content::Nodes(children)
                 }
