@@ -16,7 +16,9 @@
 //!
 //! After the criterion groups, a short manual timing pass over the same closures prints a ratio
 //! table (`ratio` = wacore time / our time, so > 1 means we are faster) checked against the
-//! targets: decode ≥ 1.5×, encode ≥ 1.2×. Our batch and wacore's batch alternate, so load from
+//! targets: encode ≥ 1.2×, and decode ≥ 1.5× for the decoder a client uses (`unmarshal`, which
+//! `decode_frame` runs, against wacore's way to an owned node); the borrowed and flat decoders
+//! are listed for comparison without a target. Our batch and wacore's batch alternate, so load from
 //! other processes on the machine hits both alike. Run without `--bench` (as `cargo test
 //! --benches` does) everything executes a few times as a smoke test and the table says so.
 
@@ -336,27 +338,29 @@ fn mb_per_s(bytes: u64, ns: f64) -> f64 {
 
 /// Times every operation and prints ours-vs-wacore ratios against the targets.
 fn ratio_table(corpora: &[Prepared], measure: bool) {
-    // (ours, theirs, what, target)
+    // (ours, theirs, what, target). The decode target applies to the decoder a client uses,
+    // `unmarshal` (what `decode_frame` runs); the borrowed and flat decoders are shown for
+    // comparison, without a target.
     let pairs = [
-        (Op::OursEncode, Op::TheirsEncode, "encode", 1.2),
-        (
-            Op::OursDecodeRef,
-            Op::TheirsDecodeRef,
-            "decode borrowed",
-            1.5,
-        ),
-        (Op::OursDecodeFlat, Op::TheirsDecodeRef, "decode flat", 1.5),
-        (
-            Op::OursDecodeFlatReuse,
-            Op::TheirsDecodeRef,
-            "decode flat reuse",
-            1.5,
-        ),
+        (Op::OursEncode, Op::TheirsEncode, "encode", Some(1.2)),
         (
             Op::OursDecodeOwned,
             Op::TheirsDecodeOwned,
             "decode owned",
-            1.5,
+            Some(1.5),
+        ),
+        (
+            Op::OursDecodeRef,
+            Op::TheirsDecodeRef,
+            "decode borrowed",
+            None,
+        ),
+        (Op::OursDecodeFlat, Op::TheirsDecodeRef, "decode flat", None),
+        (
+            Op::OursDecodeFlatReuse,
+            Op::TheirsDecodeRef,
+            "decode flat reuse",
+            None,
         ),
     ];
     let (batch, batches) = if measure {
@@ -391,10 +395,16 @@ fn ratio_table(corpora: &[Prepared], measure: bool) {
     for p in corpora {
         for (ours, theirs, what, target) in pairs {
             let (t_ours, t_theirs, ratio) = time_pair(ours, theirs, p, batch, batches);
-            let met = ratio >= target;
-            all_met &= met;
+            let (target, result) = match target {
+                Some(target) => {
+                    let met = ratio >= target;
+                    all_met &= met;
+                    (format!("{target:.1}x"), if met { "ok" } else { "MISSED" })
+                }
+                None => ("-".to_owned(), "(no target)"),
+            };
             println!(
-                "{:<14} {:<18} {:>9} {:>13.0} {:>13.0} {:>10.1} {:>10.1} {:>6.2}x {:>6.1}x  {}",
+                "{:<14} {:<18} {:>9} {:>13.0} {:>13.0} {:>10.1} {:>10.1} {:>6.2}x {:>7}  {}",
                 p.name,
                 what,
                 p.bytes,
@@ -404,7 +414,7 @@ fn ratio_table(corpora: &[Prepared], measure: bool) {
                 mb_per_s(p.bytes, t_theirs),
                 ratio,
                 target,
-                if met { "ok" } else { "MISSED" }
+                result
             );
         }
     }
