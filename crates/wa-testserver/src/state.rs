@@ -188,6 +188,8 @@ pub struct ServerState {
     pub revision: u64,
     /// Counter for ids of server-initiated stanzas (notifications).
     pub next_stanza_id: u64,
+    /// Groups and communities (not persisted).
+    pub groups: crate::groups::GroupRegistry,
 }
 
 impl ServerState {
@@ -202,6 +204,7 @@ impl ServerState {
             revision: 0,
             faults: Faults::default(),
             next_stanza_id: 0,
+            groups: crate::groups::GroupRegistry::new(),
         }
     }
 

@@ -184,6 +184,7 @@ impl Connection {
             ("w:sync:app:state", "set", "sync") => self.app_state_sync(node),
             ("usync", "get", "usync") => self.usync(node, now_ms, state),
             ("md", "set", "remove-companion-device") => self.remove_device(node, device, state),
+            ("w:g2", _, _) => self.group_iq(node, device, now_ms, state),
             _ => self.handle_common(node, now_ms, state),
         }
     }

@@ -9,6 +9,7 @@
 //!
 //! State shared between connections lives in [`ServerState`], passed in by `&mut`.
 
+mod group_route;
 mod iq;
 mod notify;
 mod pair;

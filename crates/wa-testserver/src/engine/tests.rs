@@ -934,5 +934,6 @@ fn code_pairing_stages_derive_the_same_adv_secret() {
 }
 
 mod accounts;
+mod groups;
 mod lookups;
 mod routing;

@@ -249,6 +249,11 @@ impl GroupRegistry {
     /// Records that `pn` and `lid` are the same account, so members appear in both forms.
     pub fn register_user(&mut self, pn: &Jid, lid: &Jid) {
         let (pn, lid) = (pn.to_non_ad(), lid.to_non_ad());
+        if self.shared.alternates.get(&pn) == Some(&lid)
+            && self.shared.alternates.get(&lid) == Some(&pn)
+        {
+            return;
+        }
         self.shared.alternates.insert(pn.clone(), lid.clone());
         self.shared.alternates.insert(lid.clone(), pn.clone());
         let user = UserRef {

@@ -1,0 +1,251 @@
+//! Group traffic, wired to the sans-IO [`GroupRegistry`](crate::groups::GroupRegistry) held in
+//! [`ServerState::groups`]:
+//!
+//! - `<iq xmlns='w:g2'>` is answered by the registry (the requester is the device's account);
+//!   each `w:gp2` notification it returns goes to every companion of the addressed member;
+//! - `<message to='…@g.us'>` is refused with `<ack error=…>` when the registry refuses the
+//!   sender (403 not a member, 401 announce mode), else fanned out to every companion of every
+//!   member except the sending device: each gets its own `<enc>` from `<participants>` (if
+//!   any) plus the message's top-level `<enc>` (the `skmsg`), with `from` = the group,
+//!   `participant` = the sending device in the group's addressing form and the other form as
+//!   `participant_pn`/`participant_lid`, `addressing_mode`, `notify` and `t`. The ack carries
+//!   the group's current `phash` when the sender's differs (as whatsmeow's `sendGroup` reads).
+
+use wa_binary::{Jid, Node};
+use wa_groups::AddressingMode;
+
+use super::Connection;
+use crate::error::Result;
+use crate::state::{AccountState, DeviceKey, ServerState};
+
+/// Attributes of a group message the server sets itself (or keeps to itself).
+const SERVER_ATTRS: [&str; 12] = [
+    "to",
+    "from",
+    "t",
+    "notify",
+    "recipient",
+    "participant",
+    "participant_pn",
+    "participant_lid",
+    "addressing_mode",
+    "phash",
+    "device_fanout",
+    "peer_recipient_pn",
+];
+
+/// Children of a group message that are for the server only.
+const SERVER_CHILDREN: [&str; 3] = ["participants", "tctoken", "enc"];
+
+/// Makes the registry know every account's PN and LID (cheap when nothing changed).
+fn sync_users(state: &mut ServerState) {
+    let pairs: Vec<(Jid, Jid)> = state
+        .accounts
+        .iter()
+        .map(|a| (a.account.pn_jid(0), a.account.lid_jid(0)))
+        .collect();
+    for (pn, lid) in pairs {
+        state.groups.register_user(&pn, &lid);
+    }
+}
+
+/// The devices of `account` a group's phash covers, in the group's addressing form.
+fn devices_in(account: &AccountState, mode: &AddressingMode) -> Vec<Jid> {
+    account
+        .all_device_ids()
+        .into_iter()
+        .map(|d| match mode {
+            AddressingMode::Lid => account.account.lid_jid(d),
+            _ => account.account.pn_jid(d),
+        })
+        .collect()
+}
+
+impl Connection {
+    /// Answers a `w:g2` IQ of `device` and delivers the notifications it causes.
+    pub(super) fn group_iq(
+        &mut self,
+        node: &Node,
+        device: DeviceKey,
+        now_ms: u64,
+        state: &mut ServerState,
+    ) -> Result<()> {
+        sync_users(state);
+        let Some(requester) = state.acct(device.account).map(|a| a.account.pn_jid(0)) else {
+            return self.handle_common(node, now_ms, state);
+        };
+        let out = state.groups.handle_iq(now_ms / 1000, &requester, node);
+        self.send(&out.reply)?;
+        for (user, notification) in out.notifications {
+            self.deliver_to_members_devices(&user, &notification, None, state)?;
+        }
+        Ok(())
+    }
+
+    /// Delivers `node` to every companion of the account `user` names, except `skip`.
+    fn deliver_to_members_devices(
+        &mut self,
+        user: &Jid,
+        node: &Node,
+        skip: Option<DeviceKey>,
+        state: &mut ServerState,
+    ) -> Result<()> {
+        let Some(account) = state.account_of(user) else {
+            return Ok(());
+        };
+        let devices: Vec<DeviceKey> = state
+            .acct(account)
+            .map(|a| {
+                a.devices
+                    .keys()
+                    .map(|d| DeviceKey::new(account, *d))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for key in devices {
+            if key.device != 0 && Some(key) != skip {
+                self.deliver_to(key, node.clone(), state)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A `<message>` from `device` to the group `group`: checked, fanned out, acked.
+    pub(super) fn route_group_message(
+        &mut self,
+        node: &Node,
+        group: &Jid,
+        device: DeviceKey,
+        now_ms: u64,
+        state: &mut ServerState,
+    ) -> Result<()> {
+        sync_users(state);
+        let Some(sender) = state.acct(device.account).map(|a| a.account.clone()) else {
+            return self.handle_common(node, now_ms, state);
+        };
+        let targets = state.groups.message_targets(group, &sender.pn_jid(0));
+        let mode = state
+            .groups
+            .addressing_mode(group)
+            .cloned()
+            .unwrap_or(AddressingMode::Lid);
+        let phash = state.groups.participant_hash(group, |m| {
+            let account = m
+                .user
+                .pn
+                .as_ref()
+                .or(m.user.lid.as_ref())
+                .and_then(|j| state.accounts.iter().find(|a| a.owns(j)));
+            account.map(|a| devices_in(a, &mode)).unwrap_or_default()
+        });
+        let id = node.attr("id").and_then(|v| v.as_str()).unwrap_or_default();
+        let ack = |error: Option<u16>, phash: Option<String>| {
+            Node::new("ack")
+                .attr("class", "message")
+                .attr("id", id)
+                .attr("from", group)
+                .attr("t", (now_ms / 1000).to_string())
+                .attr_opt("error", error)
+                .attr_opt("phash", phash)
+                .build()
+        };
+        let users = match targets {
+            Ok(users) => users,
+            Err(e) => {
+                tracing::info!(conn = self.id, %group, "group message refused: {e}");
+                return if id.is_empty() {
+                    Ok(())
+                } else {
+                    self.send(&ack(Some(e.code()), None))
+                };
+            }
+        };
+        let lid_mode = mode == AddressingMode::Lid;
+        let (participant, alt_name, alt) = if lid_mode {
+            (
+                sender.lid_jid(device.device),
+                "participant_pn",
+                sender.pn_jid(device.device),
+            )
+        } else {
+            (
+                sender.pn_jid(device.device),
+                "participant_lid",
+                sender.lid_jid(device.device),
+            )
+        };
+        let mut per_device: Vec<(DeviceKey, Vec<Node>)> = Vec::new();
+        if let Some(parts) = node.child("participants") {
+            for to in parts.children_by_tag("to") {
+                let key = to
+                    .attr("jid")
+                    .and_then(|v| v.as_jid())
+                    .and_then(|j| state.companion(j));
+                if let Some(key) = key {
+                    per_device.push((key, to.children_by_tag("enc").cloned().collect()));
+                }
+            }
+        }
+        let shared: Vec<Node> = node.children_by_tag("enc").cloned().collect();
+        let extra: Vec<Node> = node
+            .children()
+            .iter()
+            .filter(|c| !SERVER_CHILDREN.contains(&c.tag.as_str()))
+            .cloned()
+            .collect();
+        let mut base = Node::new("message")
+            .attr("from", group)
+            .attr("participant", participant)
+            .attr(alt_name, alt)
+            .attr("addressing_mode", mode.as_str())
+            .attr("notify", sender.push_name.as_str())
+            .attr("t", (now_ms / 1000).to_string());
+        for (k, v) in node.attrs.iter() {
+            if !SERVER_ATTRS.contains(&k) {
+                base = base.attr(k.to_owned(), v.clone());
+            }
+        }
+        let base = base.build();
+        for user in users {
+            let Some(account) = state.account_of(&user) else {
+                continue;
+            };
+            let devices: Vec<DeviceKey> = state
+                .acct(account)
+                .map(|a| {
+                    a.devices
+                        .keys()
+                        .map(|d| DeviceKey::new(account, *d))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for key in devices
+                .into_iter()
+                .filter(|k| *k != device && k.device != 0)
+            {
+                let mut children: Vec<Node> = per_device
+                    .iter()
+                    .filter(|(k, _)| *k == key)
+                    .flat_map(|(_, e)| e.iter().cloned())
+                    .collect();
+                children.extend(shared.iter().cloned());
+                if children.is_empty() {
+                    continue;
+                }
+                children.extend(extra.iter().cloned());
+                let mut out = base.clone();
+                out.content = wa_binary::Content::Nodes(children);
+                self.deliver_to(key, out, state)?;
+            }
+        }
+        if id.is_empty() {
+            return Ok(());
+        }
+        let sent = node.attr("phash").and_then(|v| v.as_str());
+        let stale = match (&phash, sent) {
+            (Ok(expected), Some(sent)) if sent != expected => Some(expected.clone()),
+            _ => None,
+        };
+        self.send(&ack(None, stale))
+    }
+}
