@@ -19,8 +19,11 @@
 //!
 //! Receipts (`<receipt to=… type=…>`) go to the addressed device when `to` names one (retry
 //! receipts), else to every companion of the addressed account; `read-self`/`played-self`
-//! never reach the peer. Read and played receipts are also copied to the sender's other
-//! devices (with `recipient` = the chat), as WhatsApp syncs read state. Every stanza is acked.
+//! never reach the peer, and `sender`/`peer_msg`/`hist_sync` receipts (about the reader's own
+//! account's messages; Baileys sends them with `to` = the chat) stay in the reader's account
+//! (the `participant` device, else the other companions). Read and played receipts are also
+//! copied to the sender's other devices (with `recipient` = the chat), as WhatsApp syncs read
+//! state. Every stanza is acked.
 
 use wa_binary::{Jid, Node, Server};
 
@@ -48,6 +51,11 @@ const SERVER_CHILDREN: [&str; 2] = ["participants", "tctoken"];
 
 /// Receipt types the peer never sees (the reader's privacy setting hides them).
 const SELF_ONLY_RECEIPTS: [&str; 2] = ["read-self", "played-self"];
+
+/// Receipt types about messages the reader's own account sent (a companion confirming an
+/// own-device copy, the phone's peer messages): they stay within the reader's account, going
+/// to the device named by `participant` or else to the other companions.
+const OWN_ACCOUNT_RECEIPTS: [&str; 3] = ["sender", "peer_msg", "hist_sync"];
 
 /// Receipt types copied to the sender's other devices.
 const SYNCED_RECEIPTS: [&str; 4] = ["read", "read-self", "played", "played-self"];
@@ -237,14 +245,6 @@ impl Connection {
         now_ms: u64,
         state: &mut ServerState,
     ) -> Result<()> {
-        if let Some(group) = node
-            .attr("to")
-            .and_then(|v| v.as_jid())
-            .filter(|j| j.is_group())
-        {
-            let group = group.clone();
-            return self.route_group_message(node, &group, device, now_ms, state);
-        }
         if let Some(to) = node.attr("to").and_then(|v| v.as_jid()).cloned() {
             let one_to_one = matches!(to.server(), Server::User | Server::Lid);
             match state.account_of(&to).filter(|_| one_to_one) {
@@ -289,7 +289,24 @@ impl Connection {
             let kind = node.attr("type").and_then(|v| v.as_str()).unwrap_or("");
             let own = recipient == device.account;
             let mut deliveries: Vec<(DeviceKey, bool)> = Vec::new();
-            if !own && SELF_ONLY_RECEIPTS.contains(&kind) {
+            if !own && OWN_ACCOUNT_RECEIPTS.contains(&kind) {
+                let named = node
+                    .attr("participant")
+                    .and_then(|v| v.as_jid())
+                    .and_then(|j| state.companion(j))
+                    .filter(|k| k.account == device.account && *k != device);
+                match (named, state.acct(device.account)) {
+                    (Some(k), _) => deliveries.push((k, true)),
+                    (None, Some(a)) => deliveries.extend(
+                        a.devices
+                            .keys()
+                            .map(|d| DeviceKey::new(device.account, *d))
+                            .filter(|k| *k != device)
+                            .map(|k| (k, true)),
+                    ),
+                    (None, None) => {}
+                }
+            } else if !own && SELF_ONLY_RECEIPTS.contains(&kind) {
                 // Not for the peer.
             } else if to.device() != 0 {
                 if let Some(k) = state.companion(&to).filter(|k| *k != device) {

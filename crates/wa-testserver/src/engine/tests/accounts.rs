@@ -345,11 +345,23 @@ fn receipts_are_routed_by_type() {
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].0, DeviceKey::new(0, 2));
     assert_eq!(s(&got[0].1, "from"), format!("{B_LID}:1@lid"));
-    // Sender and inactive receipts are delivered like delivery receipts.
-    for kind in ["sender", "inactive"] {
-        w.b1.send(&mut w.h, &receipt(Some(kind), &to_a));
-        assert_eq!(deliveries(&mut w.b1).len(), 2, "{kind}");
-    }
+    // Inactive receipts are delivered like delivery receipts.
+    w.b1.send(&mut w.h, &receipt(Some("inactive"), &to_a));
+    assert_eq!(deliveries(&mut w.b1).len(), 2);
+    // Sender receipts (B's device confirming B's own copy, `to` = the chat as Baileys sends
+    // it) stay in B's account: the named participant, else B's other devices.
+    let mut sender = receipt(Some("sender"), &to_a);
+    sender
+        .attrs
+        .insert("participant", jid(&format!("{B_PN}:2@s.whatsapp.net")));
+    w.b1.send(&mut w.h, &sender);
+    let got = deliveries(&mut w.b1);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].0, DeviceKey::new(1, 2));
+    assert_eq!(s(&got[0].1, "recipient"), to_a);
+    w.b1.send(&mut w.h, &receipt(Some("sender"), &to_a));
+    let keys: Vec<DeviceKey> = deliveries(&mut w.b1).iter().map(|(k, _)| *k).collect();
+    assert_eq!(keys, [DeviceKey::new(1, 2)]);
     // Receipts to unknown users are acked and dropped.
     let out = w.b1.send(
         &mut w.h,
