@@ -245,6 +245,14 @@ impl Connection {
         now_ms: u64,
         state: &mut ServerState,
     ) -> Result<()> {
+        if let Some(group) = node
+            .attr("to")
+            .and_then(|v| v.as_jid())
+            .filter(|j| j.is_group())
+        {
+            let group = group.clone();
+            return self.route_group_message(node, &group, device, now_ms, state);
+        }
         if let Some(to) = node.attr("to").and_then(|v| v.as_jid()).cloned() {
             let one_to_one = matches!(to.server(), Server::User | Server::Lid);
             match state.account_of(&to).filter(|_| one_to_one) {
