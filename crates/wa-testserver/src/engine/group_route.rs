@@ -9,7 +9,10 @@
 //!   any) plus the message's top-level `<enc>` (the `skmsg`), with `from` = the group,
 //!   `participant` = the sending device in the group's addressing form and the other form as
 //!   `participant_pn`/`participant_lid`, `addressing_mode`, `notify` and `t`. The ack carries
-//!   the group's current `phash` when the sender's differs (as whatsmeow's `sendGroup` reads).
+//!   the group's current `phash` when the sender's differs (as whatsmeow's `sendGroup` reads);
+//! - `<receipt to='…@g.us' participant=sender>` goes to the companions of the sender's
+//!   account (not to the reading device) as `<receipt from=group participant=reader …>`, the
+//!   reader in the form the sender was named in; receipts of non-members are only acked.
 
 use wa_binary::{Jid, Node};
 use wa_groups::AddressingMode;
@@ -247,5 +250,49 @@ impl Connection {
             _ => None,
         };
         self.send(&ack(None, stale))
+    }
+
+    /// A `<receipt>` from `device` about a message in `group`: delivered to the companions of
+    /// the account of `participant` (the message's sender), then acked.
+    pub(super) fn route_group_receipt(
+        &mut self,
+        node: &Node,
+        group: &Jid,
+        device: DeviceKey,
+        now_ms: u64,
+        state: &mut ServerState,
+    ) -> Result<()> {
+        sync_users(state);
+        let sender = node.attr("participant").and_then(|v| v.as_jid()).cloned();
+        let reader = state.acct(device.account).map(|a| a.account.clone());
+        let member = reader.as_ref().is_some_and(|r| {
+            state
+                .groups
+                .members(group)
+                .is_ok_and(|ms| ms.iter().any(|m| m.user.is(&r.pn_jid(0))))
+        });
+        if let (Some(sender), Some(reader), true) = (sender, reader, member) {
+            let from_reader = if *sender.server() == wa_binary::Server::Lid {
+                reader.lid_jid(device.device)
+            } else {
+                reader.pn_jid(device.device)
+            };
+            let mut b = Node::new("receipt")
+                .attr("from", group)
+                .attr("participant", from_reader)
+                .attr("t", (now_ms / 1000).to_string());
+            for (k, v) in node.attrs.iter() {
+                if !matches!(k, "to" | "from" | "participant" | "t" | "recipient") {
+                    b = b.attr(k.to_owned(), v.clone());
+                }
+            }
+            let out = if node.children().is_empty() {
+                b.build()
+            } else {
+                b.children(node.children().iter().cloned()).build()
+            };
+            self.deliver_to_members_devices(&sender, &out, Some(device), state)?;
+        }
+        self.handle_common(node, now_ms, state)
     }
 }

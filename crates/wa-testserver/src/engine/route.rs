@@ -291,6 +291,14 @@ impl Connection {
         now_ms: u64,
         state: &mut ServerState,
     ) -> Result<()> {
+        if let Some(group) = node
+            .attr("to")
+            .and_then(|v| v.as_jid())
+            .filter(|j| j.is_group())
+        {
+            let group = group.clone();
+            return self.route_group_receipt(node, &group, device, now_ms, state);
+        }
         if let Some(to) = node.attr("to").and_then(|v| v.as_jid()).cloned()
             && let Some(recipient) = state.account_of(&to)
         {

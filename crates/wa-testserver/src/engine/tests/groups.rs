@@ -239,3 +239,38 @@ fn announce_mode_and_membership_are_enforced_on_group_messages() {
     let (_, delivered) = send(&mut w, a1, &group_message("A2", &g, &[], "x"));
     assert!(delivered.iter().all(|(k, _)| k.account != 2));
 }
+
+#[test]
+fn group_receipts_reach_the_senders_companions() {
+    let mut w = world(83);
+    let b = jid(&format!("{B_PN}@s.whatsapp.net"));
+    let (info, _, _) = ask(&mut w, a1, &CreateGroup::new("Team").participant(b));
+    let g = info.jid.clone();
+    let receipt = Node::new("receipt")
+        .attr("id", "M1")
+        .attr("to", &g)
+        .attr("participant", jid(&format!("{A_LID}:1@lid")))
+        .attr("type", "read")
+        .build();
+    let (got, delivered) = send(&mut w, b1, &receipt);
+    assert!(
+        got.iter()
+            .any(|n| n.tag == "ack" && attr(n, "class") == "receipt")
+    );
+    let mut to: Vec<DeviceKey> = delivered.iter().map(|(k, _)| *k).collect();
+    to.sort_by_key(|k| (k.account, k.device));
+    assert_eq!(to, [DeviceKey::new(0, 1), DeviceKey::new(0, 2)]);
+    for (_, r) in &delivered {
+        assert_eq!(attr(r, "from"), g.to_string());
+        assert_eq!(attr(r, "participant"), format!("{B_LID}:1@lid"));
+        assert_eq!(
+            (attr(r, "id"), attr(r, "type")),
+            ("M1".into(), "read".into())
+        );
+        assert!(r.attr("to").is_none());
+    }
+    // A non-member's receipt is acked and dropped.
+    let (got, delivered) = send(&mut w, c1, &receipt);
+    assert!(got.iter().any(|n| n.tag == "ack"));
+    assert!(delivered.is_empty());
+}
