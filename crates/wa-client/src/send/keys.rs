@@ -37,11 +37,12 @@ pub fn prekey_request(devices: &[Jid]) -> Node {
         .build()
 }
 
+/// One device of a prekey reply: its JID and its bundle, or why there is none.
+pub type DeviceBundle = (Jid, Result<PreKeyBundle, MessageError>);
+
 /// Parses the reply: each device named in it with its bundle or why there is none. A reply
 /// without `<list>` is an error.
-pub fn parse_prekey_reply(
-    reply: &Node,
-) -> Result<Vec<(Jid, Result<PreKeyBundle, MessageError>)>, MessageError> {
+pub fn parse_prekey_reply(reply: &Node) -> Result<Vec<DeviceBundle>, MessageError> {
     let list = reply.child("list").ok_or_else(|| bad("no <list>"))?;
     Ok(list
         .children_by_tag("user")

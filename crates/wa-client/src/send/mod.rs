@@ -39,6 +39,9 @@ use wa_binary::{Jid, Node};
 use wa_proto::proto::Message;
 
 use crate::error::MessageError;
+pub(crate) use crate::message::content::{
+    edit_attribute as edit_attr, media_type, stanza_type as message_type,
+};
 
 pub use devices::UserDevices;
 
@@ -221,77 +224,6 @@ impl SendState {
     }
 }
 
-/// The stanza `type` of a message (whatsmeow `getTypeFromMessage`).
-#[must_use]
-pub fn message_type(message: &Message) -> &'static str {
-    if let Some(inner) = wrapped(message) {
-        return message_type(inner);
-    }
-    if message.reaction_message.is_some() || message.enc_reaction_message.is_some() {
-        "reaction"
-    } else if message.poll_creation_message.is_some() || message.poll_update_message.is_some() {
-        "poll"
-    } else if media_type(message).is_some() {
-        "media"
-    } else {
-        "text"
-    }
-}
-
-/// The `mediatype` of the `<enc>` nodes of a media message (whatsmeow
-/// `getMediaTypeFromMessage`), if it is one.
-#[must_use]
-pub fn media_type(message: &Message) -> Option<&'static str> {
-    if let Some(inner) = wrapped(message) {
-        return media_type(inner);
-    }
-    if message
-        .extended_text_message
-        .as_ref()
-        .is_some_and(|e| e.title.is_some())
-    {
-        Some("url")
-    } else if message.image_message.is_some() {
-        Some("image")
-    } else if message.sticker_message.is_some() {
-        Some("sticker")
-    } else if message.document_message.is_some() {
-        Some("document")
-    } else if let Some(a) = &message.audio_message {
-        Some(if a.ptt == Some(true) { "ptt" } else { "audio" })
-    } else if let Some(v) = &message.video_message {
-        Some(if v.gif_playback == Some(true) {
-            "gif"
-        } else {
-            "video"
-        })
-    } else if message.contact_message.is_some() {
-        Some("vcard")
-    } else if message.contacts_array_message.is_some() {
-        Some("contact_array")
-    } else if message.location_message.is_some() {
-        Some("location")
-    } else if message.live_location_message.is_some() {
-        Some("livelocation")
-    } else {
-        None
-    }
-}
-
-/// The message inside the wrappers whatsmeow looks through (view-once, ephemeral, …).
-fn wrapped(message: &Message) -> Option<&Message> {
-    [
-        message.view_once_message.as_ref(),
-        message.view_once_message_v2.as_ref(),
-        message.view_once_message_v2_extension.as_ref(),
-        message.ephemeral_message.as_ref(),
-        message.document_with_caption_message.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    .find_map(|f| f.message.as_deref())
-}
-
 /// Extra `<enc>` attributes: `mediatype` for media, `decrypt-fail="hide"` for reactions,
 /// poll votes and edits (whatsmeow `prepareMessageNode`).
 pub(crate) fn enc_attrs(message: &Message) -> Vec<(&'static str, &'static str)> {
@@ -306,40 +238,6 @@ pub(crate) fn enc_attrs(message: &Message) -> Vec<(&'static str, &'static str)> 
         out.push(("decrypt-fail", "hide"));
     }
     out
-}
-
-/// The `edit` attribute of an edit, revoke, reaction removal or pin (whatsmeow
-/// `getEditAttribute`).
-pub(crate) fn edit_attr(message: &Message) -> Option<&'static str> {
-    use wa_proto::proto::message::protocol_message::Type;
-    if let Some(inner) = message
-        .edited_message
-        .as_ref()
-        .and_then(|f| f.message.as_deref())
-    {
-        return edit_attr(inner);
-    }
-    if let Some(p) = message.protocol_message.as_deref()
-        && let Some(key) = &p.key
-    {
-        return match p.r#type.and_then(|t| Type::try_from(t).ok()) {
-            Some(Type::Revoke) if key.from_me == Some(true) => Some("7"),
-            Some(Type::Revoke) => Some("8"),
-            Some(Type::MessageEdit) if p.edited_message.is_some() => Some("1"),
-            _ => None,
-        };
-    }
-    if message
-        .reaction_message
-        .as_ref()
-        .is_some_and(|r| r.text.as_deref().unwrap_or("").is_empty())
-    {
-        return Some("7");
-    }
-    if message.pin_in_chat_message.is_some() {
-        return Some("2");
-    }
-    None
 }
 
 /// A message id in whatsmeow's format: `3EB0` and 18 uppercase hex digits of the SHA-256 of

@@ -57,6 +57,13 @@ fn types_follow_whatsmeow() {
         ..Default::default()
     };
     assert_eq!(media_type(&link), Some("url"));
+    // Locations carry no mediatype (whatsmeow lists none for them).
+    let location = Message {
+        location_message: Some(Box::default()),
+        ..Default::default()
+    };
+    assert_eq!(enc_attrs(&location), vec![]);
+    assert_eq!(message_type(&location), "text");
     // Wrappers are looked through.
     let ephemeral = Message {
         ephemeral_message: Some(Box::new(FutureProofMessage {
