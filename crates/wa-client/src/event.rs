@@ -3,10 +3,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::PairError;
+use crate::message::MessageInfo;
 
 /// Something the application should know about. Serializable, so `wa listen --json` and tests
 /// can print and compare events.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Event {
@@ -83,6 +84,113 @@ pub enum Event {
         /// How many.
         count: u32,
     },
+    /// A message was received, decrypted and stored in the event buffer (see [`MessageEvent`]).
+    Message(Box<MessageEvent>),
+    /// Receipts for messages (delivered, read, played, retry, …).
+    Receipt(ReceiptEvent),
+    /// A message could not be decrypted; a retry receipt was sent when the failure was one
+    /// the sender can repair by encrypting again.
+    UndecryptableMessage {
+        /// What the stanza said about the message.
+        info: Box<MessageInfo>,
+        /// Why it could not be decrypted.
+        reason: String,
+    },
+}
+
+/// A received, decrypted message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageEvent {
+    /// Chat, sender, id, timestamp, push name, PN/LID alternates.
+    pub info: MessageInfo,
+    /// The message (for copies from our own devices: the message inside `DeviceSentMessage`).
+    #[serde(with = "crate::recv::serde_message")]
+    pub message: wa_proto::proto::Message,
+    /// How many retry receipts we sent for this message before it decrypted.
+    pub retry_count: u32,
+    /// The message came wrapped in `DeviceSentMessage` (sent by one of our own devices).
+    pub unwrapped_from_device_sent: bool,
+    /// The message is redelivered from the store's event buffer (decrypted before a crash or
+    /// restart, not yet handled by the application).
+    pub from_buffer: bool,
+}
+
+/// A `<receipt>` from the server: one or more messages reached a new state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptEvent {
+    /// The chat (the other party of a 1:1 chat, or the group).
+    pub chat: String,
+    /// The device that produced the receipt.
+    pub sender: String,
+    /// The messages it covers (the `id` attribute first, then `<list><item id>`).
+    pub message_ids: Vec<String>,
+    /// What happened.
+    pub kind: ReceiptKind,
+    /// The receipt's timestamp (Unix seconds; 0 when absent).
+    pub timestamp: u64,
+}
+
+/// The `type` of a receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ReceiptKind {
+    /// No `type`: delivered to the device.
+    Delivered,
+    /// `read`: the recipient read it.
+    Read,
+    /// `read-self`: one of our own devices marked it read.
+    ReadSelf,
+    /// `played`: a voice or view-once message was played.
+    Played,
+    /// `played-self`: played on one of our own devices.
+    PlayedSelf,
+    /// `retry`: the recipient could not decrypt and asks for the message again.
+    Retry,
+    /// `sender`: delivered to another device of our own account.
+    Sender,
+    /// `inactive`: delivered to a device that is not active.
+    Inactive,
+    /// `server-error`: the server could not handle the message.
+    ServerError,
+    /// Any other `type`.
+    Other(String),
+}
+
+impl ReceiptKind {
+    /// Maps the `type` attribute (`None` or empty for a delivery receipt).
+    #[must_use]
+    pub fn from_attr(ty: Option<&str>) -> Self {
+        match ty.unwrap_or("") {
+            "" => Self::Delivered,
+            "read" => Self::Read,
+            "read-self" => Self::ReadSelf,
+            "played" => Self::Played,
+            "played-self" => Self::PlayedSelf,
+            "retry" => Self::Retry,
+            "sender" => Self::Sender,
+            "inactive" => Self::Inactive,
+            "server-error" => Self::ServerError,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// The `type` attribute value (`None` for a delivery receipt).
+    #[must_use]
+    pub fn as_attr(&self) -> Option<&str> {
+        Some(match self {
+            Self::Delivered => return None,
+            Self::Read => "read",
+            Self::ReadSelf => "read-self",
+            Self::Played => "played",
+            Self::PlayedSelf => "played-self",
+            Self::Retry => "retry",
+            Self::Sender => "sender",
+            Self::Inactive => "inactive",
+            Self::ServerError => "server-error",
+            Self::Other(s) => s,
+        })
+    }
 }
 
 /// Why a connection ended.

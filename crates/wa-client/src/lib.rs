@@ -24,9 +24,13 @@
 //! PN/LID alternates, push name, timestamp, `<enc>` payloads) and the `<ack>` / delivery
 //! `<receipt>` answers.
 //!
-//! Not here yet: the engine does not yet decrypt, acknowledge or send messages and receipts
-//! (`<message>` stanzas are logged and left unanswered), nor run app-state and history sync,
-//! or presence after login. Edge-routing info from `<ib><edge_routing>` is reused on reconnects
+//! [`recv`] is the receive pipeline: the engine hands `<message>`, `<receipt>` and the
+//! notifications that need the store to the runtime ([`Engine::poll_incoming`]), which
+//! decrypts, buffers the plaintext in the store before acknowledging, and emits
+//! [`Event::Message`], [`Event::Receipt`] and [`Event::UndecryptableMessage`] (answered with a
+//! retry receipt); [`Client::mark_read`] and [`Client::mark_played`] send read receipts.
+//!
+//! Not here yet: app-state and history sync, or presence after login. Edge-routing info from `<ib><edge_routing>` is reused on reconnects
 //! within the process (not persisted).
 //!
 //! ```text
@@ -71,12 +75,13 @@ pub mod message;
 pub mod pair;
 pub mod pair_code;
 pub mod payload;
+pub mod recv;
 pub mod runtime;
 pub mod send;
 
 pub use config::{Backoff, Config, DeviceProps, KeepAlive, Proxy};
 pub use engine::{Engine, IqToken, StoreOp};
 pub use error::{ContentError, Error, IqError, MessageError, PairError, Result};
-pub use event::{DisconnectReason, Event};
+pub use event::{DisconnectReason, Event, MessageEvent, ReceiptEvent, ReceiptKind};
 pub use runtime::{Client, EventStream};
 pub use send::{SendOptions, SendResponse};

@@ -12,6 +12,7 @@
 //! Time comes in as `Instant`s and the wall clock (for certificate validity) as Unix seconds;
 //! randomness comes from a seed. The engine never sleeps, spawns or touches a socket.
 
+mod incoming;
 mod iq;
 mod outgoing;
 mod session;
@@ -30,6 +31,7 @@ use wa_noise::{
 use wa_proto::prost::Message;
 use wa_store::{Changes, Device, PreKeyCounts};
 
+pub use incoming::Incoming;
 pub use iq::IqToken;
 use iq::{IqKind, IqTable, reply_result};
 pub use outgoing::{MessageAck, PRIVACY_TOKEN_REQUIRED, SendToken};
@@ -88,6 +90,7 @@ pub struct Engine {
     next_token: u64,
     transmits: VecDeque<Vec<u8>>,
     events: VecDeque<Event>,
+    incoming: VecDeque<Incoming>,
     store_ops: VecDeque<StoreOp>,
     iq_results: VecDeque<(IqToken, Result<Node, IqError>)>,
     outgoing: outgoing::OutgoingTable,
@@ -157,6 +160,7 @@ impl Engine {
             next_token: 0,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
+            incoming: VecDeque::new(),
             store_ops: VecDeque::new(),
             iq_results: VecDeque::new(),
             outgoing: outgoing::OutgoingTable::default(),
@@ -499,7 +503,7 @@ impl Engine {
                 }
                 if let Some(off) = node.child("offline") {
                     let count = off.attr_reader().optional_u64("count").unwrap_or(0);
-                    self.events.push_back(Event::OfflineSyncCompleted { count });
+                    self.event_after_incoming(Event::OfflineSyncCompleted { count });
                 }
                 Ok(())
             }
@@ -507,8 +511,15 @@ impl Engine {
                 self.handle_ack(node);
                 Ok(())
             }
+            "message" | "receipt" => {
+                self.queue_incoming(node);
+                Ok(())
+            }
             "notification" => {
                 self.ack(node);
+                if Self::pipeline_notification(node) {
+                    self.queue_incoming(node);
+                }
                 if node.attr("type").and_then(|t| t.as_str()) == Some("link_code_companion_reg") {
                     self.handle_link_code(now, node);
                 }

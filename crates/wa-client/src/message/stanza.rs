@@ -8,18 +8,22 @@ use wa_binary::{Jid, Node, Server};
 
 use crate::error::MessageError;
 
-/// Where a message comes from and which chat it belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a message comes from and which chat it belongs to. Serialized with JIDs as strings.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MessageSource {
     /// The chat: the other party of a 1:1 chat (without device), or the group.
+    #[serde(with = "crate::recv::serde_jid")]
     pub chat: Jid,
     /// The sending device (with its device number).
+    #[serde(with = "crate::recv::serde_jid")]
     pub sender: Jid,
     /// The sender's other address form: its LID when `sender` is a phone number, its phone
     /// number when `sender` is a LID (`sender_lid` / `sender_pn`), if the server sent it.
+    #[serde(with = "crate::recv::serde_opt_jid")]
     pub sender_alt: Option<Jid>,
     /// For messages from our own other devices: the chat's other address form
     /// (`peer_recipient_lid` / `peer_recipient_pn`), if the server sent it.
+    #[serde(with = "crate::recv::serde_opt_jid")]
     pub recipient_alt: Option<Jid>,
     /// Sent by one of our own devices (to `chat`).
     pub is_from_me: bool,
@@ -28,7 +32,7 @@ pub struct MessageSource {
 }
 
 /// Everything the stanza says about a message, before decryption.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MessageInfo {
     /// Chat, sender and direction.
     pub source: MessageSource,

@@ -1,6 +1,7 @@
 //! The tokio shell around the [`Engine`]: one driver task per client owns the socket, the
 //! engine and the store handle; [`Client`] sends it commands, [`EventStream`] receives events.
 
+mod receipts;
 mod send;
 pub mod socket;
 
@@ -15,10 +16,10 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tracing::{debug, info, warn};
 use wa_binary::Node;
-use wa_store::{Container, Device, DeviceId, Store};
+use wa_store::{Changes, Container, Device, DeviceId, Store};
 
 use crate::config::Config;
-use crate::engine::{Engine, IqToken, StoreOp};
+use crate::engine::{Engine, Incoming, IqToken, StoreOp};
 use crate::error::{Error, IqError, Result};
 use crate::event::{DisconnectReason, Event};
 
@@ -30,6 +31,8 @@ enum Command {
     },
     Logout(oneshot::Sender<Result<()>>),
     PairPhone(String, oneshot::Sender<Result<String>>),
+    /// Send a prebuilt stanza as it is (receipts, …).
+    SendNode(Node, oneshot::Sender<Result<()>>),
     /// Send a prebuilt `<message>` and answer with the server's ack.
     SendMessage {
         node: Node,
@@ -128,6 +131,7 @@ impl Client {
             commands: crx,
             events: etx,
             rng: ChaCha20Rng::from_seed(os_seed()?),
+            recv: crate::recv::Receiver::default(),
         };
         tokio::spawn(driver.run());
         Ok((
@@ -193,6 +197,8 @@ struct Driver<C: Container> {
     commands: mpsc::UnboundedReceiver<Command>,
     events: mpsc::UnboundedSender<Event>,
     rng: ChaCha20Rng,
+    /// The receive pipeline's state (retry counts, recent ids), kept across connections.
+    recv: crate::recv::Receiver,
     /// What it takes to act as a [`Client`] (answering retry receipts) without keeping the
     /// command channel open: a weak sender, the device id and the send state.
     handle: send::WeakHandle,
@@ -207,6 +213,7 @@ struct Outcome {
 
 impl<C: Container> Driver<C> {
     async fn run(mut self) {
+        self.replay_buffered().await;
         let mut attempt: u32 = 0;
         loop {
             let outcome = match self.connection().await {
@@ -280,6 +287,9 @@ impl<C: Container> Driver<C> {
                     Some(Command::PairPhone(_, reply)) => {
                         let _ = reply.send(Err(Error::NotConnected));
                     }
+                    Some(Command::SendNode(_, reply)) => {
+                        let _ = reply.send(Err(Error::NotConnected));
+                    }
                     Some(Command::SendMessage { reply, .. }) => {
                         let _ = reply.send(Err(crate::error::MessageError::NotConnected));
                     }
@@ -310,16 +320,15 @@ impl<C: Container> Driver<C> {
         let mut logout_reply: Option<oneshot::Sender<Result<()>>> = None;
         let mut sends = send::PendingSends::default();
         let mut reached_connected = false;
+        // A failed write does not end the connection at once: what the server sent before
+        // closing (a stream error, say) is still read, for a moment.
+        let mut write_failed: Option<(String, Instant)> = None;
         loop {
             // Persist first, then send, then tell the application.
             while let Some(op) = engine.poll_store() {
                 self.apply(op).await?;
             }
-            while let Some(bytes) = engine.poll_transmit() {
-                if let Err(e) = sink.send(Message::Binary(bytes.into())).await {
-                    engine.handle_connection_lost(e.to_string());
-                }
-            }
+            flush(&mut engine, &mut sink, &mut write_failed).await;
             while let Some(event) = engine.poll_event() {
                 reached_connected |= event == Event::Connected;
                 let _ = self.events.send(event);
@@ -330,6 +339,16 @@ impl<C: Container> Driver<C> {
                 }
             }
             sends.deliver(&mut engine);
+            // Messages, receipts and notifications, one at a time, in wire order.
+            while let Some(item) = engine.poll_incoming() {
+                match item {
+                    Incoming::Stanza(node) => self.receive(&mut engine, &node).await,
+                    Incoming::Event(event) => {
+                        let _ = self.events.send(*event);
+                    }
+                }
+                flush(&mut engine, &mut sink, &mut write_failed).await;
+            }
             if let Some(reason) = engine.closed() {
                 let reason = reason.clone();
                 if let Some(ri) = engine.routing_info() {
@@ -357,17 +376,31 @@ impl<C: Container> Driver<C> {
                 waiting
             });
             sends.drop_abandoned(&mut engine);
-            let deadline = engine.poll_timeout().map(Instant::from_std);
+            let mut deadline = engine.poll_timeout().map(Instant::from_std);
+            if let Some((_, at)) = &write_failed {
+                let give_up = *at + WRITE_FAILURE_GRACE;
+                deadline = Some(deadline.map_or(give_up, |d| d.min(give_up)));
+            }
             tokio::select! {
                 msg = stream.next() => match msg {
                     Some(Ok(Message::Binary(b))) => {
                         let _ = engine.handle_data(Instant::now().into_std(), &b);
                     }
-                    Some(Ok(Message::Close(_))) | None => engine.handle_connection_lost("socket closed"),
+                    Some(Ok(Message::Close(_))) | None => engine.handle_connection_lost(
+                        write_failed.take().map_or_else(|| "socket closed".to_owned(), |(e, _)| e),
+                    ),
                     Some(Ok(_)) => {}
                     Some(Err(e)) => engine.handle_connection_lost(e.to_string()),
                 },
-                () = sleep_until_opt(deadline) => engine.handle_timeout(Instant::now().into_std()),
+                () = sleep_until_opt(deadline) => {
+                    let now = Instant::now();
+                    if let Some((e, at)) = &write_failed
+                        && *at + WRITE_FAILURE_GRACE <= now
+                    {
+                        engine.handle_connection_lost(e.clone());
+                    }
+                    engine.handle_timeout(now.into_std());
+                }
                 cmd = self.commands.recv() => match cmd {
                     Some(Command::SendIq { node, timeout, reply }) => {
                         let token = engine.send_iq(Instant::now().into_std(), node, timeout);
@@ -380,12 +413,93 @@ impl<C: Container> Driver<C> {
                     Some(Command::PairPhone(phone, reply)) => {
                         let _ = reply.send(engine.pair_phone(Instant::now().into_std(), &phone));
                     }
+                    Some(Command::SendNode(node, reply)) => {
+                        let _ = reply.send(if engine.is_logged_in() && engine.closed().is_none() {
+                            engine.send_stanza(&node);
+                            Ok(())
+                        } else {
+                            Err(Error::NotConnected)
+                        });
+                    }
                     Some(Command::SendMessage { node, timeout, reply }) => {
                         sends.start(&mut engine, &node, timeout, reply);
                     }
                     Some(Command::Disconnect) | None => engine.disconnect(),
                 },
             }
+        }
+    }
+
+    /// Runs one stanza through the receive pipeline: events to the application, then the
+    /// receipts and ack, then the buffered plaintexts are marked handled. A store failure
+    /// leaves the stanza unacknowledged, so the server delivers it again.
+    async fn receive(&mut self, engine: &mut Engine, node: &Node) {
+        // Decryption advances Signal sessions: not while a send is encrypting.
+        let send = self.handle.2.clone();
+        let _sessions = send.lock.lock().await;
+        let res = self
+            .recv
+            .handle(
+                &self.store,
+                engine.device(),
+                node,
+                unix_now(),
+                &mut self.rng,
+            )
+            .await;
+        let out = match res {
+            Ok(out) => out,
+            Err(e) => {
+                warn!(error = %e, tag = node.tag.as_str(), "incoming stanza not processed");
+                return;
+            }
+        };
+        if let Some(id) = out.pre_key_generated {
+            engine.note_pre_key_generated(id);
+        }
+        let mut delivered = true;
+        for event in out.events {
+            delivered &= self.events.send(event).is_ok();
+        }
+        for stanza in &out.send {
+            engine.send_stanza(stanza);
+        }
+        for receipt in &out.retry_receipts {
+            self.spawn_retry(receipt);
+        }
+        for user in &out.devices_changed {
+            self.handle.2.invalidate_user(user).await;
+        }
+        if delivered && !out.handled.is_empty() {
+            self.mark_handled(&out.handled).await;
+        }
+    }
+
+    /// Marks buffered events handled (their plaintext is dropped, the hash stays).
+    async fn mark_handled(&self, hashes: &[[u8; 32]]) {
+        let mut c = Changes::new();
+        for hash in hashes {
+            c.clear_buffered_event(*hash);
+        }
+        if let Err(e) = self.store.commit(c).await {
+            warn!(error = %e, "could not mark buffered events handled");
+        }
+    }
+
+    /// Delivers the messages decrypted before the last stop but never handled.
+    async fn replay_buffered(&mut self) {
+        let Ok(device) = self.store.device().await else {
+            return;
+        };
+        match crate::recv::pending_events(&self.store, &device).await {
+            Ok(pending) => {
+                for (event, hash) in pending {
+                    if self.events.send(Event::Message(Box::new(event))).is_ok() {
+                        self.mark_handled(&[hash]).await;
+                    }
+                }
+            }
+            Err(e) => warn!(error = %e, "could not read the event buffer"),
         }
     }
 
@@ -400,6 +514,27 @@ impl<C: Container> Driver<C> {
             StoreOp::DeleteDevice => self.container.delete(self.store.id()).await?,
         }
         Ok(())
+    }
+}
+
+/// How long the read side is still served after a write failed.
+const WRITE_FAILURE_GRACE: Duration = Duration::from_millis(500);
+
+/// Writes what the engine queued; after a failed write the rest is dropped and the failure
+/// remembered (the connection ends once the read side is drained or the grace period ends).
+async fn flush<S>(engine: &mut Engine, sink: &mut S, write_failed: &mut Option<(String, Instant)>)
+where
+    S: futures_util::Sink<Message> + Unpin,
+    S::Error: core::fmt::Display,
+{
+    while let Some(bytes) = engine.poll_transmit() {
+        if write_failed.is_some() {
+            continue;
+        }
+        if let Err(e) = sink.send(Message::Binary(bytes.into())).await {
+            debug!(error = %e, "socket write failed; reading what is left");
+            *write_failed = Some((e.to_string(), Instant::now()));
+        }
     }
 }
 
