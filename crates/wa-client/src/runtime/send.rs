@@ -105,7 +105,11 @@ impl Client {
             same_device(d, &own_pn) || own_lid.as_ref().is_some_and(|l| same_device(d, l))
         };
         let targets: Vec<Jid> = all.into_iter().filter(|d| !is_self(d)).collect();
-        if targets.is_empty() {
+        // A recipient without devices (not on WhatsApp) is an error even though our own
+        // devices would get the copy.
+        let recipient_has_devices = chat == addressing.own_user
+            || targets.iter().any(|d| d.user() == chat.user());
+        if targets.is_empty() || !recipient_has_devices {
             return Err(MessageError::NoDevices.into());
         }
 
