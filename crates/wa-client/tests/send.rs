@@ -254,6 +254,18 @@ async fn a_required_privacy_token_is_a_typed_error() {
         matches!(err, Error::Message(MessageError::PrivacyTokenRequired)),
         "{err:?}"
     );
+    // A token held for the chat goes along as <tctoken> and the server accepts the message.
+    let mut c = wa_store::Changes::new();
+    c.put_privacy_token(wa_store::PrivacyToken {
+        jid: a.jid.to_non_ad(),
+        token: vec![7; 16],
+        timestamp: 1_700_000_000,
+    });
+    a.store().await.commit(c).await.unwrap();
+    a.client
+        .send_message(a.jid.to_non_ad(), text("accepted with a token"))
+        .await
+        .unwrap();
     server.admin().set_require_tctoken(false);
     a.client
         .send_message(a.jid.to_non_ad(), text("accepted"))
@@ -274,12 +286,229 @@ async fn unpaired_clients_and_group_chats_are_refused_typed() {
     let to: Jid = "15550001111@s.whatsapp.net".parse().unwrap();
     let err = fresh.send_message(to, text("x")).await.unwrap_err();
     assert!(matches!(err, Error::NotPaired), "{err:?}");
-    // Groups are not sent through the 1:1 path.
+    // A number without an account has no devices: a typed error, nothing sent.
     let a = pair(&server, None).await;
+    let nobody: Jid = "15559990000@s.whatsapp.net".parse().unwrap();
+    let err = a.client.send_message(nobody, text("x")).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Message(MessageError::NoDevices)),
+        "{err:?}"
+    );
+    // Groups are not sent through the 1:1 path.
     let group: Jid = "1203630@g.us".parse().unwrap();
     let err = a.client.send_message(group, text("x")).await.unwrap_err();
     assert!(
         matches!(err, Error::Message(MessageError::Unsupported(_))),
         "{err:?}"
     );
+}
+
+/// Waits for the `Message` event with id `id`.
+async fn message_event(events: &mut EventStream, id: &str) -> wa_client::MessageEvent {
+    let Event::Message(m) = until(
+        events,
+        |e| matches!(e, Event::Message(m) if m.info.id == id),
+    )
+    .await
+    else {
+        unreachable!()
+    };
+    *m
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_account_gets_it_by_lid_and_our_other_device_gets_the_copy() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let bob_account = server.admin().create_account("15550002222", "Bob").unwrap();
+    let a = pair(&server, None).await;
+    let mut a2 = pair(&server, None).await;
+    let mut bob = pair(&server, Some("15550002222")).await;
+    let mut bob2 = pair(&server, Some("15550002222")).await;
+
+    let sent = a
+        .client
+        .send_message(bob_account.pn.clone(), text("hello bob"))
+        .await
+        .unwrap();
+    // whatsmeow addressing: the PN recipient is replaced by its LID, learned from usync and
+    // stored with the mapping.
+    assert_eq!(sent.chat, bob_account.lid);
+    let a_store = a.store().await;
+    assert_eq!(
+        a_store.lid_for_pn(&bob_account.pn).await.unwrap(),
+        Some(bob_account.lid.clone())
+    );
+    // Bob's phone and both companions, and our other companion (and our phone).
+    for d in [bob.jid.device(), bob2.jid.device()] {
+        assert!(
+            sent.devices
+                .iter()
+                .any(|j| j.user() == bob_account.lid.user() && j.device() == d),
+            "{:?}",
+            sent.devices
+        );
+    }
+    assert!(sent.devices.iter().any(|j| j.device() == a2.jid.device()));
+
+    for events in [&mut bob.events, &mut bob2.events] {
+        let m = message_event(events, &sent.id).await;
+        assert_eq!(m.message.conversation.as_deref(), Some("hello bob"));
+        assert!(!m.info.source.is_from_me);
+        assert!(!m.unwrapped_from_device_sent);
+    }
+    let copy = message_event(&mut a2.events, &sent.id).await;
+    assert_eq!(copy.message.conversation.as_deref(), Some("hello bob"));
+    assert!(copy.unwrapped_from_device_sent);
+    assert!(copy.info.source.is_from_me);
+
+    // Bob answers; then we send again: established sessions, no new prekeys fetched.
+    let reply = bob
+        .client
+        .send_message(a.jid.to_non_ad(), text("hi A"))
+        .await
+        .unwrap();
+    let mut a_events = a.events;
+    let got = message_event(&mut a_events, &reply.id).await;
+    assert_eq!(got.message.conversation.as_deref(), Some("hi A"));
+    let before = server.admin().pre_key_count(&bob.jid).unwrap();
+    let again = a
+        .client
+        .send_message(bob_account.pn.clone(), text("second"))
+        .await
+        .unwrap();
+    assert_eq!(server.admin().pre_key_count(&bob.jid).unwrap(), before);
+    let m = message_event(&mut bob.events, &again.id).await;
+    assert_eq!(m.message.conversation.as_deref(), Some("second"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_receipt_gets_the_message_resent_on_a_new_session() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let bob_account = server.admin().create_account("15550003333", "Bob").unwrap();
+    let a = pair(&server, None).await;
+    let mut bob = pair(&server, Some("15550003333")).await;
+
+    let first = a
+        .client
+        .send_message(bob_account.pn.clone(), text("one"))
+        .await
+        .unwrap();
+    message_event(&mut bob.events, &first.id).await;
+
+    // Bob loses every session: the next message cannot be decrypted, Bob asks for a retry,
+    // we rebuild the session from the keys in the receipt (or fetched ones) and resend.
+    let a_lid = a.store().await.device().await.unwrap().lid.unwrap();
+    let mut c = wa_store::Changes::new();
+    c.remove_sessions_of(a_lid.signal_address_user());
+    c.remove_sessions_of(a.jid.signal_address_user());
+    bob.store().await.commit(c).await.unwrap();
+
+    let second = a
+        .client
+        .send_message(bob_account.pn.clone(), text("two"))
+        .await
+        .unwrap();
+    let m = message_event(&mut bob.events, &second.id).await;
+    assert_eq!(m.message.conversation.as_deref(), Some("two"));
+    assert!(
+        m.retry_count >= 1,
+        "delivered through a retry: {}",
+        m.retry_count
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newly_paired_companion_is_included_after_the_devices_notification() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let a = pair(&server, None).await;
+    let _b = pair(&server, None).await;
+    let own = a.jid.to_non_ad();
+    let first = a.client.send_message(own.clone(), text("1")).await.unwrap();
+    // The device list is cached now: a second send does not ask usync again, so without
+    // the notification a new companion would be missed.
+    let c = pair(&server, None).await;
+    // The server announces C to A as <notification type="devices">; the receive pipeline
+    // drops A's cached list (both its PN and LID forms). Wait for that, at most 2 s.
+    let mut tries = 0;
+    let second = loop {
+        let sent = a.client.send_message(own.clone(), text("2")).await.unwrap();
+        if sent.devices.iter().any(|d| d.device() == c.jid.device()) || tries == 20 {
+            break sent;
+        }
+        tries += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        !first.devices.iter().any(|d| d.device() == c.jid.device()),
+        "C was not paired yet"
+    );
+    assert!(
+        second.devices.iter().any(|d| d.device() == c.jid.device()),
+        "the cached list was refreshed: {:?}",
+        second.devices
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sends_both_ways_all_arrive() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let bob_account = server.admin().create_account("15550004444", "Bob").unwrap();
+    let mut a = pair(&server, None).await;
+    let mut bob = pair(&server, Some("15550004444")).await;
+    const N: usize = 15;
+    let to_bob = {
+        let client = a.client.clone();
+        let to = bob_account.pn.clone();
+        tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for i in 0..N {
+                ids.push(
+                    client
+                        .send_message(to.clone(), text(&format!("a{i}")))
+                        .await
+                        .unwrap()
+                        .id,
+                );
+            }
+            ids
+        })
+    };
+    let to_a = {
+        let client = bob.client.clone();
+        let to = a.jid.to_non_ad();
+        tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for i in 0..N {
+                ids.push(
+                    client
+                        .send_message(to.clone(), text(&format!("b{i}")))
+                        .await
+                        .unwrap()
+                        .id,
+                );
+            }
+            ids
+        })
+    };
+    let (ids_to_bob, ids_to_a) = (to_bob.await.unwrap(), to_a.await.unwrap());
+    for (events, ids) in [(&mut bob.events, ids_to_bob), (&mut a.events, ids_to_a)] {
+        let mut want: std::collections::HashSet<String> = ids.into_iter().collect();
+        while !want.is_empty() {
+            match next(events).await {
+                Event::Message(m) => {
+                    want.remove(&m.info.id);
+                }
+                Event::UndecryptableMessage { .. } => {}
+                _ => {}
+            }
+        }
+    }
 }
