@@ -838,15 +838,62 @@ fn bad_pairing_faults_damage_hmac_or_account_signature() {
 
 #[test]
 fn code_pairing_stages_derive_the_same_adv_secret() {
-    use crate::link_code::{KeyBundle, adv_secret, agree, seal_key_bundle, unwrap_key, wrap_key};
     let mut h = Harness::new(14);
+    let ps = code_pairing(&mut h, "15551234567", 0);
+    assert_eq!(
+        ps.child("device").unwrap().attr("jid").unwrap().to_string(),
+        "15551234567:1@s.whatsapp.net"
+    );
+}
+
+#[test]
+fn code_pairing_finds_the_account_by_the_requested_number() {
+    let mut h = Harness::new(15);
+    let b = h
+        .state
+        .add_account(
+            Account {
+                phone_number: "15550002222".into(),
+                lid: "77770002222".into(),
+                push_name: "Bob".into(),
+                created: 1,
+            },
+            Phone::new(KeyPair::generate(&mut h.rng)),
+        )
+        .unwrap();
+    let ps = code_pairing(&mut h, "15550002222", b);
+    assert_eq!(
+        ps.child("device").unwrap().attr("lid").unwrap().to_string(),
+        "77770002222:1@lid"
+    );
+    assert_eq!(h.state.accounts[0].next_device_id, 1);
+    // A number without an account is refused with 404.
+    let noise_key = KeyPair::generate(&mut h.rng);
+    let identity = KeyPair::generate(&mut h.rng);
+    let (mut c, _) = h.connect(noise_key.clone(), &registration(&identity));
+    let hello = Node::new("link_code_companion_reg")
+        .attr("jid", "19990000000@s.whatsapp.net".parse::<Jid>().unwrap())
+        .attr("stage", "companion_hello")
+        .build();
+    let r = c.send(&mut h, &iq("h", "md", "set", vec![hello]));
+    assert_eq!(attr(r[0].child("error").unwrap(), "code"), "404");
+    assert!(h.state.code_waiting.iter().all(|(conn, _)| *conn != c.conn.id()));
+}
+
+/// Runs code pairing for `phone` (account `account`) through every stage; returns the
+/// `<pair-success>` after checking its HMAC under the ADV secret the companion derives.
+fn code_pairing(h: &mut Harness, phone: &str, account: usize) -> Node {
+    use crate::link_code::{KeyBundle, adv_secret, agree, seal_key_bundle, unwrap_key, wrap_key};
     let identity = KeyPair::generate(&mut h.rng);
     let noise_key = KeyPair::generate(&mut h.rng);
     let (mut c, _) = h.connect(noise_key.clone(), &registration(&identity));
     let code = "ABCDEFGH";
     let eph = KeyPair::generate(&mut h.rng);
     let hello = Node::new("link_code_companion_reg")
-        .attr("jid", "15551234567@s.whatsapp.net".parse::<Jid>().unwrap())
+        .attr(
+            "jid",
+            format!("{phone}@s.whatsapp.net").parse::<Jid>().unwrap(),
+        )
         .attr("stage", "companion_hello")
         .children([
             Node::new("link_code_pairing_wrapped_companion_ephemeral_pub")
@@ -860,7 +907,7 @@ fn code_pairing_stages_derive_the_same_adv_secret() {
                 .build(),
         ])
         .build();
-    let r = c.send(&mut h, &iq("h", "md", "set", vec![hello]));
+    let r = c.send(h, &iq("h", "md", "set", vec![hello]));
     assert_eq!(attr(&r[0], "type"), "result");
     let reference = r[0]
         .child_path(&["link_code_companion_reg", "link_code_pairing_ref"])
@@ -868,9 +915,9 @@ fn code_pairing_stages_derive_the_same_adv_secret() {
         .bytes()
         .unwrap()
         .to_vec();
-    assert_eq!(h.state.code_waiting, vec![(c.conn.id(), 0)]);
+    assert_eq!(h.state.code_waiting, vec![(c.conn.id(), account)]);
 
-    let phone_pub = *h.state.accounts[0].phone.identity().public();
+    let phone_pub = *h.state.accounts[account].phone.identity().public();
     c.conn
         .handle_pair_code("abcd-efgh", &phone_pub, NOW, &mut h.rng)
         .unwrap();
@@ -912,7 +959,7 @@ fn code_pairing_stages_derive_the_same_adv_secret() {
             Node::new("link_code_pairing_ref").bytes(reference).build(),
         ])
         .build();
-    let r = c.send(&mut h, &iq("f", "md", "set", vec![finish]));
+    let r = c.send(h, &iq("f", "md", "set", vec![finish]));
     assert_eq!(attr(&r[0], "type"), "result");
     // The pair-success HMAC verifies under the ADV secret the companion derives.
     let adv = adv_secret(
@@ -931,6 +978,7 @@ fn code_pairing_stages_derive_the_same_adv_secret() {
         container.hmac.unwrap(),
         adv_hmac(&adv, &container.details.unwrap())
     );
+    r[1].child("pair-success").unwrap().clone()
 }
 
 mod accounts;
