@@ -1,5 +1,7 @@
 //! Symmetric primitives as libsignal uses them: HMAC-SHA256, HKDF, AES-256-CBC with PKCS#7.
 
+use std::sync::OnceLock;
+
 use aes::Aes256;
 use aes::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
 use hmac::{Hmac, KeyInit, Mac};
@@ -29,11 +31,53 @@ fn unreachable_hmac() -> HmacSha256 {
     <HmacSha256 as KeyInit>::new(&Default::default())
 }
 
+/// An HMAC-SHA256 state keyed once and then used for several messages: keying costs two
+/// SHA-256 compressions (the padded key blocks), which every clone reuses.
+#[derive(Clone)]
+pub(crate) struct KeyedHmac(HmacSha256);
+
+impl KeyedHmac {
+    /// Keys the state with `key`.
+    pub(crate) fn new(key: &[u8]) -> Self {
+        match HmacSha256::new_from_slice(key) {
+            Ok(m) => Self(m),
+            Err(_) => Self(unreachable_hmac()),
+        }
+    }
+
+    /// HMAC-SHA256 of `message` under the key; the keyed state is left as it was.
+    pub(crate) fn mac(&self, message: &[u8]) -> [u8; 32] {
+        let mut mac = self.0.clone();
+        mac.update(message);
+        mac.finalize().into_bytes().into()
+    }
+}
+
+/// The HMAC state keyed with HKDF's default salt (32 zero bytes), built once per process.
+fn zero_salt_hmac() -> &'static KeyedHmac {
+    static ZERO_SALT: OnceLock<KeyedHmac> = OnceLock::new();
+    ZERO_SALT.get_or_init(|| KeyedHmac::new(&[0u8; 32]))
+}
+
 /// HKDF-SHA256 with a 32-byte zero salt when `salt` is `None`, expanded to `N` bytes.
+///
+/// With the zero salt (every per-message derivation), the extract step starts from a keyed
+/// state built once per process instead of hashing the salt's key blocks each time.
 pub(crate) fn hkdf<const N: usize>(ikm: &[u8], salt: Option<&[u8]>, info: &[u8]) -> [u8; N] {
-    let zero = [0u8; 32];
-    let hk = hkdf::Hkdf::<Sha256>::new(Some(salt.unwrap_or(&zero)), ikm);
     let mut out = [0u8; N];
+    let hk = match salt {
+        Some(salt) => hkdf::Hkdf::<Sha256>::new(Some(salt), ikm),
+        None => {
+            let mut prk = zero_salt_hmac().mac(ikm);
+            let hk = hkdf::Hkdf::<Sha256>::from_prk(&prk);
+            prk.zeroize();
+            match hk {
+                Ok(hk) => hk,
+                // A 32-byte PRK is always long enough for SHA-256.
+                Err(_) => return out,
+            }
+        }
+    };
     // N is at most 255 * 32 for every caller in this crate (compile-time constants).
     if hk.expand(info, &mut out).is_err() {
         out.zeroize();
@@ -100,5 +144,36 @@ mod tests {
         let info: Vec<u8> = (0xf0u8..=0xf9).collect();
         let okm: [u8; 42] = hkdf(&ikm, Some(&salt), &info);
         assert_eq!(okm[..8], [0x3c, 0xb2, 0x5f, 0x25, 0xfa, 0xac, 0xd5, 0x7a]);
+    }
+
+    #[test]
+    fn hkdf_rfc5869_case_3_zero_salt() {
+        // RFC 5869 A.3: no salt (HashLen zero bytes), no info. Goes through the cached
+        // zero-salt state.
+        let ikm = [0x0bu8; 22];
+        let okm: [u8; 42] = hkdf(&ikm, None, &[]);
+        assert_eq!(
+            okm[..16],
+            [
+                0x8d, 0xa4, 0xe7, 0x75, 0xa5, 0x63, 0xc1, 0x8f, 0x71, 0x5f, 0x80, 0x2a, 0x06, 0x3c,
+                0x5a, 0x31
+            ]
+        );
+        assert_eq!(
+            okm[32..],
+            [0x9d, 0x20, 0x13, 0x95, 0xfa, 0xa4, 0xb6, 0x1a, 0x96, 0xc8]
+        );
+        // The explicit 32-byte zero salt gives the same output.
+        let explicit: [u8; 42] = hkdf(&ikm, Some(&[0u8; 32]), &[]);
+        assert_eq!(okm, explicit);
+    }
+
+    #[test]
+    fn keyed_hmac_matches_one_shot() {
+        let key = [0x33u8; 32];
+        let keyed = KeyedHmac::new(&key);
+        for msg in [&[][..], &[1], &[2], &[0xAB; 100]] {
+            assert_eq!(keyed.mac(msg), hmac_sha256(&key, &[msg]));
+        }
     }
 }

@@ -11,7 +11,7 @@ use rand_core::CryptoRng;
 use wa_proto::records as pb;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::crypto::{aes_cbc_decrypt, aes_cbc_encrypt, hkdf, hmac_sha256};
+use crate::crypto::{KeyedHmac, aes_cbc_decrypt, aes_cbc_encrypt, hkdf};
 use crate::error::{Result, SignalError};
 use crate::keys::{KeyPair, PrivateKey, PublicKey, Signer, Verifier};
 use crate::wire::{SenderKeyDistributionMessage, SenderKeyMessage};
@@ -30,24 +30,25 @@ struct SenderChainKey {
 }
 
 impl SenderChainKey {
-    fn message_key(&self) -> SenderMessageKey {
-        SenderMessageKey {
-            iteration: self.iteration,
-            seed: hmac_sha256(&self.seed, &[&[0x01]]),
-        }
-    }
-
-    fn next(&self) -> Result<Self> {
+    /// This iteration's message key and the next chain key, from one keyed HMAC state.
+    fn step(&self) -> Result<(SenderMessageKey, Self)> {
         let iteration = self
             .iteration
             .checked_add(1)
             .ok_or(SignalError::InvalidMessage(
                 "sender chain iteration overflow",
             ))?;
-        Ok(Self {
-            iteration,
-            seed: hmac_sha256(&self.seed, &[&[0x02]]),
-        })
+        let mac = KeyedHmac::new(&self.seed);
+        Ok((
+            SenderMessageKey {
+                iteration: self.iteration,
+                seed: mac.mac(&[0x01]),
+            },
+            Self {
+                iteration,
+                seed: mac.mac(&[0x02]),
+            },
+        ))
     }
 }
 
@@ -185,8 +186,7 @@ impl SenderKeyRecord {
             .signing_private
             .as_ref()
             .ok_or(SignalError::NoSession)?;
-        let key = state.chain.message_key();
-        let next = state.chain.next()?;
+        let (key, next) = state.chain.step()?;
         let (iv, cipher_key) = key.keys();
         let ciphertext = aes_cbc_encrypt(&cipher_key, &iv, plaintext);
         let message = SenderKeyMessage::new(state.key_id, key.iteration, ciphertext, signing, rng);
@@ -224,12 +224,13 @@ impl SenderKeyRecord {
                     current,
                 });
             }
-            let mut ck = state.chain.clone();
-            while ck.iteration < iteration {
-                skipped.push(ck.message_key());
-                ck = ck.next()?;
+            let (mut key, mut next) = state.chain.step()?;
+            while key.iteration < iteration {
+                let (k, n) = next.step()?;
+                skipped.push(core::mem::replace(&mut key, k));
+                next = n;
             }
-            (ck.message_key(), Some(ck.next()?))
+            (key, Some(next))
         };
         let (iv, cipher_key) = key.keys();
         let plaintext = aes_cbc_decrypt(&cipher_key, &iv, message.ciphertext())?;

@@ -257,9 +257,9 @@ fn xeddsa_sign_prepared(key: &SignerCache, message: &[u8], random: &[u8; 64]) ->
     let mut r = Scalar::from_bytes_mod_order_wide(&wide);
     wide.zeroize();
 
-    let big_r = EdwardsPoint::mul_base(&r).compress();
+    let big_r = nonce_commitment(&r);
     let mut h_hash = Sha512::new();
-    h_hash.update(big_r.as_bytes());
+    h_hash.update(big_r);
     h_hash.update(key.ed_public.as_bytes());
     h_hash.update(message);
     let h_wide: [u8; 64] = h_hash.finalize().into();
@@ -268,10 +268,26 @@ fn xeddsa_sign_prepared(key: &SignerCache, message: &[u8], random: &[u8; 64]) ->
     r.zeroize();
 
     let mut sig = [0u8; 64];
-    sig[..32].copy_from_slice(big_r.as_bytes());
+    sig[..32].copy_from_slice(&big_r);
     sig[32..].copy_from_slice(s.as_bytes());
     sig[63] |= sign_bit;
     sig
+}
+
+/// The encoded nonce commitment `R = r·B` of a signature: the same bytes as
+/// `EdwardsPoint::mul_base(r).compress()`, computed with crrl's constant-time comb (four
+/// 13-digit chunks, 60 doublings and 51 table additions) and its binary-GCD inversion, which
+/// take about a fifth fewer instructions than curve25519-dalek's radix-16 table and Fermat
+/// inversion. This multiplication is most of the cost of a sender-key message.
+fn nonce_commitment(r: &Scalar) -> [u8; 32] {
+    // `r` is canonical, so the reduction is the identity.
+    let mut secret = crrl::ed25519::Scalar::decode_reduce(r.as_bytes());
+    let encoded = crrl::ed25519::Point::mulgen(&secret).encode();
+    // crrl's scalars cannot be zeroized in place; overwrite the copy (best effort, the
+    // read through `black_box` keeps the store).
+    secret = crrl::ed25519::Scalar::ZERO;
+    std::hint::black_box(&secret);
+    encoded
 }
 
 /// A private key that signs repeatedly (a sender-key state's signing key): the Edwards public
@@ -473,6 +489,30 @@ mod tests {
             assert!(kp.public.verify(msg, &sig[..63]).is_err());
             let other = KeyPair::generate(&mut rng);
             assert!(other.public.verify(msg, &sig).is_err());
+        }
+    }
+
+    #[test]
+    fn nonce_commitment_matches_dalek_base_multiplication() {
+        let mut rng = ChaCha20Rng::seed_from_u64(11);
+        let mut scalars = vec![
+            Scalar::ZERO,
+            Scalar::ONE,
+            -Scalar::ONE,
+            Scalar::from(2u64),
+            Scalar::from_bytes_mod_order([0xFF; 32]),
+            Scalar::from_bytes_mod_order_wide(&[0xFF; 64]),
+        ];
+        for _ in 0..256 {
+            let mut wide = [0u8; 64];
+            rand_core::Rng::fill_bytes(&mut rng, &mut wide);
+            scalars.push(Scalar::from_bytes_mod_order_wide(&wide));
+        }
+        for r in &scalars {
+            assert_eq!(
+                nonce_commitment(r),
+                EdwardsPoint::mul_base(r).compress().to_bytes()
+            );
         }
     }
 
