@@ -4,10 +4,12 @@
 //! ```text
 //! wa-testserver [--listen 127.0.0.1:0] [--admin 127.0.0.1:0] [--root-key-out FILE] [--state DIR]
 //!               [--tls --cert-out FILE]
-//! wa-testserver scan --admin ADDR 'https://wa.me/settings/linked_devices#...'
-//! wa-testserver pair-code --admin ADDR ABCD-EFGH
-//! wa-testserver devices --admin ADDR
+//! wa-testserver scan --admin ADDR [--account PHONE] 'https://wa.me/settings/linked_devices#...'
+//! wa-testserver pair-code --admin ADDR [--account PHONE] ABCD-EFGH
+//! wa-testserver devices --admin ADDR [--account PHONE]
 //! wa-testserver remove --admin ADDR 15551234567:1@s.whatsapp.net
+//! wa-testserver create-account --admin ADDR 15550002222 'Push Name'
+//! wa-testserver accounts --admin ADDR
 //! ```
 
 use std::net::SocketAddr;
@@ -65,6 +67,9 @@ enum Command {
         /// Admin address printed by the server.
         #[arg(long)]
         admin: SocketAddr,
+        /// The phone of this account scans (default: the default account).
+        #[arg(long, value_name = "PHONE")]
+        account: Option<String>,
         /// The QR string.
         qr: String,
     },
@@ -73,11 +78,33 @@ enum Command {
         /// Admin address printed by the server.
         #[arg(long)]
         admin: SocketAddr,
+        /// Only a companion that asked to pair with this number (default: any).
+        #[arg(long, value_name = "PHONE")]
+        account: Option<String>,
         /// The code, e.g. `ABCD-EFGH`.
         code: String,
     },
-    /// Lists the account's companion devices.
+    /// Lists an account's companion devices.
     Devices {
+        /// Admin address printed by the server.
+        #[arg(long)]
+        admin: SocketAddr,
+        /// The account (default: the default account).
+        #[arg(long, value_name = "PHONE")]
+        account: Option<String>,
+    },
+    /// Creates another account; prints its phone-number and LID JIDs.
+    CreateAccount {
+        /// Admin address printed by the server.
+        #[arg(long)]
+        admin: SocketAddr,
+        /// Phone number (digits).
+        phone: String,
+        /// Push name.
+        name: String,
+    },
+    /// Lists the accounts (`PN_JID LID_JID PUSH NAME`).
+    Accounts {
         /// Admin address printed by the server.
         #[arg(long)]
         admin: SocketAddr,
@@ -94,11 +121,28 @@ enum Command {
 
 async fn client(cmd: Command) -> ExitCode {
     let res = match &cmd {
-        Command::Scan { admin, qr } => admin_request(*admin, "POST", "/scan", qr).await,
-        Command::PairCode { admin, code } => {
-            admin_request(*admin, "POST", "/pair-code", code).await
+        Command::Scan { admin, account, qr } => match account {
+            None => admin_request(*admin, "POST", "/scan", qr).await,
+            Some(p) => admin_request(*admin, "POST", "/scan-for", &format!("{p} {qr}")).await,
+        },
+        Command::PairCode {
+            admin,
+            account,
+            code,
+        } => match account {
+            None => admin_request(*admin, "POST", "/pair-code", code).await,
+            Some(p) => {
+                admin_request(*admin, "POST", "/pair-code-for", &format!("{p} {code}")).await
+            }
+        },
+        Command::Devices { admin, account } => match account {
+            None => admin_request(*admin, "GET", "/devices", "").await,
+            Some(p) => admin_request(*admin, "POST", "/devices-of", p).await,
+        },
+        Command::CreateAccount { admin, phone, name } => {
+            admin_request(*admin, "POST", "/accounts", &format!("{phone} {name}")).await
         }
-        Command::Devices { admin } => admin_request(*admin, "GET", "/devices", "").await,
+        Command::Accounts { admin } => admin_request(*admin, "GET", "/accounts", "").await,
         Command::Remove { admin, jid } => admin_request(*admin, "POST", "/remove", jid).await,
     };
     match res {

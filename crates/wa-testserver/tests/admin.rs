@@ -251,3 +251,45 @@ async fn accounts_are_created_listed_and_persisted() {
     assert_eq!(again[1], bob);
     server.shutdown().await;
 }
+
+#[test]
+fn binary_account_subcommands() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let bin = env!("CARGO_BIN_EXE_wa-testserver");
+    let mut server = Command::new(bin)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let admin = lines
+        .take(3)
+        .map(Result::unwrap)
+        .find_map(|l| {
+            l.strip_prefix("admin interface on http://")
+                .map(str::to_owned)
+        })
+        .expect("admin address printed");
+    let run = |args: &[&str]| {
+        let out = Command::new(bin).args(args).output().unwrap();
+        (out.status.success(), String::from_utf8(out.stdout).unwrap())
+    };
+    let (ok, made) = run(&["create-account", "--admin", &admin, "15550002222", "Bob B"]);
+    assert!(ok);
+    assert!(made.starts_with("15550002222@s.whatsapp.net "), "{made}");
+    let (ok, list) = run(&["accounts", "--admin", &admin]);
+    assert!(ok);
+    assert_eq!(list.lines().count(), 2, "{list}");
+    assert!(list.lines().nth(1).unwrap().ends_with(" Bob B"), "{list}");
+    let (ok, devices) = run(&["devices", "--admin", &admin, "--account", "15550002222"]);
+    assert!(ok);
+    assert_eq!(devices.trim(), "");
+    let (ok, _) = run(&["devices", "--admin", &admin, "--account", "19990000000"]);
+    assert!(!ok, "unknown account");
+    let (ok, _) = run(&["create-account", "--admin", &admin, "15550002222", "Again"]);
+    assert!(!ok, "taken number");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
