@@ -30,6 +30,14 @@
 //! [`Event::Message`], [`Event::Receipt`] and [`Event::UndecryptableMessage`] (answered with a
 //! retry receipt); [`Client::mark_read`] and [`Client::mark_played`] send read receipts.
 //!
+//! [`send`] is the 1:1 send pipeline: [`Client::send_message`] addresses a phone-number
+//! recipient by its LID (as whatsmeow does), fetches device lists (usync, cached until a
+//! `<notification type="devices">`) and missing prekey bundles, encrypts per device
+//! (`DeviceSentMessage` for our own other devices, `<device-identity>` with `pkmsg`), commits
+//! the sessions with the outgoing-message cache, attaches a held privacy token and waits for
+//! the server ack ([`Engine::send_message`]; 463 is [`MessageError::PrivacyTokenRequired`]).
+//! Retry receipts for our messages are answered by re-encrypting from that cache.
+//!
 //! Not here yet: app-state and history sync, or presence after login. Edge-routing info from `<ib><edge_routing>` is reused on reconnects
 //! within the process (not persisted).
 //!

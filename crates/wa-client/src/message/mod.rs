@@ -15,8 +15,8 @@
 //!   the `<enc>` payloads) and building the `<ack>` and delivery `<receipt>` it must be answered
 //!   with.
 //!
-//! Not wired into the [`Engine`](crate::Engine) yet: decryption, `send_message`, device lists,
-//! retry receipts and the receipts API are the next steps.
+//! The pipelines that use these pieces are [`crate::recv`] (decryption, receipts, retry
+//! receipts sent) and [`crate::send`] (`send_message`, device lists, retry receipts answered).
 
 pub mod build;
 pub mod content;

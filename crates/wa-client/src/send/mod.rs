@@ -14,13 +14,13 @@
 //! 4. Encryption per device of the padded plaintext: the `Message` for the recipient's
 //!    devices, a `DeviceSentMessage` for our own other devices; `pkmsg` while a session is
 //!    unacknowledged, else `msg`; `<device-identity>` attached when any `pkmsg` goes out
-//!    ([`encrypt`]). The session writes and the outgoing-message cache entry (for retries)
+//!    (`encrypt`). The session writes and the outgoing-message cache entry (for retries)
 //!    commit in one store transaction before the stanza leaves.
 //! 5. The stanza `<message id type to><participants><to jid><enc v="2" type/></to>…
 //!    </participants>[<device-identity/>][<tctoken/>]</message>`, and the server's `<ack>`
 //!    awaited (`error="463"` → [`MessageError::PrivacyTokenRequired`]).
 //!
-//! Received retry receipts are answered by [`retry`]: the message is re-encrypted from the
+//! Received retry receipts are answered by `retry`: the message is re-encrypted from the
 //! outgoing cache for the one device that asked and sent again with the same id.
 
 pub mod devices;
