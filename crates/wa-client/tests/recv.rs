@@ -1,0 +1,330 @@
+//! The receive pipeline against `wa-testserver` over loopback sockets, two accounts: messages
+//! decrypted into events with full info, delivery and read receipts back to the sender,
+//! duplicates dropped, an undecryptable message answered with a retry receipt, and a message
+//! whose handler never ran delivered again after a restart from SQLite.
+
+use std::time::Duration;
+
+use wa_binary::{Jid, Node};
+use wa_client::{
+    Backoff, Client, Config, DisconnectReason, Event, EventStream, MessageEvent, ReceiptEvent,
+    ReceiptKind, SendOptions,
+};
+use wa_proto::proto::Message;
+use wa_store::{Container, MemoryContainer, SqliteContainer};
+use wa_testserver::TestServer;
+
+const STEP: Duration = Duration::from_secs(20);
+const BOB: &str = "15550002222";
+
+fn config(server: &TestServer) -> Config {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    Config {
+        url: server.url(),
+        trust_root: server.trust_root(),
+        backoff: Backoff {
+            base: Duration::from_millis(50),
+            cap: Duration::from_millis(400),
+            jitter: 0.25,
+        },
+        ..Config::default()
+    }
+}
+
+async fn next(events: &mut EventStream) -> Event {
+    tokio::time::timeout(STEP, events.recv())
+        .await
+        .expect("timed out waiting for an event")
+        .expect("event stream ended")
+}
+
+async fn until(events: &mut EventStream, pred: impl Fn(&Event) -> bool) -> Event {
+    loop {
+        let e = next(events).await;
+        if pred(&e) {
+            return e;
+        }
+    }
+}
+
+/// Waits for the message with id `id`.
+async fn message(events: &mut EventStream, id: &str) -> MessageEvent {
+    match until(
+        events,
+        |e| matches!(e, Event::Message(m) if m.info.id == id),
+    )
+    .await
+    {
+        Event::Message(m) => *m,
+        _ => unreachable!(),
+    }
+}
+
+/// Waits for a receipt of `kind` covering `id`.
+async fn receipt(events: &mut EventStream, id: &str, kind: ReceiptKind) -> ReceiptEvent {
+    let pred = |e: &Event| matches!(e, Event::Receipt(r) if r.kind == kind && r.message_ids.iter().any(|m| m == id));
+    match until(events, pred).await {
+        Event::Receipt(r) => r,
+        _ => unreachable!(),
+    }
+}
+
+/// Pairs a companion to account `phone` (the default account when `None`).
+async fn pair<C: Container + Clone + 'static>(
+    server: &TestServer,
+    phone: Option<&str>,
+    container: C,
+) -> (Client, EventStream, Jid) {
+    let (client, mut events) = Client::start(config(server), container, None)
+        .await
+        .unwrap();
+    let Event::Qr { code } = until(&mut events, |e| matches!(e, Event::Qr { .. })).await else {
+        unreachable!()
+    };
+    let admin = server.admin();
+    let phone = phone.map(str::to_owned);
+    let scan = tokio::spawn(async move {
+        match phone {
+            Some(p) => admin.scan_qr_for(&p, &code).await,
+            None => admin.scan_qr(&code).await,
+        }
+    });
+    until(&mut events, |e| matches!(e, Event::PairSuccess { .. })).await;
+    let jid = scan.await.unwrap().unwrap();
+    until(&mut events, |e| *e == Event::Connected).await;
+    (client, events, jid)
+}
+
+fn text(s: &str) -> Message {
+    Message {
+        conversation: Some(s.into()),
+        ..Message::default()
+    }
+}
+
+fn same_user(a: &Jid, b: &Jid) -> bool {
+    a.user() == b.user() && a.server() == b.server()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_reach_the_other_account_and_receipts_come_back() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let bob = server.admin().create_account(BOB, "Bob").unwrap();
+    let (alice, mut alice_events, alice_jid) = pair(&server, None, MemoryContainer::new()).await;
+    let (alice2, mut alice2_events, _) = pair(&server, None, MemoryContainer::new()).await;
+    let (bob_client, mut bob_events, bob_jid) =
+        pair(&server, Some(BOB), MemoryContainer::new()).await;
+    let alice_account = server.admin().accounts()[0].clone();
+
+    let sent = alice
+        .send_message_with(
+            bob.pn.clone(),
+            text("hello bob"),
+            SendOptions::with_id("3EB0RECV0001"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sent.id, "3EB0RECV0001");
+
+    // Bob's device decrypts it, with who/where/when.
+    let got = message(&mut bob_events, "3EB0RECV0001").await;
+    assert_eq!(got.message.conversation.as_deref(), Some("hello bob"));
+    assert!(!got.info.source.is_from_me && !got.info.source.is_group);
+    assert!(!got.from_buffer && !got.unwrapped_from_device_sent);
+    let sender = &got.info.source.sender;
+    assert_eq!(sender.device(), alice_jid.device());
+    assert!(
+        same_user(sender, &alice_account.pn.to_non_ad())
+            || same_user(sender, &alice_account.lid.to_non_ad()),
+        "{sender}"
+    );
+    assert!(same_user(&got.info.source.chat, &sender.to_non_ad()));
+    // The other address form of the sender came with the stanza.
+    let alt = got.info.source.sender_alt.clone().expect("sender alt");
+    assert!(
+        same_user(&alt, &alice_account.pn.to_non_ad())
+            || same_user(&alt, &alice_account.lid.to_non_ad())
+    );
+    assert!(got.info.timestamp > 0);
+
+    // Alice's other device gets its own copy, unwrapped from DeviceSentMessage.
+    let copy = message(&mut alice2_events, "3EB0RECV0001").await;
+    assert!(copy.info.source.is_from_me && copy.unwrapped_from_device_sent);
+    assert_eq!(copy.message.conversation.as_deref(), Some("hello bob"));
+    assert!(
+        same_user(&copy.info.source.chat, &bob.pn.to_non_ad())
+            || same_user(&copy.info.source.chat, &bob.lid.to_non_ad()),
+        "{}",
+        copy.info.source.chat
+    );
+
+    // Bob's delivery receipt reaches Alice.
+    let delivered = receipt(&mut alice_events, "3EB0RECV0001", ReceiptKind::Delivered).await;
+    assert_eq!(delivered.message_ids, ["3EB0RECV0001"]);
+
+    // Bob reads it; Alice sees the read receipt.
+    bob_client
+        .mark_read(
+            &["3EB0RECV0001".to_owned()],
+            got.info.source.chat.clone(),
+            None,
+            got.info.timestamp,
+        )
+        .await
+        .unwrap();
+    receipt(&mut alice_events, "3EB0RECV0001", ReceiptKind::Read).await;
+
+    // The same id again (a resend of the same message) is dropped, not shown twice; the
+    // next message is delivered.
+    alice
+        .send_message_with(
+            bob.pn.clone(),
+            text("hello bob"),
+            SendOptions::with_id("3EB0RECV0001"),
+        )
+        .await
+        .unwrap();
+    alice
+        .send_message_with(
+            bob.pn.clone(),
+            text("second"),
+            SendOptions::with_id("3EB0RECV0002"),
+        )
+        .await
+        .unwrap();
+    let e = until(&mut bob_events, |e| matches!(e, Event::Message(_))).await;
+    let Event::Message(m) = e else { unreachable!() };
+    assert_eq!(
+        m.info.id, "3EB0RECV0002",
+        "the duplicate was delivered again"
+    );
+
+    // And the other direction.
+    bob_client
+        .send_message_with(
+            alice_account.pn.clone(),
+            text("hi alice"),
+            SendOptions::with_id("3EB0RECV0003"),
+        )
+        .await
+        .unwrap();
+    let back = message(&mut alice_events, "3EB0RECV0003").await;
+    assert_eq!(back.message.conversation.as_deref(), Some("hi alice"));
+    assert_eq!(back.info.source.sender.device(), bob_jid.device());
+    receipt(&mut bob_events, "3EB0RECV0003", ReceiptKind::Delivered).await;
+    drop(alice2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undecryptable_message_is_reported_and_answered_with_a_retry_receipt() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    server.admin().create_account(BOB, "Bob").unwrap();
+    let (alice, mut alice_events, _) = pair(&server, None, MemoryContainer::new()).await;
+    let (_bob_client, mut bob_events, bob_device) =
+        pair(&server, Some(BOB), MemoryContainer::new()).await;
+
+    // A `msg` on a session Bob never had: it cannot decrypt.
+    let garbage = Node::new("enc")
+        .attr("v", "2")
+        .attr("type", "msg")
+        .bytes(vec![0x33; 60])
+        .build();
+    // A single `<enc>` addressed to Bob's device.
+    let node = Node::new("message")
+        .attr("to", bob_device)
+        .attr("id", "3EB0BROKEN01")
+        .attr("type", "text")
+        .child(garbage)
+        .build();
+    alice.send_node(node).await.unwrap();
+
+    let e = until(
+        &mut bob_events,
+        |e| matches!(e, Event::UndecryptableMessage { info, .. } if info.id == "3EB0BROKEN01"),
+    )
+    .await;
+    let Event::UndecryptableMessage { reason, .. } = e else {
+        unreachable!()
+    };
+    assert!(!reason.is_empty());
+    // Alice receives Bob's retry receipt.
+    let retry = receipt(&mut alice_events, "3EB0BROKEN01", ReceiptKind::Retry).await;
+    assert_eq!(retry.message_ids, ["3EB0BROKEN01"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_whose_handler_never_ran_is_delivered_after_a_restart() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let bob = server.admin().create_account(BOB, "Bob").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bob.db");
+    let (alice, mut alice_events, _) = pair(&server, None, MemoryContainer::new()).await;
+    let (bob_client, bob_events, _) = pair(
+        &server,
+        Some(BOB),
+        SqliteContainer::open(&db).await.unwrap(),
+    )
+    .await;
+    // The application stops listening (its handler is gone): what Bob decrypts from now on
+    // is buffered but never handled.
+    drop(bob_events);
+    alice
+        .send_message_with(
+            bob.pn.clone(),
+            text("survives"),
+            SendOptions::with_id("3EB0CRASH001"),
+        )
+        .await
+        .unwrap();
+    // Bob decrypted and buffered it (the delivery receipt is sent after that).
+    receipt(&mut alice_events, "3EB0CRASH001", ReceiptKind::Delivered).await;
+    bob_client.disconnect().await;
+    drop(bob_client);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // A new process opens the same database: the message comes first, from the buffer,
+    // before the connection is even up.
+    let container = SqliteContainer::open(&db).await.unwrap();
+    let (client, mut events) = Client::start(config(&server), container, None)
+        .await
+        .unwrap();
+    let mut replayed = None;
+    loop {
+        match next(&mut events).await {
+            Event::Message(m) if m.info.id == "3EB0CRASH001" => {
+                replayed = Some(*m);
+            }
+            Event::Message(m) => assert!(m.from_buffer),
+            Event::Connected => break,
+            _ => {}
+        }
+    }
+    let m = replayed.expect("the buffered message was not delivered before login");
+    assert!(m.from_buffer);
+    assert_eq!(m.message.conversation.as_deref(), Some("survives"));
+    // Handled now: a second restart delivers nothing again.
+    client.disconnect().await;
+    until(&mut events, |e| {
+        *e == Event::Disconnected {
+            reason: DisconnectReason::Requested,
+            reconnecting: false,
+        }
+    })
+    .await;
+    drop(client);
+    let container = SqliteContainer::open(&db).await.unwrap();
+    let (client, mut events) = Client::start(config(&server), container, None)
+        .await
+        .unwrap();
+    assert_eq!(next(&mut events).await, Event::Connected);
+    client.disconnect().await;
+}
