@@ -1,0 +1,234 @@
+//! Interop: Baileys 7 (`baileys@7.0.0-rc14`) in a group on `wa-testserver`.
+//!
+//! Two Baileys clients on two accounts. A creates a group with B (`w:g2` create answered by
+//! the server's group registry, B told by a `w:gp2` create notification), then each sends a
+//! text to the group: Baileys fetches the group metadata, distributes its sender key to the
+//! other member's devices (pkmsg in `<participants>`) and sends the `skmsg`; the server fans it
+//! out with `participant` set, and the other side decrypts. Then A turns announce mode on:
+//! B's next group text is refused by the server and never reaches A, while A's still reaches B.
+//!
+//! Driver script: `tests/interop/baileys_group.mjs` (JSON lines both ways).
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+use wa_tests::oracle;
+use wa_testserver::{Config, TestServer};
+
+const STEP_TIMEOUT: Duration = Duration::from_secs(45);
+const B_PHONE: &str = "15550002222";
+
+struct Baileys {
+    name: &'static str,
+    child: Child,
+    lines: Lines<BufReader<ChildStdout>>,
+    seen: Vec<Value>,
+}
+
+impl Baileys {
+    fn spawn(name: &'static str, server: &TestServer, auth: &Path) -> Baileys {
+        let dir = oracle::interop_dir();
+        oracle::ensure_node_modules(&dir).expect("npm ci in tests/interop");
+        let node = std::env::var(oracle::NODE_ENV).unwrap_or_else(|_| "node".to_owned());
+        oracle::node_version(&node).expect("Node.js is required for the Baileys interop test");
+        let mut child = Command::new(node)
+            .arg(dir.join("baileys_group.mjs"))
+            .arg("--url")
+            .arg(server.url())
+            .arg("--root")
+            .arg(hex::encode(server.root_public_key()))
+            .arg("--auth")
+            .arg(auth)
+            .args(["--online", "1"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn node");
+        let stdout = child.stdout.take().expect("stdout");
+        Baileys {
+            name,
+            child,
+            lines: BufReader::new(stdout).lines(),
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads events until `pred` holds for one (earlier matching events are searched first).
+    async fn expect_where(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        if let Some(v) = self.seen.iter().find(|v| pred(v)) {
+            return v.clone();
+        }
+        let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
+        loop {
+            let line = tokio::time::timeout_at(deadline, self.lines.next_line()).await;
+            let line = match line {
+                Ok(Ok(Some(l))) => l,
+                Ok(Ok(None)) => panic!(
+                    "Baileys {} exited while waiting for {what}; saw {:#?}",
+                    self.name, self.seen
+                ),
+                Ok(Err(e)) => panic!("reading Baileys output: {e}"),
+                Err(_) => panic!(
+                    "Baileys {}: timed out waiting for {what}; saw {:#?}",
+                    self.name, self.seen
+                ),
+            };
+            let v: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("bad line from Baileys {} ({e}): {line}", self.name));
+            self.seen.push(v.clone());
+            if v["event"] == "error" {
+                panic!("Baileys {} driver error: {v}", self.name);
+            }
+            if pred(&v) {
+                return v;
+            }
+        }
+    }
+
+    async fn expect(&mut self, event: &str) -> Value {
+        self.expect_where(event, |v| v["event"] == event).await
+    }
+
+    async fn command(&mut self, cmd: Value) {
+        let stdin = self.child.stdin.as_mut().expect("stdin");
+        stdin
+            .write_all(format!("{cmd}\n").as_bytes())
+            .await
+            .expect("write command");
+    }
+
+    async fn quit(mut self) {
+        self.command(json!({"cmd": "quit"})).await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
+    }
+}
+
+/// Pairs `b` through the QR it shows, scanned by the phone of `phone` (`None`: the default
+/// account), and waits until it is online with its offline queue drained.
+async fn pair(
+    b: &mut Baileys,
+    admin: &wa_testserver::Admin,
+    phone: Option<&str>,
+) -> wa_testserver::Jid {
+    let qr = b.expect("qr").await["qr"]
+        .as_str()
+        .expect("qr string")
+        .to_owned();
+    let jid = match phone {
+        None => admin.scan_qr(&qr).await,
+        Some(p) => admin.scan_qr_for(p, &qr).await,
+    }
+    .expect("the phone scans the QR");
+    b.expect("open").await;
+    b.expect("offline").await;
+    jid
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baileys_members_exchange_group_messages_and_announce_mode_is_enforced() {
+    let server = TestServer::start(Config::default())
+        .await
+        .expect("start server");
+    let admin = server.admin();
+    let bob = admin
+        .create_account(B_PHONE, "Bob")
+        .expect("create the second account");
+    let auth_a = tempfile::tempdir().expect("tempdir");
+    let auth_b = tempfile::tempdir().expect("tempdir");
+    let mut a = Baileys::spawn("A", &server, auth_a.path());
+    let mut b = Baileys::spawn("B", &server, auth_b.path());
+    pair(&mut a, &admin, None).await;
+    pair(&mut b, &admin, Some(B_PHONE)).await;
+
+    a.command(json!({"cmd": "create", "subject": "Interop", "participants": [bob.pn.to_string()]}))
+        .await;
+    let created = a.expect("created").await;
+    let group = created["id"].as_str().expect("group id").to_owned();
+    assert!(group.ends_with("@g.us"), "{created}");
+    assert_eq!(created["subject"], "Interop");
+    assert_eq!(
+        created["participants"].as_array().map(Vec::len),
+        Some(2),
+        "{created}"
+    );
+    let upsert = b
+        .expect_where("B put in the group", |v| {
+            v["event"] == "group" && v["id"] == group.as_str()
+        })
+        .await;
+    assert_eq!(upsert["subject"], "Interop");
+
+    // A -> group: B decrypts (sender key distributed in the same stanza).
+    a.command(json!({"cmd": "send", "to": group, "text": "hello group"}))
+        .await;
+    a.expect("sent").await;
+    let got = b
+        .expect_where("A's group text", |v| {
+            v["event"] == "message" && v["text"] == "hello group"
+        })
+        .await;
+    assert_eq!(got["remoteJid"], group.as_str(), "{got}");
+    assert_eq!(got["fromMe"], false, "{got}");
+    assert!(
+        got["participant"].as_str().is_some_and(|p| !p.is_empty()),
+        "{got}"
+    );
+
+    // B -> group: A decrypts.
+    b.command(json!({"cmd": "send", "to": group, "text": "hi from B"}))
+        .await;
+    b.expect("sent").await;
+    let got = a
+        .expect_where("B's group text", |v| {
+            v["event"] == "message" && v["text"] == "hi from B"
+        })
+        .await;
+    assert_eq!(got["remoteJid"], group.as_str(), "{got}");
+
+    // Announce mode: only admins post.
+    a.command(json!({"cmd": "setting", "id": group, "setting": "announcement"}))
+        .await;
+    a.expect("setting-done").await;
+    b.command(json!({"cmd": "metadata", "id": group})).await;
+    let meta = b.expect("metadata").await;
+    assert_eq!(meta["announce"], true, "{meta}");
+    b.command(json!({"cmd": "send", "to": group, "text": "not allowed"}))
+        .await;
+    let refused = b
+        .expect_where("B's refused send", |v| {
+            v["event"] == "sent" && v["text"] == "not allowed"
+        })
+        .await;
+    let refused_id = refused["id"].as_str().expect("message id").to_owned();
+    // The server's ack carries an error: Baileys marks the message failed (status 0, ERROR).
+    b.expect_where("the error ack", |v| {
+        v["event"] == "status" && v["id"] == refused_id.as_str() && v["status"] == 0
+    })
+    .await;
+    a.command(json!({"cmd": "send", "to": group, "text": "admins only"}))
+        .await;
+    b.expect_where("A's announcement", |v| {
+        v["event"] == "message" && v["text"] == "admins only"
+    })
+    .await;
+    // A's own text comes back as fromMe only locally; B's refused text never arrives.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    a.command(json!({"cmd": "metadata", "id": group})).await;
+    a.expect("metadata").await;
+    assert!(
+        !a.seen
+            .iter()
+            .any(|v| v["event"] == "message" && v["text"] == "not allowed"),
+        "{:#?}",
+        a.seen
+    );
+
+    a.quit().await;
+    b.quit().await;
+}
