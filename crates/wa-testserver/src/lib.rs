@@ -42,6 +42,13 @@
 //!   without `<tctoken>` fail with an ack carrying `error='463'`, and
 //!   [`Admin::set_require_tctoken_for`] makes one account accept only the token it issued to
 //!   the sender's account;
+//! - groups and communities ([`groups`], a sans-IO registry in `ServerState::groups`): every
+//!   `w:g2` request (create, info, participating, add/remove/promote/demote, leave, settings,
+//!   invite links and v4 invites, join requests, community links) with whatsmeow's error
+//!   codes, `w:gp2` notifications to every companion of each member; `<message to=…@g.us>`
+//!   fanned out to the members' companions (`participant` set, each device's own `<enc>` plus
+//!   the `skmsg`), refused in the ack (403 not a member, 401 announce mode), the current
+//!   `phash` on the ack when the sender's is stale; group receipts go to the sender's account;
 //! - unknown IQs get an error IQ (`501`), unknown stanzas with an id are acked;
 //! - on a device's first login the phone sends, as Signal peer messages (`pkmsg` from the
 //!   uploaded bundle), the app-state sync key share and an initial history-sync notification
@@ -61,9 +68,8 @@
 //! Layout: [`engine`] is sans-IO (bytes, commands and the time in; bytes and effects out);
 //! `listener` is the tokio shell (one task per socket); [`phone`] signs devices.
 //!
-//! Not implemented: groups (the registry in `groups` is not wired into routing yet), media,
-//! app-state patches with content (collections answer empty), messages to the simulated
-//! phones (dropped; the phones never decrypt).
+//! Not implemented: persistence of groups, media, app-state patches with content (collections
+//! answer empty), messages to the simulated phones (dropped; the phones never decrypt).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), wa_testserver::Error> {
