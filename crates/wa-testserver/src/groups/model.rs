@@ -62,8 +62,8 @@ impl UserRef {
     /// True when `jid` (device part ignored) is this user's PN or LID.
     #[must_use]
     pub fn is(&self, jid: &Jid) -> bool {
-        let bare = jid.to_non_ad();
-        self.pn.as_ref() == Some(&bare) || self.lid.as_ref() == Some(&bare)
+        let same_user = |j: &Jid| j.user() == jid.user() && j.server() == jid.server();
+        self.pn.as_ref().is_some_and(same_user) || self.lid.as_ref().is_some_and(same_user)
     }
 
     /// True when both refer to the same user (any shared form).
