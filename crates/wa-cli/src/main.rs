@@ -6,9 +6,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
-mod session;
-
-use session::{ConnectArgs, LoginArgs};
+use wa_cli::messaging::{self, EditArgs, ListenArgs, PollArgs, ReactArgs, SendArgs, TargetArgs};
+use wa_cli::session::{self, ConnectArgs, LoginArgs};
 
 /// The whatsmeow-rs command line.
 #[derive(Debug, Parser)]
@@ -31,6 +30,20 @@ enum Command {
     Logout(ConnectArgs),
     /// Show what the saved session holds (no network).
     Status(ConnectArgs),
+    /// Send a text (optionally replying to a message, with mentions).
+    Send(SendArgs),
+    /// React to a message with an emoji (an empty one removes the reaction).
+    React(ReactArgs),
+    /// Replace the text of one of our messages.
+    Edit(EditArgs),
+    /// Delete one of our messages for everyone.
+    Revoke(TargetArgs),
+    /// Send a poll.
+    Poll(PollArgs),
+    /// Print incoming messages, receipts and connection events (JSON lines with --json).
+    Listen(ListenArgs),
+    /// Two accounts chatting through an embedded test server, narrated; finishes in seconds.
+    Demo,
 }
 
 fn main() -> ExitCode {
@@ -44,10 +57,19 @@ fn main() -> ExitCode {
         Command::Login(args) => run(session::login(&args)),
         Command::Logout(args) => run(session::logout(&args)),
         Command::Status(args) => run(session::status(&args)),
+        Command::Send(args) => run(messaging::send(&args)),
+        Command::React(args) => run(messaging::react(&args)),
+        Command::Edit(args) => run(messaging::edit(&args)),
+        Command::Revoke(args) => run(messaging::revoke(&args)),
+        Command::Poll(args) => run(messaging::poll(&args)),
+        Command::Listen(args) => run(messaging::listen(&args)),
+        Command::Demo => run(demo()),
     };
     match result {
         Ok(out) => {
-            println!("{out}");
+            if !out.is_empty() {
+                println!("{out}");
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -65,6 +87,17 @@ fn run(fut: impl std::future::Future<Output = Result<String>>) -> Result<String>
         .build()
         .context("starting the async runtime")?
         .block_on(fut)
+}
+
+/// `wa demo`: runs the narrated demo, printing as it goes.
+async fn demo() -> Result<String> {
+    let report = wa_cli::demo::run(true).await.context("the demo failed")?;
+    Ok(format!(
+        "demo finished: Alice received {} messages, Bob {}; the conversation took {} ms",
+        report.alice_received.len(),
+        report.bob_received.len(),
+        report.conversation_time.as_millis()
+    ))
 }
 
 /// Decodes a hex frame argument (or stdin for `-`) to its XML rendering.

@@ -117,15 +117,17 @@ pub fn render_qr(code: &str) -> Result<String> {
 }
 
 /// Follows events until logged in; prints QR codes (or requests a pairing code for `phone`)
-/// and pairing results.
-async fn until_connected(
+/// and pairing results. Returns the other events that arrived on the way (messages and
+/// receipts the server delivered before the client reported the session active).
+pub async fn until_connected(
     client: &Client,
     events: &mut EventStream,
     timeout: Duration,
     phone: Option<&str>,
-) -> Result<()> {
+) -> Result<Vec<Event>> {
     let deadline = tokio::time::Instant::now() + timeout;
     let mut code_requested = false;
+    let mut early = Vec::new();
     loop {
         match next_event(events, deadline).await? {
             Event::Qr { .. } if code_requested => {}
@@ -147,7 +149,7 @@ async fn until_connected(
                 std::io::stdout().flush().ok();
             }
             Event::PairSuccess { jid, .. } => println!("paired as {jid}"),
-            Event::Connected => return Ok(()),
+            Event::Connected => return Ok(early),
             Event::PairError { error } => bail!("pairing refused: {error}"),
             Event::QrTimeout => bail!("no QR code was scanned in time"),
             Event::LoggedOut { reason, .. } => bail!(
@@ -168,7 +170,7 @@ async fn until_connected(
             } if reason != DisconnectReason::Restart => {
                 eprintln!("wa: connection lost ({reason:?}); retrying");
             }
-            _ => {}
+            other => early.push(other),
         }
     }
 }
@@ -225,6 +227,61 @@ pub async fn logout(args: &ConnectArgs) -> Result<String> {
         "logged out {}",
         stored.device.jid.map(|j| j.to_string()).unwrap_or_default()
     ))
+}
+
+/// A logged-in session opened by [`open_session`].
+#[derive(Debug)]
+pub struct Session {
+    /// The client.
+    pub client: Client,
+    /// Its events from now on.
+    pub events: EventStream,
+    /// Our own JID (with device).
+    pub own: wa_binary::Jid,
+    /// Events that arrived before the session was reported active (offline messages, …).
+    pub early: Vec<Event>,
+}
+
+/// Logs in with the session saved in `args.store` (which must be paired) and waits until the
+/// session is active.
+pub async fn open_session(args: &ConnectArgs) -> Result<Session> {
+    let container = args.container().await?;
+    let paired = container
+        .list()
+        .await?
+        .into_iter()
+        .find(|d| d.device.jid.is_some());
+    let Some(stored) = paired else {
+        bail!(
+            "no paired device in {} (run `wa login` first)",
+            args.store.display()
+        );
+    };
+    let own = stored
+        .device
+        .jid
+        .clone()
+        .context("the stored device has no JID")?;
+    let (client, mut events) = Client::start(args.config()?, container, Some(stored.id)).await?;
+    match until_connected(
+        &client,
+        &mut events,
+        Duration::from_secs(args.timeout),
+        None,
+    )
+    .await
+    {
+        Ok(early) => Ok(Session {
+            client,
+            events,
+            own,
+            early,
+        }),
+        Err(e) => {
+            client.disconnect().await;
+            Err(e)
+        }
+    }
 }
 
 /// `wa status`: what the store holds (no network).

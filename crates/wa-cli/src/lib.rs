@@ -1,0 +1,11 @@
+//! The `wa` command line as a library: the subcommands' implementations, so tests (and other
+//! programs) can run them without spawning the binary.
+//!
+//! - [`session`]: `wa login`, `wa logout`, `wa status` and logging in with a saved session.
+//! - [`messaging`]: `wa send`, `wa react`, `wa edit`, `wa revoke`, `wa poll`, `wa listen`.
+//! - [`demo`]: `wa demo`, two accounts talking through an embedded `wa-testserver`.
+#![forbid(unsafe_code)]
+
+pub mod demo;
+pub mod messaging;
+pub mod session;

@@ -1,0 +1,452 @@
+//! `wa send`, `wa react`, `wa edit`, `wa revoke`, `wa poll` and `wa listen`: messaging with
+//! the session saved by `wa login`.
+
+use std::io::Write;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use serde_json::Value;
+use wa_binary::Jid;
+use wa_client::message::build::{self, Quote, Target, TextBuilder};
+use wa_client::message::content::MessageContent;
+use wa_client::message::poll;
+use wa_client::message::secret::random_bytes;
+use wa_client::{Client, Event, EventStream, MessageEvent, ReceiptKind};
+use wa_proto::proto::Message;
+
+use crate::session::{ConnectArgs, open_session};
+
+/// Parses a JID argument; a bare phone number means `NUMBER@s.whatsapp.net`.
+pub fn parse_jid(s: &str) -> Result<Jid> {
+    let s = s.trim();
+    if !s.is_empty()
+        && s.trim_start_matches('+')
+            .chars()
+            .all(|c| c.is_ascii_digit())
+    {
+        return format!("{}@s.whatsapp.net", s.trim_start_matches('+'))
+            .parse()
+            .with_context(|| format!("bad phone number {s:?}"));
+    }
+    let jid: Jid = s.parse().with_context(|| format!("bad JID {s:?}"))?;
+    if jid.user().is_empty() {
+        bail!("bad JID {s:?}: no user part");
+    }
+    Ok(jid)
+}
+
+/// Milliseconds since the Unix epoch (the CLI is an IO layer: it reads the clock).
+#[allow(clippy::disallowed_methods)]
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// `wa send` options.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Connection and store options.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// The chat: a phone number or a JID.
+    #[arg(long)]
+    pub to: String,
+    /// The text.
+    #[arg(long)]
+    pub text: String,
+    /// Reply to the message with this id.
+    #[arg(long)]
+    pub reply_to: Option<String>,
+    /// Who sent the message replied to (default: the other party of the chat).
+    #[arg(long, requires = "reply_to")]
+    pub reply_sender: Option<String>,
+    /// The text of the message replied to, shown above the reply.
+    #[arg(long, requires = "reply_to")]
+    pub quoted_text: Option<String>,
+    /// Mention a user (repeatable); write them in the text as `@NUMBER`.
+    #[arg(long)]
+    pub mention: Vec<String>,
+}
+
+/// Builds the message of `wa send`.
+pub fn text_message(args: &SendArgs, to: &Jid) -> Result<Message> {
+    let mut builder = TextBuilder::new(&args.text);
+    for m in &args.mention {
+        builder = builder.mention(parse_jid(m)?);
+    }
+    if let Some(id) = &args.reply_to {
+        let sender = match &args.reply_sender {
+            Some(s) => parse_jid(s)?,
+            None => to.clone(),
+        };
+        builder = builder.reply_to(Quote {
+            id: id.clone(),
+            sender,
+            message: build::text(args.quoted_text.clone().unwrap_or_default()),
+        });
+    }
+    Ok(builder.build())
+}
+
+/// A message of the chat referred to by id.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Connection and store options.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// The chat: a phone number or a JID.
+    #[arg(long)]
+    pub to: String,
+    /// The id of the message.
+    #[arg(long)]
+    pub id: String,
+}
+
+/// `wa react` options.
+#[derive(Debug, Args)]
+pub struct ReactArgs {
+    /// The message reacted to.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The emoji; empty removes our reaction.
+    #[arg(long)]
+    pub emoji: String,
+    /// The message is one we sent (default: sent by the other party).
+    #[arg(long)]
+    pub mine: bool,
+}
+
+/// `wa edit` options.
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// Our message to edit.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Its new text.
+    #[arg(long)]
+    pub text: String,
+}
+
+/// `wa poll` options.
+#[derive(Debug, Args)]
+pub struct PollArgs {
+    /// Connection and store options.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// The chat: a phone number or a JID.
+    #[arg(long)]
+    pub to: String,
+    /// The question.
+    #[arg(long)]
+    pub name: String,
+    /// An option (at least two).
+    #[arg(long = "option", required = true)]
+    pub options: Vec<String>,
+    /// How many options a voter may pick (0: any number).
+    #[arg(long, default_value_t = 1)]
+    pub selectable: u32,
+}
+
+/// Connects, sends `message` to `to`, disconnects: "sent ID to CHAT".
+async fn send_one(connect: &ConnectArgs, to: &str, message: Message) -> Result<String> {
+    let to = parse_jid(to)?;
+    let session = open_session(connect).await?;
+    let res = session.client.send_message(to, message).await;
+    session.client.disconnect().await;
+    let sent = res.context("sending")?;
+    Ok(format!(
+        "sent {} to {} at {} ({} device{})",
+        sent.id,
+        sent.chat,
+        sent.timestamp,
+        sent.devices.len(),
+        if sent.devices.len() == 1 { "" } else { "s" }
+    ))
+}
+
+/// `wa send`.
+pub async fn send(args: &SendArgs) -> Result<String> {
+    let to = parse_jid(&args.to)?;
+    let message = text_message(args, &to)?;
+    send_one(&args.connect, &args.to, message).await
+}
+
+/// `wa react`.
+pub async fn react(args: &ReactArgs) -> Result<String> {
+    let chat = parse_jid(&args.target.to)?;
+    let target = if args.mine {
+        Target::own(chat, &args.target.id)
+    } else {
+        Target::from(chat.clone(), &args.target.id, chat)
+    };
+    let message = build::reaction(&target, &args.emoji, now_ms());
+    send_one(&args.target.connect, &args.target.to, message).await
+}
+
+/// `wa edit`.
+pub async fn edit(args: &EditArgs) -> Result<String> {
+    let chat = parse_jid(&args.target.to)?;
+    let message = build::edit(&chat, &args.target.id, build::text(&args.text), now_ms());
+    send_one(&args.target.connect, &args.target.to, message).await
+}
+
+/// `wa revoke`: deletes one of our messages for everyone.
+pub async fn revoke(args: &TargetArgs) -> Result<String> {
+    let chat = parse_jid(&args.to)?;
+    let message = build::revoke(&Target::own(chat, &args.id));
+    send_one(&args.connect, &args.to, message).await
+}
+
+/// `wa poll`.
+pub async fn poll(args: &PollArgs) -> Result<String> {
+    let secret = random_bytes::<32>()?;
+    let message = poll::poll_creation(&args.name, &args.options, args.selectable, secret)?;
+    send_one(&args.connect, &args.to, message).await
+}
+
+/// `wa listen` options.
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// Connection and store options.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Print every event as one JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Stop after this many messages.
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// Mark every received message read.
+    #[arg(long)]
+    pub read: bool,
+    /// Stop after this many seconds.
+    #[arg(long)]
+    pub seconds: Option<u64>,
+}
+
+/// An event as the JSON line `wa listen --json` prints: the event's own serialization, with
+/// the typed view of the message (`content`) added to message events.
+pub fn event_json(event: &Event) -> Result<Value> {
+    let mut value = serde_json::to_value(event).context("serializing an event")?;
+    if let Event::Message(m) = event
+        && let Value::Object(map) = &mut value
+    {
+        map.insert(
+            "content".into(),
+            serde_json::to_value(MessageContent::from_message(&m.message))?,
+        );
+    }
+    Ok(value)
+}
+
+/// One line for a person to read, or `None` for events not worth a line.
+pub fn event_line(event: &Event) -> Option<String> {
+    Some(match event {
+        Event::Message(m) => message_line(m),
+        Event::Receipt(r) => format!(
+            "receipt {} for {} from {}",
+            receipt_word(&r.kind),
+            r.message_ids.join(", "),
+            r.sender
+        ),
+        Event::UndecryptableMessage { info, reason } => format!(
+            "could not decrypt {} from {}: {reason}",
+            info.id, info.source.sender
+        ),
+        Event::Disconnected {
+            reason,
+            reconnecting,
+        } => format!("disconnected ({reason:?}); reconnecting: {reconnecting}"),
+        Event::Connected => "connected".into(),
+        Event::OfflineSyncCompleted { count } => format!("offline queue drained ({count})"),
+        _ => return None,
+    })
+}
+
+fn message_line(m: &MessageEvent) -> String {
+    let who = m
+        .info
+        .push_name
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .map(|n| format!("{n} ({})", m.info.source.sender))
+        .unwrap_or_else(|| m.info.source.sender.to_string());
+    let dir = if m.info.source.is_from_me {
+        " [from me]"
+    } else {
+        ""
+    };
+    format!(
+        "[{}] {who}{dir} in {}: {}",
+        m.info.id,
+        m.info.source.chat,
+        MessageContent::from_message(&m.message).summary()
+    )
+}
+
+/// A receipt kind in plain words.
+pub fn receipt_word(kind: &ReceiptKind) -> &str {
+    match kind {
+        ReceiptKind::Delivered => "delivered",
+        ReceiptKind::Read => "read",
+        ReceiptKind::ReadSelf => "read on another of our devices",
+        ReceiptKind::Played => "played",
+        ReceiptKind::PlayedSelf => "played on another of our devices",
+        ReceiptKind::Retry => "retry requested",
+        ReceiptKind::Sender => "delivered to our other device",
+        ReceiptKind::Inactive => "delivered (inactive device)",
+        ReceiptKind::ServerError => "server error",
+        ReceiptKind::Other(s) => s,
+        _ => "other",
+    }
+}
+
+/// `wa listen`: prints events until interrupted, `--count` messages or `--seconds`.
+pub async fn listen(args: &ListenArgs) -> Result<String> {
+    let mut session = open_session(&args.connect).await?;
+    if !args.json {
+        println!("listening as {}; Ctrl-C to stop", session.own);
+    }
+    let early = std::mem::take(&mut session.early);
+    let res = listen_loop(&session.client, &mut session.events, early, args).await;
+    session.client.disconnect().await;
+    let n = res?;
+    Ok(if args.json {
+        String::new()
+    } else {
+        format!("{n} message(s) received")
+    })
+}
+
+async fn listen_loop(
+    client: &Client,
+    events: &mut EventStream,
+    early: Vec<Event>,
+    args: &ListenArgs,
+) -> Result<u64> {
+    let deadline = args
+        .seconds
+        .map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
+    let mut messages = 0u64;
+    let mut stdout = std::io::stdout();
+    let mut early = early.into_iter();
+    loop {
+        if args.count.is_some_and(|c| messages >= c) {
+            return Ok(messages);
+        }
+        if let Some(event) = early.next() {
+            messages += handle_event(client, &event, args, &mut stdout).await?;
+            continue;
+        }
+        let next = async {
+            match deadline {
+                Some(d) => tokio::time::timeout_at(d, events.recv()).await.ok(),
+                None => Some(events.recv().await),
+            }
+        };
+        let event = tokio::select! {
+            e = next => match e {
+                None => return Ok(messages),
+                Some(None) => bail!("the client stopped"),
+                Some(Some(e)) => e,
+            },
+            _ = tokio::signal::ctrl_c() => return Ok(messages),
+        };
+        messages += handle_event(client, &event, args, &mut stdout).await?;
+        if let Event::Disconnected {
+            reconnecting: false,
+            reason,
+        } = &event
+        {
+            bail!("disconnected: {reason:?}");
+        }
+    }
+}
+
+/// Prints one event (and marks a message read with `--read`); 1 for a message, else 0.
+async fn handle_event(
+    client: &Client,
+    event: &Event,
+    args: &ListenArgs,
+    stdout: &mut std::io::Stdout,
+) -> Result<u64> {
+    if args.json {
+        writeln!(stdout, "{}", event_json(event)?)?;
+    } else if let Some(line) = event_line(event) {
+        writeln!(stdout, "{line}")?;
+    }
+    stdout.flush().ok();
+    let Event::Message(m) = event else {
+        return Ok(0);
+    };
+    if args.read && !m.info.source.is_from_me {
+        let ts = u64::try_from(now_ms() / 1000).unwrap_or(0);
+        let sender = m.info.source.is_group.then(|| m.info.source.sender.clone());
+        client
+            .mark_read(
+                std::slice::from_ref(&m.info.id),
+                m.info.source.chat.clone(),
+                sender,
+                ts,
+            )
+            .await
+            .context("marking read")?;
+    }
+    Ok(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jids_and_phone_numbers() {
+        assert_eq!(
+            parse_jid("+15550001").unwrap().to_string(),
+            "15550001@s.whatsapp.net"
+        );
+        assert_eq!(parse_jid("123@lid").unwrap().to_string(), "123@lid");
+        assert!(parse_jid("").is_err());
+        assert!(parse_jid("s.whatsapp.net").is_err());
+        assert!(parse_jid("a@b@c").is_err());
+    }
+
+    #[test]
+    fn send_builds_replies_with_mentions() {
+        let args = SendArgs {
+            connect: ConnectArgs {
+                store: "x".into(),
+                server: None,
+                root_key: None,
+                ca: None,
+                timeout: 1,
+                http_proxy: None,
+                socks5: None,
+            },
+            to: "15550002".into(),
+            text: "@15550003 yes".into(),
+            reply_to: Some("3EB0X".into()),
+            reply_sender: None,
+            quoted_text: Some("lunch?".into()),
+            mention: vec!["15550003".into()],
+        };
+        let to = parse_jid(&args.to).unwrap();
+        let m = text_message(&args, &to).unwrap();
+        let MessageContent::Text {
+            text,
+            mentions,
+            quoted: Some(q),
+        } = MessageContent::from_message(&m)
+        else {
+            panic!("not a reply")
+        };
+        assert_eq!(text, "@15550003 yes");
+        assert_eq!(mentions, vec!["15550003@s.whatsapp.net"]);
+        assert_eq!(q.id, "3EB0X");
+        assert_eq!(q.sender.as_deref(), Some("15550002@s.whatsapp.net"));
+        assert_eq!(q.text.as_deref(), Some("lunch?"));
+    }
+}
