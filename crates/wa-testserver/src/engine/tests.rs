@@ -984,4 +984,5 @@ fn code_pairing(h: &mut Harness, phone: &str, account: usize) -> Node {
 mod accounts;
 mod groups;
 mod lookups;
+mod random;
 mod routing;
