@@ -48,6 +48,7 @@ pub use serde_helpers::{serde_jid, serde_message, serde_opt_jid};
 
 use crate::error::{Error, MessageError, Result};
 use crate::event::{Event, MessageEvent, ReceiptKind};
+use crate::group::GroupError;
 use crate::message::{
     EncPayload, EncType, MessageInfo, ack_for, delivery_receipt, dsm, enc_payloads, unpad,
 };
@@ -110,6 +111,8 @@ enum Decrypted {
     Event(Box<MessageEvent>, [u8; 32]),
     /// Already handled (or a Signal duplicate).
     Duplicate,
+    /// Decrypted, but only protocol plumbing (a group sender key): no event.
+    Plumbing,
     /// Did not decrypt; `retry` when a retry receipt can repair it.
     Failed { reason: String, retry: bool },
 }
@@ -272,6 +275,7 @@ impl Receiver {
             }
         };
         let mut delivered = false;
+        let mut delivered_plumbing = false;
         let mut failure: Option<(String, bool)> = None;
         for enc in &encs {
             match self
@@ -284,13 +288,14 @@ impl Receiver {
                     delivered = true;
                 }
                 Decrypted::Duplicate => debug!(id = %info.id, "payload already handled"),
+                Decrypted::Plumbing => delivered_plumbing = true,
                 Decrypted::Failed { reason, retry } => {
                     warn!(id = %info.id, sender = %info.source.sender, %reason, "message did not decrypt");
                     failure.get_or_insert((reason, retry));
                 }
             }
         }
-        if delivered {
+        if delivered || (delivered_plumbing && failure.is_none()) {
             self.recent.insert(key);
             out.send.push(delivery_receipt(node, &info, true)?);
         }
@@ -396,21 +401,45 @@ impl Receiver {
                 None => Decrypted::Duplicate,
             });
         }
+        let txn = Transaction::new(store);
         let incoming = match enc.kind {
             EncType::PreKey => IncomingMessage::PreKey(&enc.ciphertext),
             EncType::Whisper => IncomingMessage::Whisper(&enc.ciphertext),
             EncType::SenderKey => {
-                // HOOK(group-client): sender-key decryption (`skmsg`) is the group pipeline's;
-                // until it is wired here such payloads are reported, without a retry receipt.
-                return Ok(Decrypted::Failed {
-                    reason: MessageError::Unsupported("skmsg (group) decryption".into())
-                        .to_string(),
-                    retry: false,
-                });
+                if !info.source.is_group {
+                    return Ok(Decrypted::Failed {
+                        reason: MessageError::Unsupported("skmsg outside a group".into())
+                            .to_string(),
+                        retry: false,
+                    });
+                }
+                let res = crate::group::decrypt_group_message(
+                    &txn,
+                    &info.source.chat,
+                    &info.source.sender,
+                    &enc.ciphertext,
+                )
+                .await;
+                match res {
+                    Ok(padded) => {
+                        return self
+                            .finish(txn, node, info, enc, hash, &padded, unix_now)
+                            .await;
+                    }
+                    Err(GroupError::Store(e)) => return Err(Error::Store(e)),
+                    Err(GroupError::Signal(SignalError::DuplicateMessage(_))) => {
+                        return Ok(Decrypted::Duplicate);
+                    }
+                    Err(e) => {
+                        return Ok(Decrypted::Failed {
+                            reason: e.to_string(),
+                            retry: true,
+                        });
+                    }
+                }
             }
         };
         let addr = Self::sender_address(store, info).await?;
-        let txn = Transaction::new(store);
         let padded = match wa_signal::store::decrypt(&txn, &addr, incoming, rng).await {
             Ok((plain, _identity)) => plain,
             Err(wa_signal::store::StoreError::Store(e)) => return Err(Error::Store(e)),
@@ -424,9 +453,26 @@ impl Receiver {
                 });
             }
         };
+        self.finish(txn, node, info, enc, hash, &padded, unix_now)
+            .await
+    }
+
+    /// Unpads and decodes a decrypted payload, stores a group sender key it distributes, and
+    /// commits everything with the buffered plaintext.
+    #[allow(clippy::too_many_arguments)]
+    async fn finish<S: Store + ?Sized>(
+        &mut self,
+        mut txn: Transaction<'_, S>,
+        node: &Node,
+        info: &MessageInfo,
+        enc: &EncPayload,
+        hash: [u8; 32],
+        padded: &[u8],
+        unix_now: u64,
+    ) -> Result<Decrypted> {
         let server_timestamp = i64::try_from(info.timestamp).unwrap_or(i64::MAX);
         let inserted_at = i64::try_from(unix_now).unwrap_or(i64::MAX);
-        let decoded = unpad(&padded, enc.version).and_then(|plain| {
+        let decoded = unpad(padded, enc.version).and_then(|plain| {
             wa_proto::proto::Message::decode(plain)
                 .map_err(|e| MessageError::Malformed(format!("message protobuf: {e}")))
         });
@@ -435,7 +481,6 @@ impl Receiver {
             Err(e) => {
                 // The session moved on; keep that, and remember the payload as handled so a
                 // redelivery is dropped rather than failing on a spent key.
-                let mut txn = txn;
                 txn.changes().buffer_event(BufferedEvent {
                     hash,
                     plaintext: None,
@@ -449,6 +494,33 @@ impl Receiver {
                 });
             }
         };
+        let mut message = message;
+        let distributes = message.sender_key_distribution_message.take();
+        if let Some(skdm) = &distributes
+            && info.source.is_group
+            && let Err(e) = crate::group::process_sender_key_distribution(
+                &txn,
+                &info.source.chat,
+                &info.source.sender,
+                skdm,
+            )
+            .await
+        {
+            match e {
+                GroupError::Store(e) => return Err(Error::Store(e)),
+                e => warn!(error = %e, "unusable sender key distribution"),
+            }
+        }
+        // A payload that only carried the group's sender key is plumbing, not a message.
+        let only_plumbing = distributes.is_some()
+            && wa_proto::proto::Message {
+                message_context_info: None,
+                ..message.clone()
+            } == wa_proto::proto::Message::default();
+        if !info.source.is_group {
+            // Outside groups the field is passed through untouched.
+            message.sender_key_distribution_message = distributes;
+        }
         let (message, unwrapped) = if info.source.is_from_me {
             let (inner, dest) = dsm::unwrap(message);
             (inner, dest.is_some())
@@ -462,7 +534,6 @@ impl Receiver {
             unwrapped_from_device_sent: unwrapped,
             from_buffer: false,
         };
-        let mut txn = txn;
         let changes = txn.changes();
         put_mapping(
             changes,
@@ -476,11 +547,15 @@ impl Receiver {
         );
         changes.buffer_event(BufferedEvent {
             hash,
-            plaintext: Some(buffer::encode(node, &event)),
+            plaintext: (!only_plumbing).then(|| buffer::encode(node, &event)),
             server_timestamp,
             inserted_at,
         });
         txn.commit().await?;
-        Ok(Decrypted::Event(Box::new(event), hash))
+        Ok(if only_plumbing {
+            Decrypted::Plumbing
+        } else {
+            Decrypted::Event(Box::new(event), hash)
+        })
     }
 }

@@ -370,20 +370,120 @@ async fn copy_from_our_own_device_is_unwrapped_into_the_recipient_chat() {
 }
 
 #[tokio::test]
-async fn unsupported_and_empty_payloads_are_reported_without_retry() {
+async fn group_message_with_its_sender_key_decrypts_and_skmsg_without_one_asks_again() {
+    use wa_signal::store::{
+        MemorySignalStore, SenderKeyName, group_create_distribution, group_encrypt,
+    };
+
     let store = memory_store(11).await;
+    let mut sender = Sender::new(&store, 16).await;
     let mut rx = Receiver::default();
-    let sk = Node::new("enc")
-        .attr("v", "2")
-        .attr("type", "skmsg")
-        .bytes(vec![3; 40])
-        .build();
+    let group = jid("123-456@g.us");
+    let author = jid("222:1@s.whatsapp.net");
+    let theirs = MemorySignalStore::new(IdentityKeyPair::generate(&mut sender.rng), 77);
+    let name = SenderKeyName {
+        group_id: group.to_string(),
+        sender: address(&author),
+    };
+    let skdm = group_create_distribution(&theirs, &name, &mut sender.rng)
+        .await
+        .unwrap();
+    // The distribution rides a 1:1 pkmsg in the same stanza as the skmsg.
+    let carrier = Message {
+        sender_key_distribution_message: Some(
+            wa_proto::proto::message::SenderKeyDistributionMessage {
+                group_id: Some(group.to_string()),
+                axolotl_sender_key_distribution_message: Some(skdm.serialized().to_vec()),
+            },
+        ),
+        ..Message::default()
+    };
+    let pk = sender.enc(&carrier);
+    let padded = pad(text("hi group").encode_to_vec(), &mut sender.rng);
+    let sk = group_encrypt(&theirs, &name, &padded, &mut sender.rng)
+        .await
+        .unwrap();
+    let skmsg = |bytes: &[u8]| {
+        Node::new("enc")
+            .attr("v", "2")
+            .attr("type", "skmsg")
+            .bytes(bytes.to_vec())
+            .build()
+    };
     let node = Node::new("message")
-        .attr("from", jid("123-456@g.us"))
-        .attr("participant", jid("222:1@s.whatsapp.net"))
+        .attr("from", group.clone())
+        .attr("participant", author.clone())
         .attr("id", "G1")
         .attr("t", "1")
-        .child(sk)
+        .child(pk)
+        .child(skmsg(sk.serialized()))
+        .build();
+    let out = run(&mut rx, &store, &node).await;
+    // One event: the text; the key distribution is plumbing.
+    let ev = message_event(&out);
+    assert!(ev.info.source.is_group);
+    assert_eq!(ev.info.source.chat, group);
+    assert_eq!(ev.message.conversation.as_deref(), Some("hi group"));
+    assert_eq!(out.send.len(), 2, "receipt and ack: {:?}", out.send);
+    assert_eq!(
+        out.send[0].attr("participant").and_then(AttrValue::as_jid),
+        Some(&author)
+    );
+
+    // A sender whose key we never got: undecryptable, and a retry receipt asks again.
+    let stranger = jid("333:2@s.whatsapp.net");
+    let other = SenderKeyName {
+        group_id: group.to_string(),
+        sender: address(&stranger),
+    };
+    group_create_distribution(&theirs, &other, &mut sender.rng)
+        .await
+        .unwrap();
+    let sk = group_encrypt(&theirs, &other, &padded, &mut sender.rng)
+        .await
+        .unwrap();
+    let node = Node::new("message")
+        .attr("from", group.clone())
+        .attr("participant", stranger.clone())
+        .attr("id", "G2")
+        .attr("t", "1")
+        .child(skmsg(sk.serialized()))
+        .build();
+    let out = run(&mut rx, &store, &node).await;
+    assert!(matches!(
+        out.events.as_slice(),
+        [Event::UndecryptableMessage { .. }]
+    ));
+    let [retry, ack] = out.send.as_slice() else {
+        panic!("{:?}", out.send)
+    };
+    assert_eq!(
+        (retry.tag.as_str(), attr(retry, "type")),
+        ("receipt", "retry")
+    );
+    assert_eq!(
+        retry.attr("participant").and_then(AttrValue::as_jid),
+        Some(&stranger)
+    );
+    assert_eq!(ack.tag, "ack");
+}
+
+#[tokio::test]
+async fn unsupported_and_empty_payloads_are_reported_without_retry() {
+    let store = memory_store(17).await;
+    let mut rx = Receiver::default();
+    // skmsg outside a group.
+    let node = Node::new("message")
+        .attr("from", jid("222:1@s.whatsapp.net"))
+        .attr("id", "U1")
+        .attr("t", "1")
+        .child(
+            Node::new("enc")
+                .attr("v", "2")
+                .attr("type", "skmsg")
+                .bytes(vec![3; 40])
+                .build(),
+        )
         .build();
     let out = run(&mut rx, &store, &node).await;
     assert!(matches!(
@@ -398,6 +498,7 @@ async fn unsupported_and_empty_payloads_are_reported_without_retry() {
         .build();
     let out = run(&mut rx, &store, &empty).await;
     assert_eq!(out.events.len(), 1);
+    assert_eq!(out.send.len(), 1);
     assert_eq!(out.send[0].tag, "ack");
 }
 
