@@ -2,7 +2,7 @@
 
 use wa_binary::{Jid, Node};
 
-use super::manage::versioned;
+use super::manage::announce_joins;
 use super::model::{Group, JoinRequest, Member, Role, UserRef};
 use super::{GroupRegistry, Outbox, RegistryError, admin_in, attr_group, attr_str, notification};
 
@@ -32,9 +32,8 @@ impl GroupRegistry {
             user: user.clone(),
             role: Role::Member,
         });
-        let change = versioned(g, "add", reason, std::slice::from_ref(user));
-        let n = notification(self.shared.stanza_id(), now, g, Some(actor), vec![change]);
-        out.send(g.users(), &n);
+        let newcomer = std::slice::from_ref(user);
+        announce_joins(&mut self.shared, now, g, Some(actor), reason, newcomer, out);
         if let Some(parent) = g.linked_parent.clone() {
             self.join_community(now, &parent, std::slice::from_ref(user), out);
         }
@@ -71,9 +70,8 @@ impl GroupRegistry {
                 user: u.clone(),
                 role: Role::Member,
             }));
-            let change = versioned(g, "add", Some("linked_group_join"), &new);
-            let n = notification(self.shared.stanza_id(), now, g, None, vec![change]);
-            out.send(g.users(), &n);
+            let reason = Some("linked_group_join");
+            announce_joins(&mut self.shared, now, g, None, reason, &new, out);
         }
     }
 

@@ -6,7 +6,7 @@ use wa_groups::{AddressingMode, MemberAddMode};
 use super::model::{Description, Group, Member, PendingInvite, Role, UserRef};
 use super::{
     GroupRegistry, INVITE_V4_LIFETIME, MAX_DESCRIPTION_CHARS, MAX_SUBJECT_CHARS, Outbox,
-    RegistryError, attr_group, attr_jid, attr_str, notification, text,
+    RegistryError, Shared, attr_group, attr_jid, attr_str, notification, text,
 };
 
 /// Checks a subject: non-empty, at most [`MAX_SUBJECT_CHARS`].
@@ -38,6 +38,34 @@ fn ensure_admin(g: &mut Group) -> Option<UserRef> {
     let first = g.members.first_mut()?;
     first.role = Role::Admin;
     Some(first.user.clone())
+}
+
+/// Tells of members who just joined `g` (already in its member list): the members who were
+/// there get `<add [reason] v_id prev_v_id>`, each newcomer gets `<create [reason]>` with the
+/// whole group (whatsmeow's `JoinedGroup`, Baileys' `groups.upsert`).
+pub(super) fn announce_joins(
+    shared: &mut Shared,
+    now: u64,
+    g: &mut Group,
+    actor: Option<&UserRef>,
+    reason: Option<&str>,
+    newcomers: &[UserRef],
+    out: &mut Outbox,
+) {
+    let change = versioned(g, "add", reason, newcomers);
+    let n = notification(shared.stanza_id(), now, g, actor, vec![change]);
+    let before = g
+        .members
+        .iter()
+        .filter(|m| !newcomers.iter().any(|u| u.same(&m.user)))
+        .map(|m| m.user.user());
+    out.send(before, &n);
+    let create = Node::new("create")
+        .attr_opt("reason", reason)
+        .child(g.to_node(true))
+        .build();
+    let n = notification(shared.stanza_id(), now, g, actor, vec![create]);
+    out.send(newcomers.iter().map(UserRef::user), &n);
 }
 
 impl GroupRegistry {
@@ -383,7 +411,9 @@ impl GroupRegistry {
                 changed.push(target);
             }
         }
-        if !changed.is_empty() {
+        if action == "add" && !changed.is_empty() {
+            announce_joins(&mut self.shared, now, g, Some(who), None, &changed, out);
+        } else if !changed.is_empty() {
             let mut changes = vec![versioned(g, &action, None, &changed)];
             if let Some(promoted) = ensure_admin(g) {
                 changes.push(versioned(g, "promote", None, &[promoted]));

@@ -90,6 +90,25 @@ pub(super) fn changes(n: &[(Jid, Node)]) -> (Vec<Jid>, wa_groups::GroupNotificat
     (to, parse_group_notification(first).unwrap())
 }
 
+/// A join's two notifications: `<add>` to the members who were there and `<create>` to the
+/// newcomers, as `(add recipients, add, create recipients, create)`.
+pub(super) fn joins(
+    n: &[(Jid, Node)],
+) -> (
+    Vec<Jid>,
+    wa_groups::GroupNotification,
+    Vec<Jid>,
+    wa_groups::GroupNotification,
+) {
+    let (create, add): (Vec<_>, Vec<_>) = n.iter().cloned().partition(|(_, s)| {
+        parse_group_notification(s)
+            .is_ok_and(|p| matches!(p.changes[..], [GroupChange::Created { .. }]))
+    });
+    let (add_to, add) = changes(&add);
+    let (create_to, create) = changes(&create);
+    (add_to, add, create_to, create)
+}
+
 pub(super) fn sorted(mut v: Vec<Jid>) -> Vec<Jid> {
     v.sort();
     v
@@ -226,8 +245,20 @@ fn participants_add_remove_promote_demote() {
     assert_eq!(res.iter().map(|r| r.code).collect::<Vec<_>>(), [200, 409]);
     assert_eq!(res[0].jid, lid(2));
     assert_eq!(res[0].phone_number, Some(pn(2)));
-    let (to, notif) = changes(&n);
-    assert_eq!(to, sorted(vec![pn(0), pn(1), pn(2)]));
+    let (to, notif, newcomers, joined) = joins(&n);
+    assert_eq!(to, sorted(vec![pn(0), pn(1)]));
+    assert_eq!(newcomers, [pn(2)]);
+    match &joined.changes[..] {
+        [
+            GroupChange::Created {
+                info, reason, kind, ..
+            },
+        ] => {
+            assert_eq!((reason, kind), (&None, &None));
+            assert_eq!(info.participants.len(), 3);
+        }
+        other => panic!("{other:?}"),
+    }
     assert_eq!(notif.actor, Some(lid(1)));
     let GroupChange::Added(added) = &notif.changes[0] else {
         panic!("{notif:?}")

@@ -9,7 +9,7 @@ use wa_groups::{
     invite_link, parse_group_notification,
 };
 
-use super::tests::{NOW, changes, code, lid, ok, pn, registry, run, sorted, team};
+use super::tests::{NOW, changes, code, joins, lid, ok, pn, registry, run, sorted, team};
 
 #[test]
 fn invite_links_get_reset_inspect_join() {
@@ -91,8 +91,12 @@ fn invite_links_get_reset_inspect_join() {
         },
     );
     assert_eq!(joined, JoinResult::Joined(g.clone()));
-    let (to, notif) = changes(&n);
-    assert_eq!(to, sorted(vec![pn(0), pn(1), pn(2)]));
+    let (to, notif, newcomers, created) = joins(&n);
+    assert_eq!(to, sorted(vec![pn(0), pn(1)]));
+    assert_eq!(newcomers, [pn(2)]);
+    assert!(matches!(&created.changes[..],
+        [GroupChange::Created { info, reason, .. }]
+            if reason.as_deref() == Some("invite") && info.jid == g && info.participants.len() == 3));
     assert_eq!(notif.actor, Some(lid(2)));
     let GroupChange::Added(add) = &notif.changes[0] else {
         panic!("{notif:?}")
@@ -172,8 +176,9 @@ fn join_approval_queues_requests_for_admins() {
         &act(JoinRequestAction::Approve, vec![lid(2), pn(1)]),
     );
     assert_eq!(res.iter().map(|r| r.code).collect::<Vec<_>>(), [200, 404]);
-    let (to, notif) = changes(&n);
-    assert_eq!(to, sorted(vec![pn(0), pn(1), pn(2)]));
+    let (to, notif, newcomers, _) = joins(&n);
+    assert_eq!(to, sorted(vec![pn(0), pn(1)]));
+    assert_eq!(newcomers, [pn(2)]);
     assert!(
         matches!(&notif.changes[..], [GroupChange::Added(a)] if a.participants[0].lid == Some(lid(2)))
     );
@@ -230,8 +235,9 @@ fn refused_adds_make_v4_invites() {
     };
     assert_eq!(code(&mut reg, &pn(2), &AcceptInvite(wrong)), Some(406));
     let (_, n) = ok(&mut reg, &lid(2), &AcceptInvite(invite.clone()));
-    let (to, notif) = changes(&n);
-    assert_eq!(to, sorted(vec![pn(0), pn(1), pn(2)]));
+    let (to, notif, newcomers, _) = joins(&n);
+    assert_eq!(to, sorted(vec![pn(0), pn(1)]));
+    assert_eq!(newcomers, [pn(2)]);
     assert!(
         matches!(&notif.changes[..], [GroupChange::Added(a)] if a.reason.as_deref() == Some("invite"))
     );
@@ -335,10 +341,15 @@ fn community_with_two_subgroups() {
     assert!(linked.iter().any(|(to, x)| *to == pn(1)
         && matches!(&x.changes[..],
         [GroupChange::Linked { link_type: LinkType::SubGroup, group }] if group.jid == a.jid)));
-    // carol, a member of A, became a community member (reason linked_group_join).
-    assert!(linked.iter().any(|(to, x)| *to == pn(2)
+    // carol, a member of A, became a community member (reason linked_group_join): the
+    // community's members are told by <add>, carol by <create>.
+    assert!(linked.iter().any(|(to, x)| *to == pn(1)
         && matches!(&x.changes[..],
         [GroupChange::Added(add)] if add.reason.as_deref() == Some("linked_group_join"))));
+    assert!(linked.iter().any(|(to, x)| *to == pn(2)
+        && matches!(&x.changes[..],
+        [GroupChange::Created { info, reason, .. }]
+            if reason.as_deref() == Some("linked_group_join") && info.is_community)));
     ok(&mut reg, &pn(2), &GetGroupInfo { group: c.clone() });
     ok(
         &mut reg,
