@@ -877,7 +877,12 @@ fn code_pairing_finds_the_account_by_the_requested_number() {
         .build();
     let r = c.send(&mut h, &iq("h", "md", "set", vec![hello]));
     assert_eq!(attr(r[0].child("error").unwrap(), "code"), "404");
-    assert!(h.state.code_waiting.iter().all(|(conn, _)| *conn != c.conn.id()));
+    assert!(
+        h.state
+            .code_waiting
+            .iter()
+            .all(|(conn, _)| *conn != c.conn.id())
+    );
 }
 
 /// Runs code pairing for `phone` (account `account`) through every stage; returns the

@@ -15,6 +15,9 @@ struct Wanted {
     devices: bool,
     lid: bool,
     contact: bool,
+    /// `<contact addressing_mode='lid'/>` (whatsmeow's `IsOnWhatsApp`): known numbers are
+    /// answered with `jid` = the LID and `pn_jid` = the phone-number JID.
+    contact_lid: bool,
 }
 
 /// The `<devices>` child for account `a`: the phone and every companion with its key index,
@@ -72,7 +75,16 @@ fn user_node(user: &Node, want: Wanted, state: &ServerState, now_ms: u64) -> Nod
         }
         (None, None) => (Jid::new("", Server::User), None),
     };
-    let mut b = Node::new("user").attr("jid", jid.clone());
+    let lid_answer = (want.contact_lid && contact.is_some())
+        .then(|| account.and_then(|a| state.acct(a)))
+        .flatten()
+        .map(|a| a.account.lid_jid(0));
+    let mut b = match lid_answer {
+        Some(lid) => Node::new("user")
+            .attr("jid", lid)
+            .attr("pn_jid", jid.clone()),
+        None => Node::new("user").attr("jid", jid.clone()),
+    };
     if want.contact || contact.is_some() {
         let mut c = Node::new("contact").attr("type", if account.is_some() { "in" } else { "out" });
         if let Some(q) = &contact {
@@ -167,6 +179,10 @@ impl Connection {
             devices: query.and_then(|q| q.child("devices")).is_some(),
             lid: query.and_then(|q| q.child("lid")).is_some(),
             contact: query.and_then(|q| q.child("contact")).is_some(),
+            contact_lid: query
+                .and_then(|q| q.child("contact"))
+                .and_then(|c| c.attr("addressing_mode"))
+                .is_some_and(|m| m.as_str() == Some("lid")),
         };
         let users: Vec<Node> = usync
             .child("list")

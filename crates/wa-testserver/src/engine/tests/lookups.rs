@@ -142,6 +142,25 @@ fn usync_contact_queries_say_in_or_out() {
     assert_eq!(s(&users[1], "jid"), "19990000000@s.whatsapp.net");
     assert_eq!(s(users[1].child("contact").unwrap(), "type"), "out");
     assert!(users[1].child("lid").is_none());
+
+    // whatsmeow's IsOnWhatsApp: `<contact addressing_mode='lid'/>`, numbers as `+N@c.us`:
+    // known ones come back as the LID with the phone-number JID in `pn_jid`.
+    let reply = a1.send(
+        &mut h,
+        &usync(
+            vec![Node::new("contact").attr("addressing_mode", "lid").build()],
+            vec![
+                contact(&format!("+{B_PN}@c.us")),
+                contact("+19990000000@c.us"),
+            ],
+        ),
+    );
+    let users = listed(&reply[0]);
+    assert_eq!(s(&users[0], "jid"), format!("{B_LID}@lid"));
+    assert_eq!(s(&users[0], "pn_jid"), format!("{B_PN}@s.whatsapp.net"));
+    assert_eq!(s(users[0].child("contact").unwrap(), "type"), "in");
+    assert_eq!(s(&users[1], "jid"), "19990000000@s.whatsapp.net");
+    assert_eq!(s(users[1].child("contact").unwrap(), "type"), "out");
 }
 
 #[test]
