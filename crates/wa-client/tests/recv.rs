@@ -328,3 +328,63 @@ async fn a_message_whose_handler_never_ran_is_delivered_after_a_restart() {
     assert_eq!(next(&mut events).await, Event::Connected);
     client.disconnect().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_session_is_repaired_by_a_retry_receipt_and_the_message_delivered() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let bob = server.admin().create_account(BOB, "Bob").unwrap();
+    let (alice, _alice_events, _) = pair(&server, None, MemoryContainer::new()).await;
+    let bob_container = MemoryContainer::new();
+    let (bob_client, mut bob_events, _) = pair(&server, Some(BOB), bob_container.clone()).await;
+    let alice_account = server.admin().accounts()[0].clone();
+
+    alice
+        .send_message_with(
+            bob.pn.clone(),
+            text("one"),
+            SendOptions::with_id("3EB0RETRY001"),
+        )
+        .await
+        .unwrap();
+    message(&mut bob_events, "3EB0RETRY001").await;
+
+    // Bob loses every session with Alice's account (as after a reinstall of his store).
+    let store = bob_container
+        .get(bob_client.device_id())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut changes = wa_store::Changes::new();
+    changes
+        .remove_sessions_of(alice_account.pn.signal_address_user())
+        .remove_sessions_of(alice_account.lid.signal_address_user());
+    wa_store::Store::commit(&store, changes).await.unwrap();
+
+    // Alice's next message rides her old session: Bob cannot decrypt it, asks again, and
+    // Alice resends on a new session.
+    alice
+        .send_message_with(
+            bob.pn.clone(),
+            text("two"),
+            SendOptions::with_id("3EB0RETRY002"),
+        )
+        .await
+        .unwrap();
+    let e = until(
+        &mut bob_events,
+        |e| matches!(e, Event::UndecryptableMessage { info, .. } if info.id == "3EB0RETRY002"),
+    )
+    .await;
+    assert!(matches!(e, Event::UndecryptableMessage { .. }));
+    let got = message(&mut bob_events, "3EB0RETRY002").await;
+    assert_eq!(got.message.conversation.as_deref(), Some("two"));
+    // whatsmeow's sender re-encrypts on its old session for a first retry without keys (which
+    // fails again here) and builds a new one from the keys of the second: one or two retries.
+    assert!(
+        (1..=2).contains(&got.retry_count),
+        "retry count {}",
+        got.retry_count
+    );
+}
