@@ -12,9 +12,12 @@
 //   {"event":"participants","id","action","participants":[...]}  (group-participants.update)
 //   {"event":"metadata","id","subject","participants":[...],"announce"}  (after metadata)
 //   {"event":"setting-done","id","setting"}
+//   {"event":"updated","id","action","results":[{"jid","status"}]}  (after update)
+//   {"event":"send-failed","to","text","message"}    (sendMessage threw)
 // Input, one JSON object per line on stdin:
 //   {"cmd":"create","subject":"...","participants":["JID",...]}   {"cmd":"metadata","id":"JID"}
 //   {"cmd":"send","to":"JID","text":"..."}   {"cmd":"setting","id":"JID","setting":"announcement"}
+//   {"cmd":"update","id":"JID","participants":["JID",...],"action":"add|remove|promote|demote"}
 //   {"cmd":"quit"} (or EOF)
 import makeWASocket, { DisconnectReason, WA_CERT_DETAILS, useMultiFileAuthState } from 'baileys';
 import pino from 'pino';
@@ -105,7 +108,14 @@ async function start() {
 
 async function command(c) {
     if (c.cmd === 'send') {
-        const sent = await sock.sendMessage(c.to, { text: c.text });
+        let sent;
+        try {
+            sent = await sock.sendMessage(c.to, { text: c.text });
+        } catch (e) {
+            // e.g. the group metadata query refused (403) after we were removed
+            emit({ event: 'send-failed', to: c.to, text: c.text, message: String(e?.message ?? e) });
+            return;
+        }
         emit({ event: 'sent', id: sent?.key?.id ?? null, to: c.to, text: c.text });
     } else if (c.cmd === 'create') {
         const meta = await sock.groupCreate(c.subject, c.participants);
@@ -124,6 +134,14 @@ async function command(c) {
             subject: meta.subject,
             participants: meta.participants.map((p) => p.id),
             announce: !!meta.announce,
+        });
+    } else if (c.cmd === 'update') {
+        const results = await sock.groupParticipantsUpdate(c.id, c.participants, c.action);
+        emit({
+            event: 'updated',
+            id: c.id,
+            action: c.action,
+            results: results.map((r) => ({ jid: r.jid, status: String(r.status) })),
         });
     } else if (c.cmd === 'setting') {
         await sock.groupSettingUpdate(c.id, c.setting);

@@ -6,6 +6,8 @@
 //! other member's devices (pkmsg in `<participants>`) and sends the `skmsg`; the server fans it
 //! out with `participant` set, and the other side decrypts. Then A turns announce mode on:
 //! B's next group text is refused by the server and never reaches A, while A's still reaches B.
+//! Finally A removes B: B is told, its send fails (the group info is refused to non-members)
+//! and A's texts no longer reach it.
 //!
 //! Driver script: `tests/interop/baileys_group.mjs` (JSON lines both ways).
 
@@ -227,6 +229,44 @@ async fn baileys_members_exchange_group_messages_and_announce_mode_is_enforced()
             .any(|v| v["event"] == "message" && v["text"] == "not allowed"),
         "{:#?}",
         a.seen
+    );
+
+    // A removes B: B is told, B can no longer send, A's next text no longer reaches B.
+    a.command(json!({"cmd": "update", "id": group, "participants": [bob.pn.to_string()], "action": "remove"}))
+        .await;
+    let updated = a.expect("updated").await;
+    assert_eq!(updated["results"][0]["status"], "200", "{updated}");
+    b.expect_where("B told of its removal", |v| {
+        v["event"] == "participants" && v["id"] == group.as_str() && v["action"] == "remove"
+    })
+    .await;
+    // Baileys asks for the group's metadata before sending: the server now refuses it (403).
+    b.command(json!({"cmd": "send", "to": group, "text": "still here?"}))
+        .await;
+    let failed = b
+        .expect_where("B's send after removal", |v| {
+            v["event"] == "send-failed" && v["text"] == "still here?"
+        })
+        .await;
+    assert!(
+        failed["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("forbidden")),
+        "{failed}"
+    );
+    a.command(json!({"cmd": "send", "to": group, "text": "after removal"}))
+        .await;
+    a.expect_where("A's send after removal", |v| {
+        v["event"] == "sent" && v["text"] == "after removal"
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        !b.seen
+            .iter()
+            .any(|v| v["event"] == "message" && v["text"] == "after removal"),
+        "{:#?}",
+        b.seen
     );
 
     a.quit().await;
