@@ -388,3 +388,60 @@ async fn a_lost_session_is_repaired_by_a_retry_receipt_and_the_message_delivered
         got.retry_count
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_queued_while_offline_arrive_in_order_before_the_offline_sync_event() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let bob = server.admin().create_account(BOB, "Bob").unwrap();
+    let (alice, _alice_events, _) = pair(&server, None, MemoryContainer::new()).await;
+    let bob_container = MemoryContainer::new();
+    let (bob_client, mut bob_events, _) = pair(&server, Some(BOB), bob_container.clone()).await;
+    bob_client.disconnect().await;
+    until(&mut bob_events, |e| {
+        *e == Event::Disconnected {
+            reason: DisconnectReason::Requested,
+            reconnecting: false,
+        }
+    })
+    .await;
+    drop(bob_client);
+
+    let ids: Vec<String> = (0..5).map(|i| format!("3EB0OFFLINE{i}")).collect();
+    for (i, id) in ids.iter().enumerate() {
+        alice
+            .send_message_with(
+                bob.pn.clone(),
+                text(&format!("queued {i}")),
+                SendOptions::with_id(id.clone()),
+            )
+            .await
+            .unwrap();
+    }
+
+    let (_bob_client, mut bob_events) = Client::start(config(&server), bob_container, None)
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    loop {
+        match next(&mut bob_events).await {
+            Event::Message(m) if m.info.id.starts_with("3EB0OFFLINE") => {
+                assert_eq!(
+                    m.message.conversation.as_deref(),
+                    Some(format!("queued {}", got.len()).as_str())
+                );
+                got.push(m.info.id.clone());
+            }
+            Event::OfflineSyncCompleted { count } => {
+                assert!(count >= 5, "{count}");
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(
+        got, ids,
+        "every queued message, in order, before the sync event"
+    );
+}
