@@ -512,3 +512,38 @@ async fn concurrent_sends_both_ways_all_arrive() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_receipt_from_our_own_device_gets_the_device_sent_copy_again() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let a = pair(&server, None).await;
+    let mut b = pair(&server, None).await;
+    let own = a.jid.to_non_ad();
+    let first = a
+        .client
+        .send_message(own.clone(), text("one"))
+        .await
+        .unwrap();
+    message_event(&mut b.events, &first.id).await;
+
+    let a_lid = a.store().await.device().await.unwrap().lid.unwrap();
+    let mut c = wa_store::Changes::new();
+    c.remove_sessions_of(a_lid.signal_address_user());
+    c.remove_sessions_of(a.jid.signal_address_user());
+    b.store().await.commit(c).await.unwrap();
+
+    let second = a.client.send_message(own, text("two")).await.unwrap();
+    let m = message_event(&mut b.events, &second.id).await;
+    assert_eq!(m.message.conversation.as_deref(), Some("two"));
+    assert!(
+        m.unwrapped_from_device_sent,
+        "resent as a DeviceSentMessage"
+    );
+    assert!(
+        m.retry_count >= 1,
+        "delivered through a retry: {}",
+        m.retry_count
+    );
+}

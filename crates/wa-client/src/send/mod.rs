@@ -53,6 +53,10 @@ pub const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(75);
 /// the tenth and later).
 pub const MAX_RETRIES_PER_MESSAGE: u32 = 10;
 
+/// The retry counters and session-rebuild times are forgotten all at once beyond this many
+/// entries, so a long-running client does not grow without bound.
+const RETRY_MEMORY: usize = 4096;
+
 /// What the server said about a sent message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendResponse {
@@ -128,6 +132,9 @@ impl SendState {
     /// Records that the session with `device` is being rebuilt now.
     pub(crate) fn note_recreated(&self, device: &Jid) {
         let mut map = self.recreated.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= RETRY_MEMORY {
+            map.clear();
+        }
         map.insert(device.clone(), tokio::time::Instant::now());
     }
 
@@ -140,6 +147,9 @@ impl SendState {
             .get(device)
             .is_none_or(|t| now.duration_since(*t) > every);
         if due {
+            if map.len() >= RETRY_MEMORY {
+                map.clear();
+            }
             map.insert(device.clone(), now);
         }
         due
@@ -218,6 +228,9 @@ impl SendState {
     /// Counts one more retry receipt from `device` for message `id`; the new count.
     pub(crate) fn count_retry(&self, device: &Jid, id: &str) -> u32 {
         let mut map = self.retries.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= RETRY_MEMORY {
+            map.clear();
+        }
         let n = map.entry((device.clone(), id.to_owned())).or_insert(0);
         *n = n.saturating_add(1);
         *n

@@ -229,4 +229,10 @@ fn send_state_caches_and_counts() {
     assert!(s.recreate_due(&dev, Duration::from_secs(3600)));
     assert!(!s.recreate_due(&dev, Duration::from_secs(3600)));
     assert!(s.recreate_due(&dev, Duration::ZERO) || cfg!(miri));
+    // The counters are bounded: past RETRY_MEMORY entries they start over.
+    for i in 0..RETRY_MEMORY {
+        s.count_retry(&dev, &i.to_string());
+    }
+    assert_eq!(s.count_retry(&dev, "A"), 1, "forgotten after the bound");
+    assert!(s.retries.lock().unwrap().len() <= RETRY_MEMORY);
 }
