@@ -547,3 +547,32 @@ async fn a_retry_receipt_from_our_own_device_gets_the_device_sent_copy_again() {
         m.retry_count
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recipient_offline_at_send_time_gets_it_on_login() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let bob_account = server.admin().create_account("15550005555", "Bob").unwrap();
+    let a = pair(&server, None).await;
+    let mut bob = pair(&server, Some("15550005555")).await;
+    bob.stop().await;
+    let sent = a
+        .client
+        .send_message_with(
+            bob_account.pn.clone(),
+            text("while you were away"),
+            SendOptions::default().timeout(Duration::from_secs(10)),
+        )
+        .await
+        .unwrap();
+    // Bob logs in again from the same store and gets it from the offline queue.
+    let (_client, mut events) = Client::start(config(&server), bob.container.clone(), None)
+        .await
+        .unwrap();
+    let m = message_event(&mut events, &sent.id).await;
+    assert_eq!(
+        m.message.conversation.as_deref(),
+        Some("while you were away")
+    );
+}

@@ -91,6 +91,13 @@ impl SendOptions {
             ..Self::default()
         }
     }
+
+    /// These options with an ack timeout of `timeout`.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
 }
 
 /// Send-side state shared by every handle of one client: the store, the lock that serializes
