@@ -329,3 +329,85 @@ fn json_shape_and_serde_message_round_trip() {
     let bad = serde_json::json!({"message": {"proto_b64": "/w=="}});
     assert!(serde_json::from_value::<Holder>(bad).is_err());
 }
+
+mod no_panic {
+    use super::*;
+    use crate::message::poll::{PollTally, decrypt_poll_vote, poll_creator};
+    use proptest::prelude::*;
+    use wa_proto::proto::message::PollEncValue;
+
+    /// Wraps `m` in the nested containers the view looks through, `depth` times.
+    fn nest(mut m: Message, depth: u8, kind: u8) -> Message {
+        for i in 0..depth {
+            let f = Some(Box::new(FutureProofMessage {
+                message: Some(Box::new(m)),
+            }));
+            m = match (kind + i) % 4 {
+                0 => Message {
+                    ephemeral_message: f,
+                    ..Default::default()
+                },
+                1 => Message {
+                    view_once_message_v2: f,
+                    ..Default::default()
+                },
+                2 => Message {
+                    edited_message: f,
+                    ..Default::default()
+                },
+                _ => Message {
+                    document_with_caption_message: f,
+                    ..Default::default()
+                },
+            };
+        }
+        m
+    }
+
+    proptest! {
+        /// Any bytes that decode as a `Message`, nested in any wrappers, give a view, a
+        /// JSON round trip of the view, and stanza attributes, without panicking.
+        #[test]
+        fn any_message_has_a_view(
+            bytes in proptest::collection::vec(any::<u8>(), 0..256),
+            depth in 0u8..12,
+            kind in 0u8..4,
+        ) {
+            if let Ok(m) = Message::decode(bytes.as_slice()) {
+                let m = nest(m, depth, kind);
+                let view = MessageContent::from_message(&m);
+                let _ = view.summary();
+                let json = serde_json::to_string(&view).unwrap();
+                let back: MessageContent = serde_json::from_str(&json).unwrap();
+                // NaN coordinates are the one thing JSON cannot carry back.
+                if !matches!(view, MessageContent::Location { .. }) {
+                    prop_assert_eq!(back, view);
+                }
+                let _ = stanza_type(&m);
+                let _ = media_type(&m);
+                let _ = edit_attribute(&m);
+                let _ = PollTally::for_poll(&m);
+            }
+        }
+
+        /// Poll-vote decryption of arbitrary input is a typed error, never a panic.
+        #[test]
+        fn any_vote_input_is_handled(
+            secret in proptest::collection::vec(any::<u8>(), 0..40),
+            iv in proptest::collection::vec(any::<u8>(), 0..16),
+            payload in proptest::collection::vec(any::<u8>(), 0..64),
+            id in "[A-Z0-9]{0,8}",
+            participant in proptest::option::of("[a-z0-9@.:-]{0,20}"),
+        ) {
+            let a = Jid::new("1", wa_binary::Server::User);
+            let b = Jid::new("2", wa_binary::Server::Lid);
+            let enc = PollEncValue { enc_payload: Some(payload), enc_iv: Some(iv) };
+            prop_assert!(decrypt_poll_vote(&secret, &id, &a, &b, &enc).is_err());
+            let key = wa_proto::proto::MessageKey {
+                participant,
+                ..Default::default()
+            };
+            let _ = poll_creator(&key, &Jid::new("1-2", wa_binary::Server::Group), &b);
+        }
+    }
+}
