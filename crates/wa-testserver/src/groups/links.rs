@@ -171,7 +171,7 @@ impl GroupRegistry {
             .ok_or(RegistryError::NotAcceptable("unknown invite code"))
     }
 
-    pub(super) fn link_info(&self, _now: u64, body: &Node) -> Result<Vec<Node>, RegistryError> {
+    pub(super) fn link_info(&self, body: &Node) -> Result<Vec<Node>, RegistryError> {
         let g = self.get(&self.by_code(body)?)?;
         Ok(vec![g.to_node(true)])
     }
@@ -215,7 +215,7 @@ impl GroupRegistry {
 
     pub(super) fn invite_code(
         &mut self,
-        _now: u64,
+        now: u64,
         who: &UserRef,
         group: &Jid,
         reset: bool,
@@ -236,7 +236,7 @@ impl GroupRegistry {
             self.shared.codes.remove(&old);
             self.shared.revoked.insert(old);
             let change = Node::new("invite").attr("code", code.as_str()).build();
-            self.broadcast(_now, who, group, vec![change], out);
+            self.broadcast(now, who, group, vec![change], out);
         }
         Ok(vec![Node::new("invite").attr("code", code).build()])
     }

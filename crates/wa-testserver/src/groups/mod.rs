@@ -409,7 +409,7 @@ impl GroupRegistry {
                 (true, "create") => self.create(now, who, body, out),
                 (false, "participating") => Ok(self.participating(who)),
                 (true, "leave") => Ok(self.leave(now, who, body, out)),
-                (false, "invite") => self.link_info(now, body),
+                (false, "invite") => self.link_info(body),
                 (true, "invite") => self.join_link(now, who, body, out),
                 _ => Err(RegistryError::Unsupported(tag.to_owned())),
             };
