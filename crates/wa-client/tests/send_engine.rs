@@ -181,5 +181,5 @@ fn a_cancelled_send_ignores_its_ack_and_the_end_of_the_connection_fails_the_rest
     ));
     p.engine.disconnect();
     assert_eq!(p.results(), vec![(second, Err(MessageError::NotConnected))]);
-    assert!(matches!(p.engine.closed(), Some(_)));
+    assert!(p.engine.closed().is_some());
 }

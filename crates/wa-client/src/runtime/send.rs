@@ -107,8 +107,8 @@ impl Client {
         let targets: Vec<Jid> = all.into_iter().filter(|d| !is_self(d)).collect();
         // A recipient without devices (not on WhatsApp) is an error even though our own
         // devices would get the copy.
-        let recipient_has_devices = chat == addressing.own_user
-            || targets.iter().any(|d| d.user() == chat.user());
+        let recipient_has_devices =
+            chat == addressing.own_user || targets.iter().any(|d| d.user() == chat.user());
         if targets.is_empty() || !recipient_has_devices {
             return Err(MessageError::NoDevices.into());
         }
