@@ -104,6 +104,7 @@ impl Client {
         let is_self = |d: &Jid| {
             same_device(d, &own_pn) || own_lid.as_ref().is_some_and(|l| same_device(d, l))
         };
+        let phash = participant_list_hash(&all);
         let targets: Vec<Jid> = all.into_iter().filter(|d| !is_self(d)).collect();
         // A recipient without devices (not on WhatsApp) is an error even though our own
         // devices would get the copy.
@@ -187,8 +188,8 @@ impl Client {
         let rx = self.queue_message(node, timeout)?;
         drop(guard);
         let ack = rx.await.map_err(|_| Error::Stopped)??;
-        if let Some(phash) = &ack.phash
-            && *phash != participant_list_hash(&targets)
+        if let Some(server_phash) = &ack.phash
+            && *server_phash != phash
         {
             debug!(%chat, "participant hash differs from the server's; refreshing device lists");
             self.send.invalidate_devices(&chat);

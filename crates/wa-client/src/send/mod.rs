@@ -33,7 +33,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use wa_binary::{Jid, Node};
 use wa_proto::proto::Message;
@@ -278,18 +277,14 @@ pub fn generate_message_id(unix_now: u64, own_user: &str, random: &[u8; 16]) -> 
     out
 }
 
-/// whatsmeow's participant-list hash (`phash`, version 2): `2:` and the base64 of the first
-/// six bytes of the SHA-256 over the sorted device JIDs.
+/// whatsmeow's participant-list hash (`phash`, version 2) over every device the message was
+/// addressed for, our own included (`participantListHashV2` over `GetUserDevices`): `2:` and
+/// the unpadded base64 of the first six bytes of the SHA-256 over the sorted
+/// `user.agent:device@server` strings. The server's ack carries its own; a difference means a
+/// device list is stale.
 #[must_use]
 pub fn participant_list_hash(devices: &[Jid]) -> String {
-    let mut jids: Vec<String> = devices.iter().map(ToString::to_string).collect();
-    jids.sort();
-    let digest = Sha256::digest(jids.concat().as_bytes());
-    let head = digest.get(..6).unwrap_or_default();
-    format!(
-        "2:{}",
-        base64::engine::general_purpose::STANDARD_NO_PAD.encode(head)
-    )
+    wa_groups::participant_hash_v2(devices)
 }
 
 /// The parts of an outgoing 1:1 `<message>` stanza.

@@ -139,7 +139,17 @@ fn participant_hash_is_order_independent() {
     assert_eq!(h, participant_list_hash(&[b, a.clone()]));
     assert!(h.starts_with("2:"));
     assert_eq!(h.len(), 2 + 8);
-    assert_ne!(h, participant_list_hash(&[a]));
+    assert_ne!(h, participant_list_hash(&[a.clone()]));
+    // The hashed form is whatsmeow's ADString (`user.agent:device@server`), not the JID text.
+    let digest = Sha256::digest(b"1.0:1@s.whatsapp.net");
+    let want = format!(
+        "2:{}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD_NO_PAD,
+            &digest[..6]
+        )
+    );
+    assert_eq!(participant_list_hash(&[a]), want);
 }
 
 #[test]
