@@ -260,13 +260,15 @@ pub(crate) fn enc_attrs(message: &Message) -> Vec<(&'static str, &'static str)> 
 }
 
 /// A message id in whatsmeow's format: `3EB0` and 18 uppercase hex digits of the SHA-256 of
-/// the time, our user and 16 random bytes.
+/// the time (8 bytes, big-endian), `user@c.us` (when our user is known) and 16 random bytes.
 #[must_use]
 pub fn generate_message_id(unix_now: u64, own_user: &str, random: &[u8; 16]) -> String {
     let mut h = Sha256::new();
     h.update(unix_now.to_be_bytes());
-    h.update(own_user.as_bytes());
-    h.update(b"@c.us");
+    if !own_user.is_empty() {
+        h.update(own_user.as_bytes());
+        h.update(b"@c.us");
+    }
     h.update(random);
     let digest = h.finalize();
     let mut out = String::with_capacity(22);

@@ -124,6 +124,14 @@ fn message_ids_have_the_whatsmeow_format() {
         a.chars()
             .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
     );
+    // The inputs are hashed as whatsmeow does.
+    let mut h = Sha256::new();
+    h.update(1_700_000_000u64.to_be_bytes());
+    h.update(b"15551234567@c.us");
+    h.update([1u8; 16]);
+    let digest = h.finalize();
+    let hex: String = digest[..9].iter().map(|b| format!("{b:02X}")).collect();
+    assert_eq!(a, format!("3EB0{hex}"));
     // Deterministic in its inputs.
     assert_eq!(
         a,
