@@ -5,7 +5,9 @@
 //! addresses Baileys by its LID, fetches the device lists and bundles, and encrypts a `pkmsg`
 //! with our device identity; Baileys decrypts it. Baileys answers and our receive pipeline
 //! decrypts its `pkmsg`. A second text each way then runs on the established sessions, and
-//! Baileys' delivery receipt for our message reaches us as a receipt event.
+//! Baileys' delivery receipt for our message reaches us as a receipt event. Finally Baileys
+//! loses its session files: our next message fails there, Baileys' retry receipt reaches us
+//! and our answer (re-encrypted from the outgoing cache on a rebuilt session) decrypts.
 //!
 //! Driver script: `tests/interop/baileys_msg.mjs` (JSON lines both ways).
 
@@ -251,6 +253,30 @@ async fn our_client_and_baileys_exchange_texts() {
         matches!(e, Event::Receipt(r)
             if r.kind == ReceiptKind::Delivered
                 && (r.message_ids.contains(&sent.id) || r.message_ids.contains(&again.id)))
+    })
+    .await;
+
+    // Baileys loses its Signal sessions (its auth files): our next message does not decrypt
+    // there, Baileys sends a retry receipt, and our send pipeline answers it from the
+    // outgoing cache with a rebuilt session; Baileys then decrypts the message.
+    for entry in std::fs::read_dir(auth.path()).expect("auth dir") {
+        let path = entry.expect("dir entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("session-") {
+            std::fs::remove_file(&path).expect("remove a Baileys session file");
+        }
+    }
+    let lost = client
+        .send_message(bob.pn.clone(), text("after Baileys lost its sessions"))
+        .await
+        .expect("send after the loss");
+    b.expect_where("the resent text", |v| {
+        v["event"] == "message" && v["text"] == "after Baileys lost its sessions"
+    })
+    .await;
+    ours.until("Baileys' retry receipt", |e| {
+        matches!(e, Event::Receipt(r)
+            if r.kind == ReceiptKind::Retry && r.message_ids.contains(&lost.id))
     })
     .await;
     b.quit().await;
