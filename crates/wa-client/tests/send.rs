@@ -576,3 +576,70 @@ async fn a_recipient_offline_at_send_time_gets_it_on_login() {
         Some("while you were away")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_kept_under_a_phone_number_move_to_the_lid_when_the_mapping_is_learned() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let bob_account = server.admin().create_account("15550006666", "Bob").unwrap();
+    let a = pair(&server, None).await;
+    let mut bob = pair(&server, Some("15550006666")).await;
+    let first = a
+        .client
+        .send_message(bob_account.pn.clone(), text("one"))
+        .await
+        .unwrap();
+    message_event(&mut bob.events, &first.id).await;
+
+    // Rewind A's store to before LIDs: Bob's sessions under his phone number, no mapping
+    // (mapping Bob's LID to another number drops his).
+    let a_store = a.store().await;
+    let bob_lid_dev = bob_account.lid.clone().with_device(bob.jid.device());
+    let bob_pn_dev = bob_account.pn.clone().with_device(bob.jid.device());
+    let record = a_store
+        .session(&signal_address(&bob_lid_dev))
+        .await
+        .unwrap()
+        .expect("session with Bob's companion");
+    let mut c = wa_store::Changes::new();
+    c.remove_sessions_of(bob_lid_dev.signal_address_user())
+        .put_session(signal_address(&bob_pn_dev), &record)
+        .put_lid_mapping(
+            bob_account.lid.clone(),
+            "15550000000@s.whatsapp.net".parse().unwrap(),
+        );
+    a_store.commit(c).await.unwrap();
+    assert_eq!(a_store.lid_for_pn(&bob_account.pn).await.unwrap(), None);
+
+    // The next send learns the LID from usync, stores the mapping and moves the session in
+    // the same commit: it is reused (no prekey fetched) and Bob decrypts.
+    let before = server.admin().pre_key_count(&bob.jid).unwrap();
+    let second = a
+        .client
+        .send_message(bob_account.pn.clone(), text("two"))
+        .await
+        .unwrap();
+    assert_eq!(second.chat, bob_account.lid);
+    assert_eq!(server.admin().pre_key_count(&bob.jid).unwrap(), before);
+    let m = message_event(&mut bob.events, &second.id).await;
+    assert_eq!(m.message.conversation.as_deref(), Some("two"));
+    assert_eq!(
+        a_store.lid_for_pn(&bob_account.pn).await.unwrap(),
+        Some(bob_account.lid.clone())
+    );
+    assert!(
+        a_store
+            .session(&signal_address(&bob_pn_dev))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        a_store
+            .session(&signal_address(&bob_lid_dev))
+            .await
+            .unwrap()
+            .is_some()
+    );
+}

@@ -75,6 +75,7 @@ impl Client {
     ) -> Result<SendResponse> {
         match to.server() {
             Server::User | Server::Lid => {}
+            Server::Group => return self.send_group_message(to, message, options).await,
             other => {
                 return Err(MessageError::Unsupported(format!(
                     "sending to {other} chats is not implemented"
@@ -115,7 +116,17 @@ impl Client {
         }
 
         let addresses: Vec<_> = targets.iter().map(address).collect();
-        let sessions = store.sessions(&addresses).await?;
+        let mut sessions = store.sessions(&addresses).await?;
+        if let Some((lid, pn)) = &addressing.learned {
+            // Sessions kept under the phone number move to the LID in this send's commit:
+            // they count as present, so no bundle replaces them.
+            for (session, device) in sessions.iter_mut().zip(&targets) {
+                if session.is_none() && device.user() == lid.user() {
+                    let old = pn.clone().with_device(device.device());
+                    *session = store.session(&address(&old)).await?;
+                }
+            }
+        }
         let missing: Vec<Jid> = targets
             .iter()
             .zip(&sessions)
@@ -138,7 +149,7 @@ impl Client {
         if let Some((lid, pn)) = &addressing.learned {
             txn.changes()
                 .put_lid_mapping(lid.clone(), pn.clone())
-                .migrate_pn_to_lid(pn.user(), lid.user());
+                .migrate_pn_to_lid(pn.signal_address_user(), lid.signal_address_user());
         }
         let mut participants = Vec::with_capacity(targets.len());
         let mut encrypted_for = Vec::with_capacity(targets.len());
