@@ -1,7 +1,8 @@
 //! The 1:1 send pipeline against `wa-testserver` over loopback sockets: device lists, prekey
 //! fetch, per-device encryption, the `DeviceSentMessage` copy for our own devices, the server
 //! ack, the 463 privacy-token refusal, sending to a second account by LID, and the answer to
-//! a retry receipt.
+//! retry receipts; device-list refresh, offline delivery, concurrent sends and the PN->LID
+//! session move.
 
 use std::time::Duration;
 
@@ -274,7 +275,7 @@ async fn a_required_privacy_token_is_a_typed_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unpaired_clients_and_group_chats_are_refused_typed() {
+async fn unpaired_clients_unknown_numbers_and_broadcasts_are_refused_typed() {
     let server = TestServer::start(wa_testserver::Config::default())
         .await
         .unwrap();
@@ -294,9 +295,9 @@ async fn unpaired_clients_and_group_chats_are_refused_typed() {
         matches!(err, Error::Message(MessageError::NoDevices)),
         "{err:?}"
     );
-    // Groups are not sent through the 1:1 path.
-    let group: Jid = "1203630@g.us".parse().unwrap();
-    let err = a.client.send_message(group, text("x")).await.unwrap_err();
+    // Broadcast lists and newsletters have no send path.
+    let broadcast: Jid = "status@broadcast".parse().unwrap();
+    let err = a.client.send_message(broadcast, text("x")).await.unwrap_err();
     assert!(
         matches!(err, Error::Message(MessageError::Unsupported(_))),
         "{err:?}"
