@@ -9,7 +9,12 @@
 //! loses its session files: our next message fails there, Baileys' retry receipt reaches us
 //! and our answer (re-encrypted from the outgoing cache on a rebuilt session) decrypts.
 //!
-//! Driver script: `tests/interop/baileys_msg.mjs` (JSON lines both ways).
+//! A second test (`our_client_and_baileys_exchange_every_kind`) runs both directions of a
+//! quoted reply, a reaction, an edit and a revocation, each decoded on the receiving side (our
+//! `MessageContent`, Baileys' proto fields), and delivery and read receipts both ways.
+//!
+//! Driver scripts: `tests/interop/baileys_msg.mjs` and `tests/interop/baileys_peer.mjs` (JSON
+//! lines both ways).
 
 use std::path::Path;
 use std::process::Stdio;
@@ -18,6 +23,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
+use wa_client::message::{MessageContent, build};
 use wa_client::{Client, Event, EventStream, ReceiptKind};
 use wa_proto::proto::Message;
 use wa_tests::oracle;
@@ -33,13 +39,13 @@ struct Baileys {
 }
 
 impl Baileys {
-    fn spawn(server: &TestServer, auth: &Path) -> Baileys {
+    fn spawn(script: &str, server: &TestServer, auth: &Path) -> Baileys {
         let dir = oracle::interop_dir();
         oracle::ensure_node_modules(&dir).expect("npm ci in tests/interop");
         let node = std::env::var(oracle::NODE_ENV).unwrap_or_else(|_| "node".to_owned());
         oracle::node_version(&node).expect("Node.js is required for the Baileys interop test");
         let mut child = Command::new(node)
-            .arg(dir.join("baileys_msg.mjs"))
+            .arg(dir.join(script))
             .arg("--url")
             .arg(server.url())
             .arg("--root")
@@ -193,7 +199,7 @@ async fn our_client_and_baileys_exchange_texts() {
 
     // Baileys on the second account.
     let auth = tempfile::tempdir().expect("tempdir");
-    let mut b = Baileys::spawn(&server, auth.path());
+    let mut b = Baileys::spawn("baileys_msg.mjs", &server, auth.path());
     let qr = b.expect("qr").await["qr"]
         .as_str()
         .expect("qr string")
@@ -279,6 +285,338 @@ async fn our_client_and_baileys_exchange_texts() {
             if r.kind == ReceiptKind::Retry && r.message_ids.contains(&lost.id))
     })
     .await;
+    b.quit().await;
+    client.disconnect().await;
+}
+
+/// Unix time now, in seconds and milliseconds.
+fn now() -> (u64, i64) {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    (
+        d.as_secs(),
+        i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+    )
+}
+
+/// Waits for our client's `Message` event whose typed content satisfies `pred`.
+async fn our_content(
+    ours: &mut Ours,
+    what: &str,
+    pred: impl Fn(&MessageContent) -> bool,
+) -> (Box<wa_client::MessageEvent>, MessageContent) {
+    let Event::Message(m) = ours
+        .until(
+            what,
+            |e| matches!(e, Event::Message(m) if pred(&MessageContent::from_message(&m.message))),
+        )
+        .await
+    else {
+        unreachable!()
+    };
+    let content = MessageContent::from_message(&m.message);
+    (m, content)
+}
+
+/// Waits for our client's receipt of `kind` covering `id`.
+async fn our_receipt(ours: &mut Ours, what: &str, kind: ReceiptKind, id: &str) {
+    ours.until(what, |e| {
+        matches!(e, Event::Receipt(r) if r.kind == kind && r.message_ids.iter().any(|m| m == id))
+    })
+    .await;
+}
+
+/// Waits for Baileys' `message` event with id `id` and returns its decoded content.
+async fn baileys_message(b: &mut Baileys, what: &str, id: &str) -> Value {
+    let v = b
+        .expect_where(what, |v| v["event"] == "message" && v["id"] == id)
+        .await;
+    assert_eq!(v["fromMe"], false, "{what}: {v}");
+    v["content"].clone()
+}
+
+/// Sends a command to Baileys and returns the id of the message it sent.
+async fn baileys_send(b: &mut Baileys, tag: &str, mut cmd: Value) -> String {
+    cmd["tag"] = json!(tag);
+    b.command(cmd).await;
+    let sent = b
+        .expect_where(tag, |v| v["event"] == "sent" && v["tag"] == tag)
+        .await;
+    sent["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("Baileys sent {tag} without an id: {sent}"))
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_client_and_baileys_exchange_every_kind() {
+    let server = TestServer::start(Config::default())
+        .await
+        .expect("start server");
+    let admin = server.admin();
+    let bob = admin
+        .create_account(B_PHONE, "Bob")
+        .expect("create the second account");
+    let us_account = admin.accounts()[0].clone();
+    let us = us_account.pn.to_string();
+
+    // Our client on the default account.
+    let config = wa_client::Config {
+        url: server.url(),
+        trust_root: server.trust_root(),
+        ..wa_client::Config::default()
+    };
+    let (client, events) = Client::start(config, wa_store::MemoryContainer::new(), None)
+        .await
+        .expect("start client");
+    let mut ours = Ours {
+        events,
+        seen: Vec::new(),
+    };
+    let Event::Qr { code } = ours.until("QR", |e| matches!(e, Event::Qr { .. })).await else {
+        unreachable!()
+    };
+    let scanner = admin.clone();
+    let scan = tokio::spawn(async move { scanner.scan_qr(&code).await });
+    ours.until("login", |e| *e == Event::Connected).await;
+    scan.await.expect("join").expect("the phone scans our QR");
+
+    // Baileys on the second account.
+    let auth = tempfile::tempdir().expect("tempdir");
+    let mut b = Baileys::spawn("baileys_peer.mjs", &server, auth.path());
+    let qr = b.expect("qr").await["qr"]
+        .as_str()
+        .expect("qr string")
+        .to_owned();
+    admin
+        .scan_qr_for(B_PHONE, &qr)
+        .await
+        .expect("Bob's phone scans Baileys' QR");
+    b.expect("open").await;
+    b.expect("offline").await;
+
+    // --- Text, Baileys -> us, with our delivery and read receipts back.
+    let b1 = baileys_send(
+        &mut b,
+        "b1",
+        json!({"cmd": "send", "to": us, "text": "b1 text"}),
+    )
+    .await;
+    let (m, content) = our_content(
+        &mut ours,
+        "Baileys' text",
+        |c| matches!(c, MessageContent::Text { text, .. } if text == "b1 text"),
+    )
+    .await;
+    assert_eq!(m.info.id, b1);
+    assert!(!m.info.source.is_from_me);
+    assert!(
+        matches!(&content, MessageContent::Text { quoted: None, .. }),
+        "{content:?}"
+    );
+    let bob_chat = m.info.source.chat.clone();
+    let bob_sender = m.info.source.sender.to_non_ad();
+    assert!(
+        bob_chat.user() == bob.pn.user() || bob_chat.user() == bob.lid.user(),
+        "{:?}",
+        m.info.source
+    );
+    b.expect_where("our delivery receipt for b1 (status 3)", |v| {
+        v["event"] == "status" && v["id"] == b1.as_str() && v["status"].as_u64() >= Some(3)
+    })
+    .await;
+    client
+        .mark_read(std::slice::from_ref(&b1), bob_chat.clone(), None, now().0)
+        .await
+        .expect("mark b1 read");
+    b.expect_where("our read receipt for b1 (status 4)", |v| {
+        v["event"] == "status" && v["id"] == b1.as_str() && v["status"].as_u64() >= Some(4)
+    })
+    .await;
+
+    // --- Text, us -> Baileys, with Baileys' delivery and read receipts back.
+    let r1 = client
+        .send_message(bob.pn.clone(), build::text("r1 text"))
+        .await
+        .expect("send r1");
+    let got = b
+        .expect_where("our text r1", |v| {
+            v["event"] == "message" && v["id"] == r1.id.as_str()
+        })
+        .await;
+    assert_eq!(got["content"]["text"], "r1 text", "{got}");
+    assert_eq!(got["content"]["quoted"], Value::Null, "{got}");
+    let r1_chat_at_b = got["remoteJid"].clone();
+    our_receipt(
+        &mut ours,
+        "Baileys' delivery receipt for r1",
+        ReceiptKind::Delivered,
+        &r1.id,
+    )
+    .await;
+    b.command(
+        json!({"cmd": "read", "key": {"remoteJid": r1_chat_at_b, "id": r1.id, "fromMe": false}}),
+    )
+    .await;
+    b.expect_where("read-sent", |v| {
+        v["event"] == "read-sent" && v["id"] == r1.id.as_str()
+    })
+    .await;
+    our_receipt(
+        &mut ours,
+        "Baileys' read receipt for r1",
+        ReceiptKind::Read,
+        &r1.id,
+    )
+    .await;
+
+    // --- Quoted replies both ways.
+    let reply = build::TextBuilder::new("our reply")
+        .reply_to(build::Quote {
+            id: b1.clone(),
+            sender: bob_sender.clone(),
+            message: build::text("b1 text"),
+        })
+        .build();
+    let sent = client
+        .send_message(bob.pn.clone(), reply)
+        .await
+        .expect("send our reply");
+    let c = baileys_message(&mut b, "our reply", &sent.id).await;
+    assert_eq!(c["text"], "our reply", "{c}");
+    assert_eq!(c["quoted"]["id"], b1.as_str(), "{c}");
+    assert_eq!(c["quoted"]["text"], "b1 text", "{c}");
+    assert_eq!(c["quoted"]["participant"], bob_sender.to_string(), "{c}");
+
+    let b_reply = baileys_send(
+        &mut b,
+        "b-reply",
+        json!({"cmd": "reply", "to": us, "text": "Baileys' reply", "quotedId": r1.id}),
+    )
+    .await;
+    let (m, content) = our_content(
+        &mut ours,
+        "Baileys' reply",
+        |c| matches!(c, MessageContent::Text { text, .. } if text == "Baileys' reply"),
+    )
+    .await;
+    assert_eq!(m.info.id, b_reply);
+    let MessageContent::Text {
+        quoted: Some(q), ..
+    } = &content
+    else {
+        panic!("Baileys' reply decodes without a quote: {content:?}")
+    };
+    assert_eq!(q.id, r1.id);
+    assert_eq!(q.text.as_deref(), Some("r1 text"), "{q:?}");
+
+    // --- Reactions both ways.
+    let (_, ms) = now();
+    let react = build::reaction(
+        &build::Target::from(bob_chat.clone(), b1.clone(), bob_sender.clone()),
+        "👍",
+        ms,
+    );
+    let sent = client
+        .send_message(bob.pn.clone(), react)
+        .await
+        .expect("send our reaction");
+    let c = baileys_message(&mut b, "our reaction", &sent.id).await;
+    assert_eq!(c["reaction"]["text"], "👍", "{c}");
+    assert_eq!(c["reaction"]["key"]["id"], b1.as_str(), "{c}");
+    b.expect_where("Baileys applies our reaction to b1", |v| {
+        v["event"] == "reaction" && v["id"] == b1.as_str() && v["text"] == "👍"
+    })
+    .await;
+
+    baileys_send(
+        &mut b,
+        "b-react",
+        json!({"cmd": "react", "to": us, "text": "❤️",
+               "key": {"remoteJid": r1_chat_at_b, "fromMe": false, "id": r1.id}}),
+    )
+    .await;
+    let (_, content) = our_content(&mut ours, "Baileys' reaction", |c| {
+        matches!(c, MessageContent::Reaction { .. })
+    })
+    .await;
+    let MessageContent::Reaction { key, emoji } = &content else {
+        unreachable!()
+    };
+    assert_eq!(emoji, "❤️");
+    assert_eq!(key.id, r1.id, "{content:?}");
+
+    // --- Edits both ways.
+    let (_, ms) = now();
+    let sent = client
+        .send_message(
+            bob.pn.clone(),
+            build::edit(&bob.pn, &r1.id, build::text("r1 edited"), ms),
+        )
+        .await
+        .expect("send our edit");
+    let c = baileys_message(&mut b, "our edit", &sent.id).await;
+    assert_eq!(c["wrappedInEdit"], true, "{c}");
+    assert_eq!(c["protocol"]["type"], 14, "MESSAGE_EDIT: {c}");
+    assert_eq!(c["protocol"]["key"]["id"], r1.id.as_str(), "{c}");
+    assert_eq!(c["protocol"]["editedText"], "r1 edited", "{c}");
+    b.expect_where("Baileys applies our edit to r1", |v| {
+        v["event"] == "update" && v["id"] == r1.id.as_str() && v["editedText"] == "r1 edited"
+    })
+    .await;
+
+    baileys_send(
+        &mut b,
+        "b-edit",
+        json!({"cmd": "edit", "to": us, "text": "b1 edited",
+               "key": {"remoteJid": us, "fromMe": true, "id": b1}}),
+    )
+    .await;
+    let (_, content) = our_content(&mut ours, "Baileys' edit", |c| {
+        matches!(c, MessageContent::Edit { .. })
+    })
+    .await;
+    let MessageContent::Edit { key, new } = &content else {
+        unreachable!()
+    };
+    assert_eq!(key.id, b1, "{content:?}");
+    assert!(
+        matches!(new.as_ref(), MessageContent::Text { text, .. } if text == "b1 edited"),
+        "{content:?}"
+    );
+
+    // --- Revocations both ways.
+    let sent = client
+        .send_message(
+            bob.pn.clone(),
+            build::revoke(&build::Target::own(bob.pn.clone(), r1.id.clone())),
+        )
+        .await
+        .expect("send our revocation");
+    let c = baileys_message(&mut b, "our revocation", &sent.id).await;
+    assert_eq!(c["protocol"]["type"], 0, "REVOKE: {c}");
+    assert_eq!(c["protocol"]["key"]["id"], r1.id.as_str(), "{c}");
+    b.expect_where("Baileys applies our revocation to r1", |v| {
+        v["event"] == "update" && v["id"] == r1.id.as_str() && v["stub"] == 1
+    })
+    .await;
+
+    baileys_send(
+        &mut b,
+        "b-delete",
+        json!({"cmd": "delete", "to": us, "key": {"remoteJid": us, "fromMe": true, "id": b1}}),
+    )
+    .await;
+    let (_, content) = our_content(&mut ours, "Baileys' revocation", |c| {
+        matches!(c, MessageContent::Revoke { .. })
+    })
+    .await;
+    let MessageContent::Revoke { key } = &content else {
+        unreachable!()
+    };
+    assert_eq!(key.id, b1, "{content:?}");
+
     b.quit().await;
     client.disconnect().await;
 }
