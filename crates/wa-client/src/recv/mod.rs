@@ -365,7 +365,7 @@ impl Receiver {
         if store.session(&address(sender)).await?.is_some() {
             let mut c = Changes::new();
             c.put_lid_mapping(lid_user.clone(), sender.to_non_ad())
-                .migrate_pn_to_lid(sender.user(), lid_user.user());
+                .migrate_pn_to_lid(sender.signal_address_user(), lid_user.signal_address_user());
             store.commit(c).await?;
             debug!(pn = %sender, lid = %lid, "moved sessions from the phone number to the LID");
         }
