@@ -148,6 +148,20 @@ fn own_jids(device: &Device) -> Result<(Jid, Option<Jid>)> {
     Ok((pn, device.lid.clone()))
 }
 
+/// How long the event buffer keeps the hash of a handled message (to drop a redelivery):
+/// two weeks, as whatsmeow keeps its buffered-event hashes.
+pub const BUFFER_RETENTION_SECS: u64 = 14 * 24 * 60 * 60;
+
+/// Deletes buffer entries older than [`BUFFER_RETENTION_SECS`] (call after the pending ones
+/// were re-emitted).
+pub(crate) async fn prune_buffer<S: Store + ?Sized>(store: &S, unix_now: u64) -> Result<()> {
+    let cutoff = unix_now.saturating_sub(BUFFER_RETENTION_SECS);
+    let mut c = Changes::new();
+    c.delete_buffered_events_before(i64::try_from(cutoff).unwrap_or(i64::MAX));
+    store.commit(c).await?;
+    Ok(())
+}
+
 /// The buffered events the application has not handled yet (oldest first), decoded, with
 /// their buffer keys. Entries that no longer decode are skipped (and logged).
 pub(crate) async fn pending_events<S: Store + ?Sized>(

@@ -658,3 +658,24 @@ async fn notifications_update_the_store() {
     run(&mut rx, &store, &identity).await;
     assert!(store.session(&addr).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn old_buffer_entries_are_pruned_and_recent_ones_kept() {
+    let store = memory_store(40).await;
+    let now = 1_800_000_000u64;
+    let entry = |byte: u8, at: u64| BufferedEvent {
+        hash: [byte; 32],
+        plaintext: None,
+        server_timestamp: 0,
+        inserted_at: i64::try_from(at).unwrap(),
+    };
+    let mut c = Changes::new();
+    c.buffer_event(entry(1, now - BUFFER_RETENTION_SECS - 1))
+        .buffer_event(entry(2, now - BUFFER_RETENTION_SECS + 60))
+        .buffer_event(entry(3, now));
+    store.commit(c).await.unwrap();
+    prune_buffer(&store, now).await.unwrap();
+    assert!(store.buffered_event(&[1; 32]).await.unwrap().is_none());
+    assert!(store.buffered_event(&[2; 32]).await.unwrap().is_some());
+    assert!(store.buffered_event(&[3; 32]).await.unwrap().is_some());
+}

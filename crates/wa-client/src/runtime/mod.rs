@@ -501,6 +501,9 @@ impl<C: Container> Driver<C> {
             }
             Err(e) => warn!(error = %e, "could not read the event buffer"),
         }
+        if let Err(e) = crate::recv::prune_buffer(&self.store, unix_now()).await {
+            warn!(error = %e, "could not prune the event buffer");
+        }
     }
 
     async fn apply(&mut self, op: StoreOp) -> Result<()> {
