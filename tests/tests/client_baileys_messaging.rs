@@ -126,7 +126,12 @@ impl Ours {
         loop {
             let e = tokio::time::timeout(STEP_TIMEOUT, self.events.recv())
                 .await
-                .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "timed out waiting for {what}; our client saw {:#?}",
+                        self.seen
+                    )
+                })
                 .expect("event stream ended");
             self.seen.push(e.clone());
             if pred(&e) {
@@ -289,15 +294,10 @@ async fn our_client_and_baileys_exchange_texts() {
     client.disconnect().await;
 }
 
-/// Unix time now, in seconds and milliseconds.
-fn now() -> (u64, i64) {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    (
-        d.as_secs(),
-        i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
-    )
+/// Milliseconds from a server timestamp in seconds (the sans-IO clock of this test: the
+/// server's time of a message received, instead of reading the system clock).
+fn ms(seconds: u64) -> i64 {
+    i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX)
 }
 
 /// Waits for our client's `Message` event whose typed content satisfies `pred`.
@@ -416,6 +416,8 @@ async fn our_client_and_baileys_exchange_every_kind() {
         "{content:?}"
     );
     let bob_chat = m.info.source.chat.clone();
+    let server_time = m.info.timestamp;
+    assert!(server_time > 0, "the server stamps Baileys' message");
     let bob_sender = m.info.source.sender.to_non_ad();
     assert!(
         bob_chat.user() == bob.pn.user() || bob_chat.user() == bob.lid.user(),
@@ -427,7 +429,12 @@ async fn our_client_and_baileys_exchange_every_kind() {
     })
     .await;
     client
-        .mark_read(std::slice::from_ref(&b1), bob_chat.clone(), None, now().0)
+        .mark_read(
+            std::slice::from_ref(&b1),
+            bob_chat.clone(),
+            None,
+            server_time,
+        )
         .await
         .expect("mark b1 read");
     b.expect_where("our read receipt for b1 (status 4)", |v| {
@@ -512,11 +519,10 @@ async fn our_client_and_baileys_exchange_every_kind() {
     assert_eq!(q.text.as_deref(), Some("r1 text"), "{q:?}");
 
     // --- Reactions both ways.
-    let (_, ms) = now();
     let react = build::reaction(
         &build::Target::from(bob_chat.clone(), b1.clone(), bob_sender.clone()),
         "👍",
-        ms,
+        ms(server_time),
     );
     let sent = client
         .send_message(bob.pn.clone(), react)
@@ -525,8 +531,12 @@ async fn our_client_and_baileys_exchange_every_kind() {
     let c = baileys_message(&mut b, "our reaction", &sent.id).await;
     assert_eq!(c["reaction"]["text"], "👍", "{c}");
     assert_eq!(c["reaction"]["key"]["id"], b1.as_str(), "{c}");
-    b.expect_where("Baileys applies our reaction to b1", |v| {
-        v["event"] == "reaction" && v["id"] == b1.as_str() && v["text"] == "👍"
+    // Baileys maps the key to its own perspective: b1 is its own message.
+    b.expect_where("Baileys applies our reaction to its b1", |v| {
+        v["event"] == "reaction"
+            && v["id"] == b1.as_str()
+            && v["fromMe"] == true
+            && v["text"] == "👍"
     })
     .await;
 
@@ -548,11 +558,15 @@ async fn our_client_and_baileys_exchange_every_kind() {
     assert_eq!(key.id, r1.id, "{content:?}");
 
     // --- Edits both ways.
-    let (_, ms) = now();
     let sent = client
         .send_message(
             bob.pn.clone(),
-            build::edit(&bob.pn, &r1.id, build::text("r1 edited"), ms),
+            build::edit(
+                &bob.pn,
+                &r1.id,
+                build::text("r1 edited"),
+                ms(server_time) + 1,
+            ),
         )
         .await
         .expect("send our edit");
