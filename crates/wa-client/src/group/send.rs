@@ -157,20 +157,16 @@ where
     let new_sender_key = record.is_empty();
     let skdm = record.create_distribution(rng);
 
-    let holding: HashSet<String> = if new_sender_key {
-        HashSet::new()
+    let stored = if new_sender_key {
+        Vec::new()
     } else {
-        let stored = store.sender_key_distribution(group).await?;
-        stored.iter().map(ToString::to_string).collect()
+        store.sender_key_distribution(group).await?
     };
+    let holding: HashSet<&Jid> = stored.iter().collect();
     let mut seen = HashSet::new();
     let targets: Vec<&Jid> = devices
         .iter()
-        .filter(|d| wants_distribution(d, own))
-        .filter(|d| {
-            let key = d.to_string();
-            !holding.contains(&key) && seen.insert(key)
-        })
+        .filter(|d| wants_distribution(d, own) && !holding.contains(d) && seen.insert(*d))
         .collect();
 
     let mut changes = Changes::new();
