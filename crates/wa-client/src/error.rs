@@ -64,6 +64,10 @@ pub enum Error {
     /// A group (sender-key) encryption or decryption step failed.
     #[error("group: {0}")]
     Group(#[from] crate::group::GroupError),
+    /// A group management request (create, info, participants, settings, invites,
+    /// communities) got a reply that is a refusal or does not parse.
+    #[error("group request: {0}")]
+    GroupRequest(#[from] wa_groups::GroupError),
     /// A message could not be built, or an encrypted add-on (poll vote, …) not opened.
     #[error("message content: {0}")]
     Content(#[from] ContentError),

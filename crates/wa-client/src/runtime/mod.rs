@@ -1,6 +1,7 @@
 //! The tokio shell around the [`Engine`]: one driver task per client owns the socket, the
 //! engine and the store handle; [`Client`] sends it commands, [`EventStream`] receives events.
 
+mod groups;
 mod receipts;
 mod send;
 pub mod socket;

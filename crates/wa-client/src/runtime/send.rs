@@ -75,6 +75,7 @@ impl Client {
     ) -> Result<SendResponse> {
         match to.server() {
             Server::User | Server::Lid => {}
+            Server::Group => return self.send_group_message(to, message, options).await,
             other => {
                 return Err(MessageError::Unsupported(format!(
                     "sending to {other} chats is not implemented"

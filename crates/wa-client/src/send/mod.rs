@@ -25,6 +25,7 @@
 
 pub mod devices;
 pub(crate) mod encrypt;
+pub(crate) mod group;
 pub mod keys;
 pub(crate) mod retry;
 
@@ -119,6 +120,8 @@ pub(crate) struct SendState {
     counter: AtomicU64,
     /// When a session was last rebuilt for a device's retry receipts.
     recreated: Mutex<HashMap<Jid, tokio::time::Instant>>,
+    /// Group metadata for group sends, kept current by `w:gp2` notifications.
+    pub(crate) groups: crate::group::GroupInfoCache,
 }
 
 impl SendState {
@@ -132,6 +135,7 @@ impl SendState {
             own_user: Mutex::new(String::new()),
             counter: AtomicU64::new(0),
             recreated: Mutex::new(HashMap::new()),
+            groups: crate::group::GroupInfoCache::new(crate::group::DEFAULT_CAPACITY),
         }
     }
 

@@ -1,0 +1,498 @@
+//! Groups end to end through `wa-testserver` over loopback sockets: three accounts with two
+//! companions each create a group and exchange sender-key messages; members are added and
+//! removed (a removed member's store cannot open later messages because the sender key was
+//! rotated), promoted and demoted; announce mode is enforced; a member joins by invite link;
+//! a community gets two subgroups.
+
+use std::time::Duration;
+
+use wa_binary::{Jid, Node};
+use wa_client::{
+    Backoff, Client, Config, DisconnectReason, Error, Event, EventStream, MessageError,
+};
+use wa_groups::{CreateGroup, GroupInfo, JoinResult, ParticipantAction};
+use wa_proto::proto::Message;
+use wa_store::{Container, MemoryContainer, MemoryStore};
+use wa_testserver::TestServer;
+
+const STEP: Duration = Duration::from_secs(20);
+
+fn config(server: &TestServer) -> Config {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    Config {
+        url: server.url(),
+        trust_root: server.trust_root(),
+        backoff: Backoff {
+            base: Duration::from_millis(50),
+            cap: Duration::from_millis(400),
+            jitter: 0.25,
+        },
+        ..Config::default()
+    }
+}
+
+async fn next(events: &mut EventStream) -> Event {
+    tokio::time::timeout(STEP, events.recv())
+        .await
+        .expect("timed out waiting for an event")
+        .expect("event stream ended")
+}
+
+async fn until(events: &mut EventStream, pred: impl Fn(&Event) -> bool) -> Event {
+    loop {
+        let e = next(events).await;
+        if pred(&e) {
+            return e;
+        }
+    }
+}
+
+/// A paired, connected companion with its store at hand.
+struct Companion {
+    client: Client,
+    events: EventStream,
+    jid: Jid,
+    container: MemoryContainer,
+}
+
+impl Companion {
+    async fn store(&self) -> MemoryStore {
+        self.container
+            .get(self.client.device_id())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    async fn stop(&mut self) {
+        self.client.disconnect().await;
+        until(&mut self.events, |e| {
+            *e == Event::Disconnected {
+                reason: DisconnectReason::Requested,
+                reconnecting: false,
+            }
+        })
+        .await;
+    }
+
+    /// Waits for the message `id` and returns its text, checking chat and sender.
+    async fn expect_text(&mut self, id: &str, group: &Jid, sender_user: &str) -> String {
+        let Event::Message(m) = until(
+            &mut self.events,
+            |e| matches!(e, Event::Message(m) if m.info.id == id),
+        )
+        .await
+        else {
+            unreachable!()
+        };
+        assert_eq!(m.info.source.chat, *group);
+        assert!(m.info.source.is_group);
+        let sender = &m.info.source.sender;
+        let alt = m.info.source.sender_alt.as_ref();
+        assert!(
+            sender.user() == sender_user || alt.is_some_and(|a| a.user() == sender_user),
+            "{sender} / {alt:?} is not {sender_user}"
+        );
+        m.message.conversation.clone().unwrap_or_default()
+    }
+
+    /// Asserts that no message `id` arrives within a short while.
+    async fn expect_nothing(&mut self, id: &str) {
+        let wait = tokio::time::timeout(Duration::from_millis(1500), async {
+            loop {
+                match self.events.recv().await {
+                    Some(Event::Message(m)) if m.info.id == id => return true,
+                    Some(_) => {}
+                    None => return false,
+                }
+            }
+        })
+        .await;
+        assert!(!matches!(wait, Ok(true)), "message {id} arrived");
+    }
+}
+
+/// Pairs a companion to the account of `phone`.
+async fn pair(server: &TestServer, phone: &str) -> Companion {
+    let container = MemoryContainer::new();
+    let (client, mut events) = Client::start(config(server), container.clone(), None)
+        .await
+        .unwrap();
+    let Event::Qr { code } = until(&mut events, |e| matches!(e, Event::Qr { .. })).await else {
+        unreachable!()
+    };
+    let admin = server.admin();
+    let phone = phone.to_owned();
+    let scan = tokio::spawn(async move { admin.scan_qr_for(&phone, &code).await });
+    until(&mut events, |e| matches!(e, Event::PairSuccess { .. })).await;
+    let jid = scan.await.unwrap().unwrap();
+    until(&mut events, |e| *e == Event::Connected).await;
+    Companion {
+        client,
+        events,
+        jid,
+        container,
+    }
+}
+
+fn text(s: &str) -> Message {
+    Message {
+        conversation: Some(s.into()),
+        ..Default::default()
+    }
+}
+
+/// Three accounts, two companions each.
+struct World {
+    server: TestServer,
+    pn: [Jid; 3],
+    a: [Companion; 2],
+    b: [Companion; 2],
+    c: [Companion; 2],
+}
+
+async fn world() -> World {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let phones = ["15550100001", "15550100002", "15550100003"];
+    let mut pn = Vec::new();
+    for (phone, name) in phones.iter().zip(["Alice", "Bob", "Carol"]) {
+        pn.push(server.admin().create_account(phone, name).unwrap().pn);
+    }
+    let a = [
+        pair(&server, phones[0]).await,
+        pair(&server, phones[0]).await,
+    ];
+    let b = [
+        pair(&server, phones[1]).await,
+        pair(&server, phones[1]).await,
+    ];
+    let c = [
+        pair(&server, phones[2]).await,
+        pair(&server, phones[2]).await,
+    ];
+    World {
+        server,
+        pn: [pn[0].clone(), pn[1].clone(), pn[2].clone()],
+        a,
+        b,
+        c,
+    }
+}
+
+fn user_of(info: &GroupInfo, pn: &Jid) -> String {
+    info.participant(pn)
+        .map(|p| p.jid.user().to_owned())
+        .unwrap_or_else(|| pn.user().to_owned())
+}
+
+fn skmsg(node: &Node) -> (&[u8], Jid) {
+    let enc = node
+        .children_by_tag("enc")
+        .find(|e| e.attr("type").and_then(|t| t.as_str()) == Some("skmsg"))
+        .expect("an skmsg");
+    let participant = node
+        .attr("participant")
+        .and_then(|v| v.as_jid())
+        .cloned()
+        .expect("participant");
+    (enc.bytes().unwrap(), participant)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_exchange_messages_and_a_removed_member_cannot_read_later_ones() {
+    let mut w = world().await;
+    let [pa, pb, pc] = w.pn.clone();
+    let info = w.a[0]
+        .client
+        .create_group(&CreateGroup::new("Team").participant(pb.clone()))
+        .await
+        .unwrap();
+    let group = info.jid.clone();
+    let (ua, ub, uc) = (
+        user_of(&info, &pa),
+        user_of(&info, &pb),
+        user_of(&info, &pc),
+    );
+    assert_eq!(info.participants.len(), 2);
+
+    // Alice's first message distributes her sender key to every other device.
+    let sent = w.a[0]
+        .client
+        .send_message(group.clone(), text("hello team"))
+        .await
+        .unwrap();
+    assert_eq!(sent.chat, group);
+    for m in w.b.iter_mut().chain([&mut w.a[1]]) {
+        assert_eq!(m.expect_text(&sent.id, &group, &ua).await, "hello team");
+    }
+    // Bob answers from his second companion; the first one gets it too.
+    let reply = w.b[1]
+        .client
+        .send_message(group.clone(), text("hi alice"))
+        .await
+        .unwrap();
+    for m in w.a.iter_mut().chain([&mut w.b[0]]) {
+        assert_eq!(m.expect_text(&reply.id, &group, &ub).await, "hi alice");
+    }
+    // A second message needs no distribution and still arrives.
+    let again = w.a[1]
+        .client
+        .send_message(group.clone(), text("from my other device"))
+        .await
+        .unwrap();
+    for m in w.b.iter_mut().chain([&mut w.a[0]]) {
+        assert_eq!(
+            m.expect_text(&again.id, &group, &ua).await,
+            "from my other device"
+        );
+    }
+
+    // Carol is added: she gets the current key with Alice's next message.
+    let added = w.a[0]
+        .client
+        .update_participants(&group, ParticipantAction::Add, std::slice::from_ref(&pc))
+        .await
+        .unwrap();
+    assert!(added.iter().all(|r| r.is_ok()), "{added:?}");
+    let welcome = w.a[0]
+        .client
+        .send_message(group.clone(), text("welcome carol"))
+        .await
+        .unwrap();
+    for m in w.c.iter_mut().chain(w.b.iter_mut()) {
+        assert_eq!(
+            m.expect_text(&welcome.id, &group, &ua).await,
+            "welcome carol"
+        );
+    }
+    let carol_says = w.c[0]
+        .client
+        .send_message(group.clone(), text("thanks"))
+        .await
+        .unwrap();
+    assert_eq!(
+        w.a[0].expect_text(&carol_says.id, &group, &uc).await,
+        "thanks"
+    );
+
+    // Carol is removed; Bob's second companion goes offline so the next message waits in its
+    // queue, where we can check that Carol's keys do not open it.
+    let removed = w.a[0]
+        .client
+        .update_participants(&group, ParticipantAction::Remove, std::slice::from_ref(&pc))
+        .await
+        .unwrap();
+    assert!(removed.iter().all(|r| r.is_ok()), "{removed:?}");
+    w.b[1].stop().await;
+    let secret = w.a[0]
+        .client
+        .send_message(group.clone(), text("after carol"))
+        .await
+        .unwrap();
+    assert_eq!(
+        w.b[0].expect_text(&secret.id, &group, &ua).await,
+        "after carol"
+    );
+    w.c[0].expect_nothing(&secret.id).await;
+    let queued: Vec<Node> = w
+        .server
+        .admin()
+        .queued_stanzas(&w.b[1].jid)
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.tag == "message" && n.attr("id").and_then(|v| v.as_str()) == Some(&secret.id))
+        .collect();
+    assert_eq!(queued.len(), 1);
+    let (bytes, sender) = skmsg(&queued[0]);
+    for c in &w.c {
+        let store = c.store().await;
+        let res = wa_client::group::decrypt_group_message(&store, &group, &sender, bytes).await;
+        assert!(res.is_err(), "a removed member decrypted a later message");
+    }
+    // The removed member can no longer send to the group.
+    let err = w.c[1]
+        .client
+        .send_message(group.clone(), text("still here?"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::Iq(_) | Error::Message(MessageError::ServerAck { .. })
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_announce_mode_invite_links_and_communities() {
+    let mut w = world().await;
+    let [_pa, pb, pc] = w.pn.clone();
+    let info = w.a[0]
+        .client
+        .create_group(&CreateGroup::new("Admins").participant(pb.clone()))
+        .await
+        .unwrap();
+    let group = info.jid.clone();
+    let ub = user_of(&info, &pb);
+
+    // Announce mode: Bob (not an admin) is refused with 401, Alice still sends.
+    w.a[0]
+        .client
+        .set_group_announce(&group, true)
+        .await
+        .unwrap();
+    let fresh = w.a[0].client.fetch_group_info(&group).await.unwrap();
+    assert!(fresh.announce);
+    let err = w.b[0]
+        .client
+        .send_message(group.clone(), text("may I?"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Message(MessageError::ServerAck { code: 401, .. })
+        ),
+        "{err:?}"
+    );
+    // Promoted, Bob may send; demoted again, he may not.
+    let promoted = w.a[0]
+        .client
+        .update_participants(
+            &group,
+            ParticipantAction::Promote,
+            std::slice::from_ref(&pb),
+        )
+        .await
+        .unwrap();
+    assert!(promoted.iter().all(|r| r.is_ok()), "{promoted:?}");
+    let info = w.a[0].client.fetch_group_info(&group).await.unwrap();
+    assert!(info.participant(&pb).is_some_and(|p| p.is_admin));
+    let ok = w.b[0]
+        .client
+        .send_message(group.clone(), text("as admin"))
+        .await
+        .unwrap();
+    assert_eq!(w.a[0].expect_text(&ok.id, &group, &ub).await, "as admin");
+    w.a[0]
+        .client
+        .update_participants(&group, ParticipantAction::Demote, std::slice::from_ref(&pb))
+        .await
+        .unwrap();
+    let err = w.b[1]
+        .client
+        .send_message(group.clone(), text("again?"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Message(MessageError::ServerAck { code: 401, .. })
+        ),
+        "{err:?}"
+    );
+    w.a[0]
+        .client
+        .set_group_announce(&group, false)
+        .await
+        .unwrap();
+
+    // Invite link: Carol joins and reads the next message; a reset link stops the old one.
+    let link = w.a[0]
+        .client
+        .group_invite_link(&group, false)
+        .await
+        .unwrap();
+    assert!(link.starts_with("https://chat.whatsapp.com/"), "{link}");
+    let preview = w.c[0].client.group_info_from_link(&link).await.unwrap();
+    assert_eq!(preview.jid, group);
+    let joined = w.c[0].client.join_group_with_link(&link).await.unwrap();
+    assert_eq!(joined, JoinResult::Joined(group.clone()));
+    let hi = w.a[0]
+        .client
+        .send_message(group.clone(), text("hi carol"))
+        .await
+        .unwrap();
+    let ua = user_of(&w.a[0].client.group_info(&group).await.unwrap(), &w.pn[0]);
+    for c in &mut w.c {
+        assert_eq!(c.expect_text(&hi.id, &group, &ua).await, "hi carol");
+    }
+    let reset = w.a[0].client.group_invite_link(&group, true).await.unwrap();
+    assert_ne!(reset, link);
+    assert!(w.c[0].client.group_info_from_link(&link).await.is_err());
+    assert!(
+        w.a[0]
+            .client
+            .joined_groups()
+            .await
+            .unwrap()
+            .iter()
+            .any(|g| g.jid == group)
+    );
+
+    // A community with two subgroups: one created inside it, one linked afterwards.
+    let community = w.a[0]
+        .client
+        .create_group(&CreateGroup::new("Neighbours").community())
+        .await
+        .unwrap();
+    assert!(community.is_community);
+    let inside = w.a[0]
+        .client
+        .create_group(
+            &CreateGroup::new("Garden")
+                .in_community(community.jid.clone())
+                .participant(pc.clone()),
+        )
+        .await
+        .unwrap();
+    w.a[0]
+        .client
+        .link_groups(&community.jid, std::slice::from_ref(&group))
+        .await
+        .unwrap();
+    let subs = w.a[0].client.sub_groups(&community.jid).await.unwrap();
+    let jids: Vec<&Jid> = subs.iter().map(|s| &s.jid).collect();
+    assert!(
+        jids.contains(&&inside.jid) && jids.contains(&&group),
+        "{subs:?}"
+    );
+    // Messages work inside the subgroup.
+    let garden = w.a[0]
+        .client
+        .send_message(inside.jid.clone(), text("tomatoes"))
+        .await
+        .unwrap();
+    assert_eq!(
+        w.c[1].expect_text(&garden.id, &inside.jid, &ua).await,
+        "tomatoes"
+    );
+    w.a[0]
+        .client
+        .unlink_groups(&community.jid, std::slice::from_ref(&group))
+        .await
+        .unwrap();
+    let subs = w.a[0].client.sub_groups(&community.jid).await.unwrap();
+    assert!(!subs.iter().any(|s| s.jid == group), "{subs:?}");
+
+    // Leaving: Alice's later sends to the group fail.
+    w.b[0].client.leave_group(&group).await.unwrap();
+    let err = w.b[0]
+        .client
+        .send_message(group.clone(), text("bye"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::Iq(_) | Error::Message(MessageError::ServerAck { .. })
+        ),
+        "{err:?}"
+    );
+}
