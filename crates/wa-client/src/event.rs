@@ -96,6 +96,8 @@ pub enum Event {
         /// Why it could not be decrypted.
         reason: String,
     },
+    /// A group changed (`w:gp2` notification): members, admins, settings, links.
+    Group(Box<crate::recv::group::GroupEvent>),
 }
 
 /// A received, decrypted message.

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use wa_binary::{Jid, Node};
 use wa_client::{
-    Backoff, Client, Config, DisconnectReason, Error, Event, EventStream, MessageError,
+    Backoff, Client, Config, DisconnectReason, Error, Event, EventStream, GroupEventKind,
+    MessageError,
 };
 use wa_groups::{CreateGroup, GroupInfo, JoinResult, ParticipantAction};
 use wa_proto::proto::Message;
@@ -97,6 +98,16 @@ impl Companion {
             "{sender} / {alt:?} is not {sender_user}"
         );
         m.message.conversation.clone().unwrap_or_default()
+    }
+
+    /// Waits for a group event about `group` that `pred` accepts.
+    async fn expect_group(&mut self, group: &Jid, pred: impl Fn(&GroupEventKind) -> bool) {
+        let g = group.to_string();
+        until(
+            &mut self.events,
+            |e| matches!(e, Event::Group(ev) if ev.group == g && pred(&ev.change)),
+        )
+        .await;
     }
 
     /// Asserts that no message `id` arrives within a short while.
@@ -259,6 +270,15 @@ async fn members_exchange_messages_and_a_removed_member_cannot_read_later_ones()
         .await
         .unwrap();
     assert!(added.iter().all(|r| r.is_ok()), "{added:?}");
+    for c in &mut w.c {
+        c.expect_group(&group, |k| matches!(k, GroupEventKind::Joined { .. }))
+            .await;
+    }
+    w.b[0]
+        .expect_group(&group, |k| {
+            matches!(k, GroupEventKind::ParticipantsAdded { participants, .. } if participants.len() == 1)
+        })
+        .await;
     let welcome = w.a[0]
         .client
         .send_message(group.clone(), text("welcome carol"))
@@ -280,6 +300,16 @@ async fn members_exchange_messages_and_a_removed_member_cannot_read_later_ones()
         "thanks"
     );
 
+    // Bob talks to Carol too: her stores now hold Bob's sender key as well.
+    let bob_says = w.b[0]
+        .client
+        .send_message(group.clone(), text("hi carol"))
+        .await
+        .unwrap();
+    for c in &mut w.c {
+        assert_eq!(c.expect_text(&bob_says.id, &group, &ub).await, "hi carol");
+    }
+
     // Carol is removed; Bob's second companion goes offline so the next message waits in its
     // queue, where we can check that Carol's keys do not open it.
     let removed = w.a[0]
@@ -288,6 +318,16 @@ async fn members_exchange_messages_and_a_removed_member_cannot_read_later_ones()
         .await
         .unwrap();
     assert!(removed.iter().all(|r| r.is_ok()), "{removed:?}");
+    for c in &mut w.c {
+        c.expect_group(&group, |k| *k == GroupEventKind::Left { removed: true })
+            .await;
+    }
+    // Bob learns it from the notification and rotates his own sender key.
+    w.b[0]
+        .expect_group(&group, |k| {
+            matches!(k, GroupEventKind::ParticipantsRemoved { .. })
+        })
+        .await;
     w.b[1].stop().await;
     let secret = w.a[0]
         .client
@@ -299,20 +339,27 @@ async fn members_exchange_messages_and_a_removed_member_cannot_read_later_ones()
         "after carol"
     );
     w.c[0].expect_nothing(&secret.id).await;
-    let queued: Vec<Node> = w
-        .server
-        .admin()
-        .queued_stanzas(&w.b[1].jid)
-        .unwrap()
-        .into_iter()
-        .filter(|n| n.tag == "message" && n.attr("id").and_then(|v| v.as_str()) == Some(&secret.id))
-        .collect();
-    assert_eq!(queued.len(), 1);
-    let (bytes, sender) = skmsg(&queued[0]);
-    for c in &w.c {
-        let store = c.store().await;
-        let res = wa_client::group::decrypt_group_message(&store, &group, &sender, bytes).await;
-        assert!(res.is_err(), "a removed member decrypted a later message");
+    let bob_secret = w.b[0]
+        .client
+        .send_message(group.clone(), text("bob after carol"))
+        .await
+        .unwrap();
+    assert_eq!(
+        w.a[0].expect_text(&bob_secret.id, &group, &ub).await,
+        "bob after carol"
+    );
+    let queued = w.server.admin().queued_stanzas(&w.b[1].jid).unwrap();
+    for id in [&secret.id, &bob_secret.id] {
+        let node = queued
+            .iter()
+            .find(|n| n.tag == "message" && n.attr("id").and_then(|v| v.as_str()) == Some(id))
+            .expect("queued for the offline companion");
+        let (bytes, sender) = skmsg(node);
+        for c in &w.c {
+            let store = c.store().await;
+            let res = wa_client::group::decrypt_group_message(&store, &group, &sender, bytes).await;
+            assert!(res.is_err(), "a removed member decrypted message {id}");
+        }
     }
     // The removed member can no longer send to the group.
     let err = w.c[1]
@@ -347,6 +394,10 @@ async fn admins_announce_mode_invite_links_and_communities() {
         .set_group_announce(&group, true)
         .await
         .unwrap();
+    for b in &mut w.b {
+        b.expect_group(&group, |k| *k == GroupEventKind::Announce { on: true })
+            .await;
+    }
     let fresh = w.a[0].client.fetch_group_info(&group).await.unwrap();
     assert!(fresh.announce);
     let err = w.b[0]

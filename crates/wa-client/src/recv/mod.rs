@@ -25,6 +25,7 @@
 //! privacy tokens are stored.
 
 mod buffer;
+pub mod group;
 mod notification;
 mod receipt;
 mod retry;
@@ -72,6 +73,8 @@ pub(crate) struct Output {
     pub(crate) devices_changed: Vec<Jid>,
     /// A one-time prekey generated for a retry receipt: its id (the engine must not reuse it).
     pub(crate) pre_key_generated: Option<u32>,
+    /// A `w:gp2` notification, for the group metadata cache.
+    pub(crate) group_notification: Option<wa_groups::GroupNotification>,
 }
 
 /// Remembered (chat, sender, id) triples, bounded, oldest forgotten first.
@@ -202,6 +205,14 @@ impl Receiver {
         match node.tag.as_str() {
             "message" => self.message(store, device, node, unix_now, rng).await,
             "receipt" => Ok(self.receipt(device, node)),
+            "notification" if node.attr("type").and_then(|t| t.as_str()) == Some("w:gp2") => {
+                let (events, group_notification) = group::handle(store, device, node).await?;
+                Ok(Output {
+                    events,
+                    group_notification,
+                    ..Output::default()
+                })
+            }
             "notification" => {
                 let effects = notification::handle(node);
                 if let Some(changes) = effects.changes {

@@ -458,6 +458,9 @@ impl<C: Container> Driver<C> {
         if let Some(id) = out.pre_key_generated {
             engine.note_pre_key_generated(id);
         }
+        if let Some(n) = &out.group_notification {
+            self.handle.2.groups.apply(n);
+        }
         let mut delivered = true;
         for event in out.events {
             delivered &= self.events.send(event).is_ok();
