@@ -94,3 +94,5 @@ pub use event::{DisconnectReason, Event, MessageEvent, ReceiptEvent, ReceiptKind
 pub use recv::group::{GroupEvent, GroupEventKind};
 pub use runtime::{Client, EventStream};
 pub use send::{SendOptions, SendResponse};
+/// The group request types the group API of [`Client`] takes and returns.
+pub use wa_groups;

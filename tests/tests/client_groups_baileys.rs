@@ -1,0 +1,280 @@
+//! Interop: our client (wa-client) and Baileys 7 (`baileys@7.0.0-rc14`) in one group on
+//! `wa-testserver`.
+//!
+//! Two of our accounts (X creates the group, Y is a member) and a Baileys client on a third.
+//! X's group text reaches Baileys (our sender-key distribution in `<participants>` and our
+//! `skmsg` decrypt there) and Y; Baileys' group text is decrypted by both of our clients; Y's
+//! text (Y's own distribution) is decrypted by Baileys.
+//!
+//! Driver script: `tests/interop/baileys_group.mjs` (JSON lines both ways).
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+use wa_client::{Client, Event, EventStream};
+use wa_proto::proto::Message;
+use wa_store::MemoryContainer;
+use wa_tests::oracle;
+use wa_testserver::{Config, TestServer};
+
+const STEP_TIMEOUT: Duration = Duration::from_secs(45);
+const X_PHONE: &str = "15550007001";
+const Y_PHONE: &str = "15550007002";
+
+struct Baileys {
+    name: &'static str,
+    child: Child,
+    lines: Lines<BufReader<ChildStdout>>,
+    seen: Vec<Value>,
+}
+
+impl Baileys {
+    fn spawn(name: &'static str, server: &TestServer, auth: &Path) -> Baileys {
+        let dir = oracle::interop_dir();
+        oracle::ensure_node_modules(&dir).expect("npm ci in tests/interop");
+        let node = std::env::var(oracle::NODE_ENV).unwrap_or_else(|_| "node".to_owned());
+        oracle::node_version(&node).expect("Node.js is required for the Baileys interop test");
+        let mut child = Command::new(node)
+            .arg(dir.join("baileys_group.mjs"))
+            .arg("--url")
+            .arg(server.url())
+            .arg("--root")
+            .arg(hex::encode(server.root_public_key()))
+            .arg("--auth")
+            .arg(auth)
+            .args(["--online", "1"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn node");
+        let stdout = child.stdout.take().expect("stdout");
+        Baileys {
+            name,
+            child,
+            lines: BufReader::new(stdout).lines(),
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads events until `pred` holds for one (earlier matching events are searched first).
+    async fn expect_where(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        if let Some(v) = self.seen.iter().find(|v| pred(v)) {
+            return v.clone();
+        }
+        let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
+        loop {
+            let line = tokio::time::timeout_at(deadline, self.lines.next_line()).await;
+            let line = match line {
+                Ok(Ok(Some(l))) => l,
+                Ok(Ok(None)) => panic!(
+                    "Baileys {} exited while waiting for {what}; saw {:#?}",
+                    self.name, self.seen
+                ),
+                Ok(Err(e)) => panic!("reading Baileys output: {e}"),
+                Err(_) => panic!(
+                    "Baileys {}: timed out waiting for {what}; saw {:#?}",
+                    self.name, self.seen
+                ),
+            };
+            let v: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("bad line from Baileys {} ({e}): {line}", self.name));
+            self.seen.push(v.clone());
+            if v["event"] == "error" {
+                panic!("Baileys {} driver error: {v}", self.name);
+            }
+            if pred(&v) {
+                return v;
+            }
+        }
+    }
+
+    async fn expect(&mut self, event: &str) -> Value {
+        self.expect_where(event, |v| v["event"] == event).await
+    }
+
+    async fn command(&mut self, cmd: Value) {
+        let stdin = self.child.stdin.as_mut().expect("stdin");
+        stdin
+            .write_all(format!("{cmd}\n").as_bytes())
+            .await
+            .expect("write command");
+    }
+
+    async fn quit(mut self) {
+        self.command(json!({"cmd": "quit"})).await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
+    }
+}
+
+/// Pairs `b` through the QR it shows, scanned by the phone of `phone` (`None`: the default
+/// account), and waits until it is online with its offline queue drained.
+async fn pair(
+    b: &mut Baileys,
+    admin: &wa_testserver::Admin,
+    phone: Option<&str>,
+) -> wa_testserver::Jid {
+    let qr = b.expect("qr").await["qr"]
+        .as_str()
+        .expect("qr string")
+        .to_owned();
+    let jid = match phone {
+        None => admin.scan_qr(&qr).await,
+        Some(p) => admin.scan_qr_for(p, &qr).await,
+    }
+    .expect("the phone scans the QR");
+    b.expect("open").await;
+    b.expect("offline").await;
+    jid
+}
+
+/// Pairs Baileys to the default account through the QR it shows; waits until it is online.
+async fn pair_baileys(b: &mut Baileys, admin: &wa_testserver::Admin) -> wa_testserver::Jid {
+    let qr = b.expect("qr").await["qr"]
+        .as_str()
+        .expect("qr string")
+        .to_owned();
+    let jid = admin.scan_qr(&qr).await.expect("the phone scans the QR");
+    b.expect("open").await;
+    b.expect("offline").await;
+    jid
+}
+
+/// One of our clients, paired to the account of `phone`.
+async fn pair_ours(server: &TestServer, phone: &str) -> (Client, EventStream) {
+    let config = wa_client::Config {
+        url: server.url(),
+        trust_root: server.trust_root(),
+        ..wa_client::Config::default()
+    };
+    let (client, mut events) = Client::start(config, MemoryContainer::new(), None)
+        .await
+        .expect("start our client");
+    let code = loop {
+        if let Event::Qr { code } = next(&mut events).await {
+            break code;
+        }
+    };
+    let admin = server.admin();
+    let phone = phone.to_owned();
+    let scan = tokio::spawn(async move { admin.scan_qr_for(&phone, &code).await });
+    while !matches!(next(&mut events).await, Event::Connected) {}
+    scan.await.expect("join").expect("scan");
+    (client, events)
+}
+
+async fn next(events: &mut EventStream) -> Event {
+    tokio::time::timeout(STEP_TIMEOUT, events.recv())
+        .await
+        .expect("timed out waiting for an event of our client")
+        .expect("our client stopped")
+}
+
+/// Waits for a group text `text` in `group` on one of our clients; returns the sender.
+async fn our_text(events: &mut EventStream, group: &str, text: &str) -> wa_binary::Jid {
+    loop {
+        if let Event::Message(m) = next(events).await
+            && text_of(&m.message) == Some(text)
+        {
+            assert_eq!(m.info.source.chat.to_string(), group);
+            assert!(m.info.source.is_group);
+            return m.info.source.sender.clone();
+        }
+    }
+}
+
+/// The text of a plain (`conversation`) or extended text message (Baileys sends the latter).
+fn text_of(m: &Message) -> Option<&str> {
+    m.conversation.as_deref().or_else(|| {
+        m.extended_text_message
+            .as_ref()
+            .and_then(|e| e.text.as_deref())
+    })
+}
+
+fn text(s: &str) -> Message {
+    Message {
+        conversation: Some(s.into()),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_clients_and_baileys_read_each_others_group_messages() {
+    let server = TestServer::start(Config::default())
+        .await
+        .expect("start server");
+    let admin = server.admin();
+    admin.create_account(X_PHONE, "Xavier").expect("account X");
+    let y_account = admin.create_account(Y_PHONE, "Yolanda").expect("account Y");
+    let auth = tempfile::tempdir().expect("tempdir");
+    let mut b = Baileys::spawn("B", &server, auth.path());
+    let b_jid = pair_baileys(&mut b, &admin).await;
+    let (x, mut x_events) = pair_ours(&server, X_PHONE).await;
+    let (y, mut y_events) = pair_ours(&server, Y_PHONE).await;
+
+    let info = x
+        .create_group(
+            &wa_client::wa_groups::CreateGroup::new("Mixed")
+                .participant(b_jid.to_non_ad())
+                .participant(y_account.pn.clone()),
+        )
+        .await
+        .expect("create the group");
+    let group = info.jid.to_string();
+    assert_eq!(info.participants.len(), 3, "{info:?}");
+    b.expect_where("Baileys put in the group", |v| {
+        v["event"] == "group" && v["id"] == group.as_str()
+    })
+    .await;
+
+    // Ours -> Baileys (and our other account).
+    x.send_message(info.jid.clone(), text("hello from rust"))
+        .await
+        .expect("X sends");
+    let got = b
+        .expect_where("X's group text", |v| {
+            v["event"] == "message" && v["text"] == "hello from rust"
+        })
+        .await;
+    assert_eq!(got["remoteJid"], group.as_str(), "{got}");
+    our_text(&mut y_events, &group, "hello from rust").await;
+
+    // Baileys -> ours.
+    b.command(json!({"cmd": "send", "to": group, "text": "hello from baileys"}))
+        .await;
+    b.expect("sent").await;
+    for events in [&mut x_events, &mut y_events] {
+        let sender = our_text(events, &group, "hello from baileys").await;
+        assert_eq!(sender.user(), {
+            // The group names Baileys by its LID or phone number, as the group addresses.
+            let p = info.participant(&b_jid).expect("Baileys is a participant");
+            p.jid.user().to_owned()
+        });
+    }
+
+    // Our second account's own distribution also works for Baileys, and a second message
+    // from X (no new distribution) still decrypts there.
+    y.send_message(info.jid.clone(), text("y says hi"))
+        .await
+        .expect("Y sends");
+    b.expect_where("Y's group text", |v| {
+        v["event"] == "message" && v["text"] == "y says hi"
+    })
+    .await;
+    our_text(&mut x_events, &group, "y says hi").await;
+    x.send_message(info.jid.clone(), text("second from rust"))
+        .await
+        .expect("X sends again");
+    b.expect_where("X's second text", |v| {
+        v["event"] == "message" && v["text"] == "second from rust"
+    })
+    .await;
+
+    b.quit().await;
+}
