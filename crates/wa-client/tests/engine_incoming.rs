@@ -243,3 +243,71 @@ fn a_prekey_made_for_a_retry_receipt_is_not_overwritten_by_the_next_upload() {
         .to_vec();
     assert_eq!(first, [0, 0, 52]);
 }
+
+/// The server's `<notification type=encrypt><count value=N/>`: below whatsmeow's minimum the
+/// engine uploads a new batch (once, however many notifications arrive meanwhile) and does
+/// not go through `<active/>` and `Connected` again; at or above it nothing is sent.
+#[test]
+fn low_prekey_notification_uploads_one_batch_without_reconnecting() {
+    let mut p = Pair::connected();
+    p.server.take_received();
+    let low = |id: &str, value: &str| {
+        Node::new("notification")
+            .attr("from", Jid::new("", Server::User))
+            .attr("id", id)
+            .attr("type", "encrypt")
+            .child(Node::new("count").attr("value", value).build())
+            .build()
+    };
+
+    p.push(&low("n1", "4"));
+    p.push(&low("n2", "3"));
+    p.drive();
+    let sent = p.server.take_received();
+    let uploads: Vec<&Node> = sent
+        .iter()
+        .filter(|n| {
+            n.tag == "iq" && n.attr("xmlns").map(ToString::to_string).as_deref() == Some("encrypt")
+        })
+        .collect();
+    assert_eq!(
+        uploads.len(),
+        1,
+        "one upload for two notifications: {sent:?}"
+    );
+    let keys = uploads[0].child("list").unwrap().children().len();
+    assert_eq!(keys, 50, "whatsmeow's WantedPreKeyCount");
+
+    // The server accepts it: PreKeysUploaded, and no second Connected.
+    let id = uploads[0].attr("id").unwrap().to_string();
+    p.push(
+        &Node::new("iq")
+            .attr("from", Jid::new("", Server::User))
+            .attr("id", id)
+            .attr("type", "result")
+            .build(),
+    );
+    p.drive();
+    assert_eq!(
+        std::mem::take(&mut p.events),
+        vec![Event::PreKeysUploaded { count: 50 }]
+    );
+    assert!(
+        p.server.take_received().iter().all(|n| n.tag == "ack"),
+        "nothing but acks after the upload (no <active/>)"
+    );
+
+    // Plenty left: nothing to do; low again later: a new upload.
+    p.push(&low("n3", "100"));
+    p.drive();
+    assert!(p.server.take_received().iter().all(|n| n.tag == "ack"));
+    p.push(&low("n4", "1"));
+    p.drive();
+    assert!(
+        p.server
+            .take_received()
+            .iter()
+            .any(|n| n.tag == "iq" && n.child("list").is_some()),
+        "a second low notification after the first upload finished uploads again"
+    );
+}

@@ -19,8 +19,14 @@ pub(crate) enum IqKind {
     User(IqToken),
     /// `<count/>` of our prekeys on the server.
     PreKeyCount,
-    /// The prekey upload of keys up to this id.
-    PreKeyUpload { last_id: u32, count: u32 },
+    /// The prekey upload of keys up to this id; `at_login` when it is part of the login
+    /// sequence (the reply then goes on to `<active/>`), not an answer to a low-prekey
+    /// notification.
+    PreKeyUpload {
+        last_id: u32,
+        count: u32,
+        at_login: bool,
+    },
     /// `<active/>`.
     Passive,
     /// A keepalive ping.

@@ -79,6 +79,8 @@ pub struct Engine {
     config: Config,
     device: Device,
     prekeys: PreKeyCounts,
+    /// A prekey upload answering a low-prekey notification is in flight.
+    prekey_refill_pending: bool,
     unix_now: u64,
     phase: Phase,
     decoder: FrameDecoder,
@@ -149,6 +151,7 @@ impl Engine {
             config,
             device,
             prekeys,
+            prekey_refill_pending: false,
             unix_now,
             phase: Phase::Handshake(Some(Box::new(hs))),
             decoder: FrameDecoder::client(),
@@ -520,8 +523,10 @@ impl Engine {
                 if Self::pipeline_notification(node) {
                     self.queue_incoming(node);
                 }
-                if node.attr("type").and_then(|t| t.as_str()) == Some("link_code_companion_reg") {
-                    self.handle_link_code(now, node);
+                match node.attr("type").and_then(|t| t.as_str()) {
+                    Some("link_code_companion_reg") => self.handle_link_code(now, node),
+                    Some("encrypt") => self.handle_pre_key_low(now, node),
+                    _ => {}
                 }
                 Ok(())
             }

@@ -236,7 +236,7 @@ impl Engine {
                         .child("count")
                         .and_then(|c| c.attr_reader().optional_u64("value"));
                     match count {
-                        Some(n) if n < MIN_PRE_KEY_COUNT => self.upload_pre_keys(now),
+                        Some(n) if n < MIN_PRE_KEY_COUNT => self.upload_pre_keys(now, true),
                         Some(_) => self.set_active(now),
                         None => {
                             warn!("prekey count reply without a value");
@@ -249,7 +249,11 @@ impl Engine {
                     self.set_active(now);
                 }
             },
-            IqKind::PreKeyUpload { last_id, count } => {
+            IqKind::PreKeyUpload {
+                last_id,
+                count,
+                at_login,
+            } => {
                 match res {
                     Ok(_) => {
                         self.prekeys.uploaded = self.prekeys.uploaded.saturating_add(count);
@@ -260,7 +264,11 @@ impl Engine {
                     }
                     Err(e) => warn!(error = %e, "prekey upload failed"),
                 }
-                self.set_active(now);
+                if at_login {
+                    self.set_active(now);
+                } else {
+                    self.prekey_refill_pending = false;
+                }
             }
             IqKind::Passive => {
                 if let Err(e) = res {
@@ -311,7 +319,25 @@ impl Engine {
         }
     }
 
-    fn upload_pre_keys(&mut self, now: Instant) {
+    /// A `<notification type=encrypt><count value=N/>`: the server is running out of our
+    /// one-time prekeys (others fetched them), so upload a new batch as whatsmeow does. At
+    /// most one such upload is in flight; during login the count IQ already covers it.
+    pub(super) fn handle_pre_key_low(&mut self, now: Instant, node: &Node) {
+        let Some(count) = node
+            .child("count")
+            .and_then(|c| c.attr_reader().optional_u64("value"))
+        else {
+            return;
+        };
+        if count >= MIN_PRE_KEY_COUNT || self.prekey_refill_pending || !self.is_logged_in() {
+            return;
+        }
+        debug!(count, "server low on our prekeys");
+        self.prekey_refill_pending = true;
+        self.upload_pre_keys(now, false);
+    }
+
+    fn upload_pre_keys(&mut self, now: Instant, at_login: bool) {
         let mut changes = Changes::new();
         let mut keys = Vec::new();
         let start = self.prekeys.last_id;
@@ -372,6 +398,7 @@ impl Engine {
             IqKind::PreKeyUpload {
                 last_id,
                 count: WANTED_PRE_KEY_COUNT,
+                at_login,
             },
             timeout,
         );
