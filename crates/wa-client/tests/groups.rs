@@ -423,6 +423,9 @@ async fn admins_announce_mode_invite_links_and_communities() {
         .await
         .unwrap();
     assert!(promoted.iter().all(|r| r.is_ok()), "{promoted:?}");
+    w.b[1]
+        .expect_group(&group, |k| matches!(k, GroupEventKind::Promoted { .. }))
+        .await;
     let info = w.a[0].client.fetch_group_info(&group).await.unwrap();
     assert!(info.participant(&pb).is_some_and(|p| p.is_admin));
     let ok = w.b[0]
@@ -453,6 +456,44 @@ async fn admins_announce_mode_invite_links_and_communities() {
         .set_group_announce(&group, false)
         .await
         .unwrap();
+
+    // Subject, description and locked mode: members are told, the metadata follows.
+    let alice = &w.a[0].client;
+    alice
+        .set_group_subject(&group, "Admins only")
+        .await
+        .unwrap();
+    alice
+        .set_group_description(&group, "rules", None)
+        .await
+        .unwrap();
+    alice.set_group_locked(&group, true).await.unwrap();
+    let fresh = alice.fetch_group_info(&group).await.unwrap();
+    assert_eq!(fresh.subject, "Admins only");
+    assert_eq!(
+        fresh.description.as_ref().map(|d| d.text.as_str()),
+        Some("rules")
+    );
+    assert!(fresh.locked);
+    let b0 = &mut w.b[0];
+    b0.expect_group(&group, |k| {
+        *k == GroupEventKind::Subject {
+            subject: "Admins only".into(),
+        }
+    })
+    .await;
+    b0.expect_group(&group, |k| {
+        *k == GroupEventKind::Description {
+            text: Some("rules".into()),
+        }
+    })
+    .await;
+    b0.expect_group(&group, |k| *k == GroupEventKind::Locked { on: true })
+        .await;
+    // Bob's view of the group follows the notifications.
+    let cached = b0.client.group_info(&group).await.unwrap();
+    assert_eq!(cached.subject, "Admins only");
+    assert!(cached.locked);
 
     // Invite link: Carol joins and reads the next message; a reset link stops the old one.
     let link = w.a[0]
