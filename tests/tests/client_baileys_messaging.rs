@@ -16,100 +16,14 @@
 //! Driver scripts: `tests/interop/baileys_msg.mjs` and `tests/interop/baileys_peer.mjs` (JSON
 //! lines both ways).
 
-use std::path::Path;
-use std::process::Stdio;
-use std::time::Duration;
-
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
 use wa_client::message::{MessageContent, build};
 use wa_client::{Client, Event, EventStream, ReceiptKind};
 use wa_proto::proto::Message;
-use wa_tests::oracle;
+use wa_tests::baileys::{Baileys, ONLINE, STEP_TIMEOUT, pair};
 use wa_testserver::{Config, TestServer};
 
-const STEP_TIMEOUT: Duration = Duration::from_secs(45);
 const B_PHONE: &str = "15550002222";
-
-struct Baileys {
-    child: Child,
-    lines: Lines<BufReader<ChildStdout>>,
-    seen: Vec<Value>,
-}
-
-impl Baileys {
-    fn spawn(script: &str, server: &TestServer, auth: &Path) -> Baileys {
-        let dir = oracle::interop_dir();
-        oracle::ensure_node_modules(&dir).expect("npm ci in tests/interop");
-        let node = std::env::var(oracle::NODE_ENV).unwrap_or_else(|_| "node".to_owned());
-        oracle::node_version(&node).expect("Node.js is required for the Baileys interop test");
-        let mut child = Command::new(node)
-            .arg(dir.join(script))
-            .arg("--url")
-            .arg(server.url())
-            .arg("--root")
-            .arg(hex::encode(server.root_public_key()))
-            .arg("--auth")
-            .arg(auth)
-            .args(["--online", "1"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn node");
-        let stdout = child.stdout.take().expect("stdout");
-        Baileys {
-            child,
-            lines: BufReader::new(stdout).lines(),
-            seen: Vec::new(),
-        }
-    }
-
-    /// Reads events until `pred` holds for one (earlier events are searched first).
-    async fn expect_where(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        if let Some(v) = self.seen.iter().find(|v| pred(v)) {
-            return v.clone();
-        }
-        let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
-        loop {
-            let line = match tokio::time::timeout_at(deadline, self.lines.next_line()).await {
-                Ok(Ok(Some(l))) => l,
-                Ok(Ok(None)) => panic!(
-                    "Baileys exited while waiting for {what}; saw {:#?}",
-                    self.seen
-                ),
-                Ok(Err(e)) => panic!("reading Baileys output: {e}"),
-                Err(_) => panic!("timed out waiting for {what}; saw {:#?}", self.seen),
-            };
-            let v: Value = serde_json::from_str(&line)
-                .unwrap_or_else(|e| panic!("bad line from Baileys ({e}): {line}"));
-            self.seen.push(v.clone());
-            assert!(v["event"] != "error", "Baileys driver error: {v}");
-            if pred(&v) {
-                return v;
-            }
-        }
-    }
-
-    async fn expect(&mut self, event: &str) -> Value {
-        self.expect_where(event, |v| v["event"] == event).await
-    }
-
-    async fn command(&mut self, cmd: Value) {
-        let stdin = self.child.stdin.as_mut().expect("stdin");
-        stdin
-            .write_all(format!("{cmd}\n").as_bytes())
-            .await
-            .expect("write command");
-    }
-
-    async fn quit(mut self) {
-        self.command(json!({"cmd": "quit"})).await;
-        let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
-    }
-}
 
 /// Our client's events, with every one already consumed kept for later checks.
 struct Ours {
@@ -204,17 +118,8 @@ async fn our_client_and_baileys_exchange_texts() {
 
     // Baileys on the second account.
     let auth = tempfile::tempdir().expect("tempdir");
-    let mut b = Baileys::spawn("baileys_msg.mjs", &server, auth.path());
-    let qr = b.expect("qr").await["qr"]
-        .as_str()
-        .expect("qr string")
-        .to_owned();
-    admin
-        .scan_qr_for(B_PHONE, &qr)
-        .await
-        .expect("Bob's phone scans Baileys' QR");
-    b.expect("open").await;
-    b.expect("offline").await;
+    let mut b = Baileys::spawn("msg", "baileys_msg.mjs", &server, auth.path(), ONLINE);
+    pair(&mut b, &admin, Some(B_PHONE)).await;
 
     // Us -> Baileys: a pkmsg from our send pipeline.
     let sent = client
@@ -384,17 +289,8 @@ async fn our_client_and_baileys_exchange_every_kind() {
 
     // Baileys on the second account.
     let auth = tempfile::tempdir().expect("tempdir");
-    let mut b = Baileys::spawn("baileys_peer.mjs", &server, auth.path());
-    let qr = b.expect("qr").await["qr"]
-        .as_str()
-        .expect("qr string")
-        .to_owned();
-    admin
-        .scan_qr_for(B_PHONE, &qr)
-        .await
-        .expect("Bob's phone scans Baileys' QR");
-    b.expect("open").await;
-    b.expect("offline").await;
+    let mut b = Baileys::spawn("peer", "baileys_peer.mjs", &server, auth.path(), ONLINE);
+    pair(&mut b, &admin, Some(B_PHONE)).await;
 
     // --- Text, Baileys -> us, with our delivery and read receipts back.
     let b1 = baileys_send(

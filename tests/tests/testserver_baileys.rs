@@ -8,104 +8,13 @@
 //!
 //! Driver script: `tests/interop/baileys_client.mjs` (one JSON event per stdout line).
 
-use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
-use serde_json::Value;
-use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
-use wa_tests::oracle;
+use wa_tests::baileys::Baileys;
 use wa_testserver::admin_http::{admin_request, serve_admin};
 use wa_testserver::{Config, StreamError, TestServer};
 
-const STEP_TIMEOUT: Duration = Duration::from_secs(45);
-
-struct Baileys {
-    child: Child,
-    lines: Lines<BufReader<ChildStdout>>,
-    seen: Vec<Value>,
-}
-
-impl Baileys {
-    fn spawn(server: &TestServer, auth: &Path) -> Baileys {
-        Self::spawn_with(server, auth, &[])
-    }
-
-    fn spawn_with(server: &TestServer, auth: &Path, extra: &[&str]) -> Baileys {
-        Self::spawn_env(server, auth, extra, None)
-    }
-
-    /// `ca`: a PEM file Node adds to its trusted CAs (for `wss://` with the test certificate).
-    fn spawn_env(server: &TestServer, auth: &Path, extra: &[&str], ca: Option<&Path>) -> Baileys {
-        let dir = oracle::interop_dir();
-        oracle::ensure_node_modules(&dir).expect("npm ci in tests/interop");
-        let node = std::env::var(oracle::NODE_ENV).unwrap_or_else(|_| "node".to_owned());
-        oracle::node_version(&node).expect("Node.js is required for the Baileys interop test");
-        let mut cmd = Command::new(node);
-        if let Some(ca) = ca {
-            cmd.env("NODE_EXTRA_CA_CERTS", ca);
-        }
-        let mut child = cmd
-            .arg(dir.join("baileys_client.mjs"))
-            .arg("--url")
-            .arg(server.url())
-            .arg("--root")
-            .arg(hex::encode(server.root_public_key()))
-            .arg("--auth")
-            .arg(auth)
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn node");
-        let stdout = child.stdout.take().expect("stdout");
-        Baileys {
-            child,
-            lines: BufReader::new(stdout).lines(),
-            seen: Vec::new(),
-        }
-    }
-
-    /// Reads events until one has `event == name`; panics (with everything seen) on timeout/exit.
-    async fn expect(&mut self, name: &str) -> Value {
-        let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
-        loop {
-            let line = tokio::time::timeout_at(deadline, self.lines.next_line()).await;
-            let line = match line {
-                Ok(Ok(Some(l))) => l,
-                Ok(Ok(None)) => panic!(
-                    "Baileys exited while waiting for {name}; saw {:#?}",
-                    self.seen
-                ),
-                Ok(Err(e)) => panic!("reading Baileys output: {e}"),
-                Err(_) => panic!("timed out waiting for {name}; saw {:#?}", self.seen),
-            };
-            let v: Value = serde_json::from_str(&line)
-                .unwrap_or_else(|e| panic!("bad line from Baileys ({e}): {line}"));
-            self.seen.push(v.clone());
-            if v["event"] == "error" {
-                panic!("Baileys driver error: {v}");
-            }
-            if v["event"] == name {
-                return v;
-            }
-        }
-    }
-
-    fn saw(&self, name: &str) -> bool {
-        self.seen.iter().any(|v| v["event"] == name)
-    }
-
-    async fn quit(mut self) {
-        if let Some(stdin) = self.child.stdin.as_mut() {
-            let _ = stdin.write_all(b"quit\n").await;
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
-    }
-}
+const SCRIPT: &str = "baileys_client.mjs";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn baileys_pairs_by_qr_logs_in_and_is_replaced_and_removed() {
@@ -121,8 +30,8 @@ async fn baileys_pairs_by_qr_logs_in_and_is_replaced_and_removed() {
     let auth = tempfile::tempdir().expect("tempdir");
 
     // 1. New device: QR, scan by the phone, 515, login, prekey upload, open.
-    let mut first = Baileys::spawn(&server, auth.path());
-    let qr = first.expect("qr").await["qr"]
+    let mut first = Baileys::spawn("first", SCRIPT, &server, auth.path(), &[]);
+    let qr = first.expect_new("qr").await["qr"]
         .as_str()
         .expect("qr string")
         .to_owned();
@@ -142,9 +51,9 @@ async fn baileys_pairs_by_qr_logs_in_and_is_replaced_and_removed() {
     http_task.abort();
     assert_eq!(jid, "15551234567:1@s.whatsapp.net");
     let jid: wa_testserver::Jid = jid.parse().expect("device JID");
-    let close = first.expect("close").await;
+    let close = first.expect_new("close").await;
     assert_eq!(close["statusCode"], 515, "{close}");
-    let open = first.expect("open").await;
+    let open = first.expect_new("open").await;
     assert_eq!(open["me"]["id"], "15551234567:1@s.whatsapp.net", "{open}");
     assert_eq!(open["me"]["lid"], "99887766554433:1@lid", "{open}");
     assert_eq!(admin.devices(), vec![jid.clone()]);
@@ -153,27 +62,27 @@ async fn baileys_pairs_by_qr_logs_in_and_is_replaced_and_removed() {
     assert!(prekeys >= 30, "Baileys uploaded {prekeys} prekeys");
     // The offline marker reaches Baileys (receivedPendingNotifications).
     while !first
-        .seen
+        .seen()
         .iter()
         .any(|v| v["event"] == "offline" && v["received"] == true)
     {
-        first.expect("offline").await;
+        first.expect_new("offline").await;
     }
     // First login: the phone's Signal peer messages arrive and decrypt: Baileys stores the
     // shared app-state key and processes the inline history sync.
     let key_id = loop {
-        let creds = first.expect("creds").await;
+        let creds = first.expect_new("creds").await;
         if let Some(id) = creds["myAppStateKeyId"].as_str() {
             break id.to_owned();
         }
     };
     assert_eq!(key_id.len(), 8, "6-byte key id in base64: {key_id}");
-    first.expect("history").await;
+    first.expect_new("history").await;
     // Then Baileys syncs the five app-state collections and counts the account as synced;
     // well before its 20 s fallback timer would do the same.
     let since = tokio::time::Instant::now();
     loop {
-        let creds = first.expect("creds").await;
+        let creds = first.expect_new("creds").await;
         if creds["accountSyncCounter"] == 1 {
             break;
         }
@@ -203,8 +112,8 @@ async fn baileys_pairs_by_qr_logs_in_and_is_replaced_and_removed() {
     assert_eq!(admin.pre_key_count(&jid), prekeys);
 
     // 2. Returning device: logs in from the saved session, no QR.
-    let mut second = Baileys::spawn(&server, auth.path());
-    second.expect("open").await;
+    let mut second = Baileys::spawn("second", SCRIPT, &server, auth.path(), &[]);
+    second.expect_new("open").await;
     assert!(
         !second.saw("qr"),
         "a returning device must not be asked to pair"
@@ -217,9 +126,9 @@ async fn baileys_pairs_by_qr_logs_in_and_is_replaced_and_removed() {
         let entry = entry.expect("entry");
         std::fs::copy(entry.path(), copy.path().join(entry.file_name())).expect("copy creds");
     }
-    let mut third = Baileys::spawn(&server, copy.path());
-    third.expect("open").await;
-    let replaced = second.expect("close").await;
+    let mut third = Baileys::spawn("third", SCRIPT, &server, copy.path(), &[]);
+    third.expect_new("open").await;
+    let replaced = second.expect_new("close").await;
     assert_eq!(replaced["statusCode"], 440, "{replaced}");
     second.quit().await;
 
@@ -227,21 +136,21 @@ async fn baileys_pairs_by_qr_logs_in_and_is_replaced_and_removed() {
     admin
         .kick(&jid, StreamError::ServiceUnavailable)
         .expect("kick online device");
-    let unavailable = third.expect("close").await;
+    let unavailable = third.expect_new("close").await;
     assert_eq!(unavailable["statusCode"], 503, "{unavailable}");
     third.quit().await;
 
-    let mut fourth = Baileys::spawn(&server, copy.path());
-    fourth.expect("open").await;
+    let mut fourth = Baileys::spawn("fourth", SCRIPT, &server, copy.path(), &[]);
+    fourth.expect_new("open").await;
     admin.remove_device(&jid).expect("remove device");
-    let removed = fourth.expect("close").await;
+    let removed = fourth.expect_new("close").await;
     assert_eq!(removed["statusCode"], 401, "{removed}");
     assert!(admin.devices().is_empty());
     fourth.quit().await;
 
     // 5. The removed device can no longer log in (failure 401).
-    let mut fifth = Baileys::spawn(&server, copy.path());
-    let refused = fifth.expect("close").await;
+    let mut fifth = Baileys::spawn("fifth", SCRIPT, &server, copy.path(), &[]);
+    let refused = fifth.expect_new("close").await;
     assert_eq!(refused["statusCode"], 401, "{refused}");
     fifth.quit().await;
 
@@ -249,8 +158,8 @@ async fn baileys_pairs_by_qr_logs_in_and_is_replaced_and_removed() {
     //    fails and nothing is saved.
     admin.set_bad_pairing(true, false);
     let bad_auth = tempfile::tempdir().expect("tempdir");
-    let mut bad = Baileys::spawn(&server, bad_auth.path());
-    let qr = bad.expect("qr").await["qr"]
+    let mut bad = Baileys::spawn("bad", SCRIPT, &server, bad_auth.path(), &[]);
+    let qr = bad.expect_new("qr").await["qr"]
         .as_str()
         .expect("qr string")
         .to_owned();
@@ -259,7 +168,7 @@ async fn baileys_pairs_by_qr_logs_in_and_is_replaced_and_removed() {
         .await
         .expect_err("Baileys must refuse a bad HMAC");
     assert!(matches!(err, wa_testserver::Error::PairFailed(_)), "{err}");
-    let close = bad.expect("close").await;
+    let close = bad.expect_new("close").await;
     assert_eq!(close["statusCode"], 500, "{close}");
     assert!(admin.devices().is_empty());
     bad.quit().await;
@@ -289,13 +198,15 @@ async fn baileys_pairs_by_phone_code_over_wss_and_a_wrong_code_is_refused() {
 
     // A wrong code: the key bundle does not decrypt, pairing fails, nothing is saved.
     let wrong_auth = tempfile::tempdir().expect("tempdir");
-    let mut wrong = Baileys::spawn_env(
+    let mut wrong = Baileys::spawn_with_ca(
+        "wrong",
+        SCRIPT,
         &server,
         wrong_auth.path(),
         &["--pair-phone", "15551234567"],
         Some(&ca),
     );
-    let code = wrong.expect("pair-code").await["code"]
+    let code = wrong.expect_new("pair-code").await["code"]
         .as_str()
         .expect("code")
         .to_owned();
@@ -314,13 +225,15 @@ async fn baileys_pairs_by_phone_code_over_wss_and_a_wrong_code_is_refused() {
 
     // The right code, typed as shown with a dash: pair-success, 515, login, open.
     let auth = tempfile::tempdir().expect("tempdir");
-    let mut baileys = Baileys::spawn_env(
+    let mut baileys = Baileys::spawn_with_ca(
+        "baileys",
+        SCRIPT,
         &server,
         auth.path(),
         &["--pair-phone", "15551234567"],
         Some(&ca),
     );
-    let code = baileys.expect("pair-code").await["code"]
+    let code = baileys.expect_new("pair-code").await["code"]
         .as_str()
         .expect("code")
         .to_owned();
@@ -330,9 +243,9 @@ async fn baileys_pairs_by_phone_code_over_wss_and_a_wrong_code_is_refused() {
         .enter_pair_code(&typed)
         .await
         .expect("phone enters the code");
-    let close = baileys.expect("close").await;
+    let close = baileys.expect_new("close").await;
     assert_eq!(close["statusCode"], 515, "{close}");
-    let open = baileys.expect("open").await;
+    let open = baileys.expect_new("open").await;
     assert_eq!(open["me"]["id"], jid.to_string(), "{open}");
     assert_eq!(admin.devices(), vec![jid.clone()]);
     assert!(admin.pre_key_count(&jid).expect("device known") >= 30);

@@ -12,126 +12,12 @@
 //!
 //! Driver script: `tests/interop/baileys_msg.mjs` (JSON lines both ways).
 
-use std::path::Path;
-use std::process::Stdio;
-use std::time::Duration;
-
-use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
-use wa_tests::oracle;
+use serde_json::json;
+use wa_tests::baileys::{Baileys, ONLINE, pair};
 use wa_testserver::{Config, TestServer};
 
-const STEP_TIMEOUT: Duration = Duration::from_secs(45);
+const SCRIPT: &str = "baileys_msg.mjs";
 const B_PHONE: &str = "15550002222";
-
-struct Baileys {
-    name: &'static str,
-    child: Child,
-    lines: Lines<BufReader<ChildStdout>>,
-    seen: Vec<Value>,
-}
-
-impl Baileys {
-    fn spawn(name: &'static str, server: &TestServer, auth: &Path) -> Baileys {
-        let dir = oracle::interop_dir();
-        oracle::ensure_node_modules(&dir).expect("npm ci in tests/interop");
-        let node = std::env::var(oracle::NODE_ENV).unwrap_or_else(|_| "node".to_owned());
-        oracle::node_version(&node).expect("Node.js is required for the Baileys interop test");
-        let mut child = Command::new(node)
-            .arg(dir.join("baileys_msg.mjs"))
-            .arg("--url")
-            .arg(server.url())
-            .arg("--root")
-            .arg(hex::encode(server.root_public_key()))
-            .arg("--auth")
-            .arg(auth)
-            .args(["--online", "1"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn node");
-        let stdout = child.stdout.take().expect("stdout");
-        Baileys {
-            name,
-            child,
-            lines: BufReader::new(stdout).lines(),
-            seen: Vec::new(),
-        }
-    }
-
-    /// Reads events until `pred` holds for one (earlier matching events are searched first).
-    async fn expect_where(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        if let Some(v) = self.seen.iter().find(|v| pred(v)) {
-            return v.clone();
-        }
-        let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
-        loop {
-            let line = tokio::time::timeout_at(deadline, self.lines.next_line()).await;
-            let line = match line {
-                Ok(Ok(Some(l))) => l,
-                Ok(Ok(None)) => panic!(
-                    "Baileys {} exited while waiting for {what}; saw {:#?}",
-                    self.name, self.seen
-                ),
-                Ok(Err(e)) => panic!("reading Baileys output: {e}"),
-                Err(_) => panic!(
-                    "Baileys {}: timed out waiting for {what}; saw {:#?}",
-                    self.name, self.seen
-                ),
-            };
-            let v: Value = serde_json::from_str(&line)
-                .unwrap_or_else(|e| panic!("bad line from Baileys {} ({e}): {line}", self.name));
-            self.seen.push(v.clone());
-            if v["event"] == "error" {
-                panic!("Baileys {} driver error: {v}", self.name);
-            }
-            if pred(&v) {
-                return v;
-            }
-        }
-    }
-
-    async fn expect(&mut self, event: &str) -> Value {
-        self.expect_where(event, |v| v["event"] == event).await
-    }
-
-    async fn command(&mut self, cmd: Value) {
-        let stdin = self.child.stdin.as_mut().expect("stdin");
-        stdin
-            .write_all(format!("{cmd}\n").as_bytes())
-            .await
-            .expect("write command");
-    }
-
-    async fn quit(mut self) {
-        self.command(json!({"cmd": "quit"})).await;
-        let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
-    }
-}
-
-/// Pairs `b` through the QR it shows, scanned by the phone of `phone` (`None`: the default
-/// account), and waits until it is online with its offline queue drained.
-async fn pair(
-    b: &mut Baileys,
-    admin: &wa_testserver::Admin,
-    phone: Option<&str>,
-) -> wa_testserver::Jid {
-    let qr = b.expect("qr").await["qr"]
-        .as_str()
-        .expect("qr string")
-        .to_owned();
-    let jid = match phone {
-        None => admin.scan_qr(&qr).await,
-        Some(p) => admin.scan_qr_for(p, &qr).await,
-    }
-    .expect("the phone scans the QR");
-    b.expect("open").await;
-    b.expect("offline").await;
-    jid
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_baileys_accounts_exchange_texts_and_receipts() {
@@ -147,8 +33,8 @@ async fn two_baileys_accounts_exchange_texts_and_receipts() {
 
     let auth_a = tempfile::tempdir().expect("tempdir");
     let auth_b = tempfile::tempdir().expect("tempdir");
-    let mut a = Baileys::spawn("A", &server, auth_a.path());
-    let mut b = Baileys::spawn("B", &server, auth_b.path());
+    let mut a = Baileys::spawn("A", SCRIPT, &server, auth_a.path(), ONLINE);
+    let mut b = Baileys::spawn("B", SCRIPT, &server, auth_b.path(), ONLINE);
     let a_dev = pair(&mut a, &admin, None).await;
     let b_dev = pair(&mut b, &admin, Some(B_PHONE)).await;
     assert_eq!(a_dev.to_string(), "15551234567:1@s.whatsapp.net");
@@ -210,7 +96,7 @@ async fn two_baileys_accounts_exchange_texts_and_receipts() {
     // the copy (DeviceSentMessage), B's device gets it queued and reads it on its next login.
     b.quit().await;
     let auth_a2 = tempfile::tempdir().expect("tempdir");
-    let mut a2 = Baileys::spawn("A2", &server, auth_a2.path());
+    let mut a2 = Baileys::spawn("A2", SCRIPT, &server, auth_a2.path(), ONLINE);
     let a2_dev = pair(&mut a2, &admin, None).await;
     assert_eq!(a2_dev.to_string(), "15551234567:2@s.whatsapp.net");
     let away = "sent while B was away";
@@ -230,7 +116,7 @@ async fn two_baileys_accounts_exchange_texts_and_receipts() {
                 .is_some_and(|f| f.to_string() == "15551234567:2@s.whatsapp.net")),
         "{queued:?}"
     );
-    let mut b = Baileys::spawn("B again", &server, auth_b.path());
+    let mut b = Baileys::spawn("B again", SCRIPT, &server, auth_b.path(), ONLINE);
     b.expect("open").await;
     let got = b
         .expect_where("the queued text", |v| {
@@ -238,7 +124,7 @@ async fn two_baileys_accounts_exchange_texts_and_receipts() {
         })
         .await;
     assert_eq!(got["fromMe"], false, "{got}");
-    assert!(!b.seen.iter().any(|v| v["event"] == "qr"));
+    assert!(!b.seen().iter().any(|v| v["event"] == "qr"));
     assert!(admin.queued_stanzas(&b_dev).expect("known").is_empty());
 
     a.quit().await;
@@ -248,7 +134,7 @@ async fn two_baileys_accounts_exchange_texts_and_receipts() {
 
 /// The chat JID under which `b` saw message `id`.
 fn from_chat(b: &Baileys, id: &str) -> String {
-    b.seen
+    b.seen()
         .iter()
         .find(|v| v["event"] == "message" && v["id"] == id)
         .and_then(|v| v["remoteJid"].as_str())
