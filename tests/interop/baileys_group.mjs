@@ -3,7 +3,8 @@
 //
 //   node baileys_group.mjs --url ws://127.0.0.1:PORT/ws/chat --root <hex root public key> --auth DIR
 //
-// Connection handling as baileys_msg.mjs (test root, reconnect after the 515 restart).
+// Connection handling as baileys_msg.mjs (lib/driver.mjs: test root, reconnect after the 515
+// restart, JSON lines).
 //
 // Output, one JSON object per line on stdout: the events of baileys_msg.mjs (qr, open, offline,
 // close, message with "participant", status, sent with "text", error) and
@@ -19,94 +20,10 @@
 //   {"cmd":"send","to":"JID","text":"..."}   {"cmd":"setting","id":"JID","setting":"announcement"}
 //   {"cmd":"update","id":"JID","participants":["JID",...],"action":"add|remove|promote|demote"}
 //   {"cmd":"quit"} (or EOF)
-import makeWASocket, { DisconnectReason, WA_CERT_DETAILS, useMultiFileAuthState } from 'baileys';
-import pino from 'pino';
-
-const args = {};
-for (let i = 2; i < process.argv.length; i += 2) {
-    args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
-}
-for (const k of ['url', 'root', 'auth']) {
-    if (!args[k]) {
-        process.stderr.write(`missing --${k}\n`);
-        process.exit(2);
-    }
-}
-WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(args.root, 'hex');
-
-const logger = pino({ level: process.env.WA_BAILEYS_LOG || 'silent' }, pino.destination(2));
-const emit = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
-// libsignal logs session changes with console.log/info: keep stdout for our JSON lines.
-console.log = (...a) => process.stderr.write(a.map(String).join(' ') + '\n');
-console.info = console.log;
-
-let sock;
-let quitting = false;
-
-function textOf(m) {
-    return m?.conversation ?? m?.extendedTextMessage?.text ?? null;
-}
-
-async function start() {
-    const { state, saveCreds } = await useMultiFileAuthState(args.auth);
-    sock = makeWASocket({
-        auth: state,
-        waWebSocketUrl: args.url,
-        logger,
-        // --online 1: 'available' presence, so delivery receipts go out without type='inactive'.
-        markOnlineOnConnect: args.online === '1',
-        connectTimeoutMs: 20_000,
-        defaultQueryTimeoutMs: 20_000,
-    });
-    sock.ev.on('creds.update', saveCreds);
-    sock.ev.on('messages.upsert', ({ messages }) => {
-        for (const m of messages) {
-            emit({
-                event: 'message',
-                id: m.key.id,
-                remoteJid: m.key.remoteJid,
-                remoteJidAlt: m.key.remoteJidAlt ?? null,
-                fromMe: !!m.key.fromMe,
-                text: textOf(m.message),
-                stub: m.messageStubType ?? null,
-                pushName: m.pushName ?? null,
-                participant: m.key.participant ?? null,
-            });
-        }
-    });
-    sock.ev.on('messages.update', (updates) => {
-        for (const { key, update } of updates) {
-            if (update.status !== undefined) {
-                emit({ event: 'status', id: key.id, remoteJid: key.remoteJid, fromMe: !!key.fromMe, status: update.status });
-            }
-        }
-    });
-    sock.ev.on('groups.upsert', (groups) => {
-        for (const g of groups) emit({ event: 'group', id: g.id, subject: g.subject ?? null });
-    });
-    sock.ev.on('group-participants.update', (u) => {
-        emit({
-            event: 'participants',
-            id: u.id,
-            action: u.action,
-            participants: (u.participants ?? []).map((p) => (typeof p === 'string' ? p : p.id)),
-        });
-    });
-    sock.ev.on('connection.update', (u) => {
-        if (u.qr) emit({ event: 'qr', qr: u.qr });
-        if (u.receivedPendingNotifications) emit({ event: 'offline' });
-        if (u.connection === 'open') emit({ event: 'open', me: sock.user ?? null });
-        if (u.connection === 'close') {
-            const statusCode = u.lastDisconnect?.error?.output?.statusCode ?? null;
-            emit({ event: 'close', statusCode });
-            if (!quitting && statusCode === DisconnectReason.restartRequired) {
-                start().catch((e) => emit({ event: 'error', message: String(e?.stack ?? e) }));
-            }
-        }
-    });
-}
+import { emit, runDriver, textOf } from './lib/driver.mjs';
 
 async function command(c) {
+    const sock = driver.sock();
     if (c.cmd === 'send') {
         let sent;
         try {
@@ -149,42 +66,46 @@ async function command(c) {
     } else if (c.cmd === 'read') {
         await sock.readMessages([c.key]);
         emit({ event: 'read-sent', id: c.key.id });
-    } else if (c.cmd === 'quit') {
-        quit();
     }
 }
 
-function quit() {
-    quitting = true;
-    try {
-        sock?.end(undefined);
-    } catch {
-        // already closed
-    }
-    setTimeout(() => process.exit(0), 200);
-}
-
-let pending = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (d) => {
-    pending += d;
-    let nl;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl).trim();
-        pending = pending.slice(nl + 1);
-        if (!line) continue;
-        let c;
-        try {
-            c = JSON.parse(line);
-        } catch {
-            emit({ event: 'error', message: `bad command: ${line}` });
-            continue;
-        }
-        command(c).catch((e) => emit({ event: 'error', message: String(e?.stack ?? e) }));
-    }
-});
-process.stdin.on('end', quit);
-start().catch((e) => {
-    emit({ event: 'error', message: String(e?.stack ?? e) });
-    process.exit(1);
+const driver = runDriver({
+    socketOptions: (args) => ({ markOnlineOnConnect: args.online === '1' }),
+    onSocket(sock, { saveCreds }) {
+        sock.ev.on('creds.update', saveCreds);
+        sock.ev.on('messages.upsert', ({ messages }) => {
+            for (const m of messages) {
+                emit({
+                    event: 'message',
+                    id: m.key.id,
+                    remoteJid: m.key.remoteJid,
+                    remoteJidAlt: m.key.remoteJidAlt ?? null,
+                    fromMe: !!m.key.fromMe,
+                    text: textOf(m.message),
+                    stub: m.messageStubType ?? null,
+                    pushName: m.pushName ?? null,
+                    participant: m.key.participant ?? null,
+                });
+            }
+        });
+        sock.ev.on('messages.update', (updates) => {
+            for (const { key, update } of updates) {
+                if (update.status !== undefined) {
+                    emit({ event: 'status', id: key.id, remoteJid: key.remoteJid, fromMe: !!key.fromMe, status: update.status });
+                }
+            }
+        });
+        sock.ev.on('groups.upsert', (groups) => {
+            for (const g of groups) emit({ event: 'group', id: g.id, subject: g.subject ?? null });
+        });
+        sock.ev.on('group-participants.update', (u) => {
+            emit({
+                event: 'participants',
+                id: u.id,
+                action: u.action,
+                participants: (u.participants ?? []).map((p) => (typeof p === 'string' ? p : p.id)),
+            });
+        });
+    },
+    command,
 });

@@ -4,8 +4,8 @@
 //
 //   node baileys_peer.mjs --url ws://127.0.0.1:PORT/ws/chat --root <hex root public key> --auth DIR
 //
-// The test server's certificate root replaces WhatsApp's; the 515 restart after pairing is
-// followed by a reconnect; presence is 'available' so delivery receipts are not 'inactive'.
+// lib/driver.mjs replaces the certificate root, reconnects after the 515 restart and runs the
+// JSON line protocol; presence is 'available' so delivery receipts are not 'inactive'.
 //
 // Output, one JSON object per line on stdout:
 //   {"event":"qr","qr"}  {"event":"open","me"}  {"event":"offline"}  {"event":"close","statusCode"}
@@ -31,33 +31,11 @@
 //   {"cmd":"read","key":{remoteJid,id,fromMe}}                 read receipt
 //   {"cmd":"quit"} (or EOF)
 // Baileys' own log goes to stderr at the level in WA_BAILEYS_LOG (default "silent").
-import makeWASocket, { DisconnectReason, WA_CERT_DETAILS, useMultiFileAuthState } from 'baileys';
-import pino from 'pino';
+import { emit, runDriver, textOf } from './lib/driver.mjs';
 
-const args = {};
-for (let i = 2; i < process.argv.length; i += 2) {
-    args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
-}
-for (const k of ['url', 'root', 'auth']) {
-    if (!args[k]) {
-        process.stderr.write(`missing --${k}\n`);
-        process.exit(2);
-    }
-}
-WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(args.root, 'hex');
-
-const logger = pino({ level: process.env.WA_BAILEYS_LOG || 'silent' }, pino.destination(2));
-const emit = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
-// libsignal logs session changes with console.log/info: keep stdout for our JSON lines.
-console.log = (...a) => process.stderr.write(a.map(String).join(' ') + '\n');
-console.info = console.log;
-
-let sock;
-let quitting = false;
 // Every message seen (received or sent), by id: the quoted message of a reply.
 const byId = new Map();
 
-const textOf = (m) => m?.conversation ?? m?.extendedTextMessage?.text ?? null;
 const keyOf = (k) => (k ? { remoteJid: k.remoteJid ?? null, fromMe: !!k.fromMe, id: k.id ?? null } : null);
 
 function describe(raw) {
@@ -78,66 +56,6 @@ function describe(raw) {
             : null,
         wrappedInEdit,
     };
-}
-
-async function start() {
-    const { state, saveCreds } = await useMultiFileAuthState(args.auth);
-    sock = makeWASocket({
-        auth: state,
-        waWebSocketUrl: args.url,
-        logger,
-        markOnlineOnConnect: true,
-        connectTimeoutMs: 20_000,
-        defaultQueryTimeoutMs: 20_000,
-        getMessage: async (key) => byId.get(key.id)?.message ?? undefined,
-    });
-    sock.ev.on('creds.update', saveCreds);
-    sock.ev.on('messages.upsert', ({ messages }) => {
-        for (const m of messages) {
-            if (m.key?.id) byId.set(m.key.id, m);
-            emit({
-                event: 'message',
-                id: m.key.id,
-                remoteJid: m.key.remoteJid,
-                fromMe: !!m.key.fromMe,
-                stub: m.messageStubType ?? null,
-                content: describe(m.message),
-            });
-        }
-    });
-    sock.ev.on('messages.update', (updates) => {
-        for (const { key, update } of updates) {
-            if (update.status !== undefined) {
-                emit({ event: 'status', id: key.id, remoteJid: key.remoteJid, fromMe: !!key.fromMe, status: update.status });
-            }
-            if (update.message !== undefined || update.messageStubType !== undefined) {
-                emit({
-                    event: 'update',
-                    id: key.id,
-                    fromMe: !!key.fromMe,
-                    stub: update.messageStubType ?? null,
-                    editedText: textOf(update.message?.editedMessage?.message ?? update.message),
-                });
-            }
-        }
-    });
-    sock.ev.on('messages.reaction', (reactions) => {
-        for (const { key, reaction } of reactions) {
-            emit({ event: 'reaction', id: key.id, fromMe: !!key.fromMe, text: reaction?.text ?? '' });
-        }
-    });
-    sock.ev.on('connection.update', (u) => {
-        if (u.qr) emit({ event: 'qr', qr: u.qr });
-        if (u.receivedPendingNotifications) emit({ event: 'offline' });
-        if (u.connection === 'open') emit({ event: 'open', me: sock.user ?? null });
-        if (u.connection === 'close') {
-            const statusCode = u.lastDisconnect?.error?.output?.statusCode ?? null;
-            emit({ event: 'close', statusCode });
-            if (!quitting && statusCode === DisconnectReason.restartRequired) {
-                start().catch((e) => emit({ event: 'error', message: String(e?.stack ?? e) }));
-            }
-        }
-    });
 }
 
 function contentFor(c) {
@@ -161,6 +79,7 @@ function contentFor(c) {
 }
 
 async function command(c) {
+    const sock = driver.sock();
     const content = contentFor(c);
     if (content) {
         const sent = await sock.sendMessage(c.to, content[0], content[1]);
@@ -169,44 +88,52 @@ async function command(c) {
     } else if (c.cmd === 'read') {
         await sock.readMessages([c.key]);
         emit({ event: 'read-sent', id: c.key.id });
-    } else if (c.cmd === 'quit') {
-        quit();
     } else {
         emit({ event: 'error', message: `unknown command ${c.cmd}` });
     }
 }
 
-function quit() {
-    quitting = true;
-    try {
-        sock?.end(undefined);
-    } catch {
-        // already closed
-    }
-    setTimeout(() => process.exit(0), 200);
-}
-
-let pending = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (d) => {
-    pending += d;
-    let nl;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl).trim();
-        pending = pending.slice(nl + 1);
-        if (!line) continue;
-        let c;
-        try {
-            c = JSON.parse(line);
-        } catch {
-            emit({ event: 'error', message: `bad command: ${line}` });
-            continue;
-        }
-        command(c).catch((e) => emit({ event: 'error', message: String(e?.stack ?? e) }));
-    }
-});
-process.stdin.on('end', quit);
-start().catch((e) => {
-    emit({ event: 'error', message: String(e?.stack ?? e) });
-    process.exit(1);
+const driver = runDriver({
+    socketOptions: () => ({
+        markOnlineOnConnect: true,
+        getMessage: async (key) => byId.get(key.id)?.message ?? undefined,
+    }),
+    onSocket(sock, { saveCreds }) {
+        sock.ev.on('creds.update', saveCreds);
+        sock.ev.on('messages.upsert', ({ messages }) => {
+            for (const m of messages) {
+                if (m.key?.id) byId.set(m.key.id, m);
+                emit({
+                    event: 'message',
+                    id: m.key.id,
+                    remoteJid: m.key.remoteJid,
+                    fromMe: !!m.key.fromMe,
+                    stub: m.messageStubType ?? null,
+                    content: describe(m.message),
+                });
+            }
+        });
+        sock.ev.on('messages.update', (updates) => {
+            for (const { key, update } of updates) {
+                if (update.status !== undefined) {
+                    emit({ event: 'status', id: key.id, remoteJid: key.remoteJid, fromMe: !!key.fromMe, status: update.status });
+                }
+                if (update.message !== undefined || update.messageStubType !== undefined) {
+                    emit({
+                        event: 'update',
+                        id: key.id,
+                        fromMe: !!key.fromMe,
+                        stub: update.messageStubType ?? null,
+                        editedText: textOf(update.message?.editedMessage?.message ?? update.message),
+                    });
+                }
+            }
+        });
+        sock.ev.on('messages.reaction', (reactions) => {
+            for (const { key, reaction } of reactions) {
+                emit({ event: 'reaction', id: key.id, fromMe: !!key.fromMe, text: reaction?.text ?? '' });
+            }
+        });
+    },
+    command,
 });
