@@ -150,6 +150,10 @@ pub(crate) async fn accept_loop(
             _ = shutdown.changed() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    // Small frames go out at once (no Nagle wait on the peer's delayed ACK).
+                    if let Err(e) = stream.set_nodelay(true) {
+                        tracing::debug!(%peer, "TCP_NODELAY not set: {e}");
+                    }
                     let shared = Arc::clone(&shared);
                     let shutdown = shutdown.clone();
                     let tls = tls.clone();
