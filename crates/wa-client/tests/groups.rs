@@ -588,3 +588,85 @@ async fn admins_announce_mode_invite_links_and_communities() {
         "{err:?}"
     );
 }
+
+/// A member that lost our sender key cannot open the `skmsg`; its retry receipt reaches us
+/// and we resend the message to that one device pairwise with the key attached (whatsmeow
+/// `handleRetryReceipt` for groups), after which it reads our later `skmsg`s again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_that_lost_our_sender_key_gets_the_message_resent_with_it() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let pa = server
+        .admin()
+        .create_account("15550200001", "Alice")
+        .unwrap()
+        .pn;
+    let pb = server
+        .admin()
+        .create_account("15550200002", "Bob")
+        .unwrap()
+        .pn;
+    let a = pair(&server, pa.user()).await;
+    let mut b = pair(&server, pb.user()).await;
+    let info = a
+        .client
+        .create_group(&CreateGroup::new("Retry").participant(pb.clone()))
+        .await
+        .unwrap();
+    let group = info.jid.clone();
+    let ua = user_of(&info, &pa);
+
+    let first = a
+        .client
+        .send_message(group.clone(), text("one"))
+        .await
+        .unwrap();
+    let Event::Message(m) = until(
+        &mut b.events,
+        |e| matches!(e, Event::Message(m) if m.info.id == first.id),
+    )
+    .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(m.retry_count, 0);
+    // Bob's store loses Alice's sender key (an empty record, as after a lost database).
+    let name = wa_client::group::sender_key_name(&group, &m.info.source.sender);
+    let mut lost = wa_store::Changes::new();
+    lost.put_sender_key(name, &wa_signal::SenderKeyRecord::new());
+    wa_store::Store::commit(&b.store().await, lost)
+        .await
+        .unwrap();
+
+    let second = a
+        .client
+        .send_message(group.clone(), text("two"))
+        .await
+        .unwrap();
+    until(
+        &mut b.events,
+        |e| matches!(e, Event::UndecryptableMessage { info, .. } if info.id == second.id),
+    )
+    .await;
+    let Event::Message(m) = until(
+        &mut b.events,
+        |e| matches!(e, Event::Message(m) if m.info.id == second.id),
+    )
+    .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(m.message.conversation.as_deref(), Some("two"));
+    assert_eq!(m.info.source.chat, group);
+    assert!(m.retry_count >= 1, "delivered by the resend");
+    assert!(m.message.sender_key_distribution_message.is_none());
+
+    // The key came with the resend: the next skmsg opens directly.
+    let third = a
+        .client
+        .send_message(group.clone(), text("three"))
+        .await
+        .unwrap();
+    assert_eq!(b.expect_text(&third.id, &group, &ua).await, "three");
+}

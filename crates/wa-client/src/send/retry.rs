@@ -8,6 +8,10 @@
 //! that one device (a `DeviceSentMessage` when the device is one of ours) and send it with the
 //! same id and `<enc count=N>`. At most [`MAX_RETRIES_PER_MESSAGE`] - 1 answers per device
 //! and message.
+//!
+//! A retry from a group member (`from` is the group, `participant` the device) means it could
+//! not open our `skmsg`: the message goes to that device alone, pairwise, with the
+//! distribution message of our current sender key attached.
 
 use std::time::Duration;
 
@@ -82,6 +86,39 @@ pub(crate) fn parse_retry(receipt: &Node) -> Result<RetryRequest, MessageError> 
     })
 }
 
+/// `message` with the sender-key distribution of our current sender key in `group` (under
+/// our LID or phone-number identity, whichever holds one), encoded.
+async fn with_sender_key(
+    store: &dyn wa_store::Store,
+    group: &Jid,
+    device: &wa_store::Device,
+    mut message: Message,
+) -> crate::Result<Vec<u8>> {
+    for own in [device.lid.as_ref(), device.jid.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        let name = crate::group::sender_key_name(group, own);
+        let Some(mut record) = store.sender_key(&name).await? else {
+            continue;
+        };
+        if record.is_empty() {
+            continue;
+        }
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed)
+            .map_err(|e| crate::Error::Config(format!("OS randomness: {e}")))?;
+        let skdm = record.create_distribution(&mut ChaCha20Rng::from_seed(seed));
+        message.sender_key_distribution_message =
+            Some(wa_proto::proto::message::SenderKeyDistributionMessage {
+                group_id: Some(group.to_string()),
+                axolotl_sender_key_distribution_message: Some(skdm.serialized().to_vec()),
+            });
+        return Ok(message.encode_to_vec());
+    }
+    Err(retry_err(format!("no sender key of ours in {group} to resend with")).into())
+}
+
 impl Client {
     /// Answers a retry receipt: re-encrypts the cached message for the device that asked and
     /// sends it again with the same id. Errors say why it was not answered (unknown message,
@@ -101,11 +138,14 @@ impl Client {
         let device = store.device().await?;
         let own_pn = device.jid.clone().ok_or(crate::Error::NotPaired)?;
         let own_users = [Some(own_pn.user()), device.lid.as_ref().map(Jid::user)];
-        let from_me = own_users.contains(&Some(req.sender.user()));
+        let group = (*req.reply_to.server() == Server::Group).then(|| req.reply_to.clone());
+        let from_me = group.is_none() && own_users.contains(&Some(req.sender.user()));
 
-        // The chat the message was cached under: the peer for its retries, the `recipient`
-        // for our own devices' — in PN or LID form.
-        let chat = if from_me {
+        // The chat the message was cached under: the group, the peer for its retries, the
+        // `recipient` for our own devices' — in PN or LID form.
+        let chat = if let Some(group) = &group {
+            group.clone()
+        } else if from_me {
             receipt
                 .attr("recipient")
                 .and_then(|v| v.as_jid())
@@ -119,7 +159,11 @@ impl Client {
         })?;
         let message = Message::decode(cached.payload.as_slice())
             .map_err(|e| retry_err(format!("cached message does not decode: {e}")))?;
-        let plaintext = if from_me {
+        let plaintext = if let Some(group) = &group {
+            // The device lacks our sender key (that is why the skmsg failed): the message goes
+            // to it pairwise with the key attached, as whatsmeow resends group messages.
+            with_sender_key(store.as_ref(), group, &device, message.clone()).await?
+        } else if from_me {
             dsm::wrap(&message, &cached.chat.to_string()).encode_to_vec()
         } else {
             cached.payload.clone()

@@ -209,6 +209,26 @@ impl Connection {
             }
         }
         let base = base.build();
+        // A resend to one member's device (the answer to its retry receipt): that device only.
+        if let Some(only) = node.attr("participant").and_then(|v| v.as_jid()) {
+            let member = state.companion(only).filter(|key| {
+                state
+                    .acct(key.account)
+                    .is_some_and(|a| users.iter().any(|u| a.owns(u)))
+            });
+            if let Some(key) = member {
+                let mut out = base.clone();
+                let mut children = shared;
+                children.extend(extra);
+                out.content = wa_binary::Content::Nodes(children);
+                self.deliver_to(key, out, state)?;
+            }
+            return if id.is_empty() {
+                Ok(())
+            } else {
+                self.send(&ack(None, None))
+            };
+        }
         for user in users {
             let Some(account) = state.account_of(&user) else {
                 continue;
