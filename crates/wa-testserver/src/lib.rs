@@ -92,8 +92,8 @@
 pub mod admin;
 pub mod admin_http;
 pub mod engine;
-pub mod groups;
 mod error;
+pub mod groups;
 pub mod link_code;
 mod listener;
 pub mod persist;
