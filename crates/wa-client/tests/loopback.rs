@@ -9,45 +9,13 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use wa_client::{Backoff, Client, Config, DisconnectReason, Event, EventStream, KeepAlive};
+use wa_client::{Client, Config, DisconnectReason, Event, EventStream, KeepAlive};
 use wa_store::{Container, SqliteContainer};
 use wa_testserver::{Jid, TestServer};
 
-const STEP: Duration = Duration::from_secs(20);
+mod common;
 
-fn config(server: &TestServer) -> Config {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
-    Config {
-        url: server.url(),
-        trust_root: server.trust_root(),
-        backoff: Backoff {
-            base: Duration::from_millis(50),
-            cap: Duration::from_millis(400),
-            jitter: 0.25,
-        },
-        ..Config::default()
-    }
-}
-
-async fn next(events: &mut EventStream) -> Event {
-    tokio::time::timeout(STEP, events.recv())
-        .await
-        .expect("timed out waiting for an event")
-        .expect("event stream ended")
-}
-
-/// Waits for an event matching `pred`, returning it; other events are skipped.
-async fn until(events: &mut EventStream, pred: impl Fn(&Event) -> bool) -> Event {
-    loop {
-        let e = next(events).await;
-        if pred(&e) {
-            return e;
-        }
-    }
-}
+use common::live::{STEP, config, next, stop, until};
 
 /// Pairs a new device by QR: the phone scans the first QR code shown.
 async fn pair(
@@ -83,17 +51,6 @@ async fn pair(
     );
     until(&mut events, |e| *e == Event::Connected).await;
     (client, events, scanned)
-}
-
-async fn stop(client: &Client, events: &mut EventStream) {
-    client.disconnect().await;
-    until(events, |e| {
-        *e == Event::Disconnected {
-            reason: DisconnectReason::Requested,
-            reconnecting: false,
-        }
-    })
-    .await;
 }
 
 async fn sqlite(path: &Path) -> SqliteContainer {

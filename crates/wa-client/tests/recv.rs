@@ -7,48 +7,17 @@ use std::time::Duration;
 
 use wa_binary::{Jid, Node};
 use wa_client::{
-    Backoff, Client, Config, DisconnectReason, Event, EventStream, MessageEvent, ReceiptEvent,
-    ReceiptKind, SendOptions,
+    Client, DisconnectReason, Event, EventStream, MessageEvent, ReceiptEvent, ReceiptKind,
+    SendOptions,
 };
-use wa_proto::proto::Message;
 use wa_store::{Container, MemoryContainer, SqliteContainer};
 use wa_testserver::TestServer;
 
-const STEP: Duration = Duration::from_secs(20);
+mod common;
+
+use common::live::{config, next, pair_by_qr, text, until};
+
 const BOB: &str = "15550002222";
-
-fn config(server: &TestServer) -> Config {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
-    Config {
-        url: server.url(),
-        trust_root: server.trust_root(),
-        backoff: Backoff {
-            base: Duration::from_millis(50),
-            cap: Duration::from_millis(400),
-            jitter: 0.25,
-        },
-        ..Config::default()
-    }
-}
-
-async fn next(events: &mut EventStream) -> Event {
-    tokio::time::timeout(STEP, events.recv())
-        .await
-        .expect("timed out waiting for an event")
-        .expect("event stream ended")
-}
-
-async fn until(events: &mut EventStream, pred: impl Fn(&Event) -> bool) -> Event {
-    loop {
-        let e = next(events).await;
-        if pred(&e) {
-            return e;
-        }
-    }
-}
 
 /// Waits for the message with id `id`.
 async fn message(events: &mut EventStream, id: &str) -> MessageEvent {
@@ -72,39 +41,6 @@ async fn receipt(events: &mut EventStream, id: &str, kind: ReceiptKind) -> Recei
     }
 }
 
-/// Pairs a companion to account `phone` (the default account when `None`).
-async fn pair<C: Container + Clone + 'static>(
-    server: &TestServer,
-    phone: Option<&str>,
-    container: C,
-) -> (Client, EventStream, Jid) {
-    let (client, mut events) = Client::start(config(server), container, None)
-        .await
-        .unwrap();
-    let Event::Qr { code } = until(&mut events, |e| matches!(e, Event::Qr { .. })).await else {
-        unreachable!()
-    };
-    let admin = server.admin();
-    let phone = phone.map(str::to_owned);
-    let scan = tokio::spawn(async move {
-        match phone {
-            Some(p) => admin.scan_qr_for(&p, &code).await,
-            None => admin.scan_qr(&code).await,
-        }
-    });
-    until(&mut events, |e| matches!(e, Event::PairSuccess { .. })).await;
-    let jid = scan.await.unwrap().unwrap();
-    until(&mut events, |e| *e == Event::Connected).await;
-    (client, events, jid)
-}
-
-fn text(s: &str) -> Message {
-    Message {
-        conversation: Some(s.into()),
-        ..Message::default()
-    }
-}
-
 fn same_user(a: &Jid, b: &Jid) -> bool {
     a.user() == b.user() && a.server() == b.server()
 }
@@ -115,10 +51,11 @@ async fn messages_reach_the_other_account_and_receipts_come_back() {
         .await
         .unwrap();
     let bob = server.admin().create_account(BOB, "Bob").unwrap();
-    let (alice, mut alice_events, alice_jid) = pair(&server, None, MemoryContainer::new()).await;
-    let (alice2, mut alice2_events, _) = pair(&server, None, MemoryContainer::new()).await;
+    let (alice, mut alice_events, alice_jid) =
+        pair_by_qr(&server, None, MemoryContainer::new()).await;
+    let (alice2, mut alice2_events, _) = pair_by_qr(&server, None, MemoryContainer::new()).await;
     let (bob_client, mut bob_events, bob_jid) =
-        pair(&server, Some(BOB), MemoryContainer::new()).await;
+        pair_by_qr(&server, Some(BOB), MemoryContainer::new()).await;
     let alice_account = server.admin().accounts()[0].clone();
 
     let sent = alice
@@ -226,9 +163,9 @@ async fn an_undecryptable_message_is_reported_and_answered_with_a_retry_receipt(
         .await
         .unwrap();
     server.admin().create_account(BOB, "Bob").unwrap();
-    let (alice, mut alice_events, _) = pair(&server, None, MemoryContainer::new()).await;
+    let (alice, mut alice_events, _) = pair_by_qr(&server, None, MemoryContainer::new()).await;
     let (_bob_client, mut bob_events, bob_device) =
-        pair(&server, Some(BOB), MemoryContainer::new()).await;
+        pair_by_qr(&server, Some(BOB), MemoryContainer::new()).await;
 
     // A `msg` on a session Bob never had: it cannot decrypt.
     let garbage = Node::new("enc")
@@ -267,8 +204,8 @@ async fn a_message_whose_handler_never_ran_is_delivered_after_a_restart() {
     let bob = server.admin().create_account(BOB, "Bob").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("bob.db");
-    let (alice, mut alice_events, _) = pair(&server, None, MemoryContainer::new()).await;
-    let (bob_client, bob_events, _) = pair(
+    let (alice, mut alice_events, _) = pair_by_qr(&server, None, MemoryContainer::new()).await;
+    let (bob_client, bob_events, _) = pair_by_qr(
         &server,
         Some(BOB),
         SqliteContainer::open(&db).await.unwrap(),
@@ -335,9 +272,10 @@ async fn a_lost_session_is_repaired_by_a_retry_receipt_and_the_message_delivered
         .await
         .unwrap();
     let bob = server.admin().create_account(BOB, "Bob").unwrap();
-    let (alice, _alice_events, _) = pair(&server, None, MemoryContainer::new()).await;
+    let (alice, _alice_events, _) = pair_by_qr(&server, None, MemoryContainer::new()).await;
     let bob_container = MemoryContainer::new();
-    let (bob_client, mut bob_events, _) = pair(&server, Some(BOB), bob_container.clone()).await;
+    let (bob_client, mut bob_events, _) =
+        pair_by_qr(&server, Some(BOB), bob_container.clone()).await;
     let alice_account = server.admin().accounts()[0].clone();
 
     alice
@@ -395,9 +333,10 @@ async fn messages_queued_while_offline_arrive_in_order_before_the_offline_sync_e
         .await
         .unwrap();
     let bob = server.admin().create_account(BOB, "Bob").unwrap();
-    let (alice, _alice_events, _) = pair(&server, None, MemoryContainer::new()).await;
+    let (alice, _alice_events, _) = pair_by_qr(&server, None, MemoryContainer::new()).await;
     let bob_container = MemoryContainer::new();
-    let (bob_client, mut bob_events, _) = pair(&server, Some(BOB), bob_container.clone()).await;
+    let (bob_client, mut bob_events, _) =
+        pair_by_qr(&server, Some(BOB), bob_container.clone()).await;
     bob_client.disconnect().await;
     until(&mut bob_events, |e| {
         *e == Event::Disconnected {

@@ -9,113 +9,16 @@ use std::time::Duration;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use wa_binary::{Jid, Node};
-use wa_client::{
-    Backoff, Client, Config, DisconnectReason, Error, Event, EventStream, MessageError, SendOptions,
-};
+use wa_client::{Client, Error, Event, EventStream, MessageError, SendOptions};
 use wa_proto::prost::Message as _;
 use wa_proto::proto::Message;
 use wa_signal::store::{IncomingMessage, ProtocolAddress};
-use wa_store::{Container, MemoryContainer, MemoryStore, Store};
+use wa_store::{MemoryContainer, MemoryStore, Store};
 use wa_testserver::TestServer;
 
-const STEP: Duration = Duration::from_secs(20);
+mod common;
 
-fn config(server: &TestServer) -> Config {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
-    Config {
-        url: server.url(),
-        trust_root: server.trust_root(),
-        backoff: Backoff {
-            base: Duration::from_millis(50),
-            cap: Duration::from_millis(400),
-            jitter: 0.25,
-        },
-        ..Config::default()
-    }
-}
-
-async fn next(events: &mut EventStream) -> Event {
-    tokio::time::timeout(STEP, events.recv())
-        .await
-        .expect("timed out waiting for an event")
-        .expect("event stream ended")
-}
-
-async fn until(events: &mut EventStream, pred: impl Fn(&Event) -> bool) -> Event {
-    loop {
-        let e = next(events).await;
-        if pred(&e) {
-            return e;
-        }
-    }
-}
-
-/// A paired, connected companion with its store at hand.
-struct Companion {
-    client: Client,
-    events: EventStream,
-    jid: Jid,
-    container: MemoryContainer,
-}
-
-impl Companion {
-    async fn store(&self) -> MemoryStore {
-        self.container
-            .get(self.client.device_id())
-            .await
-            .unwrap()
-            .unwrap()
-    }
-
-    async fn stop(&mut self) {
-        self.client.disconnect().await;
-        until(&mut self.events, |e| {
-            *e == Event::Disconnected {
-                reason: DisconnectReason::Requested,
-                reconnecting: false,
-            }
-        })
-        .await;
-    }
-}
-
-/// Pairs a companion to the account of `phone` (the default account when `None`).
-async fn pair(server: &TestServer, phone: Option<&str>) -> Companion {
-    let container = MemoryContainer::new();
-    let (client, mut events) = Client::start(config(server), container.clone(), None)
-        .await
-        .unwrap();
-    let Event::Qr { code } = until(&mut events, |e| matches!(e, Event::Qr { .. })).await else {
-        unreachable!()
-    };
-    let admin = server.admin();
-    let phone = phone.map(str::to_owned);
-    let scan = tokio::spawn(async move {
-        match phone {
-            Some(p) => admin.scan_qr_for(&p, &code).await,
-            None => admin.scan_qr(&code).await,
-        }
-    });
-    until(&mut events, |e| matches!(e, Event::PairSuccess { .. })).await;
-    let jid = scan.await.unwrap().unwrap();
-    until(&mut events, |e| *e == Event::Connected).await;
-    Companion {
-        client,
-        events,
-        jid,
-        container,
-    }
-}
-
-fn text(s: &str) -> Message {
-    Message {
-        conversation: Some(s.into()),
-        ..Default::default()
-    }
-}
+use common::live::{Companion, config, next, text, until};
 
 fn signal_address(jid: &Jid) -> ProtocolAddress {
     ProtocolAddress::new(jid.signal_address_user(), u32::from(jid.device()))
@@ -155,8 +58,8 @@ async fn own_device_copy_is_a_device_sent_message_and_the_ack_is_awaited() {
     let server = TestServer::start(wa_testserver::Config::default())
         .await
         .unwrap();
-    let a = pair(&server, None).await;
-    let mut b = pair(&server, None).await;
+    let a = Companion::pair(&server, None).await;
+    let mut b = Companion::pair(&server, None).await;
     let b_store = b.store().await;
     b.stop().await;
 
@@ -243,8 +146,8 @@ async fn a_required_privacy_token_is_a_typed_error() {
     let server = TestServer::start(wa_testserver::Config::default())
         .await
         .unwrap();
-    let a = pair(&server, None).await;
-    let _b = pair(&server, None).await;
+    let a = Companion::pair(&server, None).await;
+    let _b = Companion::pair(&server, None).await;
     server.admin().set_require_tctoken(true);
     let err = a
         .client
@@ -288,7 +191,7 @@ async fn unpaired_clients_unknown_numbers_and_broadcasts_are_refused_typed() {
     let err = fresh.send_message(to, text("x")).await.unwrap_err();
     assert!(matches!(err, Error::NotPaired), "{err:?}");
     // A number without an account has no devices: a typed error, nothing sent.
-    let a = pair(&server, None).await;
+    let a = Companion::pair(&server, None).await;
     let nobody: Jid = "15559990000@s.whatsapp.net".parse().unwrap();
     let err = a.client.send_message(nobody, text("x")).await.unwrap_err();
     assert!(
@@ -297,7 +200,11 @@ async fn unpaired_clients_unknown_numbers_and_broadcasts_are_refused_typed() {
     );
     // Broadcast lists and newsletters have no send path.
     let broadcast: Jid = "status@broadcast".parse().unwrap();
-    let err = a.client.send_message(broadcast, text("x")).await.unwrap_err();
+    let err = a
+        .client
+        .send_message(broadcast, text("x"))
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, Error::Message(MessageError::Unsupported(_))),
         "{err:?}"
@@ -323,10 +230,10 @@ async fn another_account_gets_it_by_lid_and_our_other_device_gets_the_copy() {
         .await
         .unwrap();
     let bob_account = server.admin().create_account("15550002222", "Bob").unwrap();
-    let a = pair(&server, None).await;
-    let mut a2 = pair(&server, None).await;
-    let mut bob = pair(&server, Some("15550002222")).await;
-    let mut bob2 = pair(&server, Some("15550002222")).await;
+    let a = Companion::pair(&server, None).await;
+    let mut a2 = Companion::pair(&server, None).await;
+    let mut bob = Companion::pair(&server, Some("15550002222")).await;
+    let mut bob2 = Companion::pair(&server, Some("15550002222")).await;
 
     let sent = a
         .client
@@ -390,8 +297,8 @@ async fn a_retry_receipt_gets_the_message_resent_on_a_new_session() {
         .await
         .unwrap();
     let bob_account = server.admin().create_account("15550003333", "Bob").unwrap();
-    let a = pair(&server, None).await;
-    let mut bob = pair(&server, Some("15550003333")).await;
+    let a = Companion::pair(&server, None).await;
+    let mut bob = Companion::pair(&server, Some("15550003333")).await;
 
     let first = a
         .client
@@ -427,13 +334,13 @@ async fn a_newly_paired_companion_is_included_after_the_devices_notification() {
     let server = TestServer::start(wa_testserver::Config::default())
         .await
         .unwrap();
-    let a = pair(&server, None).await;
-    let _b = pair(&server, None).await;
+    let a = Companion::pair(&server, None).await;
+    let _b = Companion::pair(&server, None).await;
     let own = a.jid.to_non_ad();
     let first = a.client.send_message(own.clone(), text("1")).await.unwrap();
     // The device list is cached now: a second send does not ask usync again, so without
     // the notification a new companion would be missed.
-    let c = pair(&server, None).await;
+    let c = Companion::pair(&server, None).await;
     // The server announces C to A as <notification type="devices">; the receive pipeline
     // drops A's cached list (both its PN and LID forms). Wait for that, at most 2 s.
     let mut tries = 0;
@@ -462,8 +369,8 @@ async fn concurrent_sends_both_ways_all_arrive() {
         .await
         .unwrap();
     let bob_account = server.admin().create_account("15550004444", "Bob").unwrap();
-    let mut a = pair(&server, None).await;
-    let mut bob = pair(&server, Some("15550004444")).await;
+    let mut a = Companion::pair(&server, None).await;
+    let mut bob = Companion::pair(&server, Some("15550004444")).await;
     const N: usize = 15;
     let to_bob = {
         let client = a.client.clone();
@@ -519,8 +426,8 @@ async fn a_retry_receipt_from_our_own_device_gets_the_device_sent_copy_again() {
     let server = TestServer::start(wa_testserver::Config::default())
         .await
         .unwrap();
-    let a = pair(&server, None).await;
-    let mut b = pair(&server, None).await;
+    let a = Companion::pair(&server, None).await;
+    let mut b = Companion::pair(&server, None).await;
     let own = a.jid.to_non_ad();
     let first = a
         .client
@@ -555,8 +462,8 @@ async fn a_recipient_offline_at_send_time_gets_it_on_login() {
         .await
         .unwrap();
     let bob_account = server.admin().create_account("15550005555", "Bob").unwrap();
-    let a = pair(&server, None).await;
-    let mut bob = pair(&server, Some("15550005555")).await;
+    let a = Companion::pair(&server, None).await;
+    let mut bob = Companion::pair(&server, Some("15550005555")).await;
     bob.stop().await;
     let sent = a
         .client
@@ -584,8 +491,8 @@ async fn sessions_kept_under_a_phone_number_move_to_the_lid_when_the_mapping_is_
         .await
         .unwrap();
     let bob_account = server.admin().create_account("15550006666", "Bob").unwrap();
-    let a = pair(&server, None).await;
-    let mut bob = pair(&server, Some("15550006666")).await;
+    let a = Companion::pair(&server, None).await;
+    let mut bob = Companion::pair(&server, Some("15550006666")).await;
     let first = a
         .client
         .send_message(bob_account.pn.clone(), text("one"))

@@ -3,6 +3,8 @@
 //! `wa-testserver` for signatures.
 #![allow(dead_code)]
 
+pub mod live;
+
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use wa_binary::{Jid, Node, Server, decode_frame, marshal};
