@@ -2,7 +2,7 @@
 //! for a paired one (whatsmeow's `store/clientpayload.go`, Baileys' `validate-connection`).
 
 use md5::{Digest, Md5};
-use wa_binary::Jid;
+use wa_binary::{Jid, Node};
 use wa_proto::prost::Message;
 use wa_proto::proto::client_payload::user_agent::{AppVersion, Platform, ReleaseChannel};
 use wa_proto::proto::client_payload::web_info::WebSubPlatform;
@@ -11,6 +11,7 @@ use wa_proto::proto::client_payload::{
 };
 use wa_proto::proto::device_props::{self, HistorySyncConfig};
 use wa_proto::proto::{ClientPayload, DeviceProps};
+use wa_signal::{PreKeyRecord, SignedPreKeyRecord};
 use wa_store::Device;
 
 use crate::config::Config;
@@ -18,6 +19,40 @@ use crate::error::{Error, Result};
 
 /// The Signal key type byte (`0x05`, Curve25519) sent as `eKeytype`.
 pub const KEY_BUNDLE_TYPE: u8 = 5;
+
+/// A prekey id as the server takes it: the low three bytes, big-endian.
+pub(crate) fn key_id_bytes(id: u32) -> Vec<u8> {
+    id.to_be_bytes()
+        .get(1..)
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default()
+}
+
+/// A one-time prekey node: `<key><id/><value/></key>` (prekey upload, retry receipt).
+pub(crate) fn pre_key_node(key: &PreKeyRecord) -> Node {
+    Node::new("key")
+        .child(Node::new("id").bytes(key_id_bytes(key.id)).build())
+        .child(
+            Node::new("value")
+                .bytes(key.key_pair.public.raw().to_vec())
+                .build(),
+        )
+        .build()
+}
+
+/// A signed prekey node: `<skey><id/><value/><signature/></skey>` (prekey upload, retry
+/// receipt).
+pub(crate) fn signed_pre_key_node(spk: &SignedPreKeyRecord) -> Node {
+    Node::new("skey")
+        .child(Node::new("id").bytes(key_id_bytes(spk.id)).build())
+        .child(
+            Node::new("value")
+                .bytes(spk.key_pair.public.raw().to_vec())
+                .build(),
+        )
+        .child(Node::new("signature").bytes(spk.signature.to_vec()).build())
+        .build()
+}
 
 fn base(config: &Config) -> ClientPayload {
     let [primary, secondary, tertiary] = config.version;
@@ -127,6 +162,43 @@ mod tests {
     use rand_core::SeedableRng;
 
     use super::*;
+
+    #[test]
+    fn key_nodes_carry_three_byte_ids_and_raw_keys() {
+        assert_eq!(key_id_bytes(0x0001_0203), vec![1, 2, 3]);
+        assert_eq!(
+            key_id_bytes(0x0900_0001),
+            vec![0, 0, 1],
+            "24 bits on the wire"
+        );
+        let device = Device::generate(&mut ChaCha20Rng::seed_from_u64(4));
+        let spk = &device.signed_pre_key;
+        let skey = signed_pre_key_node(spk);
+        assert_eq!(skey.tag, "skey");
+        assert_eq!(
+            skey.child("id").and_then(Node::bytes),
+            Some(key_id_bytes(spk.id).as_slice())
+        );
+        assert_eq!(
+            skey.child("value").and_then(Node::bytes),
+            Some(spk.key_pair.public.raw().as_slice())
+        );
+        assert_eq!(
+            skey.child("signature").and_then(Node::bytes),
+            Some(spk.signature.as_slice())
+        );
+        let key = PreKeyRecord::generate(0x0A0B0C, &mut ChaCha20Rng::seed_from_u64(5));
+        let node = pre_key_node(&key);
+        assert_eq!(node.tag, "key");
+        assert_eq!(
+            node.child("id").and_then(Node::bytes),
+            Some([0x0A, 0x0B, 0x0C].as_slice())
+        );
+        assert_eq!(
+            node.child("value").and_then(Node::bytes),
+            Some(key.key_pair.public.raw().as_slice())
+        );
+    }
 
     #[test]
     fn registration_carries_the_keys_big_endian() {

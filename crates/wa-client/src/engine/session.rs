@@ -15,7 +15,7 @@ use super::{Engine, Phase, Qr, StoreOp, server_jid};
 use crate::error::{IqError, Result};
 use crate::event::{DisconnectReason, Event};
 use crate::pair;
-use crate::payload::KEY_BUNDLE_TYPE;
+use crate::payload::{self, KEY_BUNDLE_TYPE};
 
 /// Below this many prekeys on the server we upload more (whatsmeow's `MinPreKeyCount`).
 pub const MIN_PRE_KEY_COUNT: u64 = 5;
@@ -27,10 +27,6 @@ const MAX_PRE_KEY_ID: u32 = 0x00FF_FFFF;
 pub const FIRST_QR_TIMEOUT: Duration = Duration::from_secs(60);
 /// Every later QR code lives this long.
 pub const NEXT_QR_TIMEOUT: Duration = Duration::from_secs(20);
-
-fn three_bytes(v: u32) -> Vec<u8> {
-    v.to_be_bytes().get(1..).unwrap_or_default().to_vec()
-}
 
 impl Engine {
     pub(super) fn handle_pair_device(&mut self, now: Instant, node: &Node, id: &str) -> Result<()> {
@@ -345,16 +341,7 @@ impl Engine {
         for i in 0..WANTED_PRE_KEY_COUNT {
             let id = (start.wrapping_add(i) % MAX_PRE_KEY_ID) + 1;
             let record = PreKeyRecord::generate(id, &mut self.rng);
-            keys.push(
-                Node::new("key")
-                    .child(Node::new("id").bytes(three_bytes(id)).build())
-                    .child(
-                        Node::new("value")
-                            .bytes(record.key_pair.public.raw().to_vec())
-                            .build(),
-                    )
-                    .build(),
-            );
+            keys.push(payload::pre_key_node(&record));
             changes.put_pre_key(record);
             last_id = id;
         }
@@ -378,17 +365,7 @@ impl Engine {
                     .build(),
             )
             .child(Node::new("list").children(keys).build())
-            .child(
-                Node::new("skey")
-                    .child(Node::new("id").bytes(three_bytes(spk.id)).build())
-                    .child(
-                        Node::new("value")
-                            .bytes(spk.key_pair.public.raw().to_vec())
-                            .build(),
-                    )
-                    .child(Node::new("signature").bytes(spk.signature.to_vec()).build())
-                    .build(),
-            )
+            .child(payload::signed_pre_key_node(spk))
             .build();
         debug!(count = WANTED_PRE_KEY_COUNT, last_id, "uploading prekeys");
         let timeout = self.config.iq_timeout;

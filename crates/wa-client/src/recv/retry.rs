@@ -9,12 +9,10 @@ use wa_signal::PreKeyRecord;
 use wa_store::Device;
 
 use crate::error::MessageError;
+use crate::payload;
 
 /// Retry receipts sent per message id at most; later failures are only reported.
 pub const MAX_RETRIES: u32 = 5;
-
-/// The key type byte of Curve25519 keys in `<type>`.
-const DJB_TYPE: u8 = 5;
 
 /// How many message ids the counter remembers (oldest forgotten first).
 const REMEMBERED_IDS: usize = 1024;
@@ -52,13 +50,6 @@ impl RetryCounter {
     pub(crate) fn get(&self, id: &str) -> u32 {
         self.counts.get(id).copied().unwrap_or(0)
     }
-}
-
-fn three_bytes(v: u32) -> Vec<u8> {
-    v.to_be_bytes()
-        .get(1..)
-        .map(<[u8]>::to_vec)
-        .unwrap_or_default()
 }
 
 /// Builds the retry receipt for a `<message>` stanza that did not decrypt:
@@ -103,33 +94,18 @@ pub fn retry_receipt(
     if let Some(key) = pre_key {
         let spk = &device.signed_pre_key;
         let keys = Node::new("keys")
-            .child(Node::new("type").bytes(vec![DJB_TYPE]).build())
+            .child(
+                Node::new("type")
+                    .bytes(vec![payload::KEY_BUNDLE_TYPE])
+                    .build(),
+            )
             .child(
                 Node::new("identity")
                     .bytes(device.identity_key.public().raw().to_vec())
                     .build(),
             )
-            .child(
-                Node::new("key")
-                    .child(Node::new("id").bytes(three_bytes(key.id)).build())
-                    .child(
-                        Node::new("value")
-                            .bytes(key.key_pair.public.raw().to_vec())
-                            .build(),
-                    )
-                    .build(),
-            )
-            .child(
-                Node::new("skey")
-                    .child(Node::new("id").bytes(three_bytes(spk.id)).build())
-                    .child(
-                        Node::new("value")
-                            .bytes(spk.key_pair.public.raw().to_vec())
-                            .build(),
-                    )
-                    .child(Node::new("signature").bytes(spk.signature.to_vec()).build())
-                    .build(),
-            )
+            .child(payload::pre_key_node(key))
+            .child(payload::signed_pre_key_node(spk))
             .child(
                 Node::new("device-identity")
                     .bytes(device.account.clone().unwrap_or_default())
