@@ -32,6 +32,31 @@ struct Ours {
 }
 
 impl Ours {
+    /// Starts our client on an in-memory store and pairs it by QR to the server's default
+    /// account; returns once it is connected.
+    async fn pair(server: &TestServer) -> (Client, Ours) {
+        let config = wa_client::Config {
+            url: server.url(),
+            trust_root: server.trust_root(),
+            ..wa_client::Config::default()
+        };
+        let (client, events) = Client::start(config, wa_store::MemoryContainer::new(), None)
+            .await
+            .expect("start client");
+        let mut ours = Ours {
+            events,
+            seen: Vec::new(),
+        };
+        let Event::Qr { code } = ours.until("QR", |e| matches!(e, Event::Qr { .. })).await else {
+            unreachable!()
+        };
+        let scanner = server.admin();
+        let scan = tokio::spawn(async move { scanner.scan_qr(&code).await });
+        ours.until("login", |e| *e == Event::Connected).await;
+        scan.await.expect("join").expect("the phone scans our QR");
+        (client, ours)
+    }
+
     /// The first event (already seen, or next) matching `pred`.
     async fn until(&mut self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
         if let Some(e) = self.seen.iter().find(|e| pred(e)) {
@@ -96,25 +121,7 @@ async fn our_client_and_baileys_exchange_texts() {
     let us_account = admin.accounts()[0].clone();
 
     // Our client on the default account.
-    let config = wa_client::Config {
-        url: server.url(),
-        trust_root: server.trust_root(),
-        ..wa_client::Config::default()
-    };
-    let (client, events) = Client::start(config, wa_store::MemoryContainer::new(), None)
-        .await
-        .expect("start client");
-    let mut ours = Ours {
-        events,
-        seen: Vec::new(),
-    };
-    let Event::Qr { code } = ours.until("QR", |e| matches!(e, Event::Qr { .. })).await else {
-        unreachable!()
-    };
-    let scanner = admin.clone();
-    let scan = tokio::spawn(async move { scanner.scan_qr(&code).await });
-    ours.until("login", |e| *e == Event::Connected).await;
-    scan.await.expect("join").expect("the phone scans our QR");
+    let (client, mut ours) = Ours::pair(&server).await;
 
     // Baileys on the second account.
     let auth = tempfile::tempdir().expect("tempdir");
@@ -267,25 +274,7 @@ async fn our_client_and_baileys_exchange_every_kind() {
     let us = us_account.pn.to_string();
 
     // Our client on the default account.
-    let config = wa_client::Config {
-        url: server.url(),
-        trust_root: server.trust_root(),
-        ..wa_client::Config::default()
-    };
-    let (client, events) = Client::start(config, wa_store::MemoryContainer::new(), None)
-        .await
-        .expect("start client");
-    let mut ours = Ours {
-        events,
-        seen: Vec::new(),
-    };
-    let Event::Qr { code } = ours.until("QR", |e| matches!(e, Event::Qr { .. })).await else {
-        unreachable!()
-    };
-    let scanner = admin.clone();
-    let scan = tokio::spawn(async move { scanner.scan_qr(&code).await });
-    ours.until("login", |e| *e == Event::Connected).await;
-    scan.await.expect("join").expect("the phone scans our QR");
+    let (client, mut ours) = Ours::pair(&server).await;
 
     // Baileys on the second account.
     let auth = tempfile::tempdir().expect("tempdir");
