@@ -20,7 +20,7 @@
 //   {"cmd":"send","to":"JID","text":"..."}   {"cmd":"setting","id":"JID","setting":"announcement"}
 //   {"cmd":"update","id":"JID","participants":["JID",...],"action":"add|remove|promote|demote"}
 //   {"cmd":"quit"} (or EOF)
-import { emit, runDriver, textOf } from './lib/driver.mjs';
+import { emit, emitTextMessages, runDriver } from './lib/driver.mjs';
 
 async function command(c) {
     const sock = driver.sock();
@@ -73,28 +73,7 @@ const driver = runDriver({
     socketOptions: (args) => ({ markOnlineOnConnect: args.online === '1' }),
     onSocket(sock, { saveCreds }) {
         sock.ev.on('creds.update', saveCreds);
-        sock.ev.on('messages.upsert', ({ messages }) => {
-            for (const m of messages) {
-                emit({
-                    event: 'message',
-                    id: m.key.id,
-                    remoteJid: m.key.remoteJid,
-                    remoteJidAlt: m.key.remoteJidAlt ?? null,
-                    fromMe: !!m.key.fromMe,
-                    text: textOf(m.message),
-                    stub: m.messageStubType ?? null,
-                    pushName: m.pushName ?? null,
-                    participant: m.key.participant ?? null,
-                });
-            }
-        });
-        sock.ev.on('messages.update', (updates) => {
-            for (const { key, update } of updates) {
-                if (update.status !== undefined) {
-                    emit({ event: 'status', id: key.id, remoteJid: key.remoteJid, fromMe: !!key.fromMe, status: update.status });
-                }
-            }
-        });
+        emitTextMessages(sock);
         sock.ev.on('groups.upsert', (groups) => {
             for (const g of groups) emit({ event: 'group', id: g.id, subject: g.subject ?? null });
         });

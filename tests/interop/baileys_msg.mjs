@@ -10,17 +10,14 @@
 // Output, one JSON object per line on stdout:
 //   {"event":"qr","qr":"..."}  {"event":"open","me":{...}}  {"event":"offline"}
 //   {"event":"close","statusCode":N}
-//   {"event":"message","id","remoteJid","fromMe","text","pushName","senderLid"|null,"senderPn"|null}
-//        (messages.upsert, one per message, with the decrypted text if any)
-//   {"event":"status","id","remoteJid","fromMe","status":N}   (messages.update with a status:
-//        2 server ack, 3 delivered, 4 read)
+//   {"event":"message",...} and {"event":"status",...}       (emitTextMessages in lib/driver.mjs)
 //   {"event":"sent","id","to"}                                 (after a send command)
 //   {"event":"error","message"}
 // Input, one JSON object per line on stdin:
 //   {"cmd":"send","to":"JID","text":"..."}    {"cmd":"read","key":{remoteJid,id,fromMe,participant?}}
 //   {"cmd":"quit"} (or EOF)
 // Baileys' own log goes to stderr at the level in WA_BAILEYS_LOG (default "silent").
-import { emit, runDriver, textOf } from './lib/driver.mjs';
+import { emit, emitTextMessages, runDriver } from './lib/driver.mjs';
 
 async function command(c) {
     const sock = driver.sock();
@@ -40,27 +37,7 @@ const driver = runDriver({
     }),
     onSocket(sock, { saveCreds }) {
         sock.ev.on('creds.update', saveCreds);
-        sock.ev.on('messages.upsert', ({ messages }) => {
-            for (const m of messages) {
-                emit({
-                    event: 'message',
-                    id: m.key.id,
-                    remoteJid: m.key.remoteJid,
-                    remoteJidAlt: m.key.remoteJidAlt ?? null,
-                    fromMe: !!m.key.fromMe,
-                    text: textOf(m.message),
-                    stub: m.messageStubType ?? null,
-                    pushName: m.pushName ?? null,
-                });
-            }
-        });
-        sock.ev.on('messages.update', (updates) => {
-            for (const { key, update } of updates) {
-                if (update.status !== undefined) {
-                    emit({ event: 'status', id: key.id, remoteJid: key.remoteJid, fromMe: !!key.fromMe, status: update.status });
-                }
-            }
-        });
+        emitTextMessages(sock);
     },
     command,
 });

@@ -37,6 +37,38 @@ export function emitConnectionEvents(u, sock) {
     if (u.connection === 'close') emit({ event: 'close', statusCode: closeStatus(u) });
 }
 
+/**
+ * Prints received and sent messages and their status changes, for drivers that deal in texts:
+ *   {"event":"message","id","remoteJid","remoteJidAlt","fromMe","text","stub","pushName","participant"}
+ *        (messages.upsert, one per message, with the decrypted text if any)
+ *   {"event":"status","id","remoteJid","fromMe","status":N}   (messages.update with a status:
+ *        2 server ack, 3 delivered, 4 read)
+ */
+export function emitTextMessages(sock) {
+    sock.ev.on('messages.upsert', ({ messages }) => {
+        for (const m of messages) {
+            emit({
+                event: 'message',
+                id: m.key.id,
+                remoteJid: m.key.remoteJid,
+                remoteJidAlt: m.key.remoteJidAlt ?? null,
+                fromMe: !!m.key.fromMe,
+                text: textOf(m.message),
+                stub: m.messageStubType ?? null,
+                pushName: m.pushName ?? null,
+                participant: m.key.participant ?? null,
+            });
+        }
+    });
+    sock.ev.on('messages.update', (updates) => {
+        for (const { key, update } of updates) {
+            if (update.status !== undefined) {
+                emit({ event: 'status', id: key.id, remoteJid: key.remoteJid, fromMe: !!key.fromMe, status: update.status });
+            }
+        }
+    });
+}
+
 /** Parses `--name value` pairs; exits with status 2 if --url, --root or --auth is missing. */
 function parseArgs() {
     const args = {};
