@@ -22,8 +22,9 @@
 #![allow(missing_docs)]
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use tokio::time::Instant;
 use wa_binary::Jid;
 use wa_client::{Client, Config, DisconnectReason, Event, EventStream};
 use wa_proto::proto::Message;

@@ -160,14 +160,14 @@ async fn parent(count: usize) -> Res<()> {
         "memory: one idle logged-in client (whole process): {:.2} MiB RSS",
         mib(one)
     );
-    if let Some((n, rss)) = all {
-        if n > 1 {
-            println!(
-                "memory: {n} idle logged-in clients (whole process): {:.2} MiB RSS, {:.3} MiB per additional client",
-                mib(rss),
-                mib(rss.saturating_sub(one)) / (n - 1) as f64
-            );
-        }
+    if let Some((n, rss)) = all
+        && n > 1
+    {
+        println!(
+            "memory: {n} idle logged-in clients (whole process): {:.2} MiB RSS, {:.3} MiB per additional client",
+            mib(rss),
+            mib(rss.saturating_sub(one)) / (n - 1) as f64
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
     baileys();

@@ -534,14 +534,27 @@ where
     S: futures_util::Sink<Message> + Unpin,
     S::Error: core::fmt::Display,
 {
+    // Every pending frame is queued first and the socket flushed once: one write for a
+    // stanza's receipt and ack (or a fan-out's frames), not one per frame.
+    let mut queued = false;
     while let Some(bytes) = engine.poll_transmit() {
         if write_failed.is_some() {
             continue;
         }
-        if let Err(e) = sink.send(Message::Binary(bytes.into())).await {
-            debug!(error = %e, "socket write failed; reading what is left");
-            *write_failed = Some((e.to_string(), Instant::now()));
+        match sink.feed(Message::Binary(bytes.into())).await {
+            Ok(()) => queued = true,
+            Err(e) => {
+                debug!(error = %e, "socket write failed; reading what is left");
+                *write_failed = Some((e.to_string(), Instant::now()));
+            }
         }
+    }
+    if queued
+        && write_failed.is_none()
+        && let Err(e) = sink.flush().await
+    {
+        debug!(error = %e, "socket write failed; reading what is left");
+        *write_failed = Some((e.to_string(), Instant::now()));
     }
 }
 
