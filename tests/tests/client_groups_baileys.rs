@@ -8,142 +8,15 @@
 //!
 //! Driver script: `tests/interop/baileys_group.mjs` (JSON lines both ways).
 
-use std::path::Path;
-use std::process::Stdio;
-use std::time::Duration;
-
-use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
+use serde_json::json;
 use wa_client::{Client, Event, EventStream};
 use wa_proto::proto::Message;
 use wa_store::MemoryContainer;
-use wa_tests::oracle;
+use wa_tests::baileys::{Baileys, ONLINE, STEP_TIMEOUT, pair};
 use wa_testserver::{Config, TestServer};
 
-const STEP_TIMEOUT: Duration = Duration::from_secs(45);
 const X_PHONE: &str = "15550007001";
 const Y_PHONE: &str = "15550007002";
-
-struct Baileys {
-    name: &'static str,
-    child: Child,
-    lines: Lines<BufReader<ChildStdout>>,
-    seen: Vec<Value>,
-}
-
-impl Baileys {
-    fn spawn(name: &'static str, server: &TestServer, auth: &Path) -> Baileys {
-        let dir = oracle::interop_dir();
-        oracle::ensure_node_modules(&dir).expect("npm ci in tests/interop");
-        let node = std::env::var(oracle::NODE_ENV).unwrap_or_else(|_| "node".to_owned());
-        oracle::node_version(&node).expect("Node.js is required for the Baileys interop test");
-        let mut child = Command::new(node)
-            .arg(dir.join("baileys_group.mjs"))
-            .arg("--url")
-            .arg(server.url())
-            .arg("--root")
-            .arg(hex::encode(server.root_public_key()))
-            .arg("--auth")
-            .arg(auth)
-            .args(["--online", "1"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn node");
-        let stdout = child.stdout.take().expect("stdout");
-        Baileys {
-            name,
-            child,
-            lines: BufReader::new(stdout).lines(),
-            seen: Vec::new(),
-        }
-    }
-
-    /// Reads events until `pred` holds for one (earlier matching events are searched first).
-    async fn expect_where(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        if let Some(v) = self.seen.iter().find(|v| pred(v)) {
-            return v.clone();
-        }
-        let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
-        loop {
-            let line = tokio::time::timeout_at(deadline, self.lines.next_line()).await;
-            let line = match line {
-                Ok(Ok(Some(l))) => l,
-                Ok(Ok(None)) => panic!(
-                    "Baileys {} exited while waiting for {what}; saw {:#?}",
-                    self.name, self.seen
-                ),
-                Ok(Err(e)) => panic!("reading Baileys output: {e}"),
-                Err(_) => panic!(
-                    "Baileys {}: timed out waiting for {what}; saw {:#?}",
-                    self.name, self.seen
-                ),
-            };
-            let v: Value = serde_json::from_str(&line)
-                .unwrap_or_else(|e| panic!("bad line from Baileys {} ({e}): {line}", self.name));
-            self.seen.push(v.clone());
-            if v["event"] == "error" {
-                panic!("Baileys {} driver error: {v}", self.name);
-            }
-            if pred(&v) {
-                return v;
-            }
-        }
-    }
-
-    async fn expect(&mut self, event: &str) -> Value {
-        self.expect_where(event, |v| v["event"] == event).await
-    }
-
-    async fn command(&mut self, cmd: Value) {
-        let stdin = self.child.stdin.as_mut().expect("stdin");
-        stdin
-            .write_all(format!("{cmd}\n").as_bytes())
-            .await
-            .expect("write command");
-    }
-
-    async fn quit(mut self) {
-        self.command(json!({"cmd": "quit"})).await;
-        let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
-    }
-}
-
-/// Pairs `b` through the QR it shows, scanned by the phone of `phone` (`None`: the default
-/// account), and waits until it is online with its offline queue drained.
-async fn pair(
-    b: &mut Baileys,
-    admin: &wa_testserver::Admin,
-    phone: Option<&str>,
-) -> wa_testserver::Jid {
-    let qr = b.expect("qr").await["qr"]
-        .as_str()
-        .expect("qr string")
-        .to_owned();
-    let jid = match phone {
-        None => admin.scan_qr(&qr).await,
-        Some(p) => admin.scan_qr_for(p, &qr).await,
-    }
-    .expect("the phone scans the QR");
-    b.expect("open").await;
-    b.expect("offline").await;
-    jid
-}
-
-/// Pairs Baileys to the default account through the QR it shows; waits until it is online.
-async fn pair_baileys(b: &mut Baileys, admin: &wa_testserver::Admin) -> wa_testserver::Jid {
-    let qr = b.expect("qr").await["qr"]
-        .as_str()
-        .expect("qr string")
-        .to_owned();
-    let jid = admin.scan_qr(&qr).await.expect("the phone scans the QR");
-    b.expect("open").await;
-    b.expect("offline").await;
-    jid
-}
 
 /// One of our clients, paired to the account of `phone`.
 async fn pair_ours(server: &TestServer, phone: &str) -> (Client, EventStream) {
@@ -213,8 +86,8 @@ async fn our_clients_and_baileys_read_each_others_group_messages() {
     admin.create_account(X_PHONE, "Xavier").expect("account X");
     let y_account = admin.create_account(Y_PHONE, "Yolanda").expect("account Y");
     let auth = tempfile::tempdir().expect("tempdir");
-    let mut b = Baileys::spawn("B", &server, auth.path());
-    let b_jid = pair_baileys(&mut b, &admin).await;
+    let mut b = Baileys::spawn("B", "baileys_group.mjs", &server, auth.path(), ONLINE);
+    let b_jid = pair(&mut b, &admin, None).await;
     let (x, mut x_events) = pair_ours(&server, X_PHONE).await;
     let (y, mut y_events) = pair_ours(&server, Y_PHONE).await;
 

@@ -7,78 +7,15 @@
 use std::time::Duration;
 
 use wa_binary::{Jid, Node};
-use wa_client::{
-    Backoff, Client, Config, DisconnectReason, Error, Event, EventStream, GroupEventKind,
-    MessageError,
-};
+use wa_client::{Error, Event, GroupEventKind, MessageError};
 use wa_groups::{CreateGroup, GroupInfo, JoinResult, ParticipantAction};
-use wa_proto::proto::Message;
-use wa_store::{Container, MemoryContainer, MemoryStore};
 use wa_testserver::TestServer;
 
-const STEP: Duration = Duration::from_secs(20);
+mod common;
 
-fn config(server: &TestServer) -> Config {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
-    Config {
-        url: server.url(),
-        trust_root: server.trust_root(),
-        backoff: Backoff {
-            base: Duration::from_millis(50),
-            cap: Duration::from_millis(400),
-            jitter: 0.25,
-        },
-        ..Config::default()
-    }
-}
-
-async fn next(events: &mut EventStream) -> Event {
-    tokio::time::timeout(STEP, events.recv())
-        .await
-        .expect("timed out waiting for an event")
-        .expect("event stream ended")
-}
-
-async fn until(events: &mut EventStream, pred: impl Fn(&Event) -> bool) -> Event {
-    loop {
-        let e = next(events).await;
-        if pred(&e) {
-            return e;
-        }
-    }
-}
-
-/// A paired, connected companion with its store at hand.
-struct Companion {
-    client: Client,
-    events: EventStream,
-    jid: Jid,
-    container: MemoryContainer,
-}
+use common::live::{Companion, text, until};
 
 impl Companion {
-    async fn store(&self) -> MemoryStore {
-        self.container
-            .get(self.client.device_id())
-            .await
-            .unwrap()
-            .unwrap()
-    }
-
-    async fn stop(&mut self) {
-        self.client.disconnect().await;
-        until(&mut self.events, |e| {
-            *e == Event::Disconnected {
-                reason: DisconnectReason::Requested,
-                reconnecting: false,
-            }
-        })
-        .await;
-    }
-
     /// Waits for the message `id` and returns its text, checking chat and sender.
     async fn expect_text(&mut self, id: &str, group: &Jid, sender_user: &str) -> String {
         let Event::Message(m) = until(
@@ -126,36 +63,6 @@ impl Companion {
     }
 }
 
-/// Pairs a companion to the account of `phone`.
-async fn pair(server: &TestServer, phone: &str) -> Companion {
-    let container = MemoryContainer::new();
-    let (client, mut events) = Client::start(config(server), container.clone(), None)
-        .await
-        .unwrap();
-    let Event::Qr { code } = until(&mut events, |e| matches!(e, Event::Qr { .. })).await else {
-        unreachable!()
-    };
-    let admin = server.admin();
-    let phone = phone.to_owned();
-    let scan = tokio::spawn(async move { admin.scan_qr_for(&phone, &code).await });
-    until(&mut events, |e| matches!(e, Event::PairSuccess { .. })).await;
-    let jid = scan.await.unwrap().unwrap();
-    until(&mut events, |e| *e == Event::Connected).await;
-    Companion {
-        client,
-        events,
-        jid,
-        container,
-    }
-}
-
-fn text(s: &str) -> Message {
-    Message {
-        conversation: Some(s.into()),
-        ..Default::default()
-    }
-}
-
 /// Three accounts, two companions each.
 struct World {
     server: TestServer,
@@ -175,16 +82,16 @@ async fn world() -> World {
         pn.push(server.admin().create_account(phone, name).unwrap().pn);
     }
     let a = [
-        pair(&server, phones[0]).await,
-        pair(&server, phones[0]).await,
+        Companion::pair(&server, Some(phones[0])).await,
+        Companion::pair(&server, Some(phones[0])).await,
     ];
     let b = [
-        pair(&server, phones[1]).await,
-        pair(&server, phones[1]).await,
+        Companion::pair(&server, Some(phones[1])).await,
+        Companion::pair(&server, Some(phones[1])).await,
     ];
     let c = [
-        pair(&server, phones[2]).await,
-        pair(&server, phones[2]).await,
+        Companion::pair(&server, Some(phones[2])).await,
+        Companion::pair(&server, Some(phones[2])).await,
     ];
     World {
         server,
@@ -607,8 +514,8 @@ async fn a_member_that_lost_our_sender_key_gets_the_message_resent_with_it() {
         .create_account("15550200002", "Bob")
         .unwrap()
         .pn;
-    let a = pair(&server, pa.user()).await;
-    let mut b = pair(&server, pb.user()).await;
+    let a = Companion::pair(&server, Some(pa.user())).await;
+    let mut b = Companion::pair(&server, Some(pb.user())).await;
     let info = a
         .client
         .create_group(&CreateGroup::new("Retry").participant(pb.clone()))
