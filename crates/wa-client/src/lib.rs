@@ -78,6 +78,8 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod event;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod group;
 pub mod message;
 pub mod pair;

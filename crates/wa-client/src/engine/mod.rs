@@ -36,6 +36,11 @@ pub use iq::IqToken;
 use iq::{IqKind, IqTable, reply_result};
 pub use outgoing::{MessageAck, PRIVACY_TOKEN_REQUIRED, SendToken};
 
+/// Runs the message-ack parser on `node` (for [`crate::fuzzing`]).
+pub(crate) fn fuzz_ack(node: &Node) {
+    let _ = outgoing::parse_ack(node, "3EB0");
+}
+
 use crate::config::Config;
 use crate::error::{Error, IqError, Result};
 use crate::event::{DisconnectReason, Event};

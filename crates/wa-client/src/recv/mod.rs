@@ -47,6 +47,11 @@ pub use receipt::{outgoing_receipt, parse_receipt};
 pub use retry::{MAX_RETRIES, retry_receipt};
 pub use serde_helpers::{serde_jid, serde_message, serde_opt_jid};
 
+/// Runs the notification handler on `node` (for [`crate::fuzzing`]).
+pub(crate) fn fuzz_notification(node: &wa_binary::Node) {
+    let _ = notification::handle(node);
+}
+
 use crate::error::{Error, MessageError, Result};
 use crate::event::{Event, MessageEvent, ReceiptKind};
 use crate::group::GroupError;

@@ -1,0 +1,106 @@
+//! Not a stable API: one entry point that feeds a decoded stanza to every parser of the
+//! client that reads what the network sends, for the `client_stanzas` fuzz target and the
+//! no-panic property test. Each parser returns a value or a typed error; none may panic.
+
+use wa_binary::{Jid, Node, Server};
+use wa_proto::prost::Message as _;
+
+/// Runs `node` (as it came from the server) through every stanza and reply parser of the
+/// client, and `payload` through the decrypted-message parsers (protobuf `Message`, typed
+/// content view, poll-vote decryption with `payload` as key material).
+pub fn run_every_parser(node: &Node, payload: &[u8]) {
+    let own_pn = Jid::new("15550001", Server::User);
+    let own_lid = Jid::new("100000001", Server::Lid);
+    let _ = crate::message::MessageInfo::parse(node, &own_pn, Some(&own_lid));
+    let _ = crate::message::enc_payloads(node);
+    let _ = crate::recv::parse_receipt(node, &own_pn, Some(&own_lid));
+    crate::recv::fuzz_notification(node);
+    let _ = crate::send::devices::parse_devices_reply(node);
+    let _ = crate::send::keys::parse_prekey_reply(node);
+    let _ = crate::send::keys::bundle_from_node(node);
+    let _ = crate::send::retry::parse_retry(node);
+    crate::engine::fuzz_ack(node);
+
+    if let Ok(message) = wa_proto::proto::Message::decode(payload) {
+        let _ = crate::message::content::MessageContent::from_message(&message);
+        let _ = crate::message::dsm::unwrap(message);
+    }
+    let _ = crate::message::unpad(payload, 2);
+    let enc = wa_proto::proto::message::PollEncValue {
+        enc_payload: Some(payload.to_vec()),
+        enc_iv: payload.get(..12).map(<[u8]>::to_vec),
+    };
+    let _ = crate::message::poll::decrypt_poll_vote(payload, "3EB0", &own_pn, &own_lid, &enc);
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use wa_binary::Node;
+
+    /// Stanza shapes the parsers look into, with arbitrary attribute values and contents.
+    fn stanza(tag: &str, ty: &str, value: &str, bytes: Vec<u8>) -> Node {
+        let leaf = |t: &str| {
+            Node::new(t)
+                .attr("jid", value)
+                .attr("value", value)
+                .attr("id", value)
+                .attr("count", value)
+                .attr("t", value)
+                .bytes(bytes.clone())
+                .build()
+        };
+        Node::new(tag)
+            .attr("type", ty)
+            .attr("from", value)
+            .attr("id", value)
+            .attr("participant", value)
+            .attr("recipient", value)
+            .attr("sender_lid", value)
+            .attr("t", value)
+            .attr("class", "message")
+            .child(leaf("enc"))
+            .child(leaf("retry"))
+            .child(leaf("registration"))
+            .child(
+                Node::new("keys")
+                    .children(["type", "identity", "key", "skey", "device-identity"].map(leaf))
+                    .build(),
+            )
+            .child(
+                Node::new("list")
+                    .child(
+                        Node::new("user")
+                            .attr("jid", value)
+                            .child(
+                                Node::new("devices")
+                                    .child(Node::new("device-list").child(leaf("device")).build())
+                                    .child(leaf("key-index-list"))
+                                    .build(),
+                            )
+                            .child(leaf("registration"))
+                            .child(leaf("identity"))
+                            .child(leaf("skey"))
+                            .child(leaf("key"))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .child(leaf("count"))
+            .child(leaf("identity"))
+            .build()
+    }
+
+    proptest! {
+        #[test]
+        fn no_parser_panics(
+            tag in prop::sample::select(vec!["message", "receipt", "notification", "iq", "ack"]),
+            ty in prop::sample::select(vec!["", "retry", "read", "devices", "encrypt", "result", "pkmsg", "msg", "skmsg", "privacy_token"]),
+            value in prop::sample::select(vec!["", "x", "1", "99999999999999999999", "15550002:3@s.whatsapp.net", "1@lid", "123-456@g.us", "status@broadcast"]),
+            bytes in prop::collection::vec(any::<u8>(), 0..80),
+        ) {
+            let node = stanza(tag, ty, value, bytes.clone());
+            super::run_every_parser(&node, &bytes);
+        }
+    }
+}
