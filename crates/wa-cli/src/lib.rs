@@ -5,6 +5,15 @@
 //! - [`messaging`]: `wa send`, `wa react`, `wa edit`, `wa revoke`, `wa poll`, `wa listen`.
 //! - [`demo`]: `wa demo`, two accounts talking through an embedded `wa-testserver`.
 #![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 pub mod demo;
 pub mod messaging;
