@@ -106,7 +106,7 @@ pub struct MessageEvent {
     /// Chat, sender, id, timestamp, push name, PN/LID alternates.
     pub info: MessageInfo,
     /// The message (for copies from our own devices: the message inside `DeviceSentMessage`).
-    #[serde(with = "crate::recv::serde_message")]
+    #[serde(with = "crate::message::content::serde_message")]
     pub message: wa_proto::proto::Message,
     /// How many retry receipts we sent for this message before it decrypted.
     pub retry_count: u32,
