@@ -1,5 +1,7 @@
 //! Constructors of [`PatchInfo`] for the common actions: the index, collection, schema version
-//! and value WhatsApp Web uses for each (the same as Baileys' `chatModificationToAppPatch`).
+//! and value WhatsApp Web uses for each. They match Baileys' `chatModificationToAppPatch`
+//! (checked by `tests/tests/appstate_interop.rs`) except that stars go to `regular_high`, as in
+//! whatsmeow's `BuildStar` (Baileys uses `regular_low`).
 
 use wa_proto::proto::SyncActionValue;
 use wa_proto::proto::sync_action_value::{
@@ -103,7 +105,7 @@ impl PatchInfo {
         one(Collection::RegularLow, Operation::Set, idx, 3, value)
     }
 
-    /// Stars or unstars a message.
+    /// Stars or unstars a message (`regular_high`, as whatsmeow sends it).
     pub fn star(message: &MessageRef, starred: bool) -> Self {
         let value = SyncActionValue {
             star_action: Some(StarAction {
