@@ -21,6 +21,10 @@ pub const MAC_LEN: usize = 10;
 /// AES block length.
 pub(crate) const BLOCK: usize = 16;
 
+/// Bytes processed per pass in the streaming loops: small enough that a slice stays in the
+/// L1/L2 cache between encryption and hashing.
+const PASS: usize = 16 * 1024;
+
 /// Smallest possible body: one (padding) block and the MAC.
 pub const MIN_BODY_LEN: usize = BLOCK + MAC_LEN;
 
@@ -140,18 +144,26 @@ pub fn decrypt_in_place(
     if !ct_len.is_multiple_of(BLOCK) {
         return Err(MediaError::NotBlockAligned { len: ct_len });
     }
-    if let Some(want) = expected.file_enc_sha256 {
-        let got: [u8; 32] = Sha256::digest(&body).into();
+    // One pass over the ciphertext for the MAC and the body hash together.
+    let (ct, mac) = body.split_at(ct_len);
+    let mut h = hmac(keys.mac_key());
+    h.update(keys.iv());
+    let mut enc_hash = expected.file_enc_sha256.map(|_| Sha256::new());
+    for slice in ct.chunks(PASS) {
+        h.update(slice);
+        if let Some(e) = enc_hash.as_mut() {
+            e.update(slice);
+        }
+    }
+    if let (Some(mut e), Some(want)) = (enc_hash, expected.file_enc_sha256) {
+        e.update(mac);
+        let got: [u8; 32] = e.finalize().into();
         if !bool::from(got.ct_eq(&want)) {
             return Err(MediaError::HashMismatch {
                 which: HashKind::EncFile,
             });
         }
     }
-    let (ct, mac) = body.split_at(ct_len);
-    let mut h = hmac(keys.mac_key());
-    h.update(keys.iv());
-    h.update(ct);
     let tag = h.finalize().into_bytes();
     let tag10 = tag.get(..MAC_LEN).unwrap_or(&[]);
     if !bool::from(tag10.ct_eq(mac)) {
@@ -159,12 +171,25 @@ pub fn decrypt_in_place(
     }
     body.truncate(ct_len);
     let mut dec = cbc::Decryptor::<Aes256>::new(keys.cipher_key().into(), keys.iv().into());
-    dec.decrypt_blocks(blocks_mut(&mut body));
-    let plain_len = unpad_len(body.get(ct_len - BLOCK..).unwrap_or(&[]))
-        .map(|keep| ct_len - BLOCK + keep)
-        .ok_or(MediaError::BadPadding)?;
+    // Second pass: decrypt and hash the plaintext, all but the padded last block.
+    let mut plain_hash = expected.file_sha256.map(|_| Sha256::new());
+    let (head, last) = body.split_at_mut(ct_len - BLOCK);
+    for slice in head.chunks_mut(PASS) {
+        dec.decrypt_blocks(blocks_mut(slice));
+        if let Some(p) = plain_hash.as_mut() {
+            p.update(&*slice);
+        }
+    }
+    dec.decrypt_blocks(blocks_mut(last));
+    let keep = unpad_len(last).ok_or(MediaError::BadPadding)?;
+    let plain_len = ct_len - BLOCK + keep;
+    if let Some(p) = plain_hash.as_mut() {
+        p.update(last.get(..keep).unwrap_or(&[]));
+    }
     body.truncate(plain_len);
-    check_plaintext(expected, plain_len as u64, || Sha256::digest(&body).into())?;
+    check_plaintext(expected, plain_len as u64, || {
+        plain_hash.map(|p| p.finalize().into()).unwrap_or_default()
+    })?;
     Ok(body)
 }
 
@@ -246,7 +271,6 @@ impl Encryptor {
 
     /// Encrypts the next `plaintext` bytes, appending every completed cipher block to `out`.
     pub fn update(&mut self, plaintext: &[u8], out: &mut Vec<u8>) {
-        self.plain_hash.update(plaintext);
         self.file_length += plaintext.len() as u64;
         let start = out.len();
         let mut input = plaintext;
@@ -277,13 +301,22 @@ impl Encryptor {
         self.seal(out, start);
     }
 
-    /// Encrypts `out[start..]` (whole blocks) in place and feeds it to the MAC and body hash.
+    /// Hashes the plaintext in `out[start..]` (whole blocks), encrypts it in place and feeds
+    /// the ciphertext to the MAC and body hash, a cache-sized slice at a time so every byte is
+    /// fetched from memory once.
     fn seal(&mut self, out: &mut [u8], start: usize) {
         if let Some(region) = out.get_mut(start..) {
-            self.cbc.encrypt_blocks(blocks_mut(region));
-            self.mac.update(&*region);
-            self.enc_hash.update(&*region);
+            for slice in region.chunks_mut(PASS) {
+                self.plain_hash.update(&*slice);
+                self.encrypt_slice(slice);
+            }
         }
+    }
+
+    fn encrypt_slice(&mut self, slice: &mut [u8]) {
+        self.cbc.encrypt_blocks(blocks_mut(slice));
+        self.mac.update(&*slice);
+        self.enc_hash.update(&*slice);
     }
 
     /// Pads and encrypts the last block, appends it and the 10-byte MAC to `out`, and returns
@@ -292,12 +325,12 @@ impl Encryptor {
         let pad = BLOCK - self.pending_len;
         // `pad` is 1..=16, so it fits a byte.
         let pad_byte = pad as u8;
-        if let Some(tail) = self.pending.get_mut(self.pending_len..) {
-            tail.fill(pad_byte);
-        }
-        let start = out.len();
-        out.extend_from_slice(&self.pending);
-        self.seal(out, start);
+        let mut last = self.pending;
+        let (data, padding) = last.split_at_mut(self.pending_len);
+        self.plain_hash.update(&*data);
+        padding.fill(pad_byte);
+        self.encrypt_slice(&mut last);
+        out.extend_from_slice(&last);
         let tag = self.mac.finalize().into_bytes();
         let mut mac = [0u8; MAC_LEN];
         if let Some(t) = tag.get(..MAC_LEN) {
@@ -412,11 +445,13 @@ impl Decryptor {
         self.tail = tail;
         self.tail_len = new_len;
         if let Some(region) = out.get_mut(start..) {
-            self.mac.update(&*region);
-            self.enc_hash.update(&*region);
-            self.cbc.decrypt_blocks(blocks_mut(region));
-            self.plain_hash.update(&*region);
             self.plain_len += region.len() as u64;
+            for slice in region.chunks_mut(PASS) {
+                self.mac.update(&*slice);
+                self.enc_hash.update(&*slice);
+                self.cbc.decrypt_blocks(blocks_mut(slice));
+                self.plain_hash.update(&*slice);
+            }
         }
     }
 
