@@ -228,7 +228,9 @@ fn reset_changes(state: &HashState) -> MacChanges {
 /// index MAC, and the snapshot MAC of the resulting LTHash.
 ///
 /// The patch must carry its `version` (the client sets it from the `<collection>` node when
-/// the server leaves it out) and its mutations (see [`attach_external_mutations`]).
+/// the server leaves it out) and its mutations (see [`attach_external_mutations`]). The version
+/// is taken as the server numbers it (the snapshot and patch MACs bind it); it is not required
+/// to be `state.version + 1`.
 pub fn decode_patch<K: KeySource + ?Sized>(
     name: Collection,
     state: &HashState,

@@ -60,6 +60,8 @@ mod crypto;
 mod decode;
 mod encode;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod keys;
 pub mod lthash;
 pub mod mac;

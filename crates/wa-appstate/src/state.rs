@@ -1,6 +1,6 @@
 //! The per-collection state a client persists, and what changed in it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::lthash::LtHash;
 use crate::mutation::Operation;
@@ -48,7 +48,7 @@ pub struct MacChanges {
 pub(crate) struct Tracker {
     /// What each touched index held before the first touch, in first-touch order.
     before: Vec<(IndexMac, Option<ValueMac>)>,
-    seen: HashMap<IndexMac, ()>,
+    seen: HashSet<IndexMac>,
     /// REMOVE mutations of indexes the state did not hold.
     pub(crate) unknown_removals: Vec<IndexMac>,
 }
@@ -66,7 +66,7 @@ impl Tracker {
             Operation::Set => map.insert(index_mac, value_mac),
             Operation::Remove => map.remove(&index_mac),
         };
-        if self.seen.insert(index_mac, ()).is_none() {
+        if self.seen.insert(index_mac) {
             self.before.push((index_mac, previous));
         }
         match operation {
