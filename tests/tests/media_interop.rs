@@ -9,6 +9,8 @@
 //! - Files we encrypt decrypt with Baileys (`downloadContentFromMessage`).
 //! - Sidecars equal an independent JavaScript implementation of the definition (Baileys 7 has
 //!   no sidecar code).
+//! - The `<media_conn>` query we marshal decodes in Baileys to the node its `refreshMediaConn`
+//!   sends, and a reply Baileys encodes parses with ours after `wa_binary::decode_frame`.
 //! - Pinned differences: Baileys drops the base64 padding of the upload token (whatsmeow and we
 //!   keep it), and Baileys does not check the MAC when downloading (we do).
 
@@ -220,4 +222,47 @@ fn baileys_does_not_check_the_mac() {
         decrypt(&keys, &body, &Expected::default()),
         Err(MediaError::BadMac)
     );
+}
+
+/// The query node on the wire, and a reply encoded by Baileys' `encodeBinaryNode`.
+#[test]
+fn media_conn_query_and_reply_on_the_wire() {
+    let ours = wa_binary::marshal(&wa_media::MediaConn::request_node("7.2-1"));
+    let decoded = call("binary.decode", json!([hex::encode(&ours)]));
+    // Baileys spells the server JID (empty user) "@s.whatsapp.net": its own S_WHATSAPP_NET.
+    assert_eq!(
+        decoded[0]["ok"],
+        json!({
+            "tag": "iq",
+            "attrs": [["id", "7.2-1"], ["to", "@s.whatsapp.net"], ["type", "set"], ["xmlns", "w:m"]],
+            "content": [{"tag": "media_conn", "attrs": [], "content": null}],
+        })
+    );
+
+    let reply = json!({
+        "tag": "iq",
+        "attrs": [["from", "s.whatsapp.net"], ["id", "7.2-1"], ["type", "result"]],
+        "content": [{
+            "tag": "media_conn",
+            "attrs": [["auth", "AWQ9+x/Yz="], ["ttl", "300"], ["auth_ttl", "21600"], ["max_buckets", "12"]],
+            "content": [
+                {"tag": "host", "attrs": [["hostname", "mmg.whatsapp.net"]], "content": null},
+                {"tag": "host", "attrs": [["hostname", "media-fra5-1.cdn.whatsapp.net"],
+                    ["maxContentLengthBytes", "104857600"]], "content": null},
+            ],
+        }],
+    });
+    let frame = call("binary.encode", json!([reply]));
+    let frame = unhex(&frame[0]["ok"]);
+    let node = wa_binary::decode_frame(&frame).unwrap();
+    let conn = wa_media::MediaConn::from_node(&node).unwrap();
+    assert_eq!(conn.auth, "AWQ9+x/Yz=");
+    assert_eq!(conn.ttl, std::time::Duration::from_secs(300));
+    assert_eq!(conn.max_buckets, Some(12));
+    let hosts: Vec<_> = conn.hosts.iter().map(|h| h.hostname.as_str()).collect();
+    assert_eq!(hosts, ["mmg.whatsapp.net", "media-fra5-1.cdn.whatsapp.net"]);
+    assert_eq!(conn.hosts[1].max_content_length, Some(104_857_600));
+    let url = &conn.upload_urls(MediaType::Video, &[0; 32])[1];
+    assert!(url.starts_with("https://media-fra5-1.cdn.whatsapp.net/mms/video/"));
+    assert!(url.contains("?auth=AWQ9%2Bx%2FYz%3D&token="));
 }
