@@ -739,3 +739,46 @@ proptest! {
         prop_assert_eq!(receiver.hash, sum);
     }
 }
+
+/// A patch Baileys 7's `encodeSyncdPatch` produced (key 32 × 0x24, key id "fuzz", mute of
+/// `1@s.whatsapp.net` with `muted: true`, SET, on an empty `regular_high`), with the LTHash and
+/// record its encoder reported. Decoding it checks all four MACs against Baileys' output.
+#[test]
+fn baileys_vector_patch() {
+    const PATCH: &str = "12950108001290010a220a20171e71fc300e8794d9cc4489c40eb513ba602aac8e1cfb85de2cf34b680e47b712620a60cae2660b9abb076962e0603858b73acb5649d36e3cc3be8bd89c5297019b3b664ff3a9c4c66b2cf5155473c021ef19d106990fa44cadd01c41c29c36664ffa470b0d137cb2a8c356a82bc092526017ee7d35f97d7edc4e2e8925c663806c774f1a060a0466757a7a2220164f550787f586ba6d2df2bbc8a12082e3d3d3710b4c2fb90323046d904c32732a20e99397d2bf3caa2ec756e48b0b16cb7a3704e98ed0745d3d27f5f83a0774597c32060a0466757a7a";
+    const HASH: &str = "6f968a17bf190dfcaaf0b0fd5e2c61e4dce80aea05e7216e317fff568124de08f7e9efbe8380227bc032559a7b80a5e6957662262cd9cd0837bd30393f4979fba7ff584ef10ee5a9a94775a5e02abf4f3ca7545ad105f57fd2695cd60e5a06ead131812a60ebd62183954436d908cecb62273c79f8a4be9cf99ec16115889e29";
+    const INDEX_MAC: &str = "171e71fc300e8794d9cc4489c40eb513ba602aac8e1cfb85de2cf34b680e47b7";
+    const VALUE_MAC: &str = "0b0d137cb2a8c356a82bc092526017ee7d35f97d7edc4e2e8925c663806c774f";
+    let hex = |s: &str| -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    };
+    let mut patch = SyncdPatch::decode(hex(PATCH).as_slice()).unwrap();
+    assert_eq!(
+        patch.version, None,
+        "Baileys leaves the version to the server"
+    );
+    patch.version = Some(SyncdVersion { version: Some(1) });
+    let key = AppStateKey::new([0x24; 32]);
+    let source = |id: &[u8]| (id == b"fuzz").then(|| key.clone());
+    let got = decode_patch(Collection::RegularHigh, &HashState::new(), &patch, &source).unwrap();
+    assert_eq!(got.state.version, 1);
+    assert_eq!(got.state.hash.as_bytes().to_vec(), hex(HASH));
+    let (index, value) = got.state.index_value_map.iter().next().unwrap();
+    assert_eq!(index.to_vec(), hex(INDEX_MAC));
+    assert_eq!(value.to_vec(), hex(VALUE_MAC));
+    assert_eq!(
+        got.mutations[0].action(),
+        Action::Mute {
+            chat: "1@s.whatsapp.net".into(),
+            muted: true,
+            end_timestamp_ms: None
+        }
+    );
+    // Our index MAC of the same index JSON is Baileys' (JSON.stringify) one.
+    let keys = key.expand();
+    let json = wa_appstate::index_json(&["mute".to_owned(), "1@s.whatsapp.net".to_owned()]);
+    assert_eq!(mac::index_mac(keys.index(), &json).to_vec(), hex(INDEX_MAC));
+}
