@@ -202,8 +202,8 @@ fn unpad_len(last: &[u8]) -> Option<usize> {
         return None;
     }
     let keep = BLOCK - pad;
-    last[keep..]
-        .iter()
+    last.iter()
+        .skip(keep)
         .all(|&b| usize::from(b) == pad)
         .then_some(keep)
 }

@@ -217,8 +217,9 @@ fn query_escape(s: &str) -> String {
             b' ' => out.push('+'),
             _ => {
                 out.push('%');
-                out.push(char::from(HEX[usize::from(b >> 4)]));
-                out.push(char::from(HEX[usize::from(b & 15)]));
+                for nibble in [b >> 4, b & 15] {
+                    out.extend(HEX.get(usize::from(nibble)).map(|&h| char::from(h)));
+                }
             }
         }
     }
