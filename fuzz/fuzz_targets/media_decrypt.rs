@@ -1,12 +1,14 @@
 //! Arbitrary bytes as a downloaded media body, decrypted one-shot and streaming (chunk size from
-//! the first byte) under a fixed key: both must give the same typed result, never a panic. The
-//! same bytes as plaintext must round-trip, stream-encrypted identically to one-shot. The bytes
-//! decoded as a stanza go to the `<media_conn>` reply parser, and a parsed reply plans URLs.
+//! the first byte) under a fixed key: both must give the same typed result, never a panic, and
+//! the MAC-only `Verifier` must agree. The same bytes as plaintext must round-trip,
+//! stream-encrypted identically to one-shot. The bytes decoded as a stanza go to the
+//! `<media_conn>` reply parser, and a parsed reply plans URLs.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use wa_media::{
-    Decryptor, Encryptor, Expected, MediaConn, MediaKeys, MediaType, decrypt, encrypt, sidecar,
+    Decryptor, Encryptor, Expected, MediaConn, MediaError, MediaKeys, MediaType, Verifier, decrypt,
+    encrypt, sidecar,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -21,6 +23,14 @@ fuzz_target!(|data: &[u8]| {
     }
     let streamed = dec.finish(&mut out).map(|_| out);
     assert_eq!(one, streamed);
+
+    let mut v = Verifier::new(&keys, None);
+    data.chunks(chunk).for_each(|c| v.update(c));
+    match (&one, v.finish()) {
+        (Ok(_), verified) => assert!(verified.is_ok()),
+        (Err(MediaError::BadPadding), verified) => assert!(verified.is_ok()),
+        (Err(e), verified) => assert_eq!(verified.err().as_ref(), Some(e)),
+    }
 
     let sent = encrypt(&keys, data);
     let mut enc = Encryptor::new(&keys);

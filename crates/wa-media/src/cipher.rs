@@ -363,8 +363,8 @@ const HOLD: usize = BLOCK + MAC_LEN;
 /// the length and `file_sha256` at the end.
 ///
 /// **The plaintext appended by `update` is unauthenticated until `finish` returns `Ok`.** Write
-/// it somewhere temporary and discard it if `finish` fails (use [`decrypt`] to get plaintext
-/// only after every check).
+/// it somewhere temporary and discard it if `finish` fails, or check the body with a
+/// [`Verifier`] first (use [`decrypt`] to get plaintext only after every check).
 ///
 /// ```
 /// use wa_media::{Decryptor, Expected, MediaKeys, MediaType, encrypt};
@@ -508,6 +508,107 @@ impl std::fmt::Debug for Decryptor {
         f.debug_struct("Decryptor")
             .field("body_len", &self.body_len)
             .field("expected", &self.expected)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks a body's MAC and `file_enc_sha256` without decrypting, fed in chunks of any size:
+/// the first pass of a two-pass download (verify the body on disk, then decrypt it with a
+/// [`Decryptor`]), so no unauthenticated plaintext is ever written.
+///
+/// ```
+/// use wa_media::{MediaError, MediaKeys, MediaType, Verifier, encrypt};
+/// let keys = MediaKeys::from_key(&[6; 32], MediaType::Document);
+/// let mut body = encrypt(&keys, b"contract.pdf").body;
+/// let mut v = Verifier::new(&keys, None);
+/// body.chunks(5).for_each(|c| v.update(c));
+/// assert!(v.finish().is_ok());
+/// body[3] ^= 1;
+/// let mut v = Verifier::new(&keys, None);
+/// v.update(&body);
+/// assert_eq!(v.finish(), Err(MediaError::BadMac));
+/// ```
+pub struct Verifier {
+    mac: HmacSha256,
+    enc_hash: Sha256,
+    expected_enc_sha256: Option<[u8; 32]>,
+    /// The last up to 10 bytes seen: the MAC once the body ends.
+    tail: [u8; MAC_LEN],
+    tail_len: usize,
+    body_len: u64,
+}
+
+impl Verifier {
+    /// Starts checking a body under `keys`, and against `file_enc_sha256` when given.
+    pub fn new(keys: &MediaKeys, file_enc_sha256: Option<[u8; 32]>) -> Self {
+        let mut mac = hmac(keys.mac_key());
+        mac.update(keys.iv());
+        Self {
+            mac,
+            enc_hash: Sha256::new(),
+            expected_enc_sha256: file_enc_sha256,
+            tail: [0; MAC_LEN],
+            tail_len: 0,
+            body_len: 0,
+        }
+    }
+
+    /// Feeds the next bytes of the body.
+    pub fn update(&mut self, body: &[u8]) {
+        self.body_len += body.len() as u64;
+        self.enc_hash.update(body);
+        let total = self.tail_len + body.len();
+        // Everything but the last MAC_LEN bytes seen so far is ciphertext: MAC it now.
+        let release = total.saturating_sub(MAC_LEN);
+        let from_tail = release.min(self.tail_len);
+        self.mac.update(self.tail.get(..from_tail).unwrap_or(&[]));
+        let (head, rest) = body.split_at((release - from_tail).min(body.len()));
+        self.mac.update(head);
+        let mut tail = [0u8; MAC_LEN];
+        let old = self.tail.get(from_tail..self.tail_len).unwrap_or(&[]);
+        let new_len = old.len() + rest.len();
+        if let Some(dst) = tail.get_mut(..old.len()) {
+            dst.copy_from_slice(old);
+        }
+        if let Some(dst) = tail.get_mut(old.len()..new_len) {
+            dst.copy_from_slice(rest);
+        }
+        self.tail = tail;
+        self.tail_len = new_len;
+    }
+
+    /// Checks the length, `file_enc_sha256` (when given) and the MAC, in that order, and
+    /// returns the body's SHA-256.
+    pub fn finish(self) -> Result<[u8; 32]> {
+        let total = usize::try_from(self.body_len).unwrap_or(usize::MAX);
+        if total < MIN_BODY_LEN {
+            return Err(MediaError::TooShort { len: total });
+        }
+        if !(total - MAC_LEN).is_multiple_of(BLOCK) {
+            return Err(MediaError::NotBlockAligned {
+                len: total - MAC_LEN,
+            });
+        }
+        let file_enc_sha256: [u8; 32] = self.enc_hash.finalize().into();
+        if let Some(want) = self.expected_enc_sha256
+            && !bool::from(file_enc_sha256.ct_eq(&want))
+        {
+            return Err(MediaError::HashMismatch {
+                which: HashKind::EncFile,
+            });
+        }
+        let tag = self.mac.finalize().into_bytes();
+        if !bool::from(tag.get(..MAC_LEN).unwrap_or(&[]).ct_eq(&self.tail)) {
+            return Err(MediaError::BadMac);
+        }
+        Ok(file_enc_sha256)
+    }
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("body_len", &self.body_len)
             .finish_non_exhaustive()
     }
 }

@@ -13,7 +13,9 @@
 //! * [`encrypt`] / [`decrypt`] (one-shot) and [`Encryptor`] / [`Decryptor`] (streaming, any
 //!   chunk sizes, same bytes): AES-256-CBC with PKCS#7, a 10-byte HMAC-SHA256 over
 //!   `iv || ciphertext` appended, `file_sha256`, `file_enc_sha256` and `file_length`, each
-//!   failure a typed [`MediaError`] (MAC compared in constant time).
+//!   failure a typed [`MediaError`] (MAC compared in constant time). [`Verifier`] checks a
+//!   body's MAC and hash without decrypting, for two-pass downloads that never release
+//!   unauthenticated plaintext.
 //! * [`sidecar`]: the per-64 KiB MACs of streamable media, computed and verified.
 //! * [`MediaConn`]: the `<media_conn>` query node, its reply parsed, and the upload and
 //!   download URLs for a file.
@@ -69,8 +71,8 @@ mod media_type;
 pub mod sidecar;
 
 pub use cipher::{
-    Decryptor, EncryptedMedia, Encryptor, Expected, MAC_LEN, MIN_BODY_LEN, MediaInfo, decrypt,
-    decrypt_in_place, encrypt, encrypted_len,
+    Decryptor, EncryptedMedia, Encryptor, Expected, MAC_LEN, MIN_BODY_LEN, MediaInfo, Verifier,
+    decrypt, decrypt_in_place, encrypt, encrypted_len,
 };
 pub use conn::{DEFAULT_MEDIA_HOST, MediaConn, MediaHost, default_download_url};
 pub use error::{HashKind, MediaError, Result};

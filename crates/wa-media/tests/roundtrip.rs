@@ -3,8 +3,8 @@
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
 use wa_media::{
-    Decryptor, Expected, HashKind, MediaError, MediaKeys, MediaType, decrypt, decrypt_in_place,
-    encrypt, encrypted_len, sidecar,
+    Decryptor, Expected, HashKind, MediaError, MediaKeys, MediaType, Verifier, decrypt,
+    decrypt_in_place, encrypt, encrypted_len, sidecar,
 };
 
 const SIZES: [usize; 9] = [0, 1, 15, 16, 17, 65_535, 65_536, 65_537, 1 << 20];
@@ -85,6 +85,22 @@ fn both(k: &MediaKeys, body: &[u8], exp: Expected, want: &Result<Vec<u8>, MediaE
     assert_eq!(&decrypt(k, body, &exp), want, "one-shot");
     assert_eq!(&stream_decrypt(k, body, exp, 1), want, "stream 1");
     assert_eq!(&stream_decrypt(k, body, exp, 7000), want, "stream 7000");
+    // The MAC-only verifier agrees on every error it can see and passes the rest.
+    for chunk in [1, 9, 10, 11, 5000] {
+        let mut v = Verifier::new(k, exp.file_enc_sha256);
+        body.chunks(chunk).for_each(|c| v.update(c));
+        match want {
+            Err(
+                e @ (MediaError::TooShort { .. }
+                | MediaError::NotBlockAligned { .. }
+                | MediaError::BadMac
+                | MediaError::HashMismatch {
+                    which: HashKind::EncFile,
+                }),
+            ) => assert_eq!(v.finish().err().as_ref(), Some(e), "verifier chunk {chunk}"),
+            _ => assert!(v.finish().is_ok(), "verifier chunk {chunk}"),
+        }
+    }
 }
 
 #[test]
@@ -307,6 +323,12 @@ proptest! {
         }
         prop_assert_eq!(dec.finish(&mut out), Ok(one.info));
         prop_assert_eq!(&out, &pt);
+
+        let mut v = Verifier::new(&k, Some(one.info.file_enc_sha256));
+        for piece in split(&body, &dec_cuts) {
+            v.update(piece);
+        }
+        prop_assert_eq!(v.finish(), Ok(one.info.file_enc_sha256));
 
         let mut sb = wa_media::SidecarBuilder::new(&k);
         for piece in split(&body, &dec_cuts) {
