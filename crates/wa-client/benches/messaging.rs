@@ -9,7 +9,8 @@
 //!    `PIPELINED` messages from `SENDERS` concurrent tasks, timed until both receiver devices
 //!    have every message (messages/s).
 //! 2. `burst`: `CHATS` sender accounts queue `BURST` texts in total for a receiver whose only
-//!    companion is offline; the receiver logs in again from its store and the time from
+//!    companion is offline (the senders go offline too once they are done, so their
+//!    receipt handling does not share the cores); the receiver logs in again from its store and the time from
 //!    `Client::start` to the last `Event::Message` is the receive rate. Per-chat order is
 //!    checked (every chat's sequence numbers arrive ascending, none lost or duplicated).
 //! 3. `login`: `LOGINS` logins of an already paired companion on loopback, from
@@ -17,7 +18,8 @@
 //!
 //! Memory is measured by the `memory_clients` example (separate processes).
 //!
-//! `WA_BENCH_BURST=<n>` changes the burst size (default 10,000); under `cargo test --benches`
+//! `WA_BENCH_BURST=<n>` changes the burst size (default 10,000), `WA_BENCH_ONLY=burst` (or
+//! `login`, `latency`) runs one scenario; under `cargo test --benches`
 //! every count is small (a smoke run, not a measurement).
 #![allow(missing_docs)]
 
@@ -289,6 +291,12 @@ async fn burst(s: &Sizes) {
     for t in tasks {
         t.await.unwrap();
     }
+    // The senders go offline too: the receiver's delivery receipts then wait in their
+    // queues instead of being decrypted by four more clients on the same two cores,
+    // which would be measured as the receiver's time.
+    for sender in &mut senders {
+        sender.stop().await;
+    }
     let n = per * s.chats;
     let queued = admin
         .queued_stanzas(&receiver.client_jid().await)
@@ -300,10 +308,68 @@ async fn burst(s: &Sizes) {
         ms(t0.elapsed())
     );
 
+    // `perf record -D -1 --control fifo:CTL` profiles just the receive phase when
+    // WA_BENCH_PERF_CTL=CTL is set.
+    if let Ok(ctl) = std::env::var("WA_BENCH_PERF_CTL") {
+        std::fs::write(ctl, "enable\n").unwrap();
+    }
+    // The receiver runs alone on its own thread with a current-thread runtime (as `wa listen`
+    // does), so its CPU time can be read apart from the server's and the senders'.
+    let receiver_config = config(&server);
+    let container = receiver.container.clone();
+    let chats = s.chats;
+    let received = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(receive_burst(receiver_config, container, n, chats))
+    })
+    .join()
+    .unwrap();
+    assert!(received.last_seq.values().all(|&v| v == per));
+    let total = received.total;
+    println!(
+        "burst: {n} queued texts received (order kept in all {} chats): Client::start -> last Event::Message {} = {:.0} messages/s (first message at {}, Connected at {})",
+        s.chats,
+        ms(total),
+        n as f64 / total.as_secs_f64(),
+        ms(received.first),
+        received.connected.map(ms).unwrap_or_else(|| "-".into()),
+    );
+    if let Some(cpu) = received.cpu {
+        println!(
+            "burst: CPU time of the receiving client's thread (driver and event loop) over those {}: {} = {:.1} µs per message, i.e. {:.0} messages/s per core",
+            ms(total),
+            ms(cpu),
+            cpu.as_secs_f64() * 1e6 / n as f64,
+            n as f64 / cpu.as_secs_f64().max(1e-9),
+        );
+    }
+    server.shutdown().await;
+}
+
+/// What the receiving thread of the burst saw.
+struct BurstReceived {
+    total: Duration,
+    first: Duration,
+    connected: Option<Duration>,
+    /// CPU time of the receiving thread, where Linux reports it.
+    cpu: Option<Duration>,
+    /// The next expected sequence number of every chat (= how many arrived in order).
+    last_seq: HashMap<Jid, usize>,
+}
+
+/// Logs the receiver in and takes `n` messages from `chats` chats, checking every chat's order.
+async fn receive_burst(
+    config: Config,
+    container: MemoryContainer,
+    n: usize,
+    chats: usize,
+) -> BurstReceived {
+    let cpu0 = thread_cpu();
     let t0 = Instant::now();
-    let (_client, mut events) = Client::start(config(&server), receiver.container.clone(), None)
-        .await
-        .unwrap();
+    let (_client, mut events) = Client::start(config, container, None).await.unwrap();
     let mut next_seq: HashMap<Jid, usize> = HashMap::new();
     let mut got = 0usize;
     let mut first = None;
@@ -333,17 +399,15 @@ async fn burst(s: &Sizes) {
         }
     }
     let total = t0.elapsed();
-    assert_eq!(next_seq.len(), s.chats);
-    assert!(next_seq.values().all(|&v| v == per));
-    println!(
-        "burst: {n} queued texts received (order kept in all {} chats): Client::start -> last Event::Message {} = {:.0} messages/s (first message at {}, Connected at {})",
-        s.chats,
-        ms(total),
-        n as f64 / total.as_secs_f64(),
-        ms(first.unwrap_or_default()),
-        connected.map(ms).unwrap_or_else(|| "-".into()),
-    );
-    server.shutdown().await;
+    let cpu = thread_cpu().zip(cpu0).map(|(b, a)| b.saturating_sub(a));
+    assert_eq!(next_seq.len(), chats);
+    BurstReceived {
+        total,
+        first: first.unwrap_or_default(),
+        connected,
+        cpu,
+        last_seq: next_seq,
+    }
 }
 
 async fn login(s: &Sizes) {
@@ -398,9 +462,30 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    // WA_BENCH_ONLY=login|latency|burst runs one scenario (for profiling).
+    let only = std::env::var("WA_BENCH_ONLY").ok();
+    let runs = |name: &str| only.as_deref().is_none_or(|o| o == name);
     rt.block_on(async {
-        login(&s).await;
-        latency_and_throughput(&s).await;
-        burst(&s).await;
+        if runs("login") {
+            login(&s).await;
+        }
+        if runs("latency") {
+            latency_and_throughput(&s).await;
+        }
+        if runs("burst") {
+            burst(&s).await;
+        }
     });
+}
+
+/// User + system CPU time of the calling thread so far (Linux `/proc/thread-self/stat`,
+/// clock ticks of 10 ms), or `None` where that file does not exist.
+fn thread_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime) * 10))
 }

@@ -65,6 +65,12 @@ pub struct Changes {
     pub(crate) buffered_events: Vec<BufferedEvent>,
     pub(crate) cleared_events: Vec<[u8; 32]>,
     pub(crate) events_deleted_before: Option<i64>,
+    /// Where each address's pending session sits in `sessions`: a later write replaces it in
+    /// place, so a batch that advances one session many times (a burst of messages from one
+    /// chat) holds and commits it once.
+    session_slots: std::collections::HashMap<ProtocolAddress, usize>,
+    /// The same for `sender_keys`.
+    sender_key_slots: std::collections::HashMap<SenderKeyName, usize>,
 }
 
 /// Prints how many writes of each kind the batch holds, never their (secret) contents.
@@ -181,7 +187,19 @@ impl Changes {
 
     /// Stores the session record of `address` (serialized now).
     pub fn put_session(&mut self, address: ProtocolAddress, record: &SessionRecord) -> &mut Self {
-        self.sessions.push((address, record.serialize()));
+        let bytes = record.serialize();
+        match self
+            .session_slots
+            .get(&address)
+            .and_then(|&i| self.sessions.get_mut(i))
+        {
+            Some(entry) => entry.1 = bytes,
+            None => {
+                self.session_slots
+                    .insert(address.clone(), self.sessions.len());
+                self.sessions.push((address, bytes));
+            }
+        }
         self
     }
 
@@ -211,7 +229,19 @@ impl Changes {
 
     /// Stores a sender-key record (serialized now).
     pub fn put_sender_key(&mut self, name: SenderKeyName, record: &SenderKeyRecord) -> &mut Self {
-        self.sender_keys.push((name, record.serialize()));
+        let bytes = record.serialize();
+        match self
+            .sender_key_slots
+            .get(&name)
+            .and_then(|&i| self.sender_keys.get_mut(i))
+        {
+            Some(entry) => entry.1 = bytes,
+            None => {
+                self.sender_key_slots
+                    .insert(name.clone(), self.sender_keys.len());
+                self.sender_keys.push((name, bytes));
+            }
+        }
         self
     }
 

@@ -7,9 +7,11 @@
 //! it reads through to the store, collects the writes, and [`Transaction::commit`] applies them
 //! together with whatever else the caller added.
 
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use rand_core::CryptoRng;
+use wa_binary::Jid;
 use wa_signal::store::{
     IdentityKeyStore, PreKeyStore, ProtocolAddress, SenderKeyName, SenderKeyStore, SessionStore,
     SignedPreKeyStore,
@@ -21,6 +23,7 @@ use wa_signal::{
 use crate::changes::Changes;
 use crate::error::{Result, StoreError};
 use crate::traits::Store;
+use crate::types::BufferedEvent;
 
 /// Largest prekey id on WhatsApp's wire (ids are 3 bytes).
 pub const MAX_PRE_KEY_ID: u32 = 0x00FF_FFFF;
@@ -188,6 +191,12 @@ impl_signal_stores!([S: Store] crate::conformance::FaultyStore<S>);
 pub struct Transaction<'s, S: Store + ?Sized> {
     store: &'s S,
     changes: Mutex<Changes>,
+    /// Sessions written through the transaction, kept decoded: a batch that advances one
+    /// session many times decodes it once and encodes it once (into `changes` when the
+    /// transaction ends).
+    sessions: Mutex<HashMap<ProtocolAddress, SessionRecord>>,
+    /// Our identity key pair and registration id, read from the store at most once.
+    own: Mutex<Option<(IdentityKeyPair, u32)>>,
 }
 
 impl<'s, S: Store + ?Sized> Transaction<'s, S> {
@@ -196,6 +205,8 @@ impl<'s, S: Store + ?Sized> Transaction<'s, S> {
         Self {
             store,
             changes: Mutex::new(Changes::new()),
+            sessions: Mutex::new(HashMap::new()),
+            own: Mutex::new(None),
         }
     }
 
@@ -206,13 +217,81 @@ impl<'s, S: Store + ?Sized> Transaction<'s, S> {
 
     /// The collected writes, without committing them.
     pub fn into_changes(self) -> Changes {
-        self.changes.into_inner().unwrap_or_else(|e| e.into_inner())
+        let mut changes = self.changes.into_inner().unwrap_or_else(|e| e.into_inner());
+        let sessions = self
+            .sessions
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        for (address, record) in sessions {
+            changes.put_session(address, &record);
+        }
+        changes
+    }
+
+    /// Our identity key pair and registration id (a pending device write first, then the
+    /// store, read once per transaction).
+    async fn own(&self) -> Result<(IdentityKeyPair, u32)> {
+        if let Some(d) = self.lock().device.as_ref() {
+            return Ok((d.identity_key.clone(), d.registration_id));
+        }
+        let cached = self.own.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(own) = cached {
+            return Ok(own);
+        }
+        let device = self.store.device().await?;
+        let own = (device.identity_key, device.registration_id);
+        *self.own.lock().unwrap_or_else(|e| e.into_inner()) = Some(own.clone());
+        Ok(own)
     }
 
     /// Commits every collected write atomically.
     pub async fn commit(self) -> Result<()> {
         let store = self.store;
         store.commit(self.into_changes()).await
+    }
+
+    /// The store, for reads the transaction does not cover.
+    pub fn store(&self) -> &'s S {
+        self.store
+    }
+
+    /// A buffered event by ciphertext hash, seeing this transaction's own puts and clears
+    /// first (so a batch of messages finds a ciphertext it buffered itself).
+    pub async fn buffered_event(&self, hash: &[u8; 32]) -> Result<Option<BufferedEvent>> {
+        let pending = {
+            let c = self.lock();
+            (c.buffered_events.iter().rev())
+                .find(|e| &e.hash == hash)
+                .cloned()
+                .map(|mut e| {
+                    if c.cleared_events.contains(hash) {
+                        e.plaintext = None;
+                    }
+                    e
+                })
+        };
+        match pending {
+            Some(e) => Ok(Some(e)),
+            None => self.store.buffered_event(hash).await,
+        }
+    }
+
+    /// The LID user mapped to phone-number user `pn`, seeing this transaction's own mappings
+    /// first.
+    pub async fn lid_for_pn(&self, pn: &Jid) -> Result<Option<Jid>> {
+        let pending = (self.lock().lid_mappings.iter().rev())
+            .find(|(_, p)| p == pn)
+            .map(|(lid, _)| lid.clone());
+        match pending {
+            Some(lid) => Ok(Some(lid)),
+            None => self.store.lid_for_pn(pn).await,
+        }
+    }
+
+    /// True if nothing was written yet.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+            && (self.sessions.lock().unwrap_or_else(|e| e.into_inner())).is_empty()
     }
 
     fn lock(&self) -> MutexGuard<'_, Changes> {
@@ -223,18 +302,10 @@ impl<'s, S: Store + ?Sized> Transaction<'s, S> {
 impl<S: Store + ?Sized> IdentityKeyStore for Transaction<'_, S> {
     type Error = StoreError;
     async fn identity_key_pair(&self) -> Result<IdentityKeyPair> {
-        let pending = self.lock().device.as_ref().map(|d| d.identity_key.clone());
-        match pending {
-            Some(k) => Ok(k),
-            None => Ok(self.store.device().await?.identity_key),
-        }
+        Ok(self.own().await?.0)
     }
     async fn local_registration_id(&self) -> Result<u32> {
-        let pending = self.lock().device.as_ref().map(|d| d.registration_id);
-        match pending {
-            Some(id) => Ok(id),
-            None => Ok(self.store.device().await?.registration_id),
-        }
+        Ok(self.own().await?.1)
     }
     async fn identity(&self, address: &ProtocolAddress) -> Result<Option<PublicKey>> {
         match self.moved_from(&address.name) {
@@ -280,6 +351,12 @@ impl<S: Store + ?Sized> Transaction<'_, S> {
             let c = self.lock();
             if c.removed_sessions.iter().any(|r| r.matches(address)) {
                 return Ok(None);
+            }
+            let decoded = (self.sessions.lock().unwrap_or_else(|e| e.into_inner()))
+                .get(address)
+                .cloned();
+            if decoded.is_some() {
+                return Ok(decoded);
             }
             (c.sessions.iter().rev())
                 .find(|(a, _)| a == address)
@@ -389,7 +466,8 @@ impl<S: Store + ?Sized> SessionStore for Transaction<'_, S> {
         }
     }
     async fn store_session(&self, address: &ProtocolAddress, record: &SessionRecord) -> Result<()> {
-        self.lock().put_session(address.clone(), record);
+        (self.sessions.lock().unwrap_or_else(|e| e.into_inner()))
+            .insert(address.clone(), record.clone());
         Ok(())
     }
 }

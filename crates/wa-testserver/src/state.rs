@@ -316,6 +316,23 @@ impl ServerState {
         }
     }
 
+    /// Puts `nodes` (oldest first) back at the front of `key`'s queue, before anything queued
+    /// since: the part of a login's offline backlog that never left when the connection ended.
+    pub fn requeue_offline_front(
+        &mut self,
+        key: DeviceKey,
+        nodes: impl DoubleEndedIterator<Item = Node>,
+    ) {
+        if let Some(a) = self.accounts.get_mut(key.account)
+            && a.devices.contains_key(&key.device)
+        {
+            let queue = a.offline_queue.entry(key.device).or_default();
+            for node in nodes.rev() {
+                queue.push_front(node);
+            }
+        }
+    }
+
     /// Takes everything queued for `key`, oldest first.
     pub fn take_offline(&mut self, key: DeviceKey) -> Vec<Node> {
         self.accounts

@@ -1,6 +1,9 @@
 //! The receive pipeline: incoming `<message>`, `<receipt>` and `<notification>` stanzas the
-//! engine hands over ([`Engine::poll_incoming`](crate::Engine::poll_incoming)), processed one
-//! at a time with store access, so the order within a chat is the order on the wire.
+//! engine hands over ([`Engine::poll_incoming`](crate::Engine::poll_incoming)), processed
+//! sequentially with store access, so the order within a chat is the order on the wire.
+//! The runtime hands over runs of messages and receipts that arrived together as one batch
+//! (`Receiver::handle_batch`): every store write of the run is one commit, made before
+//! any event, receipt or ack of the run leaves.
 //!
 //! For a `<message>` (whatsmeow `message.go`): parse the stanza ([`MessageInfo::parse`]);
 //! drop a duplicate (same chat, sender and id already delivered, or a ciphertext the event
@@ -40,7 +43,7 @@ use tracing::{debug, warn};
 use wa_binary::{Jid, Node, Server};
 use wa_proto::prost::Message as _;
 use wa_signal::SignalError;
-use wa_signal::store::{IncomingMessage, ProtocolAddress};
+use wa_signal::store::{IncomingMessage, ProtocolAddress, SessionStore as _};
 use wa_store::{BufferedEvent, Changes, Device, Store, Transaction};
 
 pub use crate::message::content::serde_message;
@@ -112,6 +115,16 @@ impl RecentIds {
 pub(crate) struct Receiver {
     retries: retry::RetryCounter,
     recent: RecentIds,
+}
+
+/// The state of one receive run ([`Receiver::handle_batch`]).
+struct Batch<'s, S: Store + ?Sized> {
+    /// Every write of the run, committed once at its end.
+    txn: Transaction<'s, S>,
+    /// Messages delivered in this run (remembered as recent once the commit succeeded).
+    delivered: HashSet<(String, String, String)>,
+    /// Ciphertexts decrypted (and buffered) in this run.
+    buffered: HashSet<[u8; 32]>,
 }
 
 /// What became of one `<enc>`.
@@ -209,8 +222,12 @@ impl Receiver {
         R: CryptoRng + Send + ?Sized,
     {
         match node.tag.as_str() {
-            "message" => self.message(store, device, node, unix_now, rng).await,
-            "receipt" => Ok(self.receipt(device, node)),
+            "message" | "receipt" => {
+                let mut outs = self
+                    .handle_batch(store, device, core::slice::from_ref(node), unix_now, rng)
+                    .await?;
+                Ok(outs.pop().unwrap_or_default())
+            }
             "notification" if node.attr("type").and_then(|t| t.as_str()) == Some("w:gp2") => {
                 let (events, group_notification) = group::handle(store, device, node).await?;
                 Ok(Output {
@@ -236,6 +253,54 @@ impl Receiver {
         }
     }
 
+    /// Handles a run of `<message>` and `<receipt>` stanzas (in wire order) with ONE store
+    /// commit: every session advance, consumed prekey, PN↔LID mapping and buffered plaintext
+    /// of the run is committed together before any of the outputs (events, receipts, acks)
+    /// may leave. A store failure fails the whole run (nothing is acked, so the server
+    /// delivers it again). Other stanzas are skipped with a log line: use [`Self::handle`].
+    pub(crate) async fn handle_batch<S, R>(
+        &mut self,
+        store: &S,
+        device: &Device,
+        nodes: &[Node],
+        unix_now: u64,
+        rng: &mut R,
+    ) -> Result<Vec<Output>>
+    where
+        S: Store + ?Sized,
+        R: CryptoRng + Send + ?Sized,
+    {
+        let mut batch = Batch {
+            txn: Transaction::new(store),
+            delivered: HashSet::new(),
+            buffered: HashSet::new(),
+        };
+        let mut outs = Vec::with_capacity(nodes.len());
+        for node in nodes {
+            outs.push(match node.tag.as_str() {
+                "message" => {
+                    self.message(&mut batch, device, node, unix_now, rng)
+                        .await?
+                }
+                "receipt" => self.receipt(device, node),
+                other => {
+                    debug!(tag = other, "not a stanza for a receive batch");
+                    Output::default()
+                }
+            });
+        }
+        let Batch { txn, delivered, .. } = batch;
+        if !txn.is_empty() {
+            txn.commit().await?;
+        }
+        // Only now: a run whose commit failed is delivered again and must not look like a
+        // duplicate then.
+        for key in delivered {
+            self.recent.insert(key);
+        }
+        Ok(outs)
+    }
+
     fn receipt(&mut self, device: &Device, node: &Node) -> Output {
         let mut out = Output::default();
         let Ok((pn, lid)) = own_jids(device) else {
@@ -259,7 +324,7 @@ impl Receiver {
 
     async fn message<S, R>(
         &mut self,
-        store: &S,
+        batch: &mut Batch<'_, S>,
         device: &Device,
         node: &Node,
         unix_now: u64,
@@ -281,7 +346,7 @@ impl Receiver {
             }
         };
         let key = key_of(&info);
-        if self.recent.contains(&key) {
+        if self.recent.contains(&key) || batch.delivered.contains(&key) {
             debug!(id = %info.id, "duplicate message dropped");
             out.send.push(ack);
             return Ok(out);
@@ -310,7 +375,7 @@ impl Receiver {
         let mut failure: Option<(String, bool)> = None;
         for enc in &encs {
             match self
-                .decrypt(store, node, &info, enc, unix_now, rng, &pn, lid.as_ref())
+                .decrypt(batch, node, &info, enc, unix_now, rng, &pn, lid.as_ref())
                 .await?
             {
                 Decrypted::Event(ev, hash) => {
@@ -327,13 +392,13 @@ impl Receiver {
             }
         }
         if delivered || (delivered_plumbing && failure.is_none()) {
-            self.recent.insert(key);
+            batch.delivered.insert(key);
             out.send.push(delivery_receipt(node, &info, true)?);
         }
         if let Some((reason, retry)) = failure {
             if retry
                 && let Some(receipt) = self
-                    .retry(store, device, node, &info, rng, &mut out)
+                    .retry(batch.txn.store(), device, node, &info, rng, &mut out)
                     .await?
             {
                 out.send.push(receipt);
@@ -378,7 +443,7 @@ impl Receiver {
     /// The Signal address to decrypt with: the sender's LID device when it is known (from
     /// `sender_lid` or the store's map), moving any sessions kept under its phone number.
     async fn sender_address<S: Store + ?Sized>(
-        store: &S,
+        txn: &mut Transaction<'_, S>,
         info: &MessageInfo,
     ) -> Result<ProtocolAddress> {
         let sender = &info.source.sender;
@@ -387,17 +452,16 @@ impl Receiver {
         }
         let lid_user = match &info.source.sender_alt {
             Some(alt) if *alt.server() == Server::Lid => Some(alt.to_non_ad()),
-            _ => store.lid_for_pn(&sender.to_non_ad()).await?,
+            _ => txn.lid_for_pn(&sender.to_non_ad()).await?,
         };
         let Some(lid_user) = lid_user else {
             return Ok(address(sender));
         };
         let lid = lid_user.clone().with_device(sender.device());
-        if store.session(&address(sender)).await?.is_some() {
-            let mut c = Changes::new();
-            c.put_lid_mapping(lid_user.clone(), sender.to_non_ad())
+        if txn.load_session(&address(sender)).await?.is_some() {
+            txn.changes()
+                .put_lid_mapping(lid_user.clone(), sender.to_non_ad())
                 .migrate_pn_to_lid(sender.signal_address_user(), lid_user.signal_address_user());
-            store.commit(c).await?;
             debug!(pn = %sender, lid = %lid, "moved sessions from the phone number to the LID");
         }
         Ok(address(&lid))
@@ -406,7 +470,7 @@ impl Receiver {
     #[allow(clippy::too_many_arguments)]
     async fn decrypt<S, R>(
         &mut self,
-        store: &S,
+        batch: &mut Batch<'_, S>,
         node: &Node,
         info: &MessageInfo,
         enc: &EncPayload,
@@ -420,7 +484,11 @@ impl Receiver {
         R: CryptoRng + Send + ?Sized,
     {
         let hash = buffer::hash(&enc.ciphertext);
-        if let Some(buffered) = store.buffered_event(&hash).await? {
+        if batch.buffered.contains(&hash) {
+            // Decrypted earlier in this run: the same ciphertext again.
+            return Ok(Decrypted::Duplicate);
+        }
+        if let Some(buffered) = batch.txn.buffered_event(&hash).await? {
             return Ok(match buffered.plaintext {
                 Some(bytes) => match buffer::decode(&bytes, own_pn, own_lid) {
                     Ok(ev) => Decrypted::Event(Box::new(ev), hash),
@@ -432,7 +500,7 @@ impl Receiver {
                 None => Decrypted::Duplicate,
             });
         }
-        let txn = Transaction::new(store);
+        let txn = &mut batch.txn;
         let incoming = match enc.kind {
             EncType::PreKey => IncomingMessage::PreKey(&enc.ciphertext),
             EncType::Whisper => IncomingMessage::Whisper(&enc.ciphertext),
@@ -445,7 +513,7 @@ impl Receiver {
                     });
                 }
                 let res = crate::group::decrypt_group_message(
-                    &txn,
+                    &*txn,
                     &info.source.chat,
                     &info.source.sender,
                     &enc.ciphertext,
@@ -454,7 +522,7 @@ impl Receiver {
                 match res {
                     Ok(padded) => {
                         return self
-                            .finish(txn, node, info, enc, hash, &padded, unix_now)
+                            .finish(batch, node, info, enc, hash, &padded, unix_now)
                             .await;
                     }
                     Err(GroupError::Store(e)) => return Err(Error::Store(e)),
@@ -470,8 +538,8 @@ impl Receiver {
                 }
             }
         };
-        let addr = Self::sender_address(store, info).await?;
-        let padded = match wa_signal::store::decrypt(&txn, &addr, incoming, rng).await {
+        let addr = Self::sender_address(txn, info).await?;
+        let padded = match wa_signal::store::decrypt(&*txn, &addr, incoming, rng).await {
             Ok((plain, _identity)) => plain,
             Err(wa_signal::store::StoreError::Store(e)) => return Err(Error::Store(e)),
             Err(wa_signal::store::StoreError::Signal(SignalError::DuplicateMessage(_))) => {
@@ -484,7 +552,7 @@ impl Receiver {
                 });
             }
         };
-        self.finish(txn, node, info, enc, hash, &padded, unix_now)
+        self.finish(batch, node, info, enc, hash, &padded, unix_now)
             .await
     }
 
@@ -493,7 +561,7 @@ impl Receiver {
     #[allow(clippy::too_many_arguments)]
     async fn finish<S: Store + ?Sized>(
         &mut self,
-        mut txn: Transaction<'_, S>,
+        batch: &mut Batch<'_, S>,
         node: &Node,
         info: &MessageInfo,
         enc: &EncPayload,
@@ -512,13 +580,13 @@ impl Receiver {
             Err(e) => {
                 // The session moved on; keep that, and remember the payload as handled so a
                 // redelivery is dropped rather than failing on a spent key.
-                txn.changes().buffer_event(BufferedEvent {
+                batch.txn.changes().buffer_event(BufferedEvent {
                     hash,
                     plaintext: None,
                     server_timestamp,
                     inserted_at,
                 });
-                txn.commit().await?;
+                batch.buffered.insert(hash);
                 return Ok(Decrypted::Failed {
                     reason: e.to_string(),
                     retry: false,
@@ -530,7 +598,7 @@ impl Receiver {
         if let Some(skdm) = &distributes
             && info.source.is_group
             && let Err(e) = crate::group::process_sender_key_distribution(
-                &txn,
+                &batch.txn,
                 &info.source.chat,
                 &info.source.sender,
                 skdm,
@@ -565,7 +633,7 @@ impl Receiver {
             unwrapped_from_device_sent: unwrapped,
             from_buffer: false,
         };
-        let changes = txn.changes();
+        let changes = batch.txn.changes();
         put_mapping(
             changes,
             &info.source.sender,
@@ -582,7 +650,7 @@ impl Receiver {
             server_timestamp,
             inserted_at,
         });
-        txn.commit().await?;
+        batch.buffered.insert(hash);
         Ok(if only_plumbing {
             Decrypted::Plumbing
         } else {

@@ -679,3 +679,97 @@ async fn old_buffer_entries_are_pruned_and_recent_ones_kept() {
     assert!(store.buffered_event(&[2; 32]).await.unwrap().is_some());
     assert!(store.buffered_event(&[3; 32]).await.unwrap().is_some());
 }
+
+/// Runs `nodes` as one batch on `rx`.
+async fn run_batch<S: Store + ?Sized>(
+    rx: &mut Receiver,
+    store: &S,
+    nodes: &[Node],
+) -> Result<Vec<Output>> {
+    let device = store.device().await.unwrap();
+    let mut rng = ChaCha20Rng::seed_from_u64(6);
+    rx.handle_batch(store, &device, nodes, 1_700_000_100, &mut rng)
+        .await
+}
+
+#[tokio::test]
+async fn a_batch_commits_every_message_once_and_drops_a_repeat_inside_it() {
+    let container = wa_store::conformance::FaultyContainer::new(MemoryContainer::new());
+    let store = container.create(receiver_device(20)).await.unwrap();
+    let mut sender = Sender::new(&store, 21).await;
+    let mut rx = Receiver::default();
+    let from = "222:1@s.whatsapp.net";
+    let lid = [("sender_lid", "777:1@lid")];
+    let m1 = stanza(from, "B1", &lid, sender.enc(&text("one")));
+    let m2 = stanza(from, "B2", &lid, sender.enc(&text("two")));
+    let m3 = stanza(from, "B3", &lid, sender.enc(&text("three")));
+    let before = container.faults().failed();
+    // Exactly one commit for the whole run: with a single commit allowed it succeeds.
+    container.faults().fail_after(1);
+    let outs = run_batch(&mut rx, &store, &[m1, m2.clone(), m2, m3])
+        .await
+        .unwrap();
+    container.faults().heal();
+    assert_eq!(container.faults().failed(), before);
+    let texts: Vec<Option<&str>> = outs
+        .iter()
+        .map(|o| match o.events.as_slice() {
+            [Event::Message(ev)] => ev.message.conversation.as_deref(),
+            [] => None,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(texts, [Some("one"), Some("two"), None, Some("three")]);
+    // The repeat got its ack only; the others a receipt and an ack.
+    assert_eq!(outs[2].send.len(), 1);
+    assert_eq!(outs[2].send[0].tag, "ack");
+    for i in [0, 1, 3] {
+        assert_eq!(outs[i].send.len(), 2, "{:?}", outs[i].send);
+        let [hash] = outs[i].handled.as_slice() else {
+            panic!()
+        };
+        let buffered = store.buffered_event(hash).await.unwrap().unwrap();
+        assert!(buffered.plaintext.is_some());
+    }
+    // The session advanced three times in that one commit: the next message decrypts.
+    let m4 = stanza(from, "B4", &lid, sender.enc(&text("four")));
+    let out = run(&mut rx, &store, &m4).await;
+    assert_eq!(
+        message_event(&out).message.conversation.as_deref(),
+        Some("four")
+    );
+}
+
+#[tokio::test]
+async fn a_failed_batch_commit_acks_nothing_and_the_redelivery_is_not_a_duplicate() {
+    let container = wa_store::conformance::FaultyContainer::new(MemoryContainer::new());
+    let store = container.create(receiver_device(22)).await.unwrap();
+    let mut sender = Sender::new(&store, 23).await;
+    let mut rx = Receiver::default();
+    let from = "222:1@s.whatsapp.net";
+    let lid = [("sender_lid", "777:1@lid")];
+    let run1 = [
+        stanza(from, "F1", &lid, sender.enc(&text("first"))),
+        stanza(from, "F2", &lid, sender.enc(&text("second"))),
+    ];
+    container.faults().fail_after(0);
+    let err = run_batch(&mut rx, &store, &run1).await;
+    assert!(err.is_err(), "the commit failure must fail the run");
+    container.faults().heal();
+    // Nothing was kept: no buffered plaintext, no advanced session.
+    assert!(store.pending_events().await.unwrap().is_empty());
+    // The server delivers the run again: both decrypt and are delivered, in order.
+    let outs = run_batch(&mut rx, &store, &run1).await.unwrap();
+    let texts: Vec<&str> = outs
+        .iter()
+        .map(|o| {
+            message_event(o)
+                .message
+                .conversation
+                .as_deref()
+                .unwrap_or("")
+        })
+        .collect();
+    assert_eq!(texts, ["first", "second"]);
+    assert!(outs.iter().all(|o| o.send.len() == 2));
+}

@@ -9,7 +9,7 @@ pub mod socket;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 use tokio::sync::{mpsc, oneshot};
@@ -58,13 +58,29 @@ pub struct Client {
 /// The events of one client, in order.
 #[derive(Debug)]
 pub struct EventStream {
-    rx: mpsc::UnboundedReceiver<Event>,
+    /// Events arrive in batches (all of one receive pass at once), so a burst of messages
+    /// wakes the application once per batch rather than once per message.
+    rx: mpsc::UnboundedReceiver<Vec<Event>>,
+    ready: std::collections::VecDeque<Event>,
 }
 
 impl EventStream {
     /// The next event; `None` once the client has stopped and every event was delivered.
     pub async fn recv(&mut self) -> Option<Event> {
-        self.rx.recv().await
+        core::future::poll_fn(|cx| self.poll_event(cx)).await
+    }
+
+    fn poll_event(&mut self, cx: &mut core::task::Context<'_>) -> core::task::Poll<Option<Event>> {
+        loop {
+            if let Some(event) = self.ready.pop_front() {
+                return core::task::Poll::Ready(Some(event));
+            }
+            match self.rx.poll_recv(cx) {
+                core::task::Poll::Ready(Some(batch)) => self.ready.extend(batch),
+                core::task::Poll::Ready(None) => return core::task::Poll::Ready(None),
+                core::task::Poll::Pending => return core::task::Poll::Pending,
+            }
+        }
     }
 }
 
@@ -75,7 +91,23 @@ impl futures_util::Stream for EventStream {
         mut self: core::pin::Pin<&mut Self>,
         cx: &mut core::task::Context<'_>,
     ) -> core::task::Poll<Option<Event>> {
-        self.rx.poll_recv(cx)
+        self.poll_event(cx)
+    }
+}
+
+/// The driver's end of the [`EventStream`].
+#[derive(Debug)]
+struct EventSender(mpsc::UnboundedSender<Vec<Event>>);
+
+impl EventSender {
+    /// Sends one event; false if the application dropped its stream.
+    fn send(&self, event: Event) -> bool {
+        self.0.send(vec![event]).is_ok()
+    }
+
+    /// Sends `events` as one batch; false if the application dropped its stream.
+    fn send_all(&self, events: Vec<Event>) -> bool {
+        events.is_empty() || self.0.send(events).is_ok()
     }
 }
 
@@ -130,7 +162,7 @@ impl Client {
             container,
             store,
             commands: crx,
-            events: etx,
+            events: EventSender(etx),
             rng: ChaCha20Rng::from_seed(os_seed()?),
             recv: crate::recv::Receiver::default(),
         };
@@ -141,7 +173,10 @@ impl Client {
                 device_id,
                 send,
             },
-            EventStream { rx: erx },
+            EventStream {
+                rx: erx,
+                ready: std::collections::VecDeque::new(),
+            },
         ))
     }
 
@@ -196,7 +231,7 @@ struct Driver<C: Container> {
     container: C,
     store: C::Store,
     commands: mpsc::UnboundedReceiver<Command>,
-    events: mpsc::UnboundedSender<Event>,
+    events: EventSender,
     rng: ChaCha20Rng,
     /// The receive pipeline's state (retry counts, recent ids), kept across connections.
     recv: crate::recv::Receiver,
@@ -340,16 +375,29 @@ impl<C: Container> Driver<C> {
                 }
             }
             sends.deliver(&mut engine);
-            // Messages, receipts and notifications, one at a time, in wire order.
+            // Messages, receipts and notifications in wire order. A run of messages and
+            // receipts is handled together: one store commit before any of their events,
+            // receipts or acks leave, and one socket flush.
+            let mut run: Vec<Node> = Vec::new();
             while let Some(item) = engine.poll_incoming() {
                 match item {
-                    Incoming::Stanza(node) => self.receive(&mut engine, &node).await,
+                    Incoming::Stanza(node)
+                        if matches!(node.tag.as_str(), "message" | "receipt") =>
+                    {
+                        run.push(node);
+                    }
+                    Incoming::Stanza(node) => {
+                        self.receive_run(&mut engine, &mut run).await;
+                        self.receive(&mut engine, &node).await;
+                    }
                     Incoming::Event(event) => {
+                        self.receive_run(&mut engine, &mut run).await;
                         let _ = self.events.send(*event);
                     }
                 }
-                flush(&mut engine, &mut sink, &mut write_failed).await;
             }
+            self.receive_run(&mut engine, &mut run).await;
+            flush(&mut engine, &mut sink, &mut write_failed).await;
             if let Some(reason) = engine.closed() {
                 let reason = reason.clone();
                 if let Some(ri) = engine.routing_info() {
@@ -383,16 +431,20 @@ impl<C: Container> Driver<C> {
                 deadline = Some(deadline.map_or(give_up, |d| d.min(give_up)));
             }
             tokio::select! {
-                msg = stream.next() => match msg {
-                    Some(Ok(Message::Binary(b))) => {
-                        let _ = engine.handle_data(Instant::now().into_std(), &b);
+                msg = stream.next() => {
+                    let mut more = on_socket_message(&mut engine, msg, &mut write_failed);
+                    // Frames that already arrived join this pass (a burst of offline
+                    // messages becomes one batch), up to a bound that keeps timers and
+                    // commands served.
+                    let mut drained = 0;
+                    while more && drained < DRAIN_FRAMES {
+                        let Some(msg) = stream.next().now_or_never() else {
+                            break;
+                        };
+                        more = on_socket_message(&mut engine, msg, &mut write_failed);
+                        drained += 1;
                     }
-                    Some(Ok(Message::Close(_))) | None => engine.handle_connection_lost(
-                        write_failed.take().map_or_else(|| "socket closed".to_owned(), |(e, _)| e),
-                    ),
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => engine.handle_connection_lost(e.to_string()),
-                },
+                }
                 () = sleep_until_opt(deadline) => {
                     let now = Instant::now();
                     if let Some((e, at)) = &write_failed
@@ -431,6 +483,69 @@ impl<C: Container> Driver<C> {
         }
     }
 
+    /// Runs a run of messages and receipts through the receive pipeline as one batch (one
+    /// store commit), then delivers each stanza's output in order and marks the delivered
+    /// plaintexts handled in one commit. A store failure leaves the whole run unacknowledged,
+    /// so the server delivers it again. Empties `run`.
+    async fn receive_run(&mut self, engine: &mut Engine, run: &mut Vec<Node>) {
+        if run.is_empty() {
+            return;
+        }
+        // Decryption advances Signal sessions: not while a send is encrypting.
+        let send = self.handle.2.clone();
+        let _sessions = send.lock.lock().await;
+        let res = self
+            .recv
+            .handle_batch(&self.store, engine.device(), run, unix_now(), &mut self.rng)
+            .await;
+        let stanzas = run.len();
+        run.clear();
+        let outs = match res {
+            Ok(outs) => outs,
+            Err(e) => {
+                warn!(error = %e, stanzas, "incoming stanzas not processed");
+                return;
+            }
+        };
+        let mut events = Vec::new();
+        let mut handled = Vec::new();
+        for out in outs {
+            self.deliver(engine, out, &mut events, &mut handled).await;
+        }
+        if self.events.send_all(events) && !handled.is_empty() {
+            self.mark_handled(&handled).await;
+        }
+    }
+
+    /// Applies one stanza's output: its receipts and ack go out, its events are added to
+    /// `events` (for the application) and its buffered plaintexts to `handled` (to mark once
+    /// `events` were delivered).
+    async fn deliver(
+        &mut self,
+        engine: &mut Engine,
+        out: crate::recv::Output,
+        events: &mut Vec<Event>,
+        handled: &mut Vec<[u8; 32]>,
+    ) {
+        if let Some(id) = out.pre_key_generated {
+            engine.note_pre_key_generated(id);
+        }
+        if let Some(n) = &out.group_notification {
+            self.handle.2.groups.apply(n);
+        }
+        events.extend(out.events);
+        for stanza in &out.send {
+            engine.send_stanza(stanza);
+        }
+        for receipt in &out.retry_receipts {
+            self.spawn_retry(receipt);
+        }
+        for user in &out.devices_changed {
+            self.handle.2.invalidate_user(user).await;
+        }
+        handled.extend(out.handled);
+    }
+
     /// Runs one stanza through the receive pipeline: events to the application, then the
     /// receipts and ack, then the buffered plaintexts are marked handled. A store failure
     /// leaves the stanza unacknowledged, so the server delivers it again.
@@ -455,27 +570,11 @@ impl<C: Container> Driver<C> {
                 return;
             }
         };
-        if let Some(id) = out.pre_key_generated {
-            engine.note_pre_key_generated(id);
-        }
-        if let Some(n) = &out.group_notification {
-            self.handle.2.groups.apply(n);
-        }
-        let mut delivered = true;
-        for event in out.events {
-            delivered &= self.events.send(event).is_ok();
-        }
-        for stanza in &out.send {
-            engine.send_stanza(stanza);
-        }
-        for receipt in &out.retry_receipts {
-            self.spawn_retry(receipt);
-        }
-        for user in &out.devices_changed {
-            self.handle.2.invalidate_user(user).await;
-        }
-        if delivered && !out.handled.is_empty() {
-            self.mark_handled(&out.handled).await;
+        let mut events = Vec::new();
+        let mut handled = Vec::new();
+        self.deliver(engine, out, &mut events, &mut handled).await;
+        if self.events.send_all(events) && !handled.is_empty() {
+            self.mark_handled(&handled).await;
         }
     }
 
@@ -498,7 +597,7 @@ impl<C: Container> Driver<C> {
         match crate::recv::pending_events(&self.store, &device).await {
             Ok(pending) => {
                 for (event, hash) in pending {
-                    if self.events.send(Event::Message(Box::new(event))).is_ok() {
+                    if self.events.send(Event::Message(Box::new(event))) {
                         self.mark_handled(&[hash]).await;
                     }
                 }
@@ -521,6 +620,36 @@ impl<C: Container> Driver<C> {
             StoreOp::DeleteDevice => self.container.delete(self.store.id()).await?,
         }
         Ok(())
+    }
+}
+
+/// How many already-arrived WebSocket messages one pass reads after the one it woke up for.
+const DRAIN_FRAMES: usize = 255;
+
+/// Feeds one read from the socket to the engine; false once the socket closed or failed.
+fn on_socket_message(
+    engine: &mut Engine,
+    msg: Option<core::result::Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    write_failed: &mut Option<(String, Instant)>,
+) -> bool {
+    match msg {
+        Some(Ok(Message::Binary(b))) => {
+            let _ = engine.handle_data(Instant::now().into_std(), &b);
+            true
+        }
+        Some(Ok(Message::Close(_))) | None => {
+            engine.handle_connection_lost(
+                write_failed
+                    .take()
+                    .map_or_else(|| "socket closed".to_owned(), |(e, _)| e),
+            );
+            false
+        }
+        Some(Ok(_)) => true,
+        Some(Err(e)) => {
+            engine.handle_connection_lost(e.to_string());
+            false
+        }
     }
 }
 

@@ -87,11 +87,26 @@ pub async fn connect(config: &Config) -> Result<Socket> {
     } else {
         Connector::Plain
     };
-    let (ws, _resp) =
-        tokio_tungstenite::client_async_tls_with_config(request, tcp, None, Some(connector))
-            .await
-            .map_err(connect_err)?;
+    let (ws, _resp) = tokio_tungstenite::client_async_tls_with_config(
+        request,
+        tcp,
+        Some(websocket_config()),
+        Some(connector),
+    )
+    .await
+    .map_err(connect_err)?;
     Ok(ws)
+}
+
+/// tungstenite zero-fills its whole read buffer before every read, including reads that find
+/// nothing: with its 128 KiB default that was a 128 KiB memset per poll of the socket (most
+/// of the driver's instructions during a burst of small stanzas). 16 KiB still takes dozens
+/// of stanzas per read; larger frames grow the buffer as they need.
+pub(crate) const READ_BUFFER_SIZE: usize = 16 * 1024;
+
+fn websocket_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_SIZE)
 }
 
 /// Opens a tunnel through an HTTP proxy with `CONNECT`.

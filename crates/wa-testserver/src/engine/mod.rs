@@ -41,6 +41,9 @@ pub use pair::PairingInfo;
 /// `passive`/`active` IQ, in milliseconds.
 pub const OFFLINE_MARKER_FALLBACK_MS: u64 = 5_000;
 
+/// How many offline stanzas one [`Connection::pump_backlog`] call encodes.
+pub const BACKLOG_CHUNK: usize = 64;
+
 /// A stream error the server can end a connection with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -125,6 +128,13 @@ struct LoggedIn {
     device: DeviceKey,
     offline_sent: bool,
     offline_count: usize,
+    /// Offline stanzas not yet encoded, oldest first: they leave in chunks of
+    /// [`BACKLOG_CHUNK`] so the client starts on the first ones while later ones are still
+    /// being encrypted, and this connection keeps reading (acks, receipts) in between.
+    backlog: VecDeque<Node>,
+    /// The offline marker was asked for while the backlog was not empty: it follows the
+    /// backlog's last stanza.
+    marker_after_backlog: bool,
     first_login: bool,
     phone_sync_sent: bool,
 }
@@ -381,6 +391,8 @@ impl Connection {
             device,
             offline_sent: false,
             offline_count: 0,
+            backlog: VecDeque::new(),
+            marker_after_backlog: false,
             first_login,
             phone_sync_sent: false,
         });
@@ -389,9 +401,40 @@ impl Connection {
         let queued = state.take_offline(device);
         if let Phase::LoggedIn(l) = &mut self.phase {
             l.offline_count = queued.len();
+            l.backlog = queued.into();
         }
-        for n in &queued {
-            self.send(n)?;
+        self.pump_backlog()
+    }
+
+    /// True while offline stanzas wait to be encoded: call [`Connection::pump_backlog`]
+    /// again once the transmitted frames are written.
+    #[must_use]
+    pub fn has_backlog(&self) -> bool {
+        matches!(&self.phase, Phase::LoggedIn(l) if !l.backlog.is_empty())
+    }
+
+    /// The offline backlog of a logged-in connection, while it is not empty.
+    pub(crate) fn backlog_mut(&mut self) -> Option<&mut VecDeque<Node>> {
+        match &mut self.phase {
+            Phase::LoggedIn(l) if !l.backlog.is_empty() => Some(&mut l.backlog),
+            _ => None,
+        }
+    }
+
+    /// Encodes the next chunk of the offline backlog (and the offline marker after its last
+    /// stanza, if it was asked for).
+    pub fn pump_backlog(&mut self) -> Result<()> {
+        for _ in 0..BACKLOG_CHUNK {
+            let next = match &mut self.phase {
+                Phase::LoggedIn(l) => l.backlog.pop_front(),
+                _ => None,
+            };
+            let Some(node) = next else { break };
+            self.send(&node)?;
+        }
+        let marker_due = matches!(&self.phase, Phase::LoggedIn(l) if l.backlog.is_empty() && l.marker_after_backlog);
+        if marker_due {
+            self.send_offline_marker()?;
         }
         Ok(())
     }
@@ -474,6 +517,12 @@ impl Connection {
             self.effects
                 .push_back(Effect::PairFailed("client disconnected".into()));
         }
+        if let Phase::LoggedIn(l) = &mut self.phase
+            && !l.backlog.is_empty()
+        {
+            let backlog = core::mem::take(&mut l.backlog);
+            state.requeue_offline_front(l.device, backlog.into_iter());
+        }
         state.connection_closed(self.id);
         self.closing = true;
         self.phase = Phase::Closed;
@@ -503,6 +552,10 @@ impl Connection {
             return Ok(());
         };
         if l.offline_sent {
+            return Ok(());
+        }
+        if !l.backlog.is_empty() {
+            l.marker_after_backlog = true;
             return Ok(());
         }
         l.offline_sent = true;

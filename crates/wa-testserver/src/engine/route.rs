@@ -371,6 +371,11 @@ impl Connection {
             state.queue_offline(device, node);
             return Ok(());
         }
+        if let Some(backlog) = self.backlog_mut() {
+            // Behind the offline stanzas still waiting, so the order stays the queue's.
+            backlog.push_back(node);
+            return Ok(());
+        }
         self.send(&node)
     }
 }
