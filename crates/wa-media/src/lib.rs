@@ -77,5 +77,5 @@ pub use cipher::{
 pub use conn::{DEFAULT_MEDIA_HOST, MediaConn, MediaHost, default_download_url};
 pub use error::{HashKind, MediaError, Result};
 pub use keys::{EXPANDED_LEN, MEDIA_KEY_LEN, MediaKeys};
-pub use media_type::MediaType;
+pub use media_type::{MediaType, UnknownMediaType};
 pub use sidecar::SidecarBuilder;

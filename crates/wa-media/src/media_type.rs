@@ -139,6 +139,31 @@ impl MediaType {
     }
 }
 
+/// The error of parsing a [`MediaType`] from a name that is not one of Baileys' media type
+/// names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownMediaType(pub String);
+
+impl std::fmt::Display for UnknownMediaType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown media type {:?}", self.0)
+    }
+}
+
+impl std::error::Error for UnknownMediaType {}
+
+impl std::str::FromStr for MediaType {
+    type Err = UnknownMediaType;
+
+    /// Parses a Baileys media type name ([`MediaType::baileys_name`]), e.g. `"ptt"`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        MediaType::ALL
+            .into_iter()
+            .find(|t| t.baileys_name() == s)
+            .ok_or_else(|| UnknownMediaType(s.to_owned()))
+    }
+}
+
 impl std::fmt::Display for MediaType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.baileys_name())
@@ -154,6 +179,17 @@ mod tests {
         for t in MediaType::ALL {
             assert_eq!(t.upload_path(), format!("/mms/{}", t.mms_type()), "{t}");
         }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for t in MediaType::ALL {
+            assert_eq!(t.to_string().parse::<MediaType>(), Ok(t));
+        }
+        assert_eq!(
+            "gif!".parse::<MediaType>(),
+            Err(UnknownMediaType("gif!".into()))
+        );
     }
 
     #[test]
