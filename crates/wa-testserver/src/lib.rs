@@ -91,6 +91,7 @@
 
 pub mod admin;
 pub mod admin_http;
+pub mod appstate;
 pub mod engine;
 mod error;
 pub mod groups;

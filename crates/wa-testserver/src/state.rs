@@ -124,6 +124,8 @@ pub struct AccountState {
     pub phone_sessions: HashMap<u16, wa_signal::SessionRecord>,
     /// The app-state sync keys the phone shares with companions.
     pub app_state_keys: Vec<AppStateKey>,
+    /// The account's app-state collections (encrypted patches by version). Not persisted.
+    pub app_state: crate::appstate::AppStateCollections,
     /// Stanzas routed to devices while they were offline, oldest first, by device id; sent
     /// on the device's next login before the offline marker. Not persisted.
     pub offline_queue: HashMap<u16, VecDeque<Node>>,
@@ -145,6 +147,7 @@ impl AccountState {
             next_key_index: 1,
             phone_sessions: HashMap::new(),
             app_state_keys: Vec::new(),
+            app_state: crate::appstate::AppStateCollections::default(),
             offline_queue: HashMap::new(),
             require_tctoken: false,
             issued_tokens: HashMap::new(),

@@ -10,15 +10,6 @@ use super::{Connection, Effect, StreamError};
 use crate::error::Result;
 use crate::state::{DeviceKey, ServerState, SignedPreKey};
 
-/// The five app-state collections.
-pub const APP_STATE_COLLECTIONS: [&str; 5] = [
-    "critical_block",
-    "critical_unblock_low",
-    "regular_high",
-    "regular_low",
-    "regular",
-];
-
 fn attr<'a>(node: &'a Node, key: &str) -> &'a str {
     node.attr(key).and_then(|v| v.as_str()).unwrap_or("")
 }
@@ -181,7 +172,7 @@ impl Connection {
                 self.send(&result(node, vec![privacy]))
             }
             ("privacy", "set", _) => self.send(&result(node, Vec::new())),
-            ("w:sync:app:state", "set", "sync") => self.app_state_sync(node),
+            ("w:sync:app:state", "set", "sync") => self.app_state_sync(node, device, now_ms, state),
             ("usync", "get", "usync") => self.usync(node, now_ms, state),
             ("md", "set", "remove-companion-device") => self.remove_device(node, device, state),
             ("w:g2", _, _) => self.group_iq(node, device, now_ms, state),
@@ -260,43 +251,6 @@ impl Connection {
             .child(Node::new("hash").bytes(h.finalize().to_vec()).build())
             .build();
         self.send(&result(node, vec![digest]))
-    }
-
-    fn app_state_sync(&mut self, node: &Node) -> Result<()> {
-        let mut out = Vec::new();
-        for c in node
-            .child("sync")
-            .into_iter()
-            .flat_map(|s| s.children_by_tag("collection"))
-        {
-            let name = attr(c, "name");
-            if !APP_STATE_COLLECTIONS.contains(&name) {
-                out.push(
-                    Node::new("collection")
-                        .attr("name", name)
-                        .attr("type", "error")
-                        .child(
-                            Node::new("error")
-                                .attr("code", "404")
-                                .attr("text", "item-not-found")
-                                .build(),
-                        )
-                        .build(),
-                );
-                continue;
-            }
-            let version = match attr(c, "version") {
-                "" => "0",
-                v => v,
-            };
-            out.push(
-                Node::new("collection")
-                    .attr("name", name)
-                    .attr("version", version)
-                    .build(),
-            );
-        }
-        self.send(&result(node, vec![Node::new("sync").children(out).build()]))
     }
 
     fn remove_device(

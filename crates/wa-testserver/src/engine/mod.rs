@@ -9,6 +9,7 @@
 //!
 //! State shared between connections lives in [`ServerState`], passed in by `&mut`.
 
+mod appstate;
 mod group_route;
 mod iq;
 mod notify;

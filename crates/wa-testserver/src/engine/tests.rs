@@ -991,3 +991,128 @@ mod groups;
 mod lookups;
 mod random;
 mod routing;
+
+fn app_state_iq(id: &str, name: &str, version: u64, patch: Option<Vec<u8>>) -> Node {
+    let mut c = Node::new("collection")
+        .attr("name", name)
+        .attr("version", version.to_string())
+        .attr("return_snapshot", "false");
+    if let Some(p) = patch {
+        c = c.child(Node::new("patch").bytes(p).build());
+    }
+    iq(
+        id,
+        "w:sync:app:state",
+        "set",
+        vec![Node::new("sync").child(c.build()).build()],
+    )
+}
+
+fn a_patch(mac: u8) -> Vec<u8> {
+    wa_proto::proto::SyncdPatch {
+        mutations: vec![wa_proto::proto::SyncdMutation {
+            operation: Some(0),
+            record: Some(wa_proto::proto::SyncdRecord::default()),
+        }],
+        patch_mac: Some(vec![mac; 32]),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+#[test]
+fn app_state_upload_fetch_conflict_and_server_sync_to_other_devices() {
+    let mut h = Harness::new(21);
+    let (_, key1, _, _) = pair(&mut h, false);
+    let (_, key2, _, _) = pair(&mut h, false);
+    let (_, _key3, _, _) = pair(&mut h, false);
+    let (mut c1, _) = h.connect(key1, &login(1));
+    let (mut c2, _) = h.connect(key2, &login(2));
+    while c1.conn.poll_effect().is_some() {}
+    c2.recv();
+
+    // Device 1 uploads on top of version 0: stored as version 1.
+    let r = c1.send(
+        &mut h,
+        &app_state_iq("u1", "regular_high", 0, Some(a_patch(1))),
+    );
+    let col = r[0].child_path(&["sync", "collection"]).unwrap();
+    assert_eq!(attr(&r[0], "type"), "result");
+    assert_eq!(
+        (attr(col, "name"), attr(col, "version"), attr(col, "type")),
+        ("regular_high", "1", "")
+    );
+    // Device 2 (online, another connection) is told through a Deliver effect; device 3
+    // (offline) gets it queued; device 1 is not told.
+    let mut delivered = Vec::new();
+    while let Some(e) = c1.conn.poll_effect() {
+        if let Effect::Deliver { device, node, .. } = e {
+            delivered.push((device.device, node));
+        }
+    }
+    assert_eq!(delivered.len(), 1);
+    let (dev, note) = &delivered[0];
+    assert_eq!(*dev, 2);
+    assert_eq!(attr(note, "type"), "server_sync");
+    let c = note.child("collection").unwrap();
+    assert_eq!((attr(c, "name"), attr(c, "version")), ("regular_high", "1"));
+    let queued = &h.state.accounts[0].offline_queue[&3];
+    assert_eq!(queued.len(), 1);
+    assert_eq!(attr(&queued[0], "type"), "server_sync");
+
+    // An upload from a stale version is a 409 for that collection; nothing is stored.
+    let r = c2.send(
+        &mut h,
+        &app_state_iq("u2", "regular_high", 0, Some(a_patch(2))),
+    );
+    let col = r[0].child_path(&["sync", "collection"]).unwrap();
+    assert_eq!(attr(col, "type"), "error");
+    assert_eq!(attr(col.child("error").unwrap(), "code"), "409");
+    // Garbage is a 400, an unknown collection a 404.
+    let r = c2.send(
+        &mut h,
+        &app_state_iq("u3", "regular_high", 1, Some(vec![0xff])),
+    );
+    let col = r[0].child_path(&["sync", "collection"]).unwrap();
+    assert_eq!(attr(col.child("error").unwrap(), "code"), "400");
+    let r = c2.send(&mut h, &app_state_iq("u4", "nope", 0, Some(a_patch(2))));
+    let col = r[0].child_path(&["sync", "collection"]).unwrap();
+    assert_eq!(attr(col.child("error").unwrap(), "code"), "404");
+    assert_eq!(h.state.accounts[0].app_state.version("regular_high"), 1);
+
+    // Device 2 uploads on top of 1 (version 2), then fetches from 0: both patches, numbered.
+    c2.send(
+        &mut h,
+        &app_state_iq("u5", "regular_high", 1, Some(a_patch(3))),
+    );
+    let r = c2.send(&mut h, &app_state_iq("f1", "regular_high", 0, None));
+    let col = r[0].child_path(&["sync", "collection"]).unwrap();
+    assert_eq!(attr(col, "version"), "2");
+    assert_eq!(attr(col, "has_more_patches"), "");
+    let patches: Vec<wa_proto::proto::SyncdPatch> = col
+        .child("patches")
+        .unwrap()
+        .children_by_tag("patch")
+        .map(|p| wa_proto::proto::SyncdPatch::decode(p.bytes().unwrap()).unwrap())
+        .collect();
+    let versions: Vec<_> = patches
+        .iter()
+        .map(|p| p.version.unwrap().version.unwrap())
+        .collect();
+    assert_eq!(versions, [1, 2]);
+    assert_eq!(patches[1].patch_mac.as_deref(), Some(&[3u8; 32][..]));
+    // From the latest version: nothing.
+    let r = c2.send(&mut h, &app_state_iq("f2", "regular_high", 2, None));
+    let col = r[0].child_path(&["sync", "collection"]).unwrap();
+    assert_eq!(attr(col, "version"), "2");
+    assert!(col.child("patches").is_none());
+    // Device 1 (online on its own connection) hears of version 2 through a Deliver effect.
+    let mut told = false;
+    while let Some(e) = c2.conn.poll_effect() {
+        if let Effect::Deliver { device, node, .. } = e {
+            told |= device.device == 1 && attr(node.child("collection").unwrap(), "version") == "2";
+        }
+    }
+    assert!(told);
+    assert_eq!(h.state.accounts[0].offline_queue[&3].len(), 2);
+}
