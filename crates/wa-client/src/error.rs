@@ -68,6 +68,9 @@ pub enum Error {
     /// communities) got a reply that is a refusal or does not parse.
     #[error("group request: {0}")]
     GroupRequest(#[from] wa_groups::GroupError),
+    /// An app-state sync or upload failed.
+    #[error("app state: {0}")]
+    AppState(#[from] crate::appstate::AppStateSyncError),
     /// A message could not be built, or an encrypted add-on (poll vote, …) not opened.
     #[error("message content: {0}")]
     Content(#[from] ContentError),

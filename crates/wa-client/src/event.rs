@@ -98,6 +98,23 @@ pub enum Event {
     },
     /// A group changed (`w:gp2` notification): members, admins, settings, links.
     Group(Box<crate::recv::group::GroupEvent>),
+    /// An app-state mutation was applied (mute, pin, archive, …; see [`crate::appstate`]).
+    AppState(Box<crate::appstate::AppStateEvent>),
+    /// A sync of an app-state collection finished at `version`.
+    AppStateSynced {
+        /// The collection.
+        collection: String,
+        /// Its version now.
+        version: u64,
+    },
+    /// An automatic app-state sync failed (a refused patch, missing keys, …); nothing of the
+    /// failing fetch was stored.
+    AppStateSyncFailed {
+        /// The collection.
+        collection: String,
+        /// Why.
+        error: String,
+    },
 }
 
 /// A received, decrypted message.

@@ -38,7 +38,10 @@
 //! the server ack ([`Engine::send_message`]; 463 is [`MessageError::PrivacyTokenRequired`]).
 //! Retry receipts for our messages are answered by re-encrypting from that cache.
 //!
-//! Not here yet: app-state and history sync, or presence after login. Edge-routing info from `<ib><edge_routing>` is reused on reconnects
+//! [`appstate`] syncs app state (mute, pin, archive, …) with the account's other devices:
+//! [`Client::fetch_app_state`], [`Client::send_app_state`], [`Event::AppState`].
+//!
+//! Not here yet: history sync, or presence after login. Edge-routing info from `<ib><edge_routing>` is reused on reconnects
 //! within the process (not persisted).
 //!
 //! ```text
@@ -74,6 +77,7 @@
     )
 )]
 
+pub mod appstate;
 pub mod config;
 pub mod engine;
 pub mod error;
@@ -89,6 +93,7 @@ pub mod recv;
 pub mod runtime;
 pub mod send;
 
+pub use appstate::{AppStateAction, AppStateEvent, AppStateSyncError};
 pub use config::{Backoff, Config, DeviceProps, KeepAlive, Proxy};
 pub use engine::{Engine, IqToken, StoreOp};
 pub use error::{ContentError, Error, IqError, MessageError, PairError, Result};

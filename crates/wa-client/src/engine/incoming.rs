@@ -9,7 +9,13 @@ use super::Engine;
 use crate::event::Event;
 
 /// Notification types the receive pipeline acts on (the engine acks every notification).
-const PIPELINE_NOTIFICATIONS: &[&str] = &["devices", "encrypt", "privacy_token", "w:gp2"];
+const PIPELINE_NOTIFICATIONS: &[&str] = &[
+    "devices",
+    "encrypt",
+    "privacy_token",
+    "w:gp2",
+    "server_sync",
+];
 
 /// One item for the receive pipeline, in wire order.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,6 +1,7 @@
 //! The tokio shell around the [`Engine`]: one driver task per client owns the socket, the
 //! engine and the store handle; [`Client`] sends it commands, [`EventStream`] receives events.
 
+mod appstate;
 mod groups;
 mod receipts;
 mod send;
@@ -156,6 +157,7 @@ impl Client {
         let send = std::sync::Arc::new(crate::send::SendState::new(std::sync::Arc::new(
             store.clone(),
         )));
+        send.app_state.set_events(etx.downgrade());
         let driver = Driver {
             handle: (ctx.downgrade(), device_id, send.clone()),
             config,
@@ -367,6 +369,9 @@ impl<C: Container> Driver<C> {
             flush(&mut engine, &mut sink, &mut write_failed).await;
             while let Some(event) = engine.poll_event() {
                 reached_connected |= event == Event::Connected;
+                if event == Event::Connected {
+                    self.app_state_on_connected();
+                }
                 let _ = self.events.send(event);
             }
             while let Some((token, res)) = engine.poll_iq_result() {
@@ -388,6 +393,7 @@ impl<C: Container> Driver<C> {
                     }
                     Incoming::Stanza(node) => {
                         self.receive_run(&mut engine, &mut run).await;
+                        self.app_state_on_stanza(&node);
                         self.receive(&mut engine, &node).await;
                     }
                     Incoming::Event(event) => {
@@ -533,6 +539,7 @@ impl<C: Container> Driver<C> {
         if let Some(n) = &out.group_notification {
             self.handle.2.groups.apply(n);
         }
+        self.app_state_on_events(&out.events).await;
         events.extend(out.events);
         for stanza in &out.send {
             engine.send_stanza(stanza);

@@ -122,6 +122,8 @@ pub(crate) struct SendState {
     recreated: Mutex<HashMap<Jid, tokio::time::Instant>>,
     /// Group metadata for group sends, kept current by `w:gp2` notifications.
     pub(crate) groups: crate::group::GroupInfoCache,
+    /// App-state sync: event sender and the one-sync-at-a-time lock.
+    pub(crate) app_state: crate::appstate::Shared,
 }
 
 impl SendState {
@@ -136,6 +138,7 @@ impl SendState {
             counter: AtomicU64::new(0),
             recreated: Mutex::new(HashMap::new()),
             groups: crate::group::GroupInfoCache::new(crate::group::DEFAULT_CAPACITY),
+            app_state: crate::appstate::Shared::default(),
         }
     }
 
