@@ -203,7 +203,8 @@ async fn mute_and_pin_reach_the_other_device_and_survive_its_restart() {
     let (b, mut b_events) = Client::start(config(&server), sqlite(&db).await, Some(b_id))
         .await
         .unwrap();
-    assert_eq!(next(&mut b_events).await, Event::Connected);
+    // (The queued server_sync may start a sync before the login completes: no order with
+    // `Connected` is assumed.)
     let failed = until(&mut b_events, |e| {
         matches!(e, Event::AppStateSyncFailed { .. } | Event::AppState(_))
     })
@@ -234,4 +235,71 @@ async fn mute_and_pin_reach_the_other_device_and_survive_its_restart() {
     assert_eq!(version(&b_store, "regular_low").await, 2);
     assert_eq!(version(&b_store, "regular_high").await, 2);
     a.disconnect().await;
+}
+
+/// Both devices change the same collection at once: the server takes one upload per version,
+/// so whichever encoded on a stale version gets a 409, fetches, encodes again and lands next.
+/// Both end at the same version and LTHash, having applied both changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_uploads_to_one_collection_both_land() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let a_box = MemoryContainer::new();
+    let b_box = MemoryContainer::new();
+    let (a, mut a_events, _) = pair_by_qr(&server, None, a_box.clone()).await;
+    until_all_synced(&mut a_events).await;
+    let (b, mut b_events, _) = pair_by_qr(&server, None, b_box.clone()).await;
+    until_all_synced(&mut b_events).await;
+
+    for round in 0..3u64 {
+        let chat_a = format!("1555000{round}001@s.whatsapp.net");
+        let chat_b = format!("1555000{round}002@s.whatsapp.net");
+        let pa = PatchInfo::archive(&chat_a, true);
+        let pb = PatchInfo::archive(&chat_b, true);
+        let (ra, rb) = tokio::join!(a.send_app_state(&pa), b.send_app_state(&pb));
+        let (va, vb) = (ra.unwrap(), rb.unwrap());
+        assert!(va >= round * 2 + 1 && vb >= round * 2 + 1, "{va} {vb}");
+    }
+    let a_v = a
+        .fetch_app_state(Collection::RegularLow, false)
+        .await
+        .unwrap();
+    let b_v = b
+        .fetch_app_state(Collection::RegularLow, false)
+        .await
+        .unwrap();
+    assert_eq!((a_v, b_v), (6, 6));
+    let a_store = a_box.get(a.device_id()).await.unwrap().unwrap();
+    let b_store = b_box.get(b.device_id()).await.unwrap().unwrap();
+    let ha = a_store
+        .app_state_version("regular_low")
+        .await
+        .unwrap()
+        .unwrap();
+    let hb = b_store
+        .app_state_version("regular_low")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ha, hb);
+    // Each device applied all six archives (its own three and the other's three).
+    for events in [&mut a_events, &mut b_events] {
+        let mut chats = Vec::new();
+        while chats.len() < 6 {
+            let e = next_app_state(events).await;
+            if let AppStateAction::Archive {
+                chat,
+                archived: true,
+            } = e.action
+            {
+                chats.push(chat);
+            }
+        }
+        chats.sort();
+        chats.dedup();
+        assert_eq!(chats.len(), 6);
+    }
+    a.disconnect().await;
+    b.disconnect().await;
 }
