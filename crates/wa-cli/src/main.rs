@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
+use wa_cli::appstate::{self, ChatSettingArgs, MuteArgs};
 use wa_cli::messaging::{self, EditArgs, ListenArgs, PollArgs, ReactArgs, SendArgs, TargetArgs};
 use wa_cli::session::{self, ConnectArgs, LoginArgs};
 
@@ -42,6 +43,12 @@ enum Command {
     Poll(PollArgs),
     /// Print incoming messages, receipts and connection events (JSON lines with --json).
     Listen(ListenArgs),
+    /// Mute a chat on every device of the account (app-state sync).
+    Mute(MuteArgs),
+    /// Pin a chat on every device of the account (app-state sync).
+    Pin(ChatSettingArgs),
+    /// Archive a chat on every device of the account (app-state sync).
+    Archive(ChatSettingArgs),
     /// Two accounts chatting through an embedded test server, narrated; finishes in seconds.
     Demo,
 }
@@ -63,6 +70,9 @@ fn main() -> ExitCode {
         Command::Revoke(args) => run(messaging::revoke(&args)),
         Command::Poll(args) => run(messaging::poll(&args)),
         Command::Listen(args) => run(messaging::listen(&args)),
+        Command::Mute(args) => run(appstate::mute(&args)),
+        Command::Pin(args) => run(appstate::pin(&args)),
+        Command::Archive(args) => run(appstate::archive(&args)),
         Command::Demo => run(demo()),
     };
     match result {

@@ -175,6 +175,9 @@ pub async fn until_connected(
     }
 }
 
+/// How long `wa login` waits for the phone's app-state keys after logging in.
+const KEY_WAIT: Duration = Duration::from_secs(10);
+
 /// `wa login`: pair if needed, log in, save the session, exit.
 pub async fn login(login: &LoginArgs) -> Result<String> {
     let args = &login.connect;
@@ -188,6 +191,12 @@ pub async fn login(login: &LoginArgs) -> Result<String> {
         login.phone.as_deref(),
     )
     .await;
+    // The phone shares its app-state keys right after the first login; keep the session open
+    // until they are stored (`wa mute`, `wa pin`, `wa archive` need them).
+    let keyed = match &res {
+        Ok(_) => crate::appstate::wait_for_key(&container, client.device_id(), KEY_WAIT).await,
+        Err(_) => true,
+    };
     client.disconnect().await;
     res?;
     let device = container
@@ -198,8 +207,13 @@ pub async fn login(login: &LoginArgs) -> Result<String> {
         .await?;
     let jid = device.jid.map(|j| j.to_string()).unwrap_or_default();
     Ok(format!(
-        "logged in as {jid}; session saved to {}",
-        args.store.display()
+        "logged in as {jid}; session saved to {}{}",
+        args.store.display(),
+        if keyed {
+            ""
+        } else {
+            " (the phone has not shared app-state keys yet)"
+        }
     ))
 }
 
