@@ -9,7 +9,7 @@ use wa_client::appstate::{Collection, PatchInfo};
 use wa_client::{
     AppStateAction, AppStateEvent, AppStateSyncError, Client, Error, Event, EventStream,
 };
-use wa_store::{Container, MemoryContainer, SqliteContainer, Store};
+use wa_store::{ChatSettings, Container, MemoryContainer, SqliteContainer, Store};
 use wa_testserver::TestServer;
 
 mod common;
@@ -132,6 +132,16 @@ async fn mute_and_pin_reach_the_other_device_and_survive_its_restart() {
     let b_store = sqlite(&db).await.get(b_id).await.unwrap().unwrap();
     assert_eq!(version(&b_store, "regular_high").await, 1);
     assert_eq!(version(&b_store, "regular_low").await, 1);
+    // The chat's settings were stored with the versions.
+    let chat: wa_binary::Jid = CHAT.parse().unwrap();
+    assert_eq!(
+        b_store.chat_settings(&chat).await.unwrap(),
+        Some(ChatSettings {
+            muted_until: end / 1000,
+            pinned: true,
+            archived: false
+        })
+    );
     drop(b_store);
 
     // B restarts from SQLite: it syncs from its stored versions, so nothing is applied again.
@@ -234,6 +244,15 @@ async fn mute_and_pin_reach_the_other_device_and_survive_its_restart() {
     let b_store = sqlite(&db).await.get(b_id).await.unwrap().unwrap();
     assert_eq!(version(&b_store, "regular_low").await, 2);
     assert_eq!(version(&b_store, "regular_high").await, 2);
+    // Archived and unmuted; the refused mark-read left nothing behind.
+    assert_eq!(
+        b_store.chat_settings(&chat).await.unwrap(),
+        Some(ChatSettings {
+            muted_until: 0,
+            pinned: true,
+            archived: true
+        })
+    );
     a.disconnect().await;
 }
 
@@ -303,6 +322,33 @@ async fn concurrent_uploads_to_one_collection_both_land() {
         chats.dedup();
         assert_eq!(chats.len(), 6);
     }
+    // A full sync forgets A's state and rebuilds it from version 0: all six archives are
+    // applied again, ending at the same version and hash. (Events of earlier syncs are
+    // drained first.)
+    while let Ok(Some(_)) =
+        tokio::time::timeout(std::time::Duration::from_millis(300), a_events.recv()).await
+    {}
+    assert_eq!(
+        a.fetch_app_state(Collection::RegularLow, true)
+            .await
+            .unwrap(),
+        6
+    );
+    let mut again = 0;
+    loop {
+        match next(&mut a_events).await {
+            Event::AppState(e) if e.collection == "regular_low" => again += 1,
+            Event::AppStateSynced { collection, .. } if collection == "regular_low" => break,
+            _ => {}
+        }
+    }
+    assert_eq!(again, 6);
+    let rebuilt = a_store
+        .app_state_version("regular_low")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rebuilt, ha);
     a.disconnect().await;
     b.disconnect().await;
 }

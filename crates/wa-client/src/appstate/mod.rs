@@ -4,7 +4,8 @@
 //!
 //! [`Client::fetch_app_state`] fetches the patches after the stored version of a collection,
 //! verifies and decodes them with `wa-appstate` under the app-state sync keys the primary
-//! device shared, persists the new version, LTHash and mutation MACs in one store commit, and
+//! device shared, persists the new version, LTHash and mutation MACs — with the chat settings
+//! (mute, pin, archive) and contact names the mutations carry — in one store commit, and
 //! emits one [`Event::AppState`] per mutation, then [`Event::AppStateSynced`]. The runtime does
 //! this by itself when a key share arrives, after login (when a key is stored), and on
 //! `<notification type='server_sync'>`. [`Client::send_app_state`] encodes a change

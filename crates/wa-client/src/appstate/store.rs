@@ -5,13 +5,15 @@
 use std::collections::HashMap;
 
 use rand_core::SeedableRng as _;
+use wa_appstate::Action;
 use wa_appstate::{
     AppStateKey, Collection, Decoded, HashState, LtHash, PatchInfo, decode_patches, encode_patch,
     index_json, mac, missing_keys,
 };
+use wa_binary::Jid;
 use wa_binary::Node;
 use wa_proto::proto::SyncdPatch;
-use wa_store::{AppStateVersion, Changes, MutationMac, Store};
+use wa_store::{AppStateVersion, Changes, ChatSettings, ContactInfo, MutationMac, Store};
 
 use super::{AppStateSyncError, wire};
 
@@ -111,8 +113,86 @@ pub(super) async fn decode(
     load_macs(store, collection, &mut state, index_macs.into_iter()).await?;
     let decoded = decode_patches(collection, &state, None, patches, &keys)
         .map_err(|source| AppStateSyncError::Decode { collection, source })?;
-    let changes = changes_for(collection, &decoded);
+    let mut changes = changes_for(collection, &decoded);
+    apply_actions(store, &decoded.mutations, &mut changes).await?;
     Ok((decoded, changes))
+}
+
+/// Adds what the mutations say about chats (mute, pin, archive) and contacts (address-book
+/// names) to `changes`, in order, on top of the stored chat settings (whatsmeow keeps them in
+/// its chat-settings and contact stores). Unparsable JIDs are skipped.
+pub(super) async fn apply_actions(
+    store: &dyn Store,
+    mutations: &[wa_appstate::Mutation],
+    changes: &mut Changes,
+) -> crate::Result<()> {
+    let mut chats: Vec<(Jid, ChatSettings)> = Vec::new();
+    for m in mutations {
+        let action = m.action();
+        let chat = match &action {
+            Action::Contact {
+                jid,
+                full_name,
+                first_name,
+                ..
+            } => {
+                if let Ok(jid) = jid.parse::<Jid>() {
+                    changes.upsert_contact(
+                        jid,
+                        ContactInfo {
+                            first_name: first_name.clone(),
+                            full_name: full_name.clone(),
+                            ..ContactInfo::default()
+                        },
+                    );
+                }
+                continue;
+            }
+            Action::Mute { chat, .. } | Action::Pin { chat, .. } | Action::Archive { chat, .. } => {
+                chat
+            }
+            _ => continue,
+        };
+        let Ok(jid) = chat.parse::<Jid>() else {
+            continue;
+        };
+        let pos = match chats.iter().position(|(j, _)| *j == jid) {
+            Some(p) => p,
+            None => {
+                let stored = store.chat_settings(&jid).await?.unwrap_or_default();
+                chats.push((jid, stored));
+                chats.len() - 1
+            }
+        };
+        if let Some((_, settings)) = chats.get_mut(pos) {
+            update_settings(settings, &action);
+        }
+    }
+    for (jid, settings) in chats {
+        changes.put_chat_settings(jid, settings);
+    }
+    Ok(())
+}
+
+/// Applies a mute, pin or archive to a chat's settings (`muted_until` in Unix seconds, -1 for
+/// ever, 0 for not muted).
+fn update_settings(settings: &mut ChatSettings, action: &Action) {
+    match action {
+        Action::Mute {
+            muted,
+            end_timestamp_ms,
+            ..
+        } => {
+            settings.muted_until = match (muted, end_timestamp_ms) {
+                (false, _) => 0,
+                (true, Some(end)) if *end > 0 => end / 1000,
+                (true, _) => -1,
+            };
+        }
+        Action::Pin { pinned, .. } => settings.pinned = *pinned,
+        Action::Archive { archived, .. } => settings.archived = *archived,
+        _ => {}
+    }
 }
 
 /// The store writes of a decode.
@@ -306,5 +386,100 @@ mod tests {
             panic!("{err:?}");
         };
         assert_eq!(key_ids, [b"k2".to_vec()]);
+    }
+}
+
+#[cfg(test)]
+mod action_tests {
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+    use wa_appstate::{HashState, PatchInfo, decode_patch, encode_patch};
+    use wa_proto::proto::SyncdVersion;
+    use wa_store::{Container, MemoryContainer, Store};
+
+    use super::*;
+
+    /// Mutations of `info` (encoded and decoded back under a throwaway key).
+    fn mutations(info: &PatchInfo) -> Vec<wa_appstate::Mutation> {
+        let mut rng = ChaCha20Rng::seed_from_u64(9);
+        let key = AppStateKey::new([1; 32]);
+        let mut p = encode_patch(info, &HashState::new(), b"k", &key, 5, &mut rng)
+            .unwrap()
+            .patch;
+        p.version = Some(SyncdVersion { version: Some(1) });
+        let keys = |_: &[u8]| Some(key.clone());
+        decode_patch(info.collection, &HashState::new(), &p, &keys)
+            .unwrap()
+            .mutations
+    }
+
+    #[tokio::test]
+    async fn mute_pin_archive_and_contacts_reach_the_store() {
+        let container = MemoryContainer::new();
+        let mut rng = ChaCha20Rng::seed_from_u64(4);
+        let store = container
+            .create(wa_store::Device::generate(&mut rng))
+            .await
+            .unwrap();
+        let chat = "123@s.whatsapp.net";
+        let jid: Jid = chat.parse().unwrap();
+        let apply = |infos: Vec<PatchInfo>| {
+            let store = &store;
+            async move {
+                let all: Vec<_> = infos.iter().flat_map(mutations).collect();
+                let mut c = Changes::new();
+                apply_actions(store, &all, &mut c).await.unwrap();
+                store.commit(c).await.unwrap();
+                store
+                    .chat_settings(&"123@s.whatsapp.net".parse().unwrap())
+                    .await
+                    .unwrap()
+            }
+        };
+        let s = apply(vec![
+            PatchInfo::mute(chat, true, Some(1_700_000_123_456)),
+            PatchInfo::pin(chat, true),
+        ])
+        .await
+        .unwrap();
+        assert_eq!(
+            s,
+            ChatSettings {
+                muted_until: 1_700_000_123,
+                pinned: true,
+                archived: false
+            }
+        );
+        // Later batches build on what is stored; the last word on one chat wins in a batch.
+        let s = apply(vec![
+            PatchInfo::archive(chat, true),
+            PatchInfo::mute(chat, true, None),
+        ])
+        .await
+        .unwrap();
+        assert_eq!((s.muted_until, s.pinned, s.archived), (-1, true, true));
+        let s = apply(vec![
+            PatchInfo::mute(chat, false, None),
+            PatchInfo::pin(chat, false),
+        ])
+        .await
+        .unwrap();
+        assert_eq!((s.muted_until, s.pinned, s.archived), (0, false, true));
+
+        let contact = wa_proto::proto::sync_action_value::ContactAction {
+            full_name: Some("Ann Example".into()),
+            first_name: Some("Ann".into()),
+            ..Default::default()
+        };
+        apply(vec![PatchInfo::contact(chat, contact)]).await;
+        let c = store.contact(&jid).await.unwrap().unwrap();
+        assert_eq!(c.full_name.as_deref(), Some("Ann Example"));
+        assert_eq!(c.first_name.as_deref(), Some("Ann"));
+        // A chat that is not a JID (two `@`) changes nothing and fails nothing.
+        let mut c = Changes::new();
+        apply_actions(&store, &mutations(&PatchInfo::pin("a@b@c", true)), &mut c)
+            .await
+            .unwrap();
+        assert!(c.is_empty());
     }
 }
