@@ -352,3 +352,44 @@ async fn concurrent_uploads_to_one_collection_both_land() {
     a.disconnect().await;
     b.disconnect().await;
 }
+
+/// With `--state`, the server keeps the app-state patches across a restart: a companion
+/// paired afterwards fetches them (under the phone's persisted key) and sees the mute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patches_survive_a_server_restart_with_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = || wa_testserver::Config {
+        state_dir: Some(dir.path().to_owned()),
+        ..wa_testserver::Config::default()
+    };
+    let server = TestServer::start(cfg()).await.unwrap();
+    let phone = server.admin().accounts()[0].pn.user().to_owned();
+    let (a, mut a_events, _) = pair_by_qr(&server, None, MemoryContainer::new()).await;
+    until_all_synced(&mut a_events).await;
+    a.send_app_state(&PatchInfo::mute(CHAT, true, None))
+        .await
+        .unwrap();
+    stop(&a, &mut a_events).await;
+    server.shutdown().await;
+
+    let server = TestServer::start(cfg()).await.unwrap();
+    assert_eq!(
+        server
+            .admin()
+            .app_state_version_of(&phone, "regular_high")
+            .unwrap(),
+        1
+    );
+    let (c, mut c_events, _) = pair_by_qr(&server, None, MemoryContainer::new()).await;
+    let (seen, _) = until_all_synced(&mut c_events).await;
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(
+        seen[0].action,
+        AppStateAction::Mute {
+            chat: CHAT.into(),
+            muted: true,
+            end_timestamp_ms: None
+        }
+    );
+    c.disconnect().await;
+}

@@ -5,7 +5,7 @@
 //! collection has moved on (the device must fetch first, since the patch's MACs bind the
 //! version it leads to), otherwise it stores it as the next version. Fetches return the patches
 //! after a version, a page at a time. The server never builds snapshots: a fetch from 0 returns
-//! every patch. Not persisted with `--state`.
+//! every patch. Persisted with `--state` (see [`AppStateCollections::stored`]).
 
 use std::collections::BTreeMap;
 
@@ -114,6 +114,33 @@ impl AppStateCollections {
         })
     }
 
+    /// Every stored patch by collection, oldest first (what `--state` saves).
+    #[must_use]
+    pub fn stored(&self) -> &BTreeMap<String, Vec<Vec<u8>>> {
+        &self.patches
+    }
+
+    /// Collections restored from [`Self::stored`]: each name must be a collection and each
+    /// patch a `SyncdPatch` numbered by its position. `None` otherwise.
+    #[must_use]
+    pub fn restore(patches: BTreeMap<String, Vec<Vec<u8>>>) -> Option<Self> {
+        for (name, list) in &patches {
+            if !known(name) {
+                return None;
+            }
+            for (i, bytes) in list.iter().enumerate() {
+                let version = SyncdPatch::decode(bytes.as_slice())
+                    .ok()?
+                    .version?
+                    .version?;
+                if usize::try_from(version).ok()? != i.checked_add(1)? {
+                    return None;
+                }
+            }
+        }
+        Some(Self { patches })
+    }
+
     /// Test fault: flips a bit of the patch MAC of version `version` of `name` (as a corrupting
     /// server would). False if there is no such patch.
     pub fn tamper(&mut self, name: &str, version: u64) -> bool {
@@ -218,6 +245,24 @@ mod tests {
         let f = c.fetch("regular_high", 7).unwrap();
         assert_eq!((f.patches.len(), f.version), (0, 7));
         assert!(c.fetch("nope", 0).is_none());
+    }
+
+    #[test]
+    fn stored_patches_restore_only_when_consistent() {
+        let mut c = AppStateCollections::default();
+        c.upload("regular", 0, &patch(1)).unwrap();
+        c.upload("regular", 1, &patch(2)).unwrap();
+        let back = AppStateCollections::restore(c.stored().clone()).unwrap();
+        assert_eq!(back, c);
+        let mut bad = c.stored().clone();
+        bad.insert("nope".into(), Vec::new());
+        assert!(AppStateCollections::restore(bad).is_none());
+        let mut bad = c.stored().clone();
+        bad.get_mut("regular").unwrap().swap(0, 1);
+        assert!(AppStateCollections::restore(bad).is_none());
+        let mut bad = c.stored().clone();
+        bad.get_mut("regular").unwrap()[0] = vec![0xff];
+        assert!(AppStateCollections::restore(bad).is_none());
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! `--state DIR`: the server's keys, the accounts, their devices, prekeys, app-state keys and the
-//! phone's Signal sessions, saved as `DIR/state.json` after every change and loaded at start.
+//! `--state DIR`: the server's keys, the accounts, their devices, prekeys, app-state keys and
+//! patches, and the phone's Signal sessions, saved as `DIR/state.json` after every change and loaded at start.
 //!
 //! The file holds private keys of a *test* server (its root, its Noise key, the simulated
 //! phone's identity): it is written with mode 0600 on Unix, and must never hold real secrets.
@@ -50,6 +50,9 @@ struct Snapshot {
     phone_sessions: BTreeMap<u16, String>,
     #[serde(default)]
     require_tctoken: bool,
+    /// App-state patches (hex `SyncdPatch`es) by collection, oldest first.
+    #[serde(default)]
+    app_state: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     other_accounts: Vec<AccountSnap>,
 }
@@ -69,6 +72,9 @@ struct AccountSnap {
     phone_sessions: BTreeMap<u16, String>,
     #[serde(default)]
     require_tctoken: bool,
+    /// App-state patches (hex `SyncdPatch`es) by collection, oldest first.
+    #[serde(default)]
+    app_state: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -159,6 +165,12 @@ fn account_snap(a: &AccountState) -> AccountSnap {
             .map(|(d, s)| (*d, hex::encode(s.serialize())))
             .collect(),
         require_tctoken: a.require_tctoken,
+        app_state: a
+            .app_state
+            .stored()
+            .iter()
+            .map(|(name, list)| (name.clone(), list.iter().map(hex::encode).collect()))
+            .collect(),
     }
 }
 
@@ -216,6 +228,16 @@ fn account_state(snap: AccountSnap) -> Result<AccountState> {
         sessions.insert(d, record);
     }
     state.phone_sessions = sessions;
+    let mut patches = BTreeMap::new();
+    for (name, list) in snap.app_state {
+        let list = list
+            .iter()
+            .map(|p| hex::decode(p).map_err(|_| bad("app-state patch")))
+            .collect::<Result<Vec<_>>>()?;
+        patches.insert(name, list);
+    }
+    state.app_state = crate::appstate::AppStateCollections::restore(patches)
+        .ok_or_else(|| bad("app-state patches"))?;
     Ok(state)
 }
 
@@ -241,6 +263,7 @@ pub fn to_json(state: &ServerState, keys: &ServerKeys) -> Result<Vec<u8>> {
         app_state_keys: first.app_state_keys,
         phone_sessions: first.phone_sessions,
         require_tctoken: first.require_tctoken,
+        app_state: first.app_state,
         other_accounts: accounts.collect(),
     };
     serde_json::to_vec_pretty(&snap).map_err(|e| Error::Io(std::io::Error::other(e)))
@@ -270,6 +293,7 @@ pub fn from_json(bytes: &[u8]) -> Result<(ServerState, ServerKeys)> {
         app_state_keys: snap.app_state_keys,
         phone_sessions: snap.phone_sessions,
         require_tctoken: snap.require_tctoken,
+        app_state: snap.app_state,
     })?;
     let mut state = ServerState::new(first.account.clone(), first.phone.clone());
     state.accounts = vec![first];
@@ -381,6 +405,14 @@ mod tests {
         state
             .phone_sessions
             .insert(2, wa_signal::SessionRecord::new());
+        let patch = wa_proto::proto::SyncdPatch {
+            mutations: vec![wa_proto::proto::SyncdMutation::default()],
+            ..Default::default()
+        };
+        state
+            .app_state
+            .upload("regular_low", 0, &prost::Message::encode_to_vec(&patch))
+            .unwrap();
         let keys = ServerKeys {
             root: KeyPair::generate(&mut rng),
             intermediate: KeyPair::generate(&mut rng),
@@ -410,6 +442,8 @@ mod tests {
         assert_eq!(d.signed_pre_key, state.devices[&2].signed_pre_key);
         assert_eq!(d.platform.as_deref(), Some("Chrome (Linux)"));
         assert_eq!(back.app_state_keys, state.app_state_keys);
+        assert_eq!(back.app_state, state.app_state);
+        assert_eq!(back.app_state.version("regular_low"), 1);
         assert!(back.phone_sessions.contains_key(&2));
         // Saved and loaded through a directory, file mode 0600.
         let dir = tempfile::tempdir().unwrap();

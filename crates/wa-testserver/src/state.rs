@@ -124,7 +124,7 @@ pub struct AccountState {
     pub phone_sessions: HashMap<u16, wa_signal::SessionRecord>,
     /// The app-state sync keys the phone shares with companions.
     pub app_state_keys: Vec<AppStateKey>,
-    /// The account's app-state collections (encrypted patches by version). Not persisted.
+    /// The account's app-state collections (encrypted patches by version).
     pub app_state: crate::appstate::AppStateCollections,
     /// Stanzas routed to devices while they were offline, oldest first, by device id; sent
     /// on the device's next login before the offline marker. Not persisted.

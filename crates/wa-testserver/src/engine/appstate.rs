@@ -122,6 +122,7 @@ impl Connection {
         }
         self.send(&result(node, vec![Node::new("sync").children(out).build()]))?;
         if !moved.is_empty() {
+            state.touch();
             self.announce_server_sync(device, &moved, now_ms, state)?;
         }
         Ok(())
