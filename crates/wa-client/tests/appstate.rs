@@ -393,3 +393,59 @@ async fn patches_survive_a_server_restart_with_state() {
     );
     c.disconnect().await;
 }
+
+/// A patch under a key this device never got: the sync fails with missing keys, the device
+/// asks its phone (a peer key-request message), the phone shares the key, and the sync that
+/// follows applies the patch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_key_is_requested_from_the_phone() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let phone = server.admin().accounts()[0].pn.user().to_owned();
+    let b_box = MemoryContainer::new();
+    let (b, mut b_events, _) = pair_by_qr(&server, None, b_box.clone()).await;
+    until_all_synced(&mut b_events).await;
+
+    // The phone makes a new key; only a companion paired afterwards gets it at once.
+    let new_key = server.admin().rotate_app_state_key(&phone).unwrap();
+    let (c, mut c_events, _) = pair_by_qr(&server, None, MemoryContainer::new()).await;
+    until_all_synced(&mut c_events).await;
+    c.send_app_state(&PatchInfo::pin(CHAT, true)).await.unwrap();
+
+    let b_store = b_box.get(b.device_id()).await.unwrap().unwrap();
+    assert!(
+        b_store
+            .app_state_sync_key(&new_key)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let failed = until(&mut b_events, |e| {
+        matches!(e, Event::AppStateSyncFailed { .. } | Event::AppState(_))
+    })
+    .await;
+    let Event::AppStateSyncFailed { collection, error } = failed else {
+        panic!("applied without the key: {failed:?}");
+    };
+    assert_eq!(collection, "regular_low");
+    assert!(error.contains("keys missing"), "{error}");
+    let e = next_app_state(&mut b_events).await;
+    assert_eq!(
+        e.action,
+        AppStateAction::Pin {
+            chat: CHAT.into(),
+            pinned: true
+        }
+    );
+    assert!(
+        b_store
+            .app_state_sync_key(&new_key)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(version(&b_store, "regular_low").await, 1);
+    b.disconnect().await;
+    c.disconnect().await;
+}

@@ -172,6 +172,32 @@ impl crate::server::Admin {
         Ok(state.acct(id).map_or(0, |a| a.app_state.version(name)))
     }
 
+    /// The phone of account `phone` makes a new app-state sync key (newer than every other)
+    /// without sharing it: companions paired later get it in their first key share, the others
+    /// must ask for it (an app-state key request). Returns the new key's id.
+    pub fn rotate_app_state_key(&self, phone: &str) -> crate::Result<Vec<u8>> {
+        let mut rng = self.shared.conn_rng();
+        let mut state = crate::listener::lock(&self.shared.state);
+        let id = state
+            .account_by_phone(phone.trim())
+            .ok_or_else(|| crate::Error::UnknownAccount(phone.to_owned()))?;
+        let a = state
+            .acct_mut(id)
+            .ok_or_else(|| crate::Error::UnknownAccount(phone.to_owned()))?;
+        let newest = a.app_state_keys.iter().map(|k| k.timestamp).max();
+        let now = crate::listener::now_ms();
+        let at = newest.map_or(now, |t| {
+            u64::try_from(t.saturating_add(1)).unwrap_or(0).max(now)
+        });
+        let key = crate::phone_sync::AppStateKey::generate(at, &mut rng);
+        let key_id = key.id.clone();
+        a.app_state_keys.push(key);
+        state.touch();
+        drop(state);
+        self.shared.persist();
+        Ok(key_id)
+    }
+
     /// Test fault: corrupts the patch MAC of version `version` of collection `name` of account
     /// `phone`, so clients fetching it must refuse it. False if there is no such patch.
     pub fn tamper_app_state_patch(

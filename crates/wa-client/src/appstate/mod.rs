@@ -14,9 +14,11 @@
 //!
 //! A patch that does not verify (a wrong MAC, a wrong LTHash) is refused with
 //! [`AppStateSyncError::Decode`] and nothing is stored. Patches under a key this device lacks
-//! fail with [`AppStateSyncError::MissingKeys`] (asking the primary device for keys is not
-//! implemented yet). Snapshots (external blobs) are not supported yet.
+//! fail with [`AppStateSyncError::MissingKeys`]; the automatic sync then asks the primary
+//! phone for them ([`Client::request_app_state_keys`]) and syncs again once its key share
+//! arrives. Snapshots (external blobs) are not supported yet.
 
+mod keys;
 mod store;
 pub(crate) mod wire;
 
@@ -392,6 +394,13 @@ impl Client {
             for c in collections {
                 if let Err(e) = client.fetch_app_state(c, false).await {
                     warn!(collection = %c, error = %e, "app-state sync failed");
+                    if let crate::Error::AppState(AppStateSyncError::MissingKeys {
+                        key_ids, ..
+                    }) = &e
+                        && let Err(e) = client.request_app_state_keys(key_ids).await
+                    {
+                        warn!(error = %e, "app-state key request not sent");
+                    }
                     client.send.app_state.emit(vec![Event::AppStateSyncFailed {
                         collection: c.as_str().to_owned(),
                         error: e.to_string(),

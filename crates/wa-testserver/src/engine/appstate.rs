@@ -1,8 +1,16 @@
 //! App-state sync (`<iq xmlns='w:sync:app:state' type='set'><sync>`): uploads of patches and
 //! fetches of the patches after a version, with `<notification type='server_sync'>` to the
-//! account's other companions when a collection moves on.
+//! account's other companions when a collection moves on; and the simulated phone answering
+//! app-state key requests (peer messages to device 0) with key shares.
 
+use rand_core::CryptoRng;
 use wa_binary::Node;
+use wa_proto::prost::Message as _;
+use wa_proto::proto::Message;
+use wa_proto::proto::message::{
+    AppStateSyncKey, AppStateSyncKeyData, AppStateSyncKeyFingerprint, AppStateSyncKeyId,
+    AppStateSyncKeyShare, ProtocolMessage, protocol_message,
+};
 
 use super::Connection;
 use super::stanza::result;
@@ -163,6 +171,110 @@ impl Connection {
             .collect();
         for d in targets {
             self.deliver_to(d, n.clone(), state)?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether `node` is a peer `<message>` from a companion to its own primary phone (device 0
+/// of its account): what whatsmeow sends for app-state key requests.
+pub(super) fn is_peer_to_phone(node: &Node, device: DeviceKey, state: &ServerState) -> bool {
+    if node.tag != "message" || attr(node, "category") != "peer" {
+        return false;
+    }
+    let Some(to) = node.attr("to").and_then(|v| v.as_jid()) else {
+        return false;
+    };
+    to.device() == 0 && state.acct(device.account).is_some_and(|a| a.owns(to))
+}
+
+/// The phone's key share of the keys named in `ids` that it holds (all of them when `ids` is
+/// empty), as it fingerprints them for `device`.
+fn key_share(a: &crate::state::AccountState, device: u16, ids: &[Vec<u8>]) -> Message {
+    let key_index = a.devices.get(&device).map_or(0, |d| d.key_index);
+    let keys = a
+        .app_state_keys
+        .iter()
+        .filter(|k| ids.is_empty() || ids.contains(&k.id))
+        .map(|k| AppStateSyncKey {
+            key_id: Some(AppStateSyncKeyId {
+                key_id: Some(k.id.clone()),
+            }),
+            key_data: Some(AppStateSyncKeyData {
+                key_data: Some(k.data.to_vec()),
+                fingerprint: Some(AppStateSyncKeyFingerprint {
+                    raw_id: Some(0),
+                    current_index: Some(key_index),
+                    device_indexes: vec![0, key_index],
+                }),
+                timestamp: Some(k.timestamp),
+            }),
+        })
+        .collect();
+    Message {
+        protocol_message: Some(Box::new(ProtocolMessage {
+            r#type: Some(protocol_message::Type::AppStateSyncKeyShare as i32),
+            app_state_sync_key_share: Some(AppStateSyncKeyShare { keys }),
+            ..Default::default()
+        })),
+        ..Default::default()
+    }
+}
+
+/// Decrypts what a companion sent the phone over their Signal session (a `msg`; the phone
+/// started the session) and strips the padding.
+fn phone_decrypt<R: CryptoRng>(
+    a: &mut crate::state::AccountState,
+    device: u16,
+    node: &Node,
+    rng: &mut R,
+) -> Option<Message> {
+    let enc = node.child("enc").filter(|e| attr(e, "type") == "msg")?;
+    let msg = wa_signal::wire::SignalMessage::parse(enc.bytes()?).ok()?;
+    let padded = a.phone_sessions.get_mut(&device)?.decrypt(&msg, rng).ok()?;
+    let n = usize::from(*padded.last()?);
+    let plain = padded.get(..padded.len().checked_sub(n)?)?;
+    Message::decode(plain).ok()
+}
+
+impl Connection {
+    /// A peer message from a companion to its phone: the simulated phone decrypts it and, for
+    /// an app-state key request, answers with a key share of the requested keys it holds
+    /// (whatsmeow's primary device does the same). Other peer messages are only acked.
+    pub(super) fn phone_peer_message<R: CryptoRng>(
+        &mut self,
+        node: &Node,
+        device: DeviceKey,
+        now_ms: u64,
+        state: &mut ServerState,
+        rng: &mut R,
+    ) -> Result<()> {
+        let reply = state.acct_mut(device.account).and_then(|a| {
+            let message = phone_decrypt(a, device.device, node, rng)?;
+            let pm = message.protocol_message.as_deref()?;
+            if pm.r#type != Some(protocol_message::Type::AppStateSyncKeyRequest as i32) {
+                return None;
+            }
+            let ids: Vec<Vec<u8>> = pm
+                .app_state_sync_key_request
+                .iter()
+                .flat_map(|r| &r.key_ids)
+                .filter_map(|k| k.key_id.clone())
+                .collect();
+            let share = key_share(a, device.device, &ids);
+            tracing::info!(
+                conn = self.id,
+                ?device,
+                requested = ids.len(),
+                "phone answers an app-state key request"
+            );
+            crate::phone_sync::peer_message(a, device.device, &share, now_ms, rng).ok()
+        });
+        // The phone's session advanced either way.
+        state.touch();
+        self.handle_common(node, now_ms, state)?;
+        if let Some(n) = reply {
+            self.deliver_to(device, n, state)?;
         }
         Ok(())
     }

@@ -102,6 +102,9 @@ impl Connection {
     ) -> Result<()> {
         match node.tag.as_str() {
             "iq" => {}
+            "message" if super::appstate::is_peer_to_phone(node, device, state) => {
+                return self.phone_peer_message(node, device, now_ms, state, rng);
+            }
             "message" => return self.route_message(node, device, now_ms, state),
             "receipt" => return self.route_receipt(node, device, now_ms, state),
             _ => return self.handle_common(node, now_ms, state),
