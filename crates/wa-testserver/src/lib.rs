@@ -54,8 +54,13 @@
 //!   uploaded bundle), the app-state sync key share and an initial history-sync notification
 //!   whose small inline history holds the push names and PN→LID mappings of the accounts
 //!   ([`phone_sync`]);
+//! - app-state sync ([`appstate`]): per-account collections of encrypted patches, uploads
+//!   numbered by version (409 on a stale one), fetches after a version in pages, and
+//!   `<notification type='server_sync'>` to the account's other companions; the phone answers
+//!   app-state key requests (peer messages to device 0) with key shares;
+//!   [`Admin::rotate_app_state_key`] and [`Admin::tamper_app_state_patch`] for tests;
 //! - `Config::state_dir` (`--state DIR`) persists the keys (so the root stays trusted), the
-//!   account, devices, prekeys, app-state keys and phone sessions across restarts
+//!   account, devices, prekeys, app-state keys and patches, and phone sessions across restarts
 //!   ([`persist`]);
 //! - `Config::tls` serves `wss://` with a self-signed certificate made by rcgen
 //!   ([`TestServer::tls_cert_pem`], `--tls --cert-out FILE`) ([`tls`]);
