@@ -318,15 +318,18 @@ async fn burst(s: &Sizes) {
     let receiver_config = config(&server);
     let container = receiver.container.clone();
     let chats = s.chats;
-    let received = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(receive_burst(receiver_config, container, n, chats))
-    })
-    .join()
-    .unwrap();
+    let received = std::thread::Builder::new()
+        .name("burst-receiver".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(receive_burst(receiver_config, container, n, chats))
+        })
+        .unwrap()
+        .join()
+        .unwrap();
     assert!(received.last_seq.values().all(|&v| v == per));
     let total = received.total;
     println!(
@@ -456,6 +459,12 @@ impl Companion {
 }
 
 fn main() {
+    // RUST_LOG=... shows the client's and the server's logs (with timestamps).
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .try_init();
+    }
     let s = sizes();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
