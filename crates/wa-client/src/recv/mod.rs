@@ -280,6 +280,17 @@ impl Receiver {
             delivered: HashSet::new(),
             buffered: HashSet::new(),
         };
+        // One store question for every ciphertext of the run (was it decrypted before?).
+        let hashes: Vec<[u8; 32]> = nodes
+            .iter()
+            .filter(|n| n.tag.as_str() == "message")
+            .filter_map(|n| enc_payloads(n).ok())
+            .flatten()
+            .map(|enc| buffer::hash(&enc.ciphertext))
+            .collect();
+        if hashes.len() > 1 {
+            batch.txn.prefetch_buffered_events(&hashes).await?;
+        }
         let mut outs = Vec::with_capacity(nodes.len());
         for node in nodes {
             outs.push(match node.tag.as_str() {
