@@ -30,7 +30,7 @@ use tokio::time::Instant;
 use wa_binary::Jid;
 use wa_client::{Client, Config, DisconnectReason, Event, EventStream};
 use wa_proto::proto::Message;
-use wa_store::MemoryContainer;
+use wa_store::{Container, MemoryContainer, SqliteContainer};
 use wa_testserver::TestServer;
 
 const STEP: Duration = Duration::from_secs(60);
@@ -94,13 +94,13 @@ async fn until(events: &mut EventStream, pred: impl Fn(&Event) -> bool) -> Event
     }
 }
 
-struct Companion {
+struct Companion<C = MemoryContainer> {
     client: Client,
     events: EventStream,
-    container: MemoryContainer,
+    container: C,
 }
 
-impl Companion {
+impl<C: Container> Companion<C> {
     async fn stop(&mut self) {
         self.client.disconnect().await;
         until(&mut self.events, |e| {
@@ -117,7 +117,14 @@ impl Companion {
 }
 
 async fn pair(server: &TestServer, phone: &str) -> Companion {
-    let container = MemoryContainer::new();
+    pair_in(server, phone, MemoryContainer::new()).await
+}
+
+async fn pair_in<C: Container + Clone + 'static>(
+    server: &TestServer,
+    phone: &str,
+    container: C,
+) -> Companion<C> {
     let (client, mut events) = Client::start(config(server), container.clone(), None)
         .await
         .unwrap();
@@ -259,7 +266,17 @@ async fn burst(s: &Sizes) {
         .unwrap();
     let admin = server.admin();
     let bob = admin.create_account("15550200000", "Bob").unwrap();
-    let mut receiver = pair(&server, "15550200000").await;
+    // WA_BENCH_STORE=sqlite keeps the receiver in a SQLite file (the default store of `wa`).
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = std::env::var("WA_BENCH_STORE").is_ok_and(|v| v == "sqlite");
+    let mut receiver = if sqlite {
+        let c = SqliteContainer::open(dir.path().join("receiver.db"))
+            .await
+            .unwrap();
+        Receiver::Sqlite(pair_in(&server, "15550200000", c).await)
+    } else {
+        Receiver::Memory(pair(&server, "15550200000").await)
+    };
     let mut senders = Vec::new();
     for k in 0..s.chats {
         let phone = format!("1555020{:04}", k + 1);
@@ -269,6 +286,10 @@ async fn burst(s: &Sizes) {
         senders.push(pair(&server, &phone).await);
     }
     receiver.stop().await;
+    println!(
+        "burst: receiver store: {}",
+        if sqlite { "SQLite file" } else { "memory" }
+    );
 
     let t0 = Instant::now();
     let per = s.burst / s.chats;
@@ -316,17 +337,25 @@ async fn burst(s: &Sizes) {
     // The receiver runs alone on its own thread with a current-thread runtime (as `wa listen`
     // does), so its CPU time can be read apart from the server's and the senders'.
     let receiver_config = config(&server);
-    let container = receiver.container.clone();
     let chats = s.chats;
-    let received = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(receive_burst(receiver_config, container, n, chats))
-    })
-    .join()
-    .unwrap();
+    let container = receiver.container();
+    let received = std::thread::Builder::new()
+        .name("burst-receiver".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                match container {
+                    Receiver::Memory(c) => receive_burst(receiver_config, c, n, chats).await,
+                    Receiver::Sqlite(c) => receive_burst(receiver_config, c, n, chats).await,
+                }
+            })
+        })
+        .unwrap()
+        .join()
+        .unwrap();
     assert!(received.last_seq.values().all(|&v| v == per));
     let total = received.total;
     println!(
@@ -349,6 +378,35 @@ async fn burst(s: &Sizes) {
     server.shutdown().await;
 }
 
+/// The burst's receiver, in either store.
+enum Receiver<M, S> {
+    Memory(M),
+    Sqlite(S),
+}
+
+impl Receiver<Companion, Companion<SqliteContainer>> {
+    async fn stop(&mut self) {
+        match self {
+            Self::Memory(c) => c.stop().await,
+            Self::Sqlite(c) => c.stop().await,
+        }
+    }
+
+    async fn client_jid(&self) -> Jid {
+        match self {
+            Self::Memory(c) => c.client_jid().await,
+            Self::Sqlite(c) => c.client_jid().await,
+        }
+    }
+
+    fn container(&self) -> Receiver<MemoryContainer, SqliteContainer> {
+        match self {
+            Self::Memory(c) => Receiver::Memory(c.container.clone()),
+            Self::Sqlite(c) => Receiver::Sqlite(c.container.clone()),
+        }
+    }
+}
+
 /// What the receiving thread of the burst saw.
 struct BurstReceived {
     total: Duration,
@@ -361,9 +419,9 @@ struct BurstReceived {
 }
 
 /// Logs the receiver in and takes `n` messages from `chats` chats, checking every chat's order.
-async fn receive_burst(
+async fn receive_burst<C: Container + 'static>(
     config: Config,
-    container: MemoryContainer,
+    container: C,
     n: usize,
     chats: usize,
 ) -> BurstReceived {
@@ -442,9 +500,9 @@ async fn login(s: &Sizes) {
     server.shutdown().await;
 }
 
-impl Companion {
+impl<C: Container> Companion<C> {
     async fn client_jid(&self) -> Jid {
-        use wa_store::{Container as _, Store as _};
+        use wa_store::Store as _;
         let store = self
             .container
             .get(self.client.device_id())
@@ -456,6 +514,12 @@ impl Companion {
 }
 
 fn main() {
+    // RUST_LOG=... shows the client's and the server's logs (with timestamps).
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .try_init();
+    }
     let s = sizes();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -354,6 +354,16 @@ impl Changes {
     /// Maps a LID user to a phone-number user (both without device); replaces any mapping of
     /// either side.
     pub fn put_lid_mapping(&mut self, lid: Jid, pn: Jid) -> &mut Self {
+        // Every message of a chat reveals the same mapping: keep one copy per batch. A pending
+        // identical pair counts only if no later pending write mentions either side.
+        for (l, p) in self.lid_mappings.iter().rev() {
+            if *l == lid && *p == pn {
+                return self;
+            }
+            if *l == lid || *p == pn {
+                break;
+            }
+        }
         self.lid_mappings.push((lid, pn));
         self
     }
@@ -389,6 +399,38 @@ mod tests {
     use rand_core::SeedableRng;
 
     use super::*;
+
+    #[test]
+    fn repeated_writes_in_one_batch_are_kept_once_and_the_last_one_wins() {
+        let lid = |u: &str| Jid::new(u, wa_binary::Server::Lid);
+        let pn = |u: &str| Jid::new(u, wa_binary::Server::User);
+        let mut c = Changes::new();
+        for _ in 0..3 {
+            c.put_lid_mapping(lid("1"), pn("10"));
+            c.put_lid_mapping(lid("2"), pn("20"));
+        }
+        assert_eq!(c.lid_mappings.len(), 2);
+        // A conflicting write in between: the repeat must be kept so it wins again.
+        c.put_lid_mapping(lid("3"), pn("10"));
+        c.put_lid_mapping(lid("1"), pn("10"));
+        assert_eq!(c.lid_mappings.len(), 4);
+        assert_eq!(c.lid_mappings.last(), Some(&(lid("1"), pn("10"))));
+
+        // Sessions: one pending copy per address, in first-write order.
+        let record = SessionRecord::new();
+        for _ in 0..3 {
+            c.put_session(ProtocolAddress::new("10", 1), &record);
+            c.put_session(ProtocolAddress::new("20", 1), &record);
+        }
+        let addresses: Vec<&ProtocolAddress> = c.sessions.iter().map(|(a, _)| a).collect();
+        assert_eq!(
+            addresses,
+            [
+                &ProtocolAddress::new("10", 1),
+                &ProtocolAddress::new("20", 1)
+            ]
+        );
+    }
 
     #[test]
     fn debug_output_never_shows_secrets() {

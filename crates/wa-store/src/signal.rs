@@ -187,7 +187,6 @@ impl_signal_stores!([S: Store] crate::conformance::FaultyStore<S>);
 /// `txn.changes().buffer_event(..)` and `txn.commit()` persists the advanced session, the
 /// consumed prekey and the buffered plaintext in one atomic commit. Dropping it discards the
 /// writes.
-#[derive(Debug)]
 pub struct Transaction<'s, S: Store + ?Sized> {
     store: &'s S,
     changes: Mutex<Changes>,
@@ -197,6 +196,30 @@ pub struct Transaction<'s, S: Store + ?Sized> {
     sessions: Mutex<HashMap<ProtocolAddress, SessionRecord>>,
     /// Our identity key pair and registration id, read from the store at most once.
     own: Mutex<Option<(IdentityKeyPair, u32)>>,
+    /// What the store answered so far (a batch asks about the same contact many times; with
+    /// SQLite every question is a round trip to its thread).
+    reads: Mutex<Reads>,
+}
+
+/// Prints the pending writes' counts, never keys or session state.
+impl<S: Store + ?Sized> core::fmt::Debug for Transaction<'_, S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("changes", &*self.lock())
+            .field(
+                "sessions_written",
+                &(self.sessions.lock().unwrap_or_else(|e| e.into_inner())).len(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// Store answers a [`Transaction`] keeps for its lifetime.
+#[derive(Default)]
+struct Reads {
+    identities: HashMap<ProtocolAddress, Option<PublicKey>>,
+    sessions: HashMap<ProtocolAddress, Option<SessionRecord>>,
+    buffered: HashMap<[u8; 32], Option<BufferedEvent>>,
 }
 
 impl<'s, S: Store + ?Sized> Transaction<'s, S> {
@@ -207,7 +230,26 @@ impl<'s, S: Store + ?Sized> Transaction<'s, S> {
             changes: Mutex::new(Changes::new()),
             sessions: Mutex::new(HashMap::new()),
             own: Mutex::new(None),
+            reads: Mutex::new(Reads::default()),
         }
+    }
+
+    fn reads(&self) -> MutexGuard<'_, Reads> {
+        self.reads.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Asks the store about all of `hashes` in one go, so that [`Self::buffered_event`] answers
+    /// them without a round trip each.
+    pub async fn prefetch_buffered_events(&self, hashes: &[[u8; 32]]) -> Result<()> {
+        let found = self.store.buffered_events(hashes).await?;
+        let mut reads = self.reads();
+        for hash in hashes {
+            reads.buffered.entry(*hash).or_insert(None);
+        }
+        for event in found {
+            reads.buffered.insert(event.hash, Some(event));
+        }
+        Ok(())
     }
 
     /// The writes collected so far, to add more.
@@ -270,10 +312,13 @@ impl<'s, S: Store + ?Sized> Transaction<'s, S> {
                     e
                 })
         };
-        match pending {
-            Some(e) => Ok(Some(e)),
-            None => self.store.buffered_event(hash).await,
+        if let Some(e) = pending {
+            return Ok(Some(e));
         }
+        if let Some(known) = self.reads().buffered.get(hash) {
+            return Ok(known.clone());
+        }
+        self.store.buffered_event(hash).await
     }
 
     /// The LID user mapped to phone-number user `pn`, seeing this transaction's own mappings
@@ -337,10 +382,15 @@ impl<S: Store + ?Sized> Transaction<'_, S> {
                 .find(|(a, _)| a == address)
                 .map(|(_, k)| *k)
         };
-        match pending {
-            Some(k) => Ok(Some(k)),
-            None => self.store.identity(address).await,
+        if let Some(k) = pending {
+            return Ok(Some(k));
         }
+        if let Some(known) = self.reads().identities.get(address) {
+            return Ok(*known);
+        }
+        let stored = self.store.identity(address).await?;
+        self.reads().identities.insert(address.clone(), stored);
+        Ok(stored)
     }
 
     async fn session_before_moves(
@@ -362,12 +412,17 @@ impl<S: Store + ?Sized> Transaction<'_, S> {
                 .find(|(a, _)| a == address)
                 .map(|(_, b)| b.clone())
         };
-        match pending {
-            Some(bytes) => SessionRecord::deserialize(&bytes)
+        if let Some(bytes) = pending {
+            return SessionRecord::deserialize(&bytes)
                 .map(Some)
-                .map_err(|e| StoreError::corrupt("session", e)),
-            None => self.store.session(address).await,
+                .map_err(|e| StoreError::corrupt("session", e));
         }
+        if let Some(known) = self.reads().sessions.get(address) {
+            return Ok(known.clone());
+        }
+        let stored = self.store.session(address).await?;
+        (self.reads().sessions).insert(address.clone(), stored.clone());
+        Ok(stored)
     }
 
     async fn sender_key_before_moves(

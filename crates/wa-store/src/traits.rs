@@ -142,6 +142,23 @@ pub trait Store: Send + Sync + core::fmt::Debug {
 
     /// Buffered events whose plaintext the application has not handled yet, oldest first.
     fn pending_events(&self) -> BoxFuture<'_, Result<Vec<BufferedEvent>>>;
+
+    /// The buffered events among `hashes` (hashes without one are left out), in one round
+    /// trip where the backend can: a receive batch asks for all of its ciphertexts at once.
+    fn buffered_events<'a>(
+        &'a self,
+        hashes: &'a [[u8; 32]],
+    ) -> BoxFuture<'a, Result<Vec<BufferedEvent>>> {
+        Box::pin(async move {
+            let mut found = Vec::new();
+            for hash in hashes {
+                if let Some(event) = self.buffered_event(hash).await? {
+                    found.push(event);
+                }
+            }
+            Ok(found)
+        })
+    }
 }
 
 /// Several devices in one database (whatsmeow's `sqlstore.Container`).

@@ -426,7 +426,12 @@ impl Engine {
                     let plain = recv.decrypt_in_place(&mut frame)?;
                     let node = decode_frame(plain)?;
                     trace!(xml = %node.to_xml(), "<- stanza");
-                    self.handle_node(now, &node)?;
+                    if matches!(node.tag.as_str(), "message" | "receipt") {
+                        // Straight to the receive pipeline, without a copy.
+                        self.incoming.push_back(Incoming::Stanza(node));
+                    } else {
+                        self.handle_node(now, &node)?;
+                    }
                 }
             }
         }

@@ -23,19 +23,14 @@ pub(crate) fn hash(ciphertext: &[u8]) -> [u8; 32] {
     Sha256::digest(ciphertext).into()
 }
 
-/// Encodes a decrypted message for the event buffer.
-pub(crate) fn encode(stanza: &Node, event: &MessageEvent) -> Vec<u8> {
+/// Encodes a decrypted message for the event buffer: `plain` is the payload's `Message`
+/// protobuf as it was decrypted (unpadded, not yet shaped: [`decode`] takes a group's sender
+/// key distribution out and unwraps a copy from our own device again, as the pipeline did).
+pub(crate) fn encode(stanza: &Node, plain: &[u8], retry_count: u32) -> Vec<u8> {
     let plaintext = Node::new(PLAINTEXT)
-        .attr("retry", event.retry_count.to_string())
-        .attr(
-            "dsm",
-            if event.unwrapped_from_device_sent {
-                "1"
-            } else {
-                "0"
-            },
-        )
-        .bytes(event.message.encode_to_vec())
+        .attr("retry", retry_count.to_string())
+        .attr("raw", "1")
+        .bytes(plain.to_vec())
         .build();
     let envelope = Node {
         tag: "message".into(),
@@ -43,6 +38,20 @@ pub(crate) fn encode(stanza: &Node, event: &MessageEvent) -> Vec<u8> {
         content: Content::Nodes(vec![plaintext]),
     };
     marshal(&envelope)
+}
+
+/// The message an event carries, from a decrypted payload: a group's sender key distribution
+/// taken out, a copy from our own device unwrapped (with whether it was).
+fn shape(mut message: Message, info: &MessageInfo) -> (Message, bool) {
+    if info.source.is_group {
+        message.sender_key_distribution_message = None;
+    }
+    if info.source.is_from_me {
+        let (inner, dest) = crate::message::dsm::unwrap(message);
+        (inner, dest.is_some())
+    } else {
+        (message, false)
+    }
 }
 
 /// Decodes a buffered envelope back into the event (`from_buffer` set).
@@ -59,9 +68,16 @@ pub(crate) fn decode(
         .ok_or_else(|| bad("no <plaintext>".into()))?;
     let mut ag = plain.attr_reader();
     let retry = ag.optional_u64("retry").unwrap_or(0);
+    let raw = ag.optional_string("raw") == Some("1");
     let dsm = ag.optional_string("dsm") == Some("1");
     let message = Message::decode(plain.bytes().unwrap_or_default())
         .map_err(|e| bad(format!("protobuf: {e}")))?;
+    // Entries written before payloads were kept raw hold the shaped message and a dsm flag.
+    let (message, dsm) = if raw {
+        shape(message, &info)
+    } else {
+        (message, dsm)
+    };
     Ok(MessageEvent {
         info,
         message,

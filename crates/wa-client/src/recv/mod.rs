@@ -37,6 +37,7 @@ mod serde_helpers;
 mod tests;
 
 use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
 
 use rand_core::CryptoRng;
 use tracing::{debug, warn};
@@ -89,16 +90,17 @@ pub(crate) struct Output {
 /// Remembered (chat, sender, id) triples, bounded, oldest forgotten first.
 #[derive(Debug, Default)]
 struct RecentIds {
-    set: HashSet<(String, String, String)>,
-    order: VecDeque<(String, String, String)>,
+    set: HashSet<Arc<MessageKey>>,
+    order: VecDeque<Arc<MessageKey>>,
 }
 
 impl RecentIds {
-    fn contains(&self, key: &(String, String, String)) -> bool {
+    fn contains(&self, key: &MessageKey) -> bool {
         self.set.contains(key)
     }
 
-    fn insert(&mut self, key: (String, String, String)) {
+    fn insert(&mut self, key: MessageKey) {
+        let key = Arc::new(key);
         if self.set.insert(key.clone()) {
             if self.order.len() >= RECENT_IDS
                 && let Some(old) = self.order.pop_front()
@@ -122,7 +124,7 @@ struct Batch<'s, S: Store + ?Sized> {
     /// Every write of the run, committed once at its end.
     txn: Transaction<'s, S>,
     /// Messages delivered in this run (remembered as recent once the commit succeeded).
-    delivered: HashSet<(String, String, String)>,
+    delivered: HashSet<MessageKey>,
     /// Ciphertexts decrypted (and buffered) in this run.
     buffered: HashSet<[u8; 32]>,
 }
@@ -139,10 +141,13 @@ enum Decrypted {
     Failed { reason: String, retry: bool },
 }
 
-fn key_of(info: &MessageInfo) -> (String, String, String) {
+/// What identifies a delivered message: chat, sender (device) and id.
+type MessageKey = (Jid, Jid, String);
+
+fn key_of(info: &MessageInfo) -> MessageKey {
     (
-        info.source.chat.to_string(),
-        info.source.sender.to_string(),
+        info.source.chat.clone(),
+        info.source.sender.clone(),
         info.id.clone(),
     )
 }
@@ -275,6 +280,17 @@ impl Receiver {
             delivered: HashSet::new(),
             buffered: HashSet::new(),
         };
+        // One store question for every ciphertext of the run (was it decrypted before?).
+        let hashes: Vec<[u8; 32]> = nodes
+            .iter()
+            .filter(|n| n.tag.as_str() == "message")
+            .filter_map(|n| enc_payloads(n).ok())
+            .flatten()
+            .map(|enc| buffer::hash(&enc.ciphertext))
+            .collect();
+        if hashes.len() > 1 {
+            batch.txn.prefetch_buffered_events(&hashes).await?;
+        }
         let mut outs = Vec::with_capacity(nodes.len());
         for node in nodes {
             outs.push(match node.tag.as_str() {
@@ -573,9 +589,10 @@ impl Receiver {
         let inserted_at = i64::try_from(unix_now).unwrap_or(i64::MAX);
         let decoded = unpad(padded, enc.version).and_then(|plain| {
             wa_proto::proto::Message::decode(plain)
+                .map(|m| (m, plain))
                 .map_err(|e| MessageError::Malformed(format!("message protobuf: {e}")))
         });
-        let message = match decoded {
+        let (message, plain) = match decoded {
             Ok(m) => m,
             Err(e) => {
                 // The session moved on; keep that, and remember the payload as handled so a
@@ -646,7 +663,7 @@ impl Receiver {
         );
         changes.buffer_event(BufferedEvent {
             hash,
-            plaintext: (!only_plumbing).then(|| buffer::encode(node, &event)),
+            plaintext: (!only_plumbing).then(|| buffer::encode(node, plain, event.retry_count)),
             server_timestamp,
             inserted_at,
         });

@@ -367,6 +367,17 @@ async fn copy_from_our_own_device_is_unwrapped_into_the_recipient_chat() {
     assert_eq!(ev.info.source.chat, jid("222@s.whatsapp.net"));
     assert_eq!(ev.message.conversation.as_deref(), Some("to bob"));
     assert_eq!(attr(&out.send[0], "type"), "sender");
+    // Replayed from the buffer (as after a crash before the handler ran), the copy comes
+    // out the same: the buffer keeps the raw payload and shapes it again.
+    let pending = pending_events(&store, &store.device().await.unwrap())
+        .await
+        .unwrap();
+    let [(replayed, _)] = pending.as_slice() else {
+        panic!("{pending:?}")
+    };
+    assert!(replayed.from_buffer && replayed.unwrapped_from_device_sent);
+    assert_eq!(replayed.info, ev.info);
+    assert_eq!(replayed.message, ev.message);
 }
 
 #[tokio::test]

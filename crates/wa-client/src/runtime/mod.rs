@@ -505,6 +505,7 @@ impl<C: Container> Driver<C> {
             .handle_batch(&self.store, engine.device(), run, unix_now(), &mut self.rng)
             .await;
         let stanzas = run.len();
+        tracing::trace!(stanzas, "receive run handled");
         run.clear();
         let outs = match res {
             Ok(outs) => outs,

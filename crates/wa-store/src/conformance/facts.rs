@@ -261,6 +261,23 @@ pub async fn event_buffer<C: Container>(c: C) {
         Some(event(2, None, 20))
     );
     assert_eq!(s.pending_events().await.unwrap().len(), 2);
+    // Several at once: the ones that exist (handled or not), whatever the order asked.
+    let mut some = s
+        .buffered_events(&[[3; 32], [9; 32], [2; 32], [1; 32]])
+        .await
+        .unwrap();
+    some.sort_by_key(|e| e.hash[0]);
+    assert_eq!(
+        some,
+        vec![
+            event(1, Some(vec![1]), 10),
+            event(2, None, 20),
+            event(3, Some(vec![3]), 30)
+        ]
+    );
+    let many: Vec<[u8; 32]> = (0..=255u8).chain(0..=255u8).map(|b| [b; 32]).collect();
+    assert_eq!(s.buffered_events(&many).await.unwrap().len(), 6);
+    assert!(s.buffered_events(&[]).await.unwrap().is_empty());
     commit(&s, |ch| {
         ch.delete_buffered_events_before(25);
     })

@@ -227,6 +227,12 @@ impl<S: Store> Store for FaultyStore<S> {
     fn pending_events(&self) -> BoxFuture<'_, Result<Vec<BufferedEvent>>> {
         self.inner.pending_events()
     }
+    fn buffered_events<'a>(
+        &'a self,
+        hashes: &'a [[u8; 32]],
+    ) -> BoxFuture<'a, Result<Vec<BufferedEvent>>> {
+        self.inner.buffered_events(hashes)
+    }
 }
 
 /// A crash between the writes of wa-signal's `decrypt` helper run directly on a store leaves a

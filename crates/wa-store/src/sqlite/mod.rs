@@ -467,4 +467,12 @@ impl Store for SqliteStore {
     fn pending_events(&self) -> BoxFuture<'_, Result<Vec<BufferedEvent>>> {
         self.call(read::pending_events)
     }
+
+    fn buffered_events<'a>(
+        &'a self,
+        hashes: &'a [[u8; 32]],
+    ) -> BoxFuture<'a, Result<Vec<BufferedEvent>>> {
+        let hashes = hashes.to_vec();
+        self.call(move |conn, dev| read::buffered_events(conn, dev, &hashes))
+    }
 }

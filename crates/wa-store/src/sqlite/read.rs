@@ -454,6 +454,35 @@ pub(super) fn buffered_event(
         .transpose()
 }
 
+/// Hashes per query (well under SQLite's bound on host parameters).
+const HASHES_PER_QUERY: usize = 256;
+
+pub(super) fn buffered_events(
+    conn: &Connection,
+    dev: i64,
+    hashes: &[[u8; 32]],
+) -> Result<Vec<BufferedEvent>> {
+    let mut found = Vec::new();
+    for chunk in hashes.chunks(HASHES_PER_QUERY) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let mut stmt = conn.prepare_cached(&format!(
+            "{EVENT_COLUMNS} WHERE device = ?1 AND hash IN ({marks})"
+        ))?;
+        let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() + 1);
+        params.push(&dev);
+        for hash in chunk {
+            params.push(hash);
+        }
+        let rows = stmt
+            .query_map(params.as_slice(), event_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for row in rows {
+            found.push(decode_event(row)?);
+        }
+    }
+    Ok(found)
+}
+
 pub(super) fn pending_events(conn: &Connection, dev: i64) -> Result<Vec<BufferedEvent>> {
     let mut stmt = conn.prepare_cached(&format!(
         "{EVENT_COLUMNS} WHERE device = ?1 AND plaintext IS NOT NULL ORDER BY inserted_at, seq"
