@@ -627,6 +627,67 @@ fn first_login_gets_the_phone_key_share_and_history_sync_as_signal_messages() {
         Some("99887766554433@lid")
     );
 
+    // The device asks the phone for the key (a peer `msg` to device 0) and for an unknown
+    // one: the phone answers each with a key share of what it holds, over the same session.
+    let key_id = keys[0].key_id.clone().unwrap().key_id.unwrap();
+    let phone_jid: Jid = "15551234567@s.whatsapp.net".parse().unwrap();
+    for (i, (ask, expect)) in [(key_id.clone(), 1usize), (vec![9; 6], 0)]
+        .into_iter()
+        .enumerate()
+    {
+        let request = Message {
+            protocol_message: Some(Box::new(wa_proto::proto::message::ProtocolMessage {
+                r#type: Some(
+                    wa_proto::proto::message::protocol_message::Type::AppStateSyncKeyRequest as i32,
+                ),
+                app_state_sync_key_request: Some(
+                    wa_proto::proto::message::AppStateSyncKeyRequest {
+                        key_ids: vec![wa_proto::proto::message::AppStateSyncKeyId {
+                            key_id: Some(ask),
+                        }],
+                    },
+                ),
+                ..Default::default()
+            })),
+            ..Default::default()
+        };
+        let mut padded = request.encode_to_vec();
+        padded.extend([3, 3, 3]);
+        let ct = session.encrypt(&padded).unwrap();
+        assert_eq!(ct.wa_type(), "msg");
+        let stanza = Node::new("message")
+            .attr("to", phone_jid.clone())
+            .attr("id", format!("KR{i}"))
+            .attr("type", "text")
+            .attr("category", "peer")
+            .child(
+                Node::new("enc")
+                    .attr("v", "2")
+                    .attr("type", "msg")
+                    .bytes(ct.serialized().to_vec())
+                    .build(),
+            )
+            .build();
+        let out = c.send(&mut h, &stanza);
+        let tags: Vec<&str> = out.iter().map(|n| n.tag.as_str()).collect();
+        assert_eq!(tags, ["ack", "message"]);
+        let enc = out[1].child("enc").unwrap();
+        let sm = wa_signal::wire::SignalMessage::parse(enc.bytes().unwrap()).unwrap();
+        let p = session.decrypt(&sm, &mut h.rng).unwrap();
+        let n = usize::from(*p.last().unwrap());
+        let share = Message::decode(&p[..p.len() - n]).unwrap();
+        let keys = share
+            .protocol_message
+            .unwrap()
+            .app_state_sync_key_share
+            .unwrap()
+            .keys;
+        assert_eq!(keys.len(), expect);
+        if expect == 1 {
+            assert_eq!(keys[0].key_id.clone().unwrap().key_id.unwrap(), key_id);
+        }
+    }
+
     // Only on the first login.
     let (mut again, _) = h.connect(noise_key, &login(1));
     let out = again.send(
