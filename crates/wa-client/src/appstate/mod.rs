@@ -16,7 +16,8 @@
 //! [`AppStateSyncError::Decode`] and nothing is stored. Patches under a key this device lacks
 //! fail with [`AppStateSyncError::MissingKeys`]; the automatic sync then asks the primary
 //! phone for them ([`Client::request_app_state_keys`]) and syncs again once its key share
-//! arrives. Snapshots (external blobs) are not supported yet.
+//! arrives. Not supported yet: snapshots and patches whose mutations live in an external blob
+//! (both need a media download); such replies fail with a typed error and store nothing.
 
 mod keys;
 mod store;
@@ -420,5 +421,101 @@ impl Client {
                 Err(e) => warn!(error = %e, "app-state key lookup failed"),
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wa_appstate::{Action, MessageRef};
+
+    use super::*;
+
+    #[test]
+    fn actions_map_to_their_event_form() {
+        let chat = || "1@s.whatsapp.net".to_owned();
+        let cases = [
+            (
+                Action::MarkChatAsRead {
+                    chat: chat(),
+                    read: false,
+                },
+                AppStateAction::MarkChatAsRead {
+                    chat: chat(),
+                    read: false,
+                },
+            ),
+            (
+                Action::Star {
+                    message: MessageRef {
+                        chat: chat(),
+                        id: "M1".into(),
+                        from_me: true,
+                        participant: None,
+                    },
+                    starred: true,
+                },
+                AppStateAction::Star {
+                    chat: chat(),
+                    message_id: "M1".into(),
+                    from_me: true,
+                    starred: true,
+                },
+            ),
+            (
+                Action::Contact {
+                    jid: chat(),
+                    full_name: Some("Ann B".into()),
+                    first_name: Some("Ann".into()),
+                    lid_jid: None,
+                },
+                AppStateAction::Contact {
+                    jid: chat(),
+                    full_name: Some("Ann B".into()),
+                    first_name: Some("Ann".into()),
+                },
+            ),
+            (
+                Action::ContactRemoved { jid: chat() },
+                AppStateAction::ContactRemoved { jid: chat() },
+            ),
+            (
+                Action::PushName { name: "Me".into() },
+                AppStateAction::PushName { name: "Me".into() },
+            ),
+            (
+                Action::ClearChat { chat: chat() },
+                AppStateAction::ClearChat { chat: chat() },
+            ),
+            (
+                Action::DeleteChat { chat: chat() },
+                AppStateAction::DeleteChat { chat: chat() },
+            ),
+            (
+                Action::UnarchiveChatsSetting {
+                    unarchive_chats: true,
+                },
+                AppStateAction::Other,
+            ),
+            (Action::Other, AppStateAction::Other),
+        ];
+        for (action, want) in cases {
+            assert_eq!(AppStateAction::from(action), want);
+        }
+        // Events serialize with the action tagged, for `wa listen --json`.
+        let e = AppStateEvent {
+            collection: "regular_high".into(),
+            version: 3,
+            set: true,
+            index: vec!["mute".into(), chat()],
+            action: AppStateAction::Mute {
+                chat: chat(),
+                muted: true,
+                end_timestamp_ms: None,
+            },
+            timestamp_ms: Some(5),
+        };
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["action"]["action"], "mute");
+        assert_eq!(v["version"], 3);
     }
 }
