@@ -365,4 +365,43 @@ mod tests {
         assert_eq!(keys[0].timestamp, 77);
         assert!(shared_keys(&Message::default()).is_empty());
     }
+
+    proptest::proptest! {
+        /// Whatever the server puts in a reply or notification, parsing gives a value or a
+        /// typed error, never a panic; patches that decode keep or get a version.
+        #[test]
+        fn arbitrary_replies_never_panic(
+            name in "[a-z_]{0,14}",
+            version in proptest::option::of("[0-9a-z]{0,22}"),
+            kind in proptest::option::of("error|result|x"),
+            more in proptest::bool::ANY,
+            blobs in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..48), 0..4),
+        ) {
+            let mut c = Node::new("collection").attr("name", name.as_str());
+            if let Some(v) = &version {
+                c = c.attr("version", v.as_str());
+            }
+            if let Some(k) = &kind {
+                c = c.attr("type", k.as_str());
+            }
+            if more {
+                c = c.attr("has_more_patches", "true");
+            }
+            let patches = Node::new("patches")
+                .children(blobs.iter().map(|b| Node::new("patch").bytes(b.clone()).build()))
+                .build();
+            let r = reply(c.child(patches).build());
+            for col in Collection::ALL {
+                if let Ok(list) = parse_fetch_reply(&r, col) {
+                    proptest::prop_assert!(list.patches.len() <= blobs.len());
+                }
+                let _ = parse_upload_reply(&r, col);
+            }
+            let n = Node::new("notification")
+                .attr("type", "server_sync")
+                .child(Node::new("collection").attr("name", name.as_str()).build())
+                .build();
+            proptest::prop_assert!(server_sync_collections(&n).len() <= 1);
+        }
+    }
 }
