@@ -151,6 +151,9 @@ pub struct Config {
     /// Edge-routing info to send before the first frame (`ED 0 1` preamble). The server hands
     /// it out in `<ib><edge_routing>`; the runtime keeps the latest one for reconnects.
     pub routing_info: Option<Vec<u8>>,
+    /// Media transfers ([`crate::media`]): plain `http` for test servers, fallback host,
+    /// limits.
+    pub media: crate::media::MediaOptions,
 }
 
 impl Default for Config {
@@ -170,6 +173,7 @@ impl Default for Config {
             connect_timeout: Duration::from_secs(20),
             auto_reconnect: true,
             routing_info: None,
+            media: crate::media::MediaOptions::default(),
         }
     }
 }

@@ -74,6 +74,9 @@ pub enum Error {
     /// A message could not be built, or an encrypted add-on (poll vote, …) not opened.
     #[error("message content: {0}")]
     Content(#[from] ContentError),
+    /// A media upload or download failed.
+    #[error("media transfer: {0}")]
+    Media(#[from] crate::media::MediaError),
 }
 
 /// Why an incoming message (stanza or decrypted payload) could not be used.

@@ -41,6 +41,9 @@
 //! [`appstate`] syncs app state (mute, pin, archive, …) with the account's other devices:
 //! [`Client::fetch_app_state`], [`Client::send_app_state`], [`Event::AppState`].
 //!
+//! [`media`] uploads and downloads encrypted media over HTTP (hyper, rustls):
+//! [`Client::upload`], [`Client::download`], [`UploadResponse::image_message`].
+//!
 //! Not here yet: history sync, or presence after login. Edge-routing info from `<ib><edge_routing>` is reused on reconnects
 //! within the process (not persisted).
 //!
@@ -85,6 +88,7 @@ pub mod event;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod group;
+pub mod media;
 pub mod message;
 pub mod pair;
 pub mod pair_code;
@@ -98,6 +102,7 @@ pub use config::{Backoff, Config, DeviceProps, KeepAlive, Proxy};
 pub use engine::{Engine, IqToken, StoreOp};
 pub use error::{ContentError, Error, IqError, MessageError, PairError, Result};
 pub use event::{DisconnectReason, Event, MessageEvent, ReceiptEvent, ReceiptKind};
+pub use media::{DownloadableMessage, MediaError, MediaOptions, MediaRef, UploadResponse};
 pub use recv::group::{GroupEvent, GroupEventKind};
 pub use runtime::{Client, EventStream};
 pub use send::{SendOptions, SendResponse};

@@ -59,6 +59,10 @@
 //!   `<notification type='server_sync'>` to the account's other companions; the phone answers
 //!   app-state key requests (peer messages to device 0) with key shares;
 //!   [`Admin::rotate_app_state_key`] and [`Admin::tamper_app_state_patch`] for tests;
+//! - media ([`media`]): `<media_conn>` names a plain-HTTP loopback host
+//!   ([`TestServer::media_url`]) that stores uploads (`POST /mms/{type}/{token}`, auth token and
+//!   body hash checked) and serves them at their direct path; [`Admin::tamper_media`] and
+//!   [`Admin::expire_media`] for tests;
 //! - `Config::state_dir` (`--state DIR`) persists the keys (so the root stays trusted), the
 //!   account, devices, prekeys, app-state keys and patches, and phone sessions across restarts
 //!   ([`persist`]);
@@ -73,7 +77,7 @@
 //! Layout: [`engine`] is sans-IO (bytes, commands and the time in; bytes and effects out);
 //! `listener` is the tokio shell (one task per socket); [`phone`] signs devices.
 //!
-//! Not implemented: persistence of groups, media, app-state patches with content (collections
+//! Not implemented: persistence of groups and of uploaded media, app-state patches with content (collections
 //! answer empty), messages to the simulated phones (dropped; the phones never decrypt).
 //!
 //! ```no_run
@@ -102,6 +106,7 @@ mod error;
 pub mod groups;
 pub mod link_code;
 mod listener;
+pub mod media;
 pub mod persist;
 pub mod phone;
 pub mod phone_sync;

@@ -82,6 +82,8 @@ pub struct TestServer {
     trust_root: TrustRoot,
     shared: Arc<Shared>,
     running: Option<Running>,
+    /// The media HTTP listener's address and task (runs until the server is dropped).
+    media: (SocketAddr, JoinHandle<()>),
 }
 
 impl std::fmt::Debug for TestServer {
@@ -170,12 +172,29 @@ impl TestServer {
             }
             *lock(&p.saved_revision) = lock(&shared.state).revision;
         }
+        let media_auth = {
+            let mut b = [0u8; 16];
+            rand_core::Rng::fill_bytes(&mut rng, &mut b);
+            hex::encode(b)
+        };
+        let media_listener = TcpListener::bind(SocketAddr::new(config.listen.ip(), 0)).await?;
+        let media_addr = media_listener.local_addr()?;
+        {
+            let mut state = lock(&shared.state);
+            state.media = crate::media::MediaState::new(media_auth);
+            state.media.set_host(media_addr.to_string());
+        }
+        let media_task = tokio::spawn(crate::media::serve_media(
+            media_listener,
+            Arc::clone(&shared),
+        ));
         let mut server = Self {
             addr: config.listen,
             tls,
             trust_root: issuer.trust_root(),
             shared,
             running: None,
+            media: (media_addr, media_task),
         };
         server.bind().await?;
         Ok(server)
@@ -234,6 +253,13 @@ impl TestServer {
         self.trust_root
     }
 
+    /// The media server's base URL, `http://127.0.0.1:PORT` ([`crate::media`]); `<media_conn>`
+    /// replies name its `host:port`, so clients must use plain `http` for it.
+    #[must_use]
+    pub fn media_url(&self) -> String {
+        format!("http://{}", self.media.0)
+    }
+
     /// The admin handle (the simulated phone's controls); cheap to clone.
     #[must_use]
     pub fn admin(&self) -> Admin {
@@ -274,6 +300,7 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
+        self.media.1.abort();
         if let Some(running) = self.running.take() {
             let _ = running.shutdown.send(true);
             running.task.abort();
@@ -295,6 +322,27 @@ impl std::fmt::Debug for Admin {
 }
 
 impl Admin {
+    /// Flips one bit of the stored media body at `direct_path` (so its MAC and hash no longer
+    /// match); false if nothing is stored there.
+    pub fn tamper_media(&self, direct_path: &str) -> bool {
+        lock(&self.shared.state).media.tamper(direct_path)
+    }
+
+    /// Drops the stored media body at `direct_path` (downloads then get `404`, as for expired
+    /// media); false if nothing was stored there.
+    pub fn expire_media(&self, direct_path: &str) -> bool {
+        lock(&self.shared.state).media.expire(direct_path)
+    }
+
+    /// A copy of the stored media body at `direct_path`, if any.
+    #[must_use]
+    pub fn media_blob(&self, direct_path: &str) -> Option<Vec<u8>> {
+        lock(&self.shared.state)
+            .media
+            .blob(direct_path)
+            .map(<[u8]>::to_vec)
+    }
+
     /// The phone scans `qr` (as the companion shows it): the waiting connection gets
     /// `pair-success`; resolves with the new device's JID once the companion's
     /// `pair-device-sign` verified (the server then ends that stream with 515).

@@ -193,6 +193,8 @@ pub struct ServerState {
     pub next_stanza_id: u64,
     /// Groups and communities (not persisted).
     pub groups: crate::groups::GroupRegistry,
+    /// Uploaded media and the media server's address (not persisted).
+    pub media: crate::media::MediaState,
 }
 
 impl ServerState {
@@ -208,6 +210,7 @@ impl ServerState {
             faults: Faults::default(),
             next_stanza_id: 0,
             groups: crate::groups::GroupRegistry::new(),
+            media: crate::media::MediaState::default(),
         }
     }
 

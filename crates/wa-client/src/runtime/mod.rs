@@ -119,7 +119,7 @@ fn os_seed() -> Result<[u8; 32]> {
 }
 
 #[allow(clippy::disallowed_methods)] // the runtime is one of the IO places that read the clock
-fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -158,6 +158,7 @@ impl Client {
             store.clone(),
         )));
         send.app_state.set_events(etx.downgrade());
+        send.media.configure(&config);
         let driver = Driver {
             handle: (ctx.downgrade(), device_id, send.clone()),
             config,

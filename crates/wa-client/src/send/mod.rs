@@ -124,6 +124,8 @@ pub(crate) struct SendState {
     pub(crate) groups: crate::group::GroupInfoCache,
     /// App-state sync: event sender and the one-sync-at-a-time lock.
     pub(crate) app_state: crate::appstate::Shared,
+    /// Media transfers: HTTP client and cached `<media_conn>`.
+    pub(crate) media: crate::media::MediaShared,
 }
 
 impl SendState {
@@ -139,6 +141,7 @@ impl SendState {
             recreated: Mutex::new(HashMap::new()),
             groups: crate::group::GroupInfoCache::new(crate::group::DEFAULT_CAPACITY),
             app_state: crate::appstate::Shared::default(),
+            media: crate::media::MediaShared::default(),
         }
     }
 

@@ -28,6 +28,8 @@ pub fn config(server: &TestServer) -> Config {
             cap: Duration::from_millis(400),
             jitter: 0.25,
         },
+        // The test server serves media over plain http on loopback.
+        media: wa_client::MediaOptions::test_server(),
         ..Config::default()
     }
 }

@@ -1,0 +1,141 @@
+//! Media upload and download against `wa-testserver` over loopback sockets: account A uploads
+//! a 300 KiB image (`<media_conn>`, encrypted POST), sends an `ImageMessage` to account B, and B
+//! downloads and decrypts identical bytes; a tampered stored body fails its hash or MAC check,
+//! an expired or unknown direct path gives the host's 404.
+
+use wa_client::{Error, Event, MediaError, MediaRef};
+use wa_media::{HashKind, MediaType};
+use wa_proto::proto::Message;
+use wa_testserver::TestServer;
+
+mod common;
+
+use common::live::{Companion, until};
+
+const BOB: &str = "15550002222";
+
+/// Deterministic incompressible bytes.
+fn image_bytes(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_goes_from_a_to_b_and_tampering_or_expiry_is_a_typed_error() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let bob = server.admin().create_account(BOB, "Bob").unwrap();
+    let a = Companion::pair(&server, None).await;
+    let mut b = Companion::pair(&server, Some(BOB)).await;
+
+    let image = image_bytes(300 * 1024);
+    let up = a.client.upload(&image, MediaType::Image).await.unwrap();
+    assert_eq!(up.file_length, image.len() as u64);
+    assert!(up.direct_path.starts_with("/v/t62."), "{}", up.direct_path);
+    assert!(up.url.starts_with(&server.media_url()), "{}", up.url);
+    // The server holds the encrypted body, not the image.
+    let stored = server.admin().media_blob(&up.direct_path).unwrap();
+    assert_eq!(
+        stored.len() as u64,
+        wa_media::encrypted_len(image.len() as u64)
+    );
+    assert_ne!(
+        stored.get(..image.len()),
+        image.get(..stored.len().min(image.len()))
+    );
+
+    let message = Message {
+        image_message: Some(Box::new(up.image_message("image/jpeg", Some("a cat")))),
+        ..Message::default()
+    };
+    let sent = a
+        .client
+        .send_message(bob.pn.clone(), message)
+        .await
+        .unwrap();
+    let e = until(
+        &mut b.events,
+        |e| matches!(e, Event::Message(m) if m.info.id == sent.id),
+    )
+    .await;
+    let Event::Message(m) = e else { unreachable!() };
+    let img = m.message.image_message.expect("an image message");
+    assert_eq!(img.caption.as_deref(), Some("a cat"));
+    assert_eq!(img.mimetype.as_deref(), Some("image/jpeg"));
+    let got = b.client.download(img.as_ref()).await.unwrap();
+    assert_eq!(got.len(), image.len());
+    assert!(got == image, "downloaded bytes differ");
+
+    // A second upload reuses the cached <media_conn> and gets its own path.
+    let doc = a
+        .client
+        .upload(b"hello", MediaType::Document)
+        .await
+        .unwrap();
+    assert_ne!(doc.direct_path, up.direct_path);
+    let doc_msg = doc.document_message("text/plain", "hello.txt", None);
+    assert_eq!(a.client.download(&doc_msg).await.unwrap(), b"hello");
+
+    // One flipped bit in the stored body: the announced body hash fails first...
+    assert!(server.admin().tamper_media(&up.direct_path));
+    let err = b.client.download(img.as_ref()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Media(MediaError::Crypto(wa_media::MediaError::HashMismatch {
+                which: HashKind::EncFile
+            }))
+        ),
+        "{err:?}"
+    );
+    // ...and without that hash the MAC does.
+    let mut no_hash = MediaRef {
+        direct_path: img.direct_path.clone().unwrap(),
+        media_key: img.media_key.clone().unwrap(),
+        file_sha256: img.file_sha256.clone().unwrap(),
+        file_enc_sha256: Vec::new(),
+        file_length: img.file_length,
+        media_type: MediaType::Image,
+    };
+    let err = b.client.download(&no_hash).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Media(MediaError::Crypto(wa_media::MediaError::BadMac))
+        ),
+        "{err:?}"
+    );
+
+    // Expired (dropped by the server) and unknown paths: the host's 404.
+    assert!(server.admin().expire_media(&up.direct_path));
+    let err = b.client.download(img.as_ref()).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Media(MediaError::Http { status: 404, .. })),
+        "{err:?}"
+    );
+    no_hash.direct_path = "/v/t62.7118-24/00000000_unknown_n.enc?ccb=11-4".into();
+    let err = b.client.download(&no_hash).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Media(MediaError::Http { status: 404, .. })),
+        "{err:?}"
+    );
+    // A message without a direct path is refused before any request.
+    let err = b
+        .client
+        .download(&wa_proto::proto::message::ImageMessage::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Media(MediaError::MissingField("direct_path"))),
+        "{err:?}"
+    );
+    b.stop().await;
+}
