@@ -84,6 +84,9 @@ async fn an_image_goes_from_a_to_b_and_tampering_or_expiry_is_a_typed_error() {
     let doc_msg = doc.document_message("text/plain", "hello.txt", None);
     assert_eq!(a.client.download(&doc_msg).await.unwrap(), b"hello");
 
+    // Each client asked for <media_conn> once and used the cached answer afterwards.
+    assert_eq!(server.admin().media_conn_count(), 2);
+
     // One flipped bit in the stored body: the announced body hash fails first...
     assert!(server.admin().tamper_media(&up.direct_path));
     let err = b.client.download(img.as_ref()).await.unwrap_err();

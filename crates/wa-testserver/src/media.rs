@@ -46,6 +46,7 @@ pub struct MediaState {
     auth: String,
     blobs: HashMap<String, Vec<u8>>,
     next_id: u64,
+    issued: u64,
 }
 
 impl std::fmt::Debug for MediaState {
@@ -133,6 +134,19 @@ impl MediaState {
     #[must_use]
     pub fn auth(&self) -> &str {
         &self.auth
+    }
+
+    /// How many `<media_conn>` answers [`MediaState::issue_media_conn`] gave.
+    #[must_use]
+    pub fn issued(&self) -> u64 {
+        self.issued
+    }
+
+    /// Answers a `<media_conn>` query and counts it: [`MediaState::media_conn_node`].
+    pub fn issue_media_conn(&mut self) -> Option<Node> {
+        let node = self.media_conn_node()?;
+        self.issued = self.issued.saturating_add(1);
+        Some(node)
     }
 
     /// `<media_conn auth ttl auth_ttl max_buckets><host hostname/></media_conn>` naming this
@@ -466,8 +480,10 @@ mod tests {
 
     #[test]
     fn media_conn_names_the_host() {
-        assert!(MediaState::new("a".into()).media_conn_node().is_none());
-        let node = state().media_conn_node().unwrap();
+        assert!(MediaState::new("a".into()).issue_media_conn().is_none());
+        let mut s = state();
+        let node = s.issue_media_conn().unwrap();
+        assert_eq!(s.issued(), 1);
         let conn = wa_binary::Node::child(&Node::new("iq").child(node).build(), "media_conn")
             .cloned()
             .unwrap();

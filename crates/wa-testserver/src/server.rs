@@ -334,6 +334,12 @@ impl Admin {
         lock(&self.shared.state).media.expire(direct_path)
     }
 
+    /// How many `<media_conn>` queries the server answered (clients cache the answer).
+    #[must_use]
+    pub fn media_conn_count(&self) -> u64 {
+        lock(&self.shared.state).media.issued()
+    }
+
     /// A copy of the stored media body at `direct_path`, if any.
     #[must_use]
     pub fn media_blob(&self, direct_path: &str) -> Option<Vec<u8>> {

@@ -179,7 +179,7 @@ impl Connection {
             ("usync", "get", "usync") => self.usync(node, now_ms, state),
             ("md", "set", "remove-companion-device") => self.remove_device(node, device, state),
             ("w:g2", _, _) => self.group_iq(node, device, now_ms, state),
-            ("w:m", "set", "media_conn") => match state.media.media_conn_node() {
+            ("w:m", "set", "media_conn") => match state.media.issue_media_conn() {
                 Some(conn) => self.send(&result(node, vec![conn])),
                 None => self.send(&error(node, 503, "service-unavailable")),
             },
