@@ -3,6 +3,7 @@
 //!
 //! - [`session`]: `wa login`, `wa logout`, `wa status` and logging in with a saved session.
 //! - [`messaging`]: `wa send`, `wa react`, `wa edit`, `wa revoke`, `wa poll`, `wa listen`.
+//! - [`media`]: `wa send --image`, `wa download`.
 //! - [`appstate`]: `wa mute`, `wa pin`, `wa archive` (app-state sync).
 //! - [`demo`]: `wa demo`, two accounts talking through an embedded `wa-testserver`.
 #![forbid(unsafe_code)]
@@ -18,5 +19,6 @@
 
 pub mod appstate;
 pub mod demo;
+pub mod media;
 pub mod messaging;
 pub mod session;

@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
 use wa_cli::appstate::{self, ChatSettingArgs, MuteArgs};
+use wa_cli::media::DownloadArgs;
 use wa_cli::messaging::{self, EditArgs, ListenArgs, PollArgs, ReactArgs, SendArgs, TargetArgs};
 use wa_cli::session::{self, ConnectArgs, LoginArgs};
 
@@ -31,8 +32,10 @@ enum Command {
     Logout(ConnectArgs),
     /// Show what the saved session holds (no network).
     Status(ConnectArgs),
-    /// Send a text (optionally replying to a message, with mentions).
+    /// Send a text (optionally replying to a message, with mentions) or an image (`--image`).
     Send(SendArgs),
+    /// Download and decrypt the media of a message printed by `wa listen --json`.
+    Download(DownloadArgs),
     /// React to a message with an emoji (an empty one removes the reaction).
     React(ReactArgs),
     /// Replace the text of one of our messages.
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Logout(args) => run(session::logout(&args)),
         Command::Status(args) => run(session::status(&args)),
         Command::Send(args) => run(messaging::send(&args)),
+        Command::Download(args) => run(wa_cli::media::download(&args)),
         Command::React(args) => run(messaging::react(&args)),
         Command::Edit(args) => run(messaging::edit(&args)),
         Command::Revoke(args) => run(messaging::revoke(&args)),

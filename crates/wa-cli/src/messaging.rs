@@ -54,9 +54,12 @@ pub struct SendArgs {
     /// The chat: a phone number or a JID.
     #[arg(long)]
     pub to: String,
-    /// The text.
-    #[arg(long)]
-    pub text: String,
+    /// The text (the caption with `--image`).
+    #[arg(long, required_unless_present = "image")]
+    pub text: Option<String>,
+    /// Send this image file (uploaded encrypted; JPEG, PNG, WebP or GIF by extension).
+    #[arg(long, conflicts_with_all = ["reply_to", "mention"])]
+    pub image: Option<std::path::PathBuf>,
     /// Reply to the message with this id.
     #[arg(long)]
     pub reply_to: Option<String>,
@@ -73,7 +76,7 @@ pub struct SendArgs {
 
 /// Builds the message of `wa send`.
 pub fn text_message(args: &SendArgs, to: &Jid) -> Result<Message> {
-    let mut builder = TextBuilder::new(&args.text);
+    let mut builder = TextBuilder::new(args.text.as_deref().unwrap_or_default());
     for m in &args.mention {
         builder = builder.mention(parse_jid(m)?);
     }
@@ -151,25 +154,33 @@ pub struct PollArgs {
 }
 
 /// Connects, sends `message` to `to`, disconnects: "sent ID to CHAT".
-async fn send_one(connect: &ConnectArgs, to: &str, message: Message) -> Result<String> {
-    let to = parse_jid(to)?;
-    let session = open_session(connect).await?;
-    let res = session.client.send_message(to, message).await;
-    session.client.disconnect().await;
-    let sent = res.context("sending")?;
-    Ok(format!(
+/// What `wa send` prints for a sent message.
+pub(crate) fn sent_line(sent: &wa_client::SendResponse) -> String {
+    format!(
         "sent {} to {} at {} ({} device{})",
         sent.id,
         sent.chat,
         sent.timestamp,
         sent.devices.len(),
         if sent.devices.len() == 1 { "" } else { "s" }
-    ))
+    )
 }
 
-/// `wa send`.
+async fn send_one(connect: &ConnectArgs, to: &str, message: Message) -> Result<String> {
+    let to = parse_jid(to)?;
+    let session = open_session(connect).await?;
+    let res = session.client.send_message(to, message).await;
+    session.client.disconnect().await;
+    let sent = res.context("sending")?;
+    Ok(sent_line(&sent))
+}
+
+/// `wa send`: a text, or with `--image` an uploaded image captioned with the text.
 pub async fn send(args: &SendArgs) -> Result<String> {
     let to = parse_jid(&args.to)?;
+    if let Some(path) = &args.image {
+        return crate::media::send_image(&args.connect, to, path, args.text.as_deref()).await;
+    }
     let message = text_message(args, &to)?;
     send_one(&args.connect, &args.to, message).await
 }
@@ -425,9 +436,11 @@ mod tests {
                 timeout: 1,
                 http_proxy: None,
                 socks5: None,
+                media_http: false,
             },
             to: "15550002".into(),
-            text: "@15550003 yes".into(),
+            text: Some("@15550003 yes".into()),
+            image: None,
             reply_to: Some("3EB0X".into()),
             reply_sender: None,
             quoted_text: Some("lunch?".into()),

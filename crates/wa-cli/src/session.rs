@@ -36,6 +36,10 @@ pub struct ConnectArgs {
     /// Reach the server through this SOCKS5 proxy (`host:port`, no authentication).
     #[arg(long)]
     pub socks5: Option<String>,
+    /// Reach media hosts over plain `http` and without the `mmg.whatsapp.net` fallback (a local
+    /// `wa-testserver`, whose media port speaks plain HTTP).
+    #[arg(long)]
+    pub media_http: bool,
 }
 
 /// `wa login` options.
@@ -81,6 +85,9 @@ impl ConnectArgs {
         }
         if let Some(p) = &self.socks5 {
             config.proxy = Some(wa_client::Proxy::Socks5(p.clone()));
+        }
+        if self.media_http {
+            config.media = wa_client::MediaOptions::test_server();
         }
         if let Some(path) = &self.ca {
             let pem = std::fs::read(path)
