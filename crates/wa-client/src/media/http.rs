@@ -74,7 +74,7 @@ impl Http {
         &self,
         method: Method,
         url: &str,
-        body: Option<Vec<u8>>,
+        body: Option<Bytes>,
         limit: u64,
     ) -> Result<Vec<u8>, MediaError> {
         let shown = redact(url);
@@ -92,7 +92,7 @@ impl Http {
             builder = builder.header(hyper::header::CONTENT_TYPE, "application/octet-stream");
         }
         let request = builder
-            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .body(Full::new(body.unwrap_or_default()))
             .map_err(|e| transport(format!("bad request: {e}")))?;
         let exchange = async {
             let response = self

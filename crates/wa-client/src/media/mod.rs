@@ -19,6 +19,8 @@
 //! included); [`MediaOptions::plain_http`] allows plain `http` for local test servers.
 
 pub(crate) mod http;
+#[cfg(test)]
+mod http_tests;
 
 use std::time::Duration;
 
@@ -397,6 +399,8 @@ impl Client {
         let keys = MediaKeys::from_key(&media_key, media_type);
         let encrypted = wa_media::encrypt(&keys, data);
         let conn = self.media_conn().await?;
+        // Shared by every attempt without copying.
+        let body = hyper::body::Bytes::from(encrypted.body);
         let mut errors = Vec::new();
         for url in conn.upload_urls(media_type, &encrypted.info.file_enc_sha256) {
             let url = http.scheme(&url);
@@ -404,7 +408,7 @@ impl Client {
                 .request(
                     Method::POST,
                     &url,
-                    Some(encrypted.body.clone()),
+                    Some(body.clone()),
                     http.options().max_download,
                 )
                 .await;
