@@ -142,3 +142,28 @@ async fn an_image_goes_from_a_to_b_and_tampering_or_expiry_is_a_typed_error() {
     );
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_first_host_falls_back_to_the_next() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    // A closed loopback port comes first in <media_conn>: uploads and downloads must move on.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_host = dead.local_addr().unwrap().to_string();
+    drop(dead);
+    server.admin().set_leading_media_hosts(vec![dead_host]);
+    let a = Companion::pair(&server, None).await;
+    let data = image_bytes(70 * 1024);
+    let up = a.client.upload(&data, MediaType::Video).await.unwrap();
+    let video = up.video_message("video/mp4", None);
+    assert_eq!(a.client.download(&video).await.unwrap(), data);
+    // After expiry the dead host still refuses and the media server answers 404: of the two
+    // failures the HTTP status is reported.
+    assert!(server.admin().expire_media(&up.direct_path));
+    let err = a.client.download(&video).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Media(MediaError::Http { status: 404, .. })),
+        "the 404 of the reachable host is reported: {err:?}"
+    );
+}

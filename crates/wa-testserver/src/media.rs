@@ -47,6 +47,7 @@ pub struct MediaState {
     blobs: HashMap<String, Vec<u8>>,
     next_id: u64,
     issued: u64,
+    leading_hosts: Vec<String>,
 }
 
 impl std::fmt::Debug for MediaState {
@@ -136,6 +137,12 @@ impl MediaState {
         &self.auth
     }
 
+    /// Hosts announced in `<media_conn>` before this server (e.g. an unreachable one, so
+    /// clients must fall back to the next host).
+    pub fn set_leading_hosts(&mut self, hosts: Vec<String>) {
+        self.leading_hosts = hosts;
+    }
+
     /// How many `<media_conn>` answers [`MediaState::issue_media_conn`] gave.
     #[must_use]
     pub fn issued(&self) -> u64 {
@@ -160,7 +167,12 @@ impl MediaState {
                 .attr("ttl", MEDIA_CONN_TTL.to_string())
                 .attr("auth_ttl", MEDIA_CONN_TTL.to_string())
                 .attr("max_buckets", "12")
-                .child(Node::new("host").attr("hostname", host.clone()).build())
+                .children(
+                    self.leading_hosts
+                        .iter()
+                        .chain(std::iter::once(host))
+                        .map(|h| Node::new("host").attr("hostname", h.clone()).build()),
+                )
                 .build(),
         )
     }
@@ -493,6 +505,18 @@ mod tests {
             host.attr("hostname").and_then(|v| v.as_str()),
             Some("127.0.0.1:4000")
         );
+        s.set_leading_hosts(vec!["127.0.0.1:1".into()]);
+        let conn = s.issue_media_conn().unwrap();
+        let hosts: Vec<_> = conn
+            .children_by_tag("host")
+            .map(|h| {
+                h.attr("hostname")
+                    .and_then(|v| v.as_str())
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(hosts, ["127.0.0.1:1", "127.0.0.1:4000"]);
     }
 
     #[test]

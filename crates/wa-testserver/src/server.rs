@@ -334,6 +334,12 @@ impl Admin {
         lock(&self.shared.state).media.expire(direct_path)
     }
 
+    /// Announces `hosts` in `<media_conn>` before the media server (clients that fetch
+    /// `<media_conn>` afterwards try them first): for tests of host fallback.
+    pub fn set_leading_media_hosts(&self, hosts: Vec<String>) {
+        lock(&self.shared.state).media.set_leading_hosts(hosts);
+    }
+
     /// How many `<media_conn>` queries the server answered (clients cache the answer).
     #[must_use]
     pub fn media_conn_count(&self) -> u64 {
