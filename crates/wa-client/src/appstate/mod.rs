@@ -35,6 +35,9 @@ use crate::runtime::Client;
 
 /// How long one app-state IQ may take.
 const IQ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Most uploads [`Client::send_app_state`] makes while other devices keep winning the race
+/// for the next version.
+pub const UPLOAD_ATTEMPTS: usize = 5;
 /// Most fetch rounds (pages) one sync makes before giving up on a server that keeps saying
 /// `has_more_patches`.
 const MAX_PAGES: usize = 1000;
@@ -351,19 +354,20 @@ impl Client {
 
     /// Encodes `patch` under the latest app-state sync key on top of the stored state of its
     /// collection, uploads it, and fetches the collection (so the change is applied and its
-    /// events emitted like any other). On a version conflict it fetches and tries once more.
+    /// events emitted like any other). On a version conflict (another device uploaded first)
+    /// it fetches and encodes again, up to [`UPLOAD_ATTEMPTS`] uploads in all.
     /// Returns the collection's version afterwards.
     pub async fn send_app_state(&self, patch: &PatchInfo) -> crate::Result<u64> {
         let shared = &self.send.app_state;
         let _one = shared.lock.lock().await;
         let collection = patch.collection;
-        for attempt in 0..2 {
+        for attempt in 1..=UPLOAD_ATTEMPTS {
             let store = self.send.store.as_ref();
             let (state, node) = store::encode(store, patch, unix_now_ms()).await?;
             let reply = self.send_iq(node, Some(IQ_TIMEOUT)).await?;
             match wire::parse_upload_reply(&reply, collection) {
                 Ok(_) => return self.fetch_locked(collection, false).await,
-                Err(AppStateSyncError::Conflict { .. }) if attempt == 0 => {
+                Err(AppStateSyncError::Conflict { .. }) if attempt < UPLOAD_ATTEMPTS => {
                     debug!(%collection, version = state, "app-state upload conflicts; fetching");
                     self.fetch_locked(collection, false).await?;
                 }
