@@ -93,7 +93,8 @@ async fn login_status_logout() {
     let status = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
-    let rest: Vec<String> = rx.try_iter().collect();
+    // Every line the process printed: the reader thread ends at its EOF.
+    let rest: Vec<String> = rx.iter().collect();
     assert!(status.status.success(), "{rest:?} {}", text(&status));
     assert!(
         rest.iter()
@@ -187,7 +188,8 @@ async fn login_with_a_phone_code() {
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
-    let rest: Vec<String> = rx.try_iter().collect();
+    // Every line the process printed: the reader thread ends at its EOF.
+    let rest: Vec<String> = rx.iter().collect();
     assert!(out.status.success(), "{rest:?} {}", text(&out));
     assert!(
         rest.iter()
@@ -247,7 +249,8 @@ async fn login_over_wss_with_ca() {
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
-    let rest: Vec<String> = rx.try_iter().collect();
+    // Every line the process printed: the reader thread ends at its EOF.
+    let rest: Vec<String> = rx.iter().collect();
     assert!(out.status.success(), "{rest:?} {}", text(&out));
     assert!(
         rest.iter()

@@ -16,7 +16,7 @@
 //! [`Event::Message`], sends the delivery `<receipt>` and the `<ack>`, and marks the buffered
 //! event handled. A ciphertext already in the buffer with its plaintext (decrypted before a
 //! crash, never handled) is delivered from the buffer instead of being decrypted with a spent
-//! key, and [`pending_events`] re-emits such events on startup.
+//! key, and `pending_events` re-emits such events on startup.
 //!
 //! A message that does not decrypt becomes [`Event::UndecryptableMessage`] and is answered
 //! with a retry receipt ([`retry_receipt`], at most [`MAX_RETRIES`] per id; keys included from
