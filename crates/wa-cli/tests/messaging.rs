@@ -1,114 +1,14 @@
 //! `wa send`, `wa react`, `wa edit`, `wa revoke` and `wa listen --json` as processes, with
 //! sessions saved by `wa login`, against an in-process `wa-testserver` with two accounts.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
-use std::sync::mpsc::Receiver;
+mod common;
+
 use std::time::Duration;
 
 use serde_json::Value;
 use wa_testserver::TestServer;
 
-fn wa(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_wa"));
-    c.args(args);
-    c
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-async fn run(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        wa(&args).output().unwrap()
-    })
-    .await
-    .unwrap()
-}
-
-/// Lines of a child's stdout, read on a thread.
-fn lines(child: &mut std::process::Child) -> Receiver<String> {
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    rx
-}
-
-struct Session {
-    args: Vec<String>,
-}
-
-impl Session {
-    fn with(&self, cmd: &[&str]) -> Vec<String> {
-        cmd.iter()
-            .map(|s| (*s).to_owned())
-            .chain(self.args.iter().cloned())
-            .collect()
-    }
-}
-
-/// `wa login` into a fresh store; the phone of `phone` scans the QR code it prints.
-async fn login(server: &TestServer, dir: &std::path::Path, name: &str, phone: &str) -> Session {
-    let key = dir.join("root.key");
-    std::fs::write(&key, hex::encode(server.root_public_key())).unwrap();
-    let args = vec![
-        "--store".to_owned(),
-        dir.join(format!("{name}.db")).to_str().unwrap().to_owned(),
-        "--server".to_owned(),
-        server.url(),
-        "--root-key".to_owned(),
-        key.to_str().unwrap().to_owned(),
-        "--timeout".to_owned(),
-        "30".to_owned(),
-    ];
-    let session = Session { args };
-    let login_args = session.with(&["login"]);
-    let mut child = wa(&login_args.iter().map(String::as_str).collect::<Vec<_>>())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let rx = lines(&mut child);
-    let code = tokio::task::spawn_blocking(move || {
-        loop {
-            let line = rx
-                .recv_timeout(Duration::from_secs(30))
-                .expect("no QR code printed");
-            if let Some(code) = line.strip_prefix("QR code: ") {
-                return code.to_owned();
-            }
-        }
-    })
-    .await
-    .unwrap();
-    server.admin().scan_qr_for(phone, &code).await.unwrap();
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
-    session
-}
-
-/// The id in `wa send`'s "sent ID to CHAT ..." line.
-fn sent_id(out: &Output) -> String {
-    assert!(out.status.success(), "{}", text(out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout
-        .lines()
-        .find(|l| l.starts_with("sent "))
-        .unwrap_or_else(|| panic!("no 'sent' line: {}", text(out)));
-    line.split_whitespace().nth(1).unwrap().to_owned()
-}
+use common::{lines, login, run, sent_id, spawn};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_react_edit_revoke_reach_a_json_listener() {
@@ -119,12 +19,12 @@ async fn send_react_edit_revoke_reach_a_json_listener() {
     admin.create_account("15550300001", "Alice").unwrap();
     let bob_account = admin.create_account("15550300002", "Bob").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let alice = login(&server, dir.path(), "alice", "15550300001").await;
-    let bob = login(&server, dir.path(), "bob", "15550300002").await;
+    let alice = login(&server, dir.path(), "alice", "15550300001", &[]).await;
+    let bob = login(&server, dir.path(), "bob", "15550300002", &[]).await;
 
     // Bob is offline: what Alice sends now waits in the server's queue for him.
     let id = sent_id(
-        &run(alice.with(&[
+        &run(&alice.with(&[
             "send",
             "--to",
             "15550300002",
@@ -134,7 +34,7 @@ async fn send_react_edit_revoke_reach_a_json_listener() {
         .await,
     );
     let reply = sent_id(
-        &run(alice.with(&[
+        &run(&alice.with(&[
             "send",
             "--to",
             "+15550300002",
@@ -150,7 +50,7 @@ async fn send_react_edit_revoke_reach_a_json_listener() {
         .await,
     );
     let react = sent_id(
-        &run(alice.with(&[
+        &run(&alice.with(&[
             "react",
             "--to",
             "15550300002",
@@ -163,7 +63,7 @@ async fn send_react_edit_revoke_reach_a_json_listener() {
         .await,
     );
     let edit = sent_id(
-        &run(alice.with(&[
+        &run(&alice.with(&[
             "edit",
             "--to",
             "15550300002",
@@ -175,7 +75,7 @@ async fn send_react_edit_revoke_reach_a_json_listener() {
         .await,
     );
     let revoke =
-        sent_id(&run(alice.with(&["revoke", "--to", "15550300002", "--id", &reply])).await);
+        sent_id(&run(&alice.with(&["revoke", "--to", "15550300002", "--id", &reply])).await);
 
     // Bob listens: the five messages as JSON lines, in the order they were sent (other
     // messages, such as the phone's app-state key share, may come too).
@@ -186,12 +86,7 @@ async fn send_react_edit_revoke_reach_a_json_listener() {
         edit.clone(),
         revoke.clone(),
     ];
-    let listen_args = bob.with(&["listen", "--json", "--seconds", "30", "--read"]);
-    let mut child = wa(&listen_args.iter().map(String::as_str).collect::<Vec<_>>())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(&bob.with(&["listen", "--json", "--seconds", "30", "--read"]));
     let rx = lines(&mut child);
     let wanted = want.clone();
     let (events, seen) = tokio::task::spawn_blocking(move || {
@@ -244,15 +139,7 @@ async fn send_react_edit_revoke_reach_a_json_listener() {
     assert!(messages[0]["message"]["proto_b64"].is_string());
 
     // Alice sees Bob's device deliver and read the first text (`--read`).
-    let mut child = wa(&alice
-        .with(&["listen", "--json", "--seconds", "5"])
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
+    let mut child = spawn(&alice.with(&["listen", "--json", "--seconds", "5"]));
     let rx = lines(&mut child);
     let want = id.clone();
     let bob_lid = bob_account.lid.user().to_owned();
