@@ -151,22 +151,36 @@ impl std::fmt::Debug for UploadResponse {
     }
 }
 
+/// A media message of type `$ty` announcing the upload `$up` as `$mimetype`: the location,
+/// key, hashes, length and key time every media message carries, plus `$field`s of its own.
+macro_rules! announce {
+    ($up:expr, $mimetype:expr, $ty:ident { $($field:ident: $value:expr),* $(,)? }) => {
+        $ty {
+            url: Some($up.url.clone()),
+            direct_path: Some($up.direct_path.clone()),
+            mimetype: Some($mimetype.to_owned()),
+            media_key: Some($up.media_key.to_vec()),
+            file_sha256: Some($up.file_sha256.to_vec()),
+            file_enc_sha256: Some($up.file_enc_sha256.to_vec()),
+            file_length: Some($up.file_length),
+            media_key_timestamp: Some($up.media_key_timestamp),
+            $($field: $value,)*
+            ..$ty::default()
+        }
+    };
+}
+
 impl UploadResponse {
     /// An `ImageMessage` announcing this upload (an [`MediaType::Image`] one).
     #[must_use]
     pub fn image_message(&self, mimetype: &str, caption: Option<&str>) -> ImageMessage {
-        ImageMessage {
-            url: Some(self.url.clone()),
-            direct_path: Some(self.direct_path.clone()),
-            mimetype: Some(mimetype.to_owned()),
-            caption: caption.map(str::to_owned),
-            media_key: Some(self.media_key.to_vec()),
-            file_sha256: Some(self.file_sha256.to_vec()),
-            file_enc_sha256: Some(self.file_enc_sha256.to_vec()),
-            file_length: Some(self.file_length),
-            media_key_timestamp: Some(self.media_key_timestamp),
-            ..ImageMessage::default()
-        }
+        announce!(
+            self,
+            mimetype,
+            ImageMessage {
+                caption: caption.map(str::to_owned),
+            }
+        )
     }
 
     /// A `DocumentMessage` announcing this upload (a [`MediaType::Document`] one).
@@ -177,55 +191,40 @@ impl UploadResponse {
         file_name: &str,
         caption: Option<&str>,
     ) -> DocumentMessage {
-        DocumentMessage {
-            url: Some(self.url.clone()),
-            direct_path: Some(self.direct_path.clone()),
-            mimetype: Some(mimetype.to_owned()),
-            title: Some(file_name.to_owned()),
-            file_name: Some(file_name.to_owned()),
-            caption: caption.map(str::to_owned),
-            media_key: Some(self.media_key.to_vec()),
-            file_sha256: Some(self.file_sha256.to_vec()),
-            file_enc_sha256: Some(self.file_enc_sha256.to_vec()),
-            file_length: Some(self.file_length),
-            media_key_timestamp: Some(self.media_key_timestamp),
-            ..DocumentMessage::default()
-        }
+        announce!(
+            self,
+            mimetype,
+            DocumentMessage {
+                title: Some(file_name.to_owned()),
+                file_name: Some(file_name.to_owned()),
+                caption: caption.map(str::to_owned),
+            }
+        )
     }
 
     /// A `VideoMessage` announcing this upload (a [`MediaType::Video`] one).
     #[must_use]
     pub fn video_message(&self, mimetype: &str, caption: Option<&str>) -> VideoMessage {
-        VideoMessage {
-            url: Some(self.url.clone()),
-            direct_path: Some(self.direct_path.clone()),
-            mimetype: Some(mimetype.to_owned()),
-            caption: caption.map(str::to_owned),
-            gif_playback: (self.media_type == MediaType::Gif).then_some(true),
-            media_key: Some(self.media_key.to_vec()),
-            file_sha256: Some(self.file_sha256.to_vec()),
-            file_enc_sha256: Some(self.file_enc_sha256.to_vec()),
-            file_length: Some(self.file_length),
-            media_key_timestamp: Some(self.media_key_timestamp),
-            ..VideoMessage::default()
-        }
+        announce!(
+            self,
+            mimetype,
+            VideoMessage {
+                caption: caption.map(str::to_owned),
+                gif_playback: (self.media_type == MediaType::Gif).then_some(true),
+            }
+        )
     }
 
     /// An `AudioMessage` announcing this upload (`ptt` set for a [`MediaType::Ptt`] one).
     #[must_use]
     pub fn audio_message(&self, mimetype: &str) -> AudioMessage {
-        AudioMessage {
-            url: Some(self.url.clone()),
-            direct_path: Some(self.direct_path.clone()),
-            mimetype: Some(mimetype.to_owned()),
-            ptt: (self.media_type == MediaType::Ptt).then_some(true),
-            media_key: Some(self.media_key.to_vec()),
-            file_sha256: Some(self.file_sha256.to_vec()),
-            file_enc_sha256: Some(self.file_enc_sha256.to_vec()),
-            file_length: Some(self.file_length),
-            media_key_timestamp: Some(self.media_key_timestamp),
-            ..AudioMessage::default()
-        }
+        announce!(
+            self,
+            mimetype,
+            AudioMessage {
+                ptt: (self.media_type == MediaType::Ptt).then_some(true),
+            }
+        )
     }
 }
 
@@ -368,6 +367,39 @@ fn pick_error(errors: Vec<MediaError>) -> MediaError {
     last.unwrap_or(MediaError::Tls("no media host to try".into()))
 }
 
+/// Sends `method` (with `body`) to each of `urls` in turn until `accept` takes an answer;
+/// when none does, the most telling failure ([`pick_error`]). `what` names the transfer in
+/// the debug log.
+async fn first_answer<T>(
+    http: &http::Http,
+    urls: Vec<String>,
+    method: Method,
+    body: Option<&hyper::body::Bytes>,
+    what: &str,
+    mut accept: impl FnMut(Vec<u8>) -> Result<T, MediaError>,
+) -> Result<T, MediaError> {
+    let mut errors = Vec::new();
+    for url in urls {
+        let url = http.scheme(&url);
+        let answer = http
+            .request(
+                method.clone(),
+                &url,
+                body.cloned(),
+                http.options().max_download,
+            )
+            .await;
+        match answer.and_then(&mut accept) {
+            Ok(found) => return Ok(found),
+            Err(e) => {
+                tracing::debug!("media {what} failed: {e}");
+                errors.push(e);
+            }
+        }
+    }
+    Err(pick_error(errors))
+}
+
 impl Client {
     /// The media hosts and upload token, from the cache while its `ttl` lasts, else asked
     /// from the server (`<iq xmlns='w:m' type='set'><media_conn/>`).
@@ -401,40 +433,28 @@ impl Client {
         let conn = self.media_conn().await?;
         // Shared by every attempt without copying.
         let body = hyper::body::Bytes::from(encrypted.body);
-        let mut errors = Vec::new();
-        for url in conn.upload_urls(media_type, &encrypted.info.file_enc_sha256) {
-            let url = http.scheme(&url);
-            let answer = http
-                .request(
-                    Method::POST,
-                    &url,
-                    Some(body.clone()),
-                    http.options().max_download,
-                )
-                .await;
-            match answer.and_then(|body| parse_upload_answer(&body)) {
-                Ok((url, direct_path, handle)) => {
-                    return Ok(UploadResponse {
-                        url,
-                        direct_path,
-                        handle,
-                        media_key,
-                        file_enc_sha256: encrypted.info.file_enc_sha256,
-                        file_sha256: encrypted.info.file_sha256,
-                        file_length: encrypted.info.file_length,
-                        media_type,
-                        media_key_timestamp: i64::try_from(crate::runtime::unix_now())
-                            .unwrap_or(i64::MAX),
-                    });
-                }
-                Err(e) => {
-                    tracing::debug!("media upload failed: {e}");
-                    errors.push(e);
-                }
+        let urls = conn.upload_urls(media_type, &encrypted.info.file_enc_sha256);
+        let answer = first_answer(&http, urls, Method::POST, Some(&body), "upload", |body| {
+            parse_upload_answer(&body)
+        })
+        .await;
+        match answer {
+            Ok((url, direct_path, handle)) => Ok(UploadResponse {
+                url,
+                direct_path,
+                handle,
+                media_key,
+                file_enc_sha256: encrypted.info.file_enc_sha256,
+                file_sha256: encrypted.info.file_sha256,
+                file_length: encrypted.info.file_length,
+                media_type,
+                media_key_timestamp: i64::try_from(crate::runtime::unix_now()).unwrap_or(i64::MAX),
+            }),
+            Err(e) => {
+                self.forget_media_conn().await;
+                Err(e.into())
             }
         }
-        self.forget_media_conn().await;
-        Err(pick_error(errors).into())
     }
 
     /// Downloads and decrypts the media `message` points at; see the
@@ -461,25 +481,8 @@ impl Client {
         if !http.options().fallback_host {
             urls.truncate(conn.hosts.len());
         }
-        let mut errors = Vec::new();
-        for url in urls {
-            let url = http.scheme(&url);
-            match http
-                .request(Method::GET, &url, None, http.options().max_download)
-                .await
-            {
-                Ok(body) => {
-                    return Ok(
-                        wa_media::decrypt(&keys, &body, &expected).map_err(MediaError::from)?
-                    );
-                }
-                Err(e) => {
-                    tracing::debug!("media download failed: {e}");
-                    errors.push(e);
-                }
-            }
-        }
-        Err(pick_error(errors).into())
+        let body = first_answer(&http, urls, Method::GET, None, "download", Ok).await?;
+        Ok(wa_media::decrypt(&keys, &body, &expected).map_err(MediaError::from)?)
     }
 }
 
