@@ -1,6 +1,9 @@
 //! Reaching `wa-testserver` through an HTTP CONNECT proxy, a SOCKS5 proxy, and `wss://` with
 //! a self-signed certificate trusted through `Config::extra_ca_der`.
 
+#[path = "support/tls.rs"]
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -182,24 +185,7 @@ async fn a_proxy_that_refuses_is_a_connect_error() {
 
 /// A TLS terminator with a fresh self-signed certificate for `localhost`, relaying to `target`.
 async fn tls_relay(target: SocketAddr) -> (SocketAddr, Vec<u8>) {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
-    let der = cert.der().to_vec();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(
-        vec![cert.der().clone()],
-        rustls_pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
-    )
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let (acceptor, der) = support::self_signed_localhost();
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
     tokio::spawn(async move {

@@ -1,11 +1,12 @@
 //! The media HTTP client against local servers: https verified with rustls (and refused for an
 //! untrusted certificate), plain http refused unless allowed, status and size limits.
 
-use std::sync::Arc;
-
 use hyper::Method;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
+
+#[path = "../../tests/support/tls.rs"]
+mod support;
 
 use super::http::Http;
 use super::{MediaError, MediaOptions};
@@ -51,24 +52,7 @@ async fn plain(status: u16, body: &[u8]) -> u16 {
 
 /// An https server for `localhost` with a fresh self-signed certificate; its port and DER.
 async fn https(body: &[u8]) -> (u16, Vec<u8>) {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
-    let der = cert.der().to_vec();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(
-        vec![cert.der().clone()],
-        rustls_pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
-    )
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let (acceptor, der) = support::self_signed_localhost();
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = l.local_addr().unwrap().port();
     tokio::spawn(serve(l, 200, body.to_vec(), move |s| {
@@ -86,22 +70,21 @@ fn client(extra_ca: Option<Vec<u8>>, options: MediaOptions) -> Http {
     Http::new(super::http::tls(&config).unwrap(), options)
 }
 
+/// A GET of `url` with a 1 MiB limit.
+async fn get(http: &Http, url: &str) -> Result<Vec<u8>, MediaError> {
+    http.request(Method::GET, url, None, 1 << 20).await
+}
+
 #[tokio::test]
 async fn https_is_verified_with_rustls() {
     let (port, der) = https(b"secret body").await;
     let url = format!("https://localhost:{port}/v/t62/x?hash=1");
     let trusted = client(Some(der), MediaOptions::default());
-    let got = trusted
-        .request(Method::GET, &url, None, 1 << 20)
-        .await
-        .unwrap();
+    let got = get(&trusted, &url).await.unwrap();
     assert_eq!(got, b"secret body");
     // Without the test CA the self-signed certificate is refused.
     let strict = client(None, MediaOptions::default());
-    let err = strict
-        .request(Method::GET, &url, None, 1 << 20)
-        .await
-        .unwrap_err();
+    let err = get(&strict, &url).await.unwrap_err();
     assert!(matches!(err, MediaError::Transport { .. }), "{err:?}");
 }
 
@@ -110,16 +93,10 @@ async fn plain_http_only_when_allowed() {
     let port = plain(200, b"plain").await;
     let url = format!("http://127.0.0.1:{port}/v/x");
     let strict = client(None, MediaOptions::default());
-    let err = strict
-        .request(Method::GET, &url, None, 1 << 20)
-        .await
-        .unwrap_err();
+    let err = get(&strict, &url).await.unwrap_err();
     assert!(matches!(err, MediaError::Transport { .. }), "{err:?}");
     let test = client(None, MediaOptions::test_server());
-    let got = test
-        .request(Method::GET, &url, None, 1 << 20)
-        .await
-        .unwrap();
+    let got = get(&test, &url).await.unwrap();
     assert_eq!(got, b"plain");
 }
 
