@@ -120,6 +120,23 @@ fn open_record(keys: &MutationKeys, rec: &Record<'_>, version: u64, i: usize) ->
     })
 }
 
+/// Applies the records to `state` (as [`apply_all`] does) and moves it to `version`.
+fn apply_records(
+    state: &mut HashState,
+    tracker: &mut Tracker,
+    records: &[Record<'_>],
+    version: u64,
+) {
+    apply_all(
+        state,
+        tracker,
+        records
+            .iter()
+            .map(|r| (r.operation, r.index_mac, r.value_mac)),
+    );
+    state.version = version;
+}
+
 fn open_all<K: KeySource + ?Sized>(
     cache: &mut KeyCache<'_, K>,
     records: &[Record<'_>],
@@ -164,17 +181,7 @@ pub fn decode_snapshot<K: KeySource + ?Sized>(
     snapshot: &SyncdSnapshot,
     keys: &K,
 ) -> Result<Decoded> {
-    let mut cache = KeyCache::new(keys);
-    let mut state = HashState::new();
-    let mut tracker = Tracker::default();
-    let mutations = snapshot_into(&mut cache, name, snapshot, &mut state, &mut tracker)?;
-    let mac_changes = reset_changes(&state);
-    Ok(Decoded {
-        state,
-        mutations,
-        mac_changes,
-        unknown_removals: tracker.unknown_removals,
-    })
+    decode_patches(name, &HashState::new(), Some(snapshot), &[], keys)
 }
 
 fn snapshot_into<K: KeySource + ?Sized>(
@@ -182,7 +189,6 @@ fn snapshot_into<K: KeySource + ?Sized>(
     name: Collection,
     snapshot: &SyncdSnapshot,
     state: &mut HashState,
-    tracker: &mut Tracker,
 ) -> Result<Vec<Mutation>> {
     let version = snapshot
         .version
@@ -198,14 +204,7 @@ fn snapshot_into<K: KeySource + ?Sized>(
         .iter()
         .map(|r| parse_record(Operation::Set, Some(r)))
         .collect::<Result<Vec<_>>>()?;
-    apply_all(
-        state,
-        tracker,
-        records
-            .iter()
-            .map(|r| (r.operation, r.index_mac, r.value_mac)),
-    );
-    state.version = version;
+    apply_records(state, &mut Tracker::default(), &records, version);
     check_snapshot_mac(cache, name, state, key_id, expected)?;
     open_all(cache, &records, version)
 }
@@ -254,7 +253,7 @@ pub fn decode_patches<K: KeySource + ?Sized>(
     let (mut current, mut mutations, reset) = match snapshot {
         Some(s) => {
             let mut fresh = HashState::new();
-            let m = snapshot_into(&mut cache, name, s, &mut fresh, &mut Tracker::default())?;
+            let m = snapshot_into(&mut cache, name, s, &mut fresh)?;
             (fresh, m, true)
         }
         None => (state.clone(), Vec::new(), false),
@@ -317,14 +316,7 @@ fn patch_into<K: KeySource + ?Sized>(
         return Err(AppStateError::MismatchingPatchMac { version });
     }
     let mutations = open_all(cache, &records, version)?;
-    apply_all(
-        state,
-        tracker,
-        records
-            .iter()
-            .map(|r| (r.operation, r.index_mac, r.value_mac)),
-    );
-    state.version = version;
+    apply_records(state, tracker, &records, version);
     check_snapshot_mac(cache, name, state, key_id, snapshot_mac)?;
     Ok(mutations)
 }
