@@ -9,9 +9,9 @@ use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use wa_appstate::{
-    Action, AppStateError, AppStateKey, Collection, HashState, LtHash, MessageRef, MutationInfo,
-    Operation, PatchInfo, attach_external_mutations, decode_patch, decode_patches, decode_snapshot,
-    encode_patch, encode_snapshot, mac, missing_keys,
+    Action, AppStateError, AppStateKey, Collection, Decoded, HashState, LtHash, MessageRef,
+    MutationInfo, Operation, PatchInfo, attach_external_mutations, decode_patch, decode_patches,
+    decode_snapshot, encode_patch, encode_snapshot, mac, missing_keys,
 };
 use wa_proto::prost::Message as _;
 use wa_proto::proto::sync_action_value::ContactAction;
@@ -30,6 +30,11 @@ fn key() -> AppStateKey {
 
 fn keys() -> HashMap<Vec<u8>, AppStateKey> {
     HashMap::from([(KEY_ID.to_vec(), key())])
+}
+
+/// `patch` decoded onto an empty state with [`keys`].
+fn decode_fresh(name: Collection, patch: &SyncdPatch) -> Result<Decoded, AppStateError> {
+    decode_patch(name, &HashState::new(), patch, &keys())
 }
 
 fn rng() -> ChaCha20Rng {
@@ -186,7 +191,7 @@ fn remove_subtracts_the_previous_value() {
         &mut rng,
     );
     let (p2, s2) = encode(&PatchInfo::remove_contact(ALICE), &s1, &mut rng);
-    let after1 = decode_patch(name, &HashState::new(), &p1, &keys()).unwrap();
+    let after1 = decode_fresh(name, &p1).unwrap();
     let got = decode_patch(name, &after1.state, &p2, &keys()).unwrap();
     assert_eq!(got.state, s2);
     assert_eq!(got.state.index_value_map.len(), 1);
@@ -213,7 +218,7 @@ fn remove_of_unknown_index_is_reported_and_ignored() {
         &HashState::new(),
         &mut rng,
     );
-    let got = decode_patch(name, &HashState::new(), &p, &keys()).unwrap();
+    let got = decode_fresh(name, &p).unwrap();
     assert_eq!(got.state, s);
     assert_eq!(got.state.hash, LtHash::ZERO);
     assert_eq!(got.unknown_removals, vec![got.mutations[0].index_mac]);
@@ -323,29 +328,26 @@ fn patch_mac_tampered() {
     let err = Err(AppStateError::MismatchingPatchMac { version: 1 });
     let mut bad = patch.clone();
     bad.patch_mac.as_mut().unwrap()[31] ^= 0x80;
-    assert_eq!(decode_patch(name, &HashState::new(), &bad, &keys()), err);
+    assert_eq!(decode_fresh(name, &bad), err);
     // The patch MAC covers the snapshot MAC, every value MAC, the version and the name.
     let mut bad = patch.clone();
     bad.snapshot_mac.as_mut().unwrap()[0] ^= 1;
-    assert_eq!(decode_patch(name, &HashState::new(), &bad, &keys()), err);
+    assert_eq!(decode_fresh(name, &bad), err);
     let mut bad = patch.clone();
     let blob = value_blob(&mut bad, 1);
     let last = blob.len() - 1;
     blob[last] ^= 1;
-    assert_eq!(decode_patch(name, &HashState::new(), &bad, &keys()), err);
+    assert_eq!(decode_fresh(name, &bad), err);
     let mut bad = patch.clone();
     bad.mutations.swap(0, 1);
-    assert_eq!(decode_patch(name, &HashState::new(), &bad, &keys()), err);
+    assert_eq!(decode_fresh(name, &bad), err);
     let mut bad = patch.clone();
     bad.version = Some(SyncdVersion { version: Some(2) });
     assert_eq!(
-        decode_patch(name, &HashState::new(), &bad, &keys()),
+        decode_fresh(name, &bad),
         Err(AppStateError::MismatchingPatchMac { version: 2 })
     );
-    assert_eq!(
-        decode_patch(Collection::Regular, &HashState::new(), &patch, &keys()),
-        err
-    );
+    assert_eq!(decode_fresh(Collection::Regular, &patch), err);
 }
 
 #[test]
@@ -364,7 +366,7 @@ fn lthash_mismatch() {
     bad.snapshot_mac.as_mut().unwrap()[5] ^= 1;
     remac(&mut bad, name);
     assert_eq!(
-        decode_patch(name, &HashState::new(), &bad, &keys()),
+        decode_fresh(name, &bad),
         Err(AppStateError::MismatchingLtHash { version: 1 })
     );
 }
@@ -376,7 +378,7 @@ fn content_mac_tampered() {
     let mut bad = patch.clone();
     value_blob(&mut bad, 1)[17] ^= 1;
     assert_eq!(
-        decode_patch(name, &HashState::new(), &bad, &keys()),
+        decode_fresh(name, &bad),
         Err(AppStateError::MismatchingContentMac {
             version: 1,
             mutation: 1
@@ -386,7 +388,7 @@ fn content_mac_tampered() {
     let mut bad = patch.clone();
     bad.mutations[0].operation = Some(Operation::Remove.to_wire());
     assert_eq!(
-        decode_patch(name, &HashState::new(), &bad, &keys()),
+        decode_fresh(name, &bad),
         Err(AppStateError::MismatchingContentMac {
             version: 1,
             mutation: 0
@@ -399,7 +401,7 @@ fn content_mac_tampered() {
     blob[at] ^= 1;
     remac(&mut bad, name);
     assert_eq!(
-        decode_patch(name, &HashState::new(), &bad, &keys()),
+        decode_fresh(name, &bad),
         Err(AppStateError::MismatchingContentMac {
             version: 1,
             mutation: 0
@@ -422,7 +424,7 @@ fn index_mac_tampered() {
         .as_mut()
         .unwrap()[0] ^= 1;
     assert_eq!(
-        decode_patch(name, &HashState::new(), &bad, &keys()),
+        decode_fresh(name, &bad),
         Err(AppStateError::MismatchingIndexMac {
             version: 1,
             mutation: 1
@@ -435,7 +437,7 @@ fn index_mac_tampered() {
     bad.mutations[0].record.as_mut().unwrap().index = i1;
     bad.mutations[1].record.as_mut().unwrap().index = i0;
     assert_eq!(
-        decode_patch(name, &HashState::new(), &bad, &keys()),
+        decode_fresh(name, &bad),
         Err(AppStateError::MismatchingIndexMac {
             version: 1,
             mutation: 0
@@ -473,7 +475,7 @@ fn missing_keys_are_typed_and_listed() {
         vec![b"k2".to_vec()]
     );
     assert_eq!(
-        decode_patch(name, &HashState::new(), &mixed, &keys()),
+        decode_fresh(name, &mixed),
         Err(AppStateError::MissingKey { id: b"k2".to_vec() })
     );
     let mut rng = rng();
@@ -510,7 +512,7 @@ fn crafted_plaintexts_with_valid_macs() {
     let mut bad = patch.clone();
     set_record(&mut bad, b"[]", sealed_value(Operation::Set, &[0u8; 32]));
     assert_eq!(
-        decode_patch(name, &HashState::new(), &bad, &keys()),
+        decode_fresh(name, &bad),
         Err(AppStateError::UndecryptableValue {
             version: 1,
             mutation: 0
@@ -524,7 +526,7 @@ fn crafted_plaintexts_with_valid_macs() {
         sealed_value(Operation::Set, &pkcs7(vec![0xff; 7])),
     );
     assert_eq!(
-        decode_patch(name, &HashState::new(), &bad, &keys()),
+        decode_fresh(name, &bad),
         Err(AppStateError::UndecryptableValue {
             version: 1,
             mutation: 0
@@ -543,7 +545,7 @@ fn crafted_plaintexts_with_valid_macs() {
             sealed_value(Operation::Set, &pkcs7(data.encode_to_vec())),
         );
         assert_eq!(
-            decode_patch(name, &HashState::new(), &bad, &keys()),
+            decode_fresh(name, &bad),
             Err(AppStateError::Malformed(
                 "index is not a JSON array of strings"
             )),
@@ -557,10 +559,7 @@ fn malformed_structure() {
     let (patch, name) = one_patch();
     let check = |bad: SyncdPatch| {
         assert!(
-            matches!(
-                decode_patch(name, &HashState::new(), &bad, &keys()),
-                Err(AppStateError::Malformed(_))
-            ),
+            matches!(decode_fresh(name, &bad), Err(AppStateError::Malformed(_))),
             "{bad:?}"
         );
     };
@@ -609,13 +608,13 @@ fn external_mutations() {
     };
     external.external_mutations = Some(ExternalBlobReference::default());
     assert_eq!(
-        decode_patch(name, &HashState::new(), &external, &keys()),
+        decode_fresh(name, &external),
         Err(AppStateError::ExternalMutationsNotLoaded { version: 1 })
     );
     assert!(attach_external_mutations(&mut external, b"\xff\xff").is_err());
     assert!(attach_external_mutations(&mut external, &[]).is_err());
     attach_external_mutations(&mut external, &list.encode_to_vec()).unwrap();
-    let got = decode_patch(name, &HashState::new(), &external, &keys()).unwrap();
+    let got = decode_fresh(name, &external).unwrap();
     assert_eq!(got.mutations.len(), 2);
 }
 
@@ -673,7 +672,7 @@ fn message_actions_round_trip() {
         PatchInfo::delete_message_for_me(&msg, false, 1_700_000_123),
     );
     let (p, _) = encode(&info, &HashState::new(), &mut rng);
-    let got = decode_patch(info.collection, &HashState::new(), &p, &keys()).unwrap();
+    let got = decode_fresh(info.collection, &p).unwrap();
     assert_eq!(
         got.mutations[0].action(),
         Action::Star {
