@@ -81,3 +81,15 @@ pub use keys::{AppStateKey, KeySource, MutationKeys};
 pub use lthash::LtHash;
 pub use mutation::{Mutation, Operation};
 pub use state::{HashState, IndexMac, MacChanges, ValueMac};
+
+/// Helpers shared by the unit tests.
+#[cfg(test)]
+mod test_util {
+    /// The bytes of a hex string (test vectors).
+    pub(crate) fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+}

@@ -102,14 +102,8 @@ fn expand(value: &[u8]) -> [u8; LT_HASH_LEN] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::hex;
     use proptest::prelude::*;
-
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     // Computed with Baileys 7 (`LT_HASH_ANTI_TAMPERING.subtractThenAdd`, from whatsapp-rust-bridge).
     const ADD_ONES: &str = "480731be8120f60bc4ec932b3d4a39963619f5159f1b76eb47c202e2015b5eacfaeb9739457e87ebe9b32113d372c334184c526cb53a7b3a62ec3732838ee43b94d8b11eeb4c6a278ac31f15e3d4b26e23f637f31e278ff399d2141a81dbc5f400aa882afeff5deeedd3ebcdd7e6e0757b7f0fb0595de01935b2819f1ab58173";
