@@ -115,13 +115,21 @@ where
 mod tests {
     use super::*;
 
+    /// Applies `mutations` to `state` with a fresh tracker, and returns the tracker.
+    fn apply<const N: usize>(
+        state: &mut HashState,
+        mutations: [(Operation, IndexMac, ValueMac); N],
+    ) -> Tracker {
+        let mut tracker = Tracker::default();
+        apply_all(state, &mut tracker, mutations);
+        tracker
+    }
+
     #[test]
     fn set_overwrite_remove() {
         let mut state = HashState::new();
-        let mut t = Tracker::default();
-        apply_all(
+        apply(
             &mut state,
-            &mut t,
             [
                 (Operation::Set, [1; 32], [10; 32]),
                 (Operation::Set, [2; 32], [20; 32]),
@@ -133,10 +141,8 @@ mod tests {
         expect.add(&[20; 32]);
         assert_eq!(state.hash, expect);
 
-        let mut t2 = Tracker::default();
-        apply_all(
+        let t2 = apply(
             &mut state,
-            &mut t2,
             [
                 (Operation::Set, [1; 32], [11; 32]),
                 (Operation::Remove, [2; 32], [0; 32]),
@@ -157,10 +163,8 @@ mod tests {
     #[test]
     fn set_then_remove_in_one_batch_is_no_change() {
         let mut state = HashState::new();
-        let mut t = Tracker::default();
-        apply_all(
+        let t = apply(
             &mut state,
-            &mut t,
             [
                 (Operation::Set, [1; 32], [10; 32]),
                 (Operation::Remove, [1; 32], [10; 32]),
