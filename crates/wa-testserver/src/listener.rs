@@ -298,10 +298,22 @@ where
         }
     }
     .await;
-    lock(&shared.hub).remove(&id);
     {
+        // The state lock first: a stanza routed after the hub entry is gone is queued by its
+        // router only once this block has queued what is still in the channel, so the queue
+        // keeps the routing order.
         let mut state = lock(&shared.state);
+        lock(&shared.hub).remove(&id);
         conn.handle_closed(&mut state);
+        // Stanzas routed here while the connection was ending still wait in the channel:
+        // they go to the device's offline queue (after the backlog handle_closed put back),
+        // not into the void.
+        rx.close();
+        while let Ok(cmd) = rx.try_recv() {
+            if let ConnCmd::Deliver(device, node) = cmd {
+                state.queue_offline(device, node);
+            }
+        }
     }
     while let Some(effect) = conn.poll_effect() {
         dispatch(effect, &shared, &mut pending_scan);
