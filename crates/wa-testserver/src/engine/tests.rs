@@ -400,6 +400,95 @@ fn login_answers_success_prekeys_and_unknown_iqs() {
     assert_eq!(c.conn.poll_timeout(), None);
 }
 
+fn queued(id: &str) -> Node {
+    Node::new("message").attr("id", id).build()
+}
+
+fn message_ids(nodes: &[Node]) -> Vec<String> {
+    nodes
+        .iter()
+        .filter(|n| n.tag == "message")
+        .map(|n| attr(n, "id").to_owned())
+        .collect()
+}
+
+#[test]
+fn a_long_offline_queue_leaves_in_chunks_with_live_stanzas_and_the_marker_behind_it() {
+    let mut h = Harness::new(6);
+    let (_, noise_key, _, _) = pair(&mut h, false);
+    let key = DeviceKey {
+        account: 0,
+        device: 1,
+    };
+    let total = BACKLOG_CHUNK * 2 + 5;
+    for i in 0..total {
+        h.state.queue_offline(key, queued(&format!("q{i}")));
+    }
+    let (mut c, first) = h.connect(noise_key, &login(1));
+    // `success` and the first chunk only; the rest waits.
+    assert_eq!(first[0].tag, "success");
+    let mut ids = message_ids(&first);
+    assert_eq!(ids.len(), BACKLOG_CHUNK);
+    assert!(c.conn.has_backlog());
+    // The client asks for the offline marker early: it must come after the whole queue.
+    let active = c.send(
+        &mut h,
+        &iq("1", "passive", "set", vec![Node::new("active").build()]),
+    );
+    assert!(active.iter().all(|n| n.tag != "ib"), "{active:?}");
+    // A stanza routed to the device meanwhile goes behind the queued ones.
+    c.conn
+        .handle_deliver(key, queued("live"), &mut h.state)
+        .unwrap();
+    let mut rest = Vec::new();
+    while c.conn.has_backlog() {
+        c.conn.pump_backlog().unwrap();
+        rest.extend(c.recv());
+    }
+    ids.extend(message_ids(&rest));
+    let mut want: Vec<String> = (0..total).map(|i| format!("q{i}")).collect();
+    want.push("live".into());
+    assert_eq!(ids, want);
+    let marker = rest
+        .iter()
+        .position(|n| n.tag == "ib")
+        .expect("offline marker");
+    let last_message = rest.iter().rposition(|n| n.tag == "message").unwrap();
+    assert!(marker > last_message);
+    assert_eq!(
+        attr(rest[marker].child("offline").unwrap(), "count"),
+        total.to_string()
+    );
+}
+
+#[test]
+fn an_unsent_offline_backlog_goes_back_to_the_queue_when_the_connection_ends() {
+    let mut h = Harness::new(7);
+    let (_, noise_key, _, _) = pair(&mut h, false);
+    let key = DeviceKey {
+        account: 0,
+        device: 1,
+    };
+    let total = BACKLOG_CHUNK + 3;
+    for i in 0..total {
+        h.state.queue_offline(key, queued(&format!("q{i}")));
+    }
+    let (mut c, first) = h.connect(noise_key, &login(1));
+    assert_eq!(message_ids(&first).len(), BACKLOG_CHUNK);
+    // Something new is queued for the device while the connection ends.
+    c.conn.handle_closed(&mut h.state);
+    h.state.queue_offline(key, queued("later"));
+    let left: Vec<String> = h
+        .state
+        .take_offline(key)
+        .iter()
+        .map(|n| attr(n, "id").to_owned())
+        .collect();
+    let mut want: Vec<String> = (BACKLOG_CHUNK..total).map(|i| format!("q{i}")).collect();
+    want.push("later".into());
+    assert_eq!(left, want);
+}
+
 #[test]
 fn offline_marker_falls_back_to_a_timer() {
     let mut h = Harness::new(5);
