@@ -24,6 +24,13 @@ impl Client {
         Ok(request.parse(&reply)?)
     }
 
+    /// Sends a request that changes `group`, then drops the cached metadata (it is stale).
+    async fn group_change<R: IqRequest>(&self, group: &Jid, request: &R) -> Result<()> {
+        self.group_request(request).await?;
+        self.send.groups.invalidate(group);
+        Ok(())
+    }
+
     /// Creates a group (or a community, see [`CreateGroup::community`]); the new group's
     /// metadata is cached and returned.
     pub async fn create_group(&self, request: &CreateGroup) -> Result<GroupInfo> {
@@ -68,21 +75,20 @@ impl Client {
 
     /// Leaves `group`.
     pub async fn leave_group(&self, group: &Jid) -> Result<()> {
-        self.group_request(&LeaveGroups::one(group.to_non_ad()))
-            .await?;
-        self.send.groups.invalidate(group);
-        Ok(())
+        self.group_change(group, &LeaveGroups::one(group.to_non_ad()))
+            .await
     }
 
     /// Changes the subject of `group`.
     pub async fn set_group_subject(&self, group: &Jid, subject: &str) -> Result<()> {
-        self.group_request(&SetSubject {
-            group: group.to_non_ad(),
-            subject: subject.to_owned(),
-        })
-        .await?;
-        self.send.groups.invalidate(group);
-        Ok(())
+        self.group_change(
+            group,
+            &SetSubject {
+                group: group.to_non_ad(),
+                subject: subject.to_owned(),
+            },
+        )
+        .await
     }
 
     /// Sets (or with an empty `text`, deletes) the description of `group`. `prev` is the id
@@ -93,37 +99,40 @@ impl Client {
         text: &str,
         prev: Option<&str>,
     ) -> Result<()> {
-        self.group_request(&SetDescription {
-            group: group.to_non_ad(),
-            text: text.to_owned(),
-            id: self.generate_message_id(),
-            prev: prev.map(str::to_owned),
-        })
-        .await?;
-        self.send.groups.invalidate(group);
-        Ok(())
+        self.group_change(
+            group,
+            &SetDescription {
+                group: group.to_non_ad(),
+                text: text.to_owned(),
+                id: self.generate_message_id(),
+                prev: prev.map(str::to_owned),
+            },
+        )
+        .await
     }
 
     /// Turns announce mode (only admins send) on or off.
     pub async fn set_group_announce(&self, group: &Jid, announce: bool) -> Result<()> {
-        self.group_request(&SetAnnounce {
-            group: group.to_non_ad(),
-            announce,
-        })
-        .await?;
-        self.send.groups.invalidate(group);
-        Ok(())
+        self.group_change(
+            group,
+            &SetAnnounce {
+                group: group.to_non_ad(),
+                announce,
+            },
+        )
+        .await
     }
 
     /// Turns locked mode (only admins edit the group info) on or off.
     pub async fn set_group_locked(&self, group: &Jid, locked: bool) -> Result<()> {
-        self.group_request(&SetLocked {
-            group: group.to_non_ad(),
-            locked,
-        })
-        .await?;
-        self.send.groups.invalidate(group);
-        Ok(())
+        self.group_change(
+            group,
+            &SetLocked {
+                group: group.to_non_ad(),
+                locked,
+            },
+        )
+        .await
     }
 
     /// The invite link of `group` (`https://chat.whatsapp.com/CODE`); with `reset` the old
