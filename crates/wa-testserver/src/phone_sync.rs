@@ -186,33 +186,7 @@ fn account_first_login<R: CryptoRng>(
             .app_state_keys
             .push(AppStateKey::generate(now_ms, rng));
     }
-    let key_index = state.devices.get(&device).map_or(0, |d| d.key_index);
-    let keys = state
-        .app_state_keys
-        .iter()
-        .map(|k| AppStateSyncKey {
-            key_id: Some(AppStateSyncKeyId {
-                key_id: Some(k.id.clone()),
-            }),
-            key_data: Some(AppStateSyncKeyData {
-                key_data: Some(k.data.to_vec()),
-                fingerprint: Some(AppStateSyncKeyFingerprint {
-                    raw_id: Some(0),
-                    current_index: Some(key_index),
-                    device_indexes: vec![0, key_index],
-                }),
-                timestamp: Some(k.timestamp),
-            }),
-        })
-        .collect();
-    let share = Message {
-        protocol_message: Some(Box::new(ProtocolMessage {
-            r#type: Some(protocol_message::Type::AppStateSyncKeyShare as i32),
-            app_state_sync_key_share: Some(AppStateSyncKeyShare { keys }),
-            ..Default::default()
-        })),
-        ..Default::default()
-    };
+    let share = key_share(state, device, &[]);
     // A small inline history: push names and PN -> LID mappings of the accounts.
     let history = HistorySync {
         sync_type: INITIAL_BOOTSTRAP,
@@ -252,4 +226,37 @@ fn account_first_login<R: CryptoRng>(
         peer_message(state, device, &share, now_ms, rng)?,
         peer_message(state, device, &notification, now_ms, rng)?,
     ])
+}
+
+/// The phone's key share of the keys named in `ids` that it holds (all of them when `ids` is
+/// empty), as it fingerprints them for `device`.
+pub(crate) fn key_share(a: &AccountState, device: u16, ids: &[Vec<u8>]) -> Message {
+    let key_index = a.devices.get(&device).map_or(0, |d| d.key_index);
+    let keys = a
+        .app_state_keys
+        .iter()
+        .filter(|k| ids.is_empty() || ids.contains(&k.id))
+        .map(|k| AppStateSyncKey {
+            key_id: Some(AppStateSyncKeyId {
+                key_id: Some(k.id.clone()),
+            }),
+            key_data: Some(AppStateSyncKeyData {
+                key_data: Some(k.data.to_vec()),
+                fingerprint: Some(AppStateSyncKeyFingerprint {
+                    raw_id: Some(0),
+                    current_index: Some(key_index),
+                    device_indexes: vec![0, key_index],
+                }),
+                timestamp: Some(k.timestamp),
+            }),
+        })
+        .collect();
+    Message {
+        protocol_message: Some(Box::new(ProtocolMessage {
+            r#type: Some(protocol_message::Type::AppStateSyncKeyShare as i32),
+            app_state_sync_key_share: Some(AppStateSyncKeyShare { keys }),
+            ..Default::default()
+        })),
+        ..Default::default()
+    }
 }

@@ -7,10 +7,7 @@ use rand_core::CryptoRng;
 use wa_binary::Node;
 use wa_proto::prost::Message as _;
 use wa_proto::proto::Message;
-use wa_proto::proto::message::{
-    AppStateSyncKey, AppStateSyncKeyData, AppStateSyncKeyFingerprint, AppStateSyncKeyId,
-    AppStateSyncKeyShare, ProtocolMessage, protocol_message,
-};
+use wa_proto::proto::message::protocol_message;
 
 use super::Connection;
 use super::stanza::result;
@@ -188,39 +185,6 @@ pub(super) fn is_peer_to_phone(node: &Node, device: DeviceKey, state: &ServerSta
     to.device() == 0 && state.acct(device.account).is_some_and(|a| a.owns(to))
 }
 
-/// The phone's key share of the keys named in `ids` that it holds (all of them when `ids` is
-/// empty), as it fingerprints them for `device`.
-fn key_share(a: &crate::state::AccountState, device: u16, ids: &[Vec<u8>]) -> Message {
-    let key_index = a.devices.get(&device).map_or(0, |d| d.key_index);
-    let keys = a
-        .app_state_keys
-        .iter()
-        .filter(|k| ids.is_empty() || ids.contains(&k.id))
-        .map(|k| AppStateSyncKey {
-            key_id: Some(AppStateSyncKeyId {
-                key_id: Some(k.id.clone()),
-            }),
-            key_data: Some(AppStateSyncKeyData {
-                key_data: Some(k.data.to_vec()),
-                fingerprint: Some(AppStateSyncKeyFingerprint {
-                    raw_id: Some(0),
-                    current_index: Some(key_index),
-                    device_indexes: vec![0, key_index],
-                }),
-                timestamp: Some(k.timestamp),
-            }),
-        })
-        .collect();
-    Message {
-        protocol_message: Some(Box::new(ProtocolMessage {
-            r#type: Some(protocol_message::Type::AppStateSyncKeyShare as i32),
-            app_state_sync_key_share: Some(AppStateSyncKeyShare { keys }),
-            ..Default::default()
-        })),
-        ..Default::default()
-    }
-}
-
 /// Decrypts what a companion sent the phone over their Signal session (a `msg`; the phone
 /// started the session) and strips the padding.
 fn phone_decrypt<R: CryptoRng>(
@@ -261,7 +225,7 @@ impl Connection {
                 .flat_map(|r| &r.key_ids)
                 .filter_map(|k| k.key_id.clone())
                 .collect();
-            let share = key_share(a, device.device, &ids);
+            let share = crate::phone_sync::key_share(a, device.device, &ids);
             tracing::info!(
                 conn = self.id,
                 ?device,
