@@ -1,13 +1,8 @@
 //! Symmetric primitives: HMAC-SHA256/512, HKDF-SHA256 with the zero salt, AES-256-CBC.
 
-use std::sync::OnceLock;
-
-use aes::Aes256;
-use aes::cipher::{BlockModeDecrypt, BlockModeEncrypt, KeyIvInit, block_padding::Pkcs7};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Sha256, Sha512};
 use subtle::ConstantTimeEq;
-use zeroize::Zeroize;
 
 type HmacSha256 = Hmac<Sha256>;
 type HmacSha512 = Hmac<Sha512>;
@@ -22,26 +17,6 @@ fn fallback_sha256() -> HmacSha256 {
 #[cold]
 fn fallback_sha512() -> HmacSha512 {
     <HmacSha512 as KeyInit>::new(&Default::default())
-}
-
-/// An HMAC-SHA256 state keyed once and cloned for each message (keying costs two compressions).
-#[derive(Clone)]
-pub(crate) struct KeyedHmac(HmacSha256);
-
-impl KeyedHmac {
-    /// Keys the state with `key`.
-    pub(crate) fn new(key: &[u8]) -> Self {
-        Self(HmacSha256::new_from_slice(key).unwrap_or_else(|_| fallback_sha256()))
-    }
-
-    /// HMAC-SHA256 of the concatenation of `parts`.
-    pub(crate) fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
-        let mut mac = self.0.clone();
-        for p in parts {
-            mac.update(p);
-        }
-        mac.finalize().into_bytes().into()
-    }
 }
 
 /// An HMAC-SHA256 computation fed piece by piece.
@@ -64,10 +39,7 @@ impl HmacSha256Stream {
     }
 }
 
-/// HMAC-SHA256 of the concatenation of `parts` under `key`.
-pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    KeyedHmac::new(key).mac(parts)
-}
+pub(crate) use wa_signal::crypto::hmac_sha256;
 
 /// HMAC-SHA512 of the concatenation of `parts` under `key`, truncated to its first 32 bytes.
 pub(crate) fn hmac_sha512_trunc32(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
@@ -83,25 +55,10 @@ pub(crate) fn hmac_sha512_trunc32(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     out
 }
 
-/// The HMAC state keyed with HKDF's default salt (32 zero bytes), built once per process.
-fn zero_salt() -> &'static KeyedHmac {
-    static ZERO_SALT: OnceLock<KeyedHmac> = OnceLock::new();
-    ZERO_SALT.get_or_init(|| KeyedHmac::new(&[0u8; 32]))
-}
-
-/// HKDF-SHA256 (RFC 5869) with no salt (32 zero bytes), expanded to `N` bytes (`N <= 8160`).
+/// HKDF-SHA256 (RFC 5869) with no salt (32 zero bytes), expanded to `N` bytes (`N <= 8160`):
+/// the same derivation as the Signal protocol's ([`wa_signal::crypto::hkdf`]).
 pub(crate) fn hkdf_zero_salt<const N: usize>(ikm: &[u8], info: &[u8]) -> [u8; N] {
-    let mut out = [0u8; N];
-    let mut prk = zero_salt().mac(&[ikm]);
-    let hk = hkdf::Hkdf::<Sha256>::from_prk(&prk);
-    prk.zeroize();
-    // A 32-byte PRK is always accepted, and every caller asks for far less than 255 blocks.
-    if let Ok(hk) = hk
-        && hk.expand(info, &mut out).is_err()
-    {
-        out.zeroize();
-    }
-    out
+    wa_signal::crypto::hkdf(ikm, None, info)
 }
 
 /// Constant-time equality of two byte strings (lengths are compared in the clear).
@@ -109,32 +66,11 @@ pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
-/// AES-256-CBC with PKCS#7 padding.
-pub(crate) fn aes_cbc_encrypt(key: &[u8; 32], iv: &[u8; 16], plaintext: &[u8]) -> Vec<u8> {
-    let len = plaintext.len();
-    let mut buf = vec![0u8; (len / 16 + 1) * 16];
-    if let Some(head) = buf.get_mut(..len) {
-        head.copy_from_slice(plaintext);
-    }
-    let enc = cbc::Encryptor::<Aes256>::new(key.into(), iv.into());
-    let n = match enc.encrypt_padded::<Pkcs7>(&mut buf, len) {
-        Ok(ct) => ct.len(),
-        Err(_) => 0, // the buffer always has room for a full padding block
-    };
-    buf.truncate(n);
-    buf
-}
+pub(crate) use wa_signal::crypto::aes_cbc_encrypt;
 
 /// AES-256-CBC decryption checking PKCS#7 padding; `None` for a bad length or padding.
 pub(crate) fn aes_cbc_decrypt(key: &[u8; 32], iv: &[u8; 16], ciphertext: &[u8]) -> Option<Vec<u8>> {
-    if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(16) {
-        return None;
-    }
-    let mut buf = ciphertext.to_vec();
-    let dec = cbc::Decryptor::<Aes256>::new(key.into(), iv.into());
-    let n = dec.decrypt_padded::<Pkcs7>(&mut buf).ok()?.len();
-    buf.truncate(n);
-    Some(buf)
+    wa_signal::crypto::aes_cbc_decrypt(key, iv, ciphertext).ok()
 }
 
 #[cfg(test)]

@@ -1,4 +1,7 @@
 //! Symmetric primitives as libsignal uses them: HMAC-SHA256, HKDF, AES-256-CBC with PKCS#7.
+//!
+//! WhatsApp's other formats build on the same ones (app-state patches use the same HKDF with
+//! the zero salt, HMAC-SHA256 and AES-256-CBC), so they are public for the crates above.
 
 use std::sync::OnceLock;
 
@@ -13,7 +16,7 @@ use crate::error::{Result, SignalError};
 type HmacSha256 = Hmac<Sha256>;
 
 /// HMAC-SHA256 of the concatenation of `parts` under `key`.
-pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     // HMAC accepts keys of any length, so this never fails.
     let mut mac = match HmacSha256::new_from_slice(key) {
         Ok(m) => m,
@@ -63,7 +66,7 @@ fn zero_salt_hmac() -> &'static KeyedHmac {
 ///
 /// With the zero salt (every per-message derivation), the extract step starts from a keyed
 /// state built once per process instead of hashing the salt's key blocks each time.
-pub(crate) fn hkdf<const N: usize>(ikm: &[u8], salt: Option<&[u8]>, info: &[u8]) -> [u8; N] {
+pub fn hkdf<const N: usize>(ikm: &[u8], salt: Option<&[u8]>, info: &[u8]) -> [u8; N] {
     let mut out = [0u8; N];
     let hk = match salt {
         Some(salt) => hkdf::Hkdf::<Sha256>::new(Some(salt), ikm),
@@ -86,7 +89,7 @@ pub(crate) fn hkdf<const N: usize>(ikm: &[u8], salt: Option<&[u8]>, info: &[u8])
 }
 
 /// AES-256-CBC encryption with PKCS#7 padding.
-pub(crate) fn aes_cbc_encrypt(key: &[u8; 32], iv: &[u8; 16], plaintext: &[u8]) -> Vec<u8> {
+pub fn aes_cbc_encrypt(key: &[u8; 32], iv: &[u8; 16], plaintext: &[u8]) -> Vec<u8> {
     let len = plaintext.len();
     let mut buf = vec![0u8; (len / 16 + 1) * 16];
     if let Some(head) = buf.get_mut(..len) {
@@ -101,8 +104,9 @@ pub(crate) fn aes_cbc_encrypt(key: &[u8; 32], iv: &[u8; 16], plaintext: &[u8]) -
     buf
 }
 
-/// AES-256-CBC decryption, checking PKCS#7 padding.
-pub(crate) fn aes_cbc_decrypt(key: &[u8; 32], iv: &[u8; 16], ciphertext: &[u8]) -> Result<Vec<u8>> {
+/// AES-256-CBC decryption, checking PKCS#7 padding: a ciphertext that is not a whole number of
+/// blocks, or whose padding is wrong, is [`SignalError::InvalidMessage`].
+pub fn aes_cbc_decrypt(key: &[u8; 32], iv: &[u8; 16], ciphertext: &[u8]) -> Result<Vec<u8>> {
     if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(16) {
         return Err(SignalError::InvalidMessage(
             "ciphertext is not a whole number of blocks",

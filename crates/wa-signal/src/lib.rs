@@ -59,7 +59,7 @@
     )
 )]
 
-mod crypto;
+pub mod crypto;
 pub mod error;
 pub mod group;
 pub mod keys;
