@@ -375,6 +375,14 @@ async fn burst(s: &Sizes) {
             n as f64 / cpu.as_secs_f64().max(1e-9),
         );
     }
+    if let Some(cpu) = received.process_cpu {
+        println!(
+            "burst: CPU time of the whole process (receiver thread, its decrypt threads, server) over those {}: {} = {:.1} µs per message",
+            ms(total),
+            ms(cpu),
+            cpu.as_secs_f64() * 1e6 / n as f64,
+        );
+    }
     server.shutdown().await;
 }
 
@@ -414,6 +422,8 @@ struct BurstReceived {
     connected: Option<Duration>,
     /// CPU time of the receiving thread, where Linux reports it.
     cpu: Option<Duration>,
+    /// CPU time of the whole process (receiver, any threads it starts, server) meanwhile.
+    process_cpu: Option<Duration>,
     /// The next expected sequence number of every chat (= how many arrived in order).
     last_seq: HashMap<Jid, usize>,
 }
@@ -426,6 +436,7 @@ async fn receive_burst<C: Container + 'static>(
     chats: usize,
 ) -> BurstReceived {
     let cpu0 = thread_cpu();
+    let process0 = process_cpu();
     let t0 = Instant::now();
     let (_client, mut events) = Client::start(config, container, None).await.unwrap();
     let mut next_seq: HashMap<Jid, usize> = HashMap::new();
@@ -458,12 +469,16 @@ async fn receive_burst<C: Container + 'static>(
     }
     let total = t0.elapsed();
     let cpu = thread_cpu().zip(cpu0).map(|(b, a)| b.saturating_sub(a));
+    let process_cpu = process_cpu()
+        .zip(process0)
+        .map(|(b, a)| b.saturating_sub(a));
     assert_eq!(next_seq.len(), chats);
     BurstReceived {
         total,
         first: first.unwrap_or_default(),
         connected,
         cpu,
+        process_cpu,
         last_seq: next_seq,
     }
 }
@@ -545,7 +560,18 @@ fn main() {
 /// User + system CPU time of the calling thread so far (Linux `/proc/thread-self/stat`,
 /// clock ticks of 10 ms), or `None` where that file does not exist.
 fn thread_cpu() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    stat_cpu("/proc/thread-self/stat")
+}
+
+/// User + system CPU time of the whole process so far (all its threads, ended ones included;
+/// `/proc/self/stat`), or `None` where that file does not exist.
+fn process_cpu() -> Option<Duration> {
+    stat_cpu("/proc/self/stat")
+}
+
+/// utime + stime of a `/proc` stat file.
+fn stat_cpu(path: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(path).ok()?;
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
     let rest = stat.rsplit_once(')')?.1;
     let fields: Vec<&str> = rest.split_whitespace().collect();

@@ -30,6 +30,7 @@
 mod buffer;
 pub mod group;
 mod notification;
+mod parallel;
 mod receipt;
 mod retry;
 mod serde_helpers;
@@ -127,6 +128,36 @@ struct Batch<'s, S: Store + ?Sized> {
     delivered: HashSet<MessageKey>,
     /// Ciphertexts decrypted (and buffered) in this run.
     buffered: HashSet<[u8; 32]>,
+    /// Payloads decrypted ahead of the loop on several threads ([`parallel`]).
+    pre: parallel::Ahead,
+}
+
+/// A `<message>` stanza of a run, parsed once.
+struct Parsed {
+    info: core::result::Result<MessageInfo, MessageError>,
+    /// The key of `info`, when it parsed.
+    key: Option<MessageKey>,
+    encs: core::result::Result<Vec<EncPayload>, MessageError>,
+    /// The ciphertext hash of each of `encs` (the event buffer's key).
+    hashes: Vec<[u8; 32]>,
+}
+
+impl Parsed {
+    fn new(node: &Node, pn: &Jid, lid: Option<&Jid>) -> Self {
+        let encs = enc_payloads(node);
+        let hashes = (encs
+            .as_ref()
+            .map(|e| e.iter().map(|e| buffer::hash(&e.ciphertext))))
+        .map(Iterator::collect)
+        .unwrap_or_default();
+        let info = MessageInfo::parse(node, pn, lid);
+        Self {
+            key: info.as_ref().ok().map(key_of),
+            info,
+            encs,
+            hashes,
+        }
+    }
 }
 
 /// What became of one `<enc>`.
@@ -279,23 +310,40 @@ impl Receiver {
             txn: Transaction::new(store),
             delivered: HashSet::new(),
             buffered: HashSet::new(),
+            pre: parallel::Ahead::default(),
         };
-        // One store question for every ciphertext of the run (was it decrypted before?).
-        let hashes: Vec<[u8; 32]> = nodes
+        // Every message stanza parsed once (without our own JIDs `message` fails below).
+        let own = own_jids(device).ok();
+        let mut parsed: Vec<Option<Parsed>> = nodes
             .iter()
-            .filter(|n| n.tag.as_str() == "message")
-            .filter_map(|n| enc_payloads(n).ok())
+            .map(|n| match &own {
+                Some((pn, lid)) if n.tag.as_str() == "message" => {
+                    Some(Parsed::new(n, pn, lid.as_ref()))
+                }
+                _ => None,
+            })
+            .collect();
+        // One store question for every ciphertext of the run (was it decrypted before?).
+        let hashes: Vec<[u8; 32]> = parsed
+            .iter()
             .flatten()
-            .map(|enc| buffer::hash(&enc.ciphertext))
+            .flat_map(|p| p.hashes.iter().copied())
             .collect();
         if hashes.len() > 1 {
             batch.txn.prefetch_buffered_events(&hashes).await?;
         }
+        batch.pre = parallel::predecrypt(&batch.txn, &self.recent, &parsed, rng).await?;
         let mut outs = Vec::with_capacity(nodes.len());
-        for node in nodes {
+        for (i, node) in nodes.iter().enumerate() {
             outs.push(match node.tag.as_str() {
                 "message" => {
-                    self.message(&mut batch, device, node, unix_now, rng)
+                    let Some((pn, lid)) = &own else {
+                        return Err(Error::NotPaired);
+                    };
+                    let p = parsed.get_mut(i).and_then(Option::take);
+                    let p = p.unwrap_or_else(|| Parsed::new(node, pn, lid.as_ref()));
+                    let own = (pn, lid.as_ref());
+                    self.message(&mut batch, device, node, (i, p), own, unix_now, rng)
                         .await?
                 }
                 "receipt" => self.receipt(device, node),
@@ -338,11 +386,15 @@ impl Receiver {
         out
     }
 
+    /// Handles the `<message>` at `index` in the run (`parsed`: the stanza parsed already).
+    #[allow(clippy::too_many_arguments)]
     async fn message<S, R>(
         &mut self,
         batch: &mut Batch<'_, S>,
         device: &Device,
         node: &Node,
+        (index, parsed): (usize, Parsed),
+        (pn, lid): (&Jid, Option<&Jid>),
         unix_now: u64,
         rng: &mut R,
     ) -> Result<Output>
@@ -352,8 +404,13 @@ impl Receiver {
     {
         let mut out = Output::default();
         let ack = ack_for(node)?;
-        let (pn, lid) = own_jids(device)?;
-        let info = match MessageInfo::parse(node, &pn, lid.as_ref()) {
+        let Parsed {
+            info,
+            key,
+            encs,
+            hashes,
+        } = parsed;
+        let info = match info {
             Ok(info) => info,
             Err(e) => {
                 warn!(error = %e, "unusable message stanza");
@@ -361,13 +418,13 @@ impl Receiver {
                 return Ok(out);
             }
         };
-        let key = key_of(&info);
+        let key = key.unwrap_or_else(|| key_of(&info));
         if self.recent.contains(&key) || batch.delivered.contains(&key) {
             debug!(id = %info.id, "duplicate message dropped");
             out.send.push(ack);
             return Ok(out);
         }
-        let encs = match enc_payloads(node) {
+        let encs = match encs {
             Ok(encs) if !encs.is_empty() => encs,
             Ok(_) => {
                 out.events.push(Event::UndecryptableMessage {
@@ -389,9 +446,18 @@ impl Receiver {
         let mut delivered = false;
         let mut delivered_plumbing = false;
         let mut failure: Option<(String, bool)> = None;
-        for enc in &encs {
+        for (j, (enc, hash)) in encs.iter().zip(hashes).enumerate() {
+            let pre = batch.pre.take((index, j));
             match self
-                .decrypt(batch, node, &info, enc, unix_now, rng, &pn, lid.as_ref())
+                .decrypt(
+                    batch,
+                    node,
+                    &info,
+                    (enc, hash, pre),
+                    unix_now,
+                    rng,
+                    (pn, lid),
+                )
                 .await?
             {
                 Decrypted::Event(ev, hash) => {
@@ -489,17 +555,31 @@ impl Receiver {
         batch: &mut Batch<'_, S>,
         node: &Node,
         info: &MessageInfo,
-        enc: &EncPayload,
+        (enc, hash, pre): (&EncPayload, [u8; 32], Option<parallel::Predecrypted>),
         unix_now: u64,
         rng: &mut R,
-        own_pn: &Jid,
-        own_lid: Option<&Jid>,
+        (own_pn, own_lid): (&Jid, Option<&Jid>),
     ) -> Result<Decrypted>
     where
         S: Store + ?Sized,
         R: CryptoRng + Send + ?Sized,
     {
-        let hash = buffer::hash(&enc.ciphertext);
+        if let Some(pre) = pre {
+            // Decrypted ahead on another thread; its session writes are in the transaction.
+            // Its ciphertext is neither in the store's buffer nor repeated in the run (or
+            // it would not have been decrypted ahead), so the checks below are skipped.
+            return match pre {
+                Ok(padded) => {
+                    self.finish(batch, node, info, enc, hash, &padded, unix_now)
+                        .await
+                }
+                Err(SignalError::DuplicateMessage(_)) => Ok(Decrypted::Duplicate),
+                Err(e) => Ok(Decrypted::Failed {
+                    reason: e.to_string(),
+                    retry: true,
+                }),
+            };
+        }
         if batch.buffered.contains(&hash) {
             // Decrypted earlier in this run: the same ciphertext again.
             return Ok(Decrypted::Duplicate);

@@ -784,3 +784,288 @@ async fn a_failed_batch_commit_acks_nothing_and_the_redelivery_is_not_a_duplicat
     assert_eq!(texts, ["first", "second"]);
     assert!(outs.iter().all(|o| o.send.len() == 2));
 }
+
+/// One contact device of a parallel run: its sender, stanza `from` and `sender_lid`.
+struct Chat {
+    sender: Sender,
+    from: &'static str,
+    lid: Option<&'static str>,
+}
+
+impl Chat {
+    async fn new<S: Store + ?Sized>(
+        store: &S,
+        seed: u64,
+        from: &'static str,
+        lid: Option<&'static str>,
+    ) -> Self {
+        Self {
+            sender: Sender::new(store, seed).await,
+            from,
+            lid,
+        }
+    }
+
+    fn stanza(&mut self, id: &str, body: &str) -> Node {
+        let extra: Vec<(&str, &str)> = self.lid.map(|l| ("sender_lid", l)).into_iter().collect();
+        stanza(self.from, id, &extra, self.sender.enc(&text(body)))
+    }
+}
+
+/// `per` messages from every chat, interleaved round robin; bodies are "<chat> <seq>".
+fn interleaved(chats: &mut [Chat], per: usize) -> Vec<Node> {
+    let mut run = Vec::new();
+    for seq in 0..per {
+        for (c, chat) in chats.iter_mut().enumerate() {
+            run.push(chat.stanza(&format!("R{c}-{seq}"), &format!("{c} {seq}")));
+        }
+    }
+    run
+}
+
+/// The (partitions, payloads) the last batch on this thread decrypted ahead.
+fn ahead() -> (usize, usize) {
+    parallel::AHEAD.with(std::cell::Cell::get)
+}
+
+/// What one output amounts to, for comparing two ways of handling the same stanzas: the
+/// delivered texts and undecryptable reasons, then the tags (and receipt types) sent.
+fn summary(out: &Output) -> (Vec<String>, Vec<String>) {
+    let events = (out.events.iter())
+        .map(|e| match e {
+            Event::Message(ev) => format!(
+                "{} {}",
+                ev.info.id,
+                ev.message.conversation.as_deref().unwrap_or("")
+            ),
+            Event::UndecryptableMessage { info, reason } => format!("{} ! {reason}", info.id),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    let send = (out.send.iter())
+        .map(|n| format!("{} {}", n.tag, attr(n, "type")))
+        .collect();
+    (events, send)
+}
+
+/// Asserts every chat's bodies arrived once each, in order.
+fn assert_per_chat_order(outs: &[Output], chats: usize, per: usize) {
+    let mut next = vec![0usize; chats];
+    for out in outs {
+        for e in &out.events {
+            let Event::Message(ev) = e else { continue };
+            let body = ev.message.conversation.as_deref().unwrap_or("");
+            let (c, seq) = body.split_once(' ').unwrap();
+            let (c, seq): (usize, usize) = (c.parse().unwrap(), seq.parse().unwrap());
+            assert_eq!(
+                seq, next[c],
+                "chat {c}: {seq} arrived when {} was next",
+                next[c]
+            );
+            next[c] += 1;
+        }
+    }
+    assert_eq!(next, vec![per; chats]);
+}
+
+#[tokio::test]
+async fn a_big_run_from_several_chats_decrypts_them_apart_in_order_with_one_commit() {
+    let container = wa_store::conformance::FaultyContainer::new(MemoryContainer::new());
+    let store = container.create(receiver_device(30)).await.unwrap();
+    let mut chats = [
+        Chat::new(&store, 31, "222:1@s.whatsapp.net", Some("777:1@lid")).await,
+        Chat::new(&store, 32, "333:2@s.whatsapp.net", Some("778:2@lid")).await,
+        Chat::new(&store, 33, "444:1@s.whatsapp.net", None).await,
+        Chat::new(&store, 34, "555:4@lid", None).await,
+    ];
+    let stanzas = interleaved(&mut chats, 12);
+    let mut rx = Receiver::default();
+    let before = container.faults().failed();
+    container.faults().fail_after(1);
+    let outs = run_batch(&mut rx, &store, &stanzas).await.unwrap();
+    container.faults().heal();
+    // One commit for the run, and all four sessions' 48 payloads were decrypted ahead.
+    assert_eq!(container.faults().failed(), before);
+    assert_eq!(ahead(), (4, 48));
+    assert_per_chat_order(&outs, 4, 12);
+    for out in &outs {
+        let sent: Vec<&str> = out.send.iter().map(|n| n.tag.as_str()).collect();
+        assert_eq!(sent, ["receipt", "ack"]);
+        let [hash] = out.handled.as_slice() else {
+            panic!("{:?}", out.handled)
+        };
+        assert!(
+            store
+                .buffered_event(hash)
+                .await
+                .unwrap()
+                .unwrap()
+                .plaintext
+                .is_some()
+        );
+    }
+    // Each chat's consumed one-time prekey is gone and every session kept advancing: the next
+    // message of each decrypts one by one.
+    for (c, chat) in chats.iter_mut().enumerate() {
+        let out = run(&mut rx, &store, &chat.stanza(&format!("N{c}"), "next")).await;
+        assert_eq!(
+            message_event(&out).message.conversation.as_deref(),
+            Some("next")
+        );
+    }
+    assert_eq!(ahead(), (0, 0));
+    // The same run again is all duplicates: acks only, nothing decrypted.
+    let outs = run_batch(&mut rx, &store, &stanzas).await.unwrap();
+    assert!(
+        outs.iter()
+            .all(|o| o.events.is_empty() && o.send.len() == 1)
+    );
+}
+
+#[tokio::test]
+async fn a_parallel_run_ends_where_handling_it_stanza_by_stanza_does() {
+    // Two stores with the same keys get the same stanzas: one as a single run decrypted
+    // apart, the other one stanza per run (sequentially, one commit each).
+    let a = memory_store(40).await;
+    let b = memory_store(40).await;
+    let mut chats = [
+        Chat::new(&a, 41, "222:1@s.whatsapp.net", Some("777:1@lid")).await,
+        Chat::new(&a, 42, "333:1@s.whatsapp.net", None).await,
+        Chat::new(&a, 43, "556:1@lid", None).await,
+    ];
+    for seed in [41, 42, 43] {
+        Sender::new(&b, seed).await; // The same one-time prekeys in b.
+    }
+    let mut stanzas = interleaved(&mut chats, 14);
+    // A garbled payload in the middle of chat 1: undecryptable, retried, and the chat goes on
+    // after it.
+    if let wa_binary::Content::Nodes(children) = &mut stanzas[3 * 5 + 1].content
+        && let Some(enc) = children.iter_mut().find(|c| c.tag.as_str() == "enc")
+        && let wa_binary::Content::Bytes(ct) = &mut enc.content
+    {
+        ct.fill(0x33);
+    }
+    let mut rx_a = Receiver::default();
+    let outs_a = run_batch(&mut rx_a, &a, &stanzas).await.unwrap();
+    assert_eq!(ahead(), (3, 42));
+    let mut rx_b = Receiver::default();
+    let mut outs_b = Vec::new();
+    for node in &stanzas {
+        outs_b.push(run(&mut rx_b, &b, node).await);
+    }
+    let sa: Vec<_> = outs_a.iter().map(summary).collect();
+    let sb: Vec<_> = outs_b.iter().map(summary).collect();
+    assert_eq!(sa, sb);
+    let failed = &sa[3 * 5 + 1];
+    assert!(failed.0[0].contains(" ! "), "{failed:?}");
+    assert_eq!(failed.1, ["receipt retry", "ack "]);
+    // The same identities, prekeys and sessions exist on both sides.
+    for device in ["777:1@lid", "333:1@s.whatsapp.net", "556:1@lid"] {
+        let addr = address(&jid(device));
+        assert_eq!(
+            a.identity(&addr).await.unwrap(),
+            b.identity(&addr).await.unwrap()
+        );
+        assert!(a.session(&addr).await.unwrap().is_some());
+        assert!(b.session(&addr).await.unwrap().is_some());
+    }
+    let counts = (
+        a.pre_key_counts().await.unwrap(),
+        b.pre_key_counts().await.unwrap(),
+    );
+    assert_eq!(format!("{:?}", counts.0), format!("{:?}", counts.1));
+    for id in 1..=6 {
+        assert_eq!(
+            a.pre_key(id).await.unwrap().is_some(),
+            b.pre_key(id).await.unwrap().is_some(),
+            "prekey {id}"
+        );
+    }
+    // And both go on decrypting each chat.
+    for (c, chat) in chats.iter_mut().enumerate() {
+        let node = chat.stanza(&format!("N{c}"), "next");
+        let out_a = run(&mut rx_a, &a, &node).await;
+        let out_b = run(&mut rx_b, &b, &node).await;
+        assert_eq!(summary(&out_a), summary(&out_b));
+        assert_eq!(
+            message_event(&out_a).message.conversation.as_deref(),
+            Some("next")
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failed_commit_of_a_parallel_run_acks_nothing_and_the_redelivery_is_delivered_once() {
+    let container = wa_store::conformance::FaultyContainer::new(MemoryContainer::new());
+    let store = container.create(receiver_device(50)).await.unwrap();
+    let mut chats = [
+        Chat::new(&store, 51, "222:1@s.whatsapp.net", Some("777:1@lid")).await,
+        Chat::new(&store, 52, "333:1@s.whatsapp.net", Some("778:1@lid")).await,
+    ];
+    let stanzas = interleaved(&mut chats, 20);
+    let mut rx = Receiver::default();
+    container.faults().fail_after(0);
+    assert!(run_batch(&mut rx, &store, &stanzas).await.is_err());
+    assert_eq!(ahead(), (2, 40));
+    container.faults().heal();
+    assert!(store.pending_events().await.unwrap().is_empty());
+    for lid in ["777:1@lid", "778:1@lid"] {
+        let addr = address(&jid(lid));
+        assert!(store.session(&addr).await.unwrap().is_none(), "{lid}");
+    }
+    // The redelivery decrypts (no spent keys, nothing remembered as delivered).
+    let outs = run_batch(&mut rx, &store, &stanzas).await.unwrap();
+    assert_eq!(ahead(), (2, 40));
+    assert_per_chat_order(&outs, 2, 20);
+    assert!(outs.iter().all(|o| o.send.len() == 2));
+}
+
+#[tokio::test]
+async fn chats_a_run_could_reach_another_way_stay_sequential_while_the_others_go_apart() {
+    let store = memory_store(60).await;
+    let mut rx = Receiver::default();
+    // Chat 0 has a session under its phone number: a message carrying its LID moves it.
+    let mut moving = Chat::new(&store, 61, "222:1@s.whatsapp.net", None).await;
+    let first = moving.stanza("M0", "before");
+    assert_eq!(
+        message_event(&run(&mut rx, &store, &first).await)
+            .message
+            .conversation
+            .as_deref(),
+        Some("before")
+    );
+    moving.lid = Some("777:1@lid");
+    let mut chats = [
+        moving,
+        Chat::new(&store, 62, "333:1@s.whatsapp.net", Some("778:1@lid")).await,
+        Chat::new(&store, 63, "444:1@s.whatsapp.net", Some("779:1@lid")).await,
+        Chat::new(&store, 64, "555:1@s.whatsapp.net", Some("770:1@lid")).await,
+    ];
+    let mut stanzas = interleaved(&mut chats, 20);
+    // Chat 3's fourth message comes again later in the run.
+    let repeat = stanzas[3 * 4 + 3].clone();
+    stanzas.insert(6 * 4, repeat);
+    let outs = run_batch(&mut rx, &store, &stanzas).await.unwrap();
+    // Only chats 1 and 2 went apart.
+    assert_eq!(ahead(), (2, 40));
+    assert_per_chat_order(&outs, 4, 20);
+    let repeated = &outs[6 * 4];
+    assert!(repeated.events.is_empty());
+    assert_eq!(repeated.send.len(), 1);
+    // The phone-number session moved to the LID and keeps decrypting there.
+    let next = chats[0].stanza("N0", "next");
+    assert_eq!(
+        message_event(&run(&mut rx, &store, &next).await)
+            .message
+            .conversation
+            .as_deref(),
+        Some("next")
+    );
+    assert!(
+        store
+            .session(&address(&jid("777:1@lid")))
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
