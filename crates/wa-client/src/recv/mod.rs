@@ -37,7 +37,7 @@ mod serde_helpers;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use rand_core::CryptoRng;
@@ -114,10 +114,22 @@ impl RecentIds {
 }
 
 /// The state of the receive pipeline that outlives one connection.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Receiver {
     retries: retry::RetryCounter,
     recent: RecentIds,
+    /// Threads a big run's 1:1 payloads may be decrypted on ([`parallel`]); 1 turns that off.
+    decrypt_threads: usize,
+}
+
+impl Default for Receiver {
+    fn default() -> Self {
+        Self {
+            retries: retry::RetryCounter::default(),
+            recent: RecentIds::default(),
+            decrypt_threads: parallel::default_threads(),
+        }
+    }
 }
 
 /// The state of one receive run ([`Receiver::handle_batch`]).
@@ -128,6 +140,9 @@ struct Batch<'s, S: Store + ?Sized> {
     delivered: HashSet<MessageKey>,
     /// Ciphertexts decrypted (and buffered) in this run.
     buffered: HashSet<[u8; 32]>,
+    /// The event-buffer entries the store held for this run's ciphertexts when it began
+    /// (asked once for the whole run; usually none).
+    stored: HashMap<[u8; 32], BufferedEvent>,
     /// Payloads decrypted ahead of the loop on several threads ([`parallel`]).
     pre: parallel::Ahead,
 }
@@ -199,6 +214,19 @@ fn put_mapping(changes: &mut Changes, a: &Jid, b: Option<&Jid>) {
         }
         _ => {}
     }
+}
+
+/// Unpads a decrypted payload (`<enc v>`) and decodes its `Message`; returns it with the
+/// unpadded bytes.
+pub(super) fn decode_payload(
+    padded: &[u8],
+    version: u32,
+) -> core::result::Result<(wa_proto::proto::Message, &[u8]), MessageError> {
+    unpad(padded, version).and_then(|plain| {
+        wa_proto::proto::Message::decode(plain)
+            .map(|m| (m, plain))
+            .map_err(|e| MessageError::Malformed(format!("message protobuf: {e}")))
+    })
 }
 
 fn own_jids(device: &Device) -> Result<(Jid, Option<Jid>)> {
@@ -310,6 +338,7 @@ impl Receiver {
             txn: Transaction::new(store),
             delivered: HashSet::new(),
             buffered: HashSet::new(),
+            stored: HashMap::new(),
             pre: parallel::Ahead::default(),
         };
         // Every message stanza parsed once (without our own JIDs `message` fails below).
@@ -329,10 +358,20 @@ impl Receiver {
             .flatten()
             .flat_map(|p| p.hashes.iter().copied())
             .collect();
-        if hashes.len() > 1 {
-            batch.txn.prefetch_buffered_events(&hashes).await?;
+        if !hashes.is_empty() {
+            let found = store.buffered_events(&hashes).await?;
+            batch.stored = found.into_iter().map(|e| (e.hash, e)).collect();
         }
-        batch.pre = parallel::predecrypt(&batch.txn, &self.recent, &parsed, rng).await?;
+        if self.decrypt_threads > 1 {
+            batch.pre = parallel::predecrypt(
+                &batch.txn,
+                (&self.recent, &batch.stored),
+                &parsed,
+                self.decrypt_threads,
+                rng,
+            )
+            .await?;
+        }
         let mut outs = Vec::with_capacity(nodes.len());
         for (i, node) in nodes.iter().enumerate() {
             outs.push(match node.tag.as_str() {
@@ -569,8 +608,11 @@ impl Receiver {
             // Its ciphertext is neither in the store's buffer nor repeated in the run (or
             // it would not have been decrypted ahead), so the checks below are skipped.
             return match pre {
-                Ok(padded) => {
-                    self.finish(batch, node, info, enc, hash, &padded, unix_now)
+                Ok(parallel::Plain { padded, decoded }) => {
+                    // Unpadded and decoded on the decrypting thread too; `len` is the
+                    // unpadded prefix.
+                    let decoded = decoded.map(|(m, len)| (m, padded.get(..len).unwrap_or(&padded)));
+                    self.finish(batch, node, info, hash, decoded, unix_now)
                         .await
                 }
                 Err(SignalError::DuplicateMessage(_)) => Ok(Decrypted::Duplicate),
@@ -584,7 +626,8 @@ impl Receiver {
             // Decrypted earlier in this run: the same ciphertext again.
             return Ok(Decrypted::Duplicate);
         }
-        if let Some(buffered) = batch.txn.buffered_event(&hash).await? {
+        // Not buffered by this run (`buffered`), so only the store can hold it.
+        if let Some(buffered) = batch.stored.get(&hash).cloned() {
             return Ok(match buffered.plaintext {
                 Some(bytes) => match buffer::decode(&bytes, own_pn, own_lid) {
                     Ok(ev) => Decrypted::Event(Box::new(ev), hash),
@@ -617,8 +660,9 @@ impl Receiver {
                 .await;
                 match res {
                     Ok(padded) => {
+                        let decoded = decode_payload(&padded, enc.version);
                         return self
-                            .finish(batch, node, info, enc, hash, &padded, unix_now)
+                            .finish(batch, node, info, hash, decoded, unix_now)
                             .await;
                     }
                     Err(GroupError::Store(e)) => return Err(Error::Store(e)),
@@ -648,30 +692,25 @@ impl Receiver {
                 });
             }
         };
-        self.finish(batch, node, info, enc, hash, &padded, unix_now)
+        let decoded = decode_payload(&padded, enc.version);
+        self.finish(batch, node, info, hash, decoded, unix_now)
             .await
     }
 
-    /// Unpads and decodes a decrypted payload, stores a group sender key it distributes, and
-    /// commits everything with the buffered plaintext.
-    #[allow(clippy::too_many_arguments)]
+    /// Takes a decrypted payload (`decoded`: its `Message` and unpadded bytes, see
+    /// [`decode_payload`]), stores a group sender key it distributes, and adds everything with
+    /// the buffered plaintext to the run's transaction.
     async fn finish<S: Store + ?Sized>(
         &mut self,
         batch: &mut Batch<'_, S>,
         node: &Node,
         info: &MessageInfo,
-        enc: &EncPayload,
         hash: [u8; 32],
-        padded: &[u8],
+        decoded: core::result::Result<(wa_proto::proto::Message, &[u8]), MessageError>,
         unix_now: u64,
     ) -> Result<Decrypted> {
         let server_timestamp = i64::try_from(info.timestamp).unwrap_or(i64::MAX);
         let inserted_at = i64::try_from(unix_now).unwrap_or(i64::MAX);
-        let decoded = unpad(padded, enc.version).and_then(|plain| {
-            wa_proto::proto::Message::decode(plain)
-                .map(|m| (m, plain))
-                .map_err(|e| MessageError::Malformed(format!("message protobuf: {e}")))
-        });
         let (message, plain) = match decoded {
             Ok(m) => m,
             Err(e) => {

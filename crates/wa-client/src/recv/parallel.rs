@@ -32,11 +32,13 @@ use wa_signal::{
     IdentityKeyPair, PreKeyDecryption, PreKeyRecord, PublicKey, SessionRecord, SignalError,
     SignedPreKeyRecord,
 };
-use wa_store::{Store, Transaction};
+use wa_store::{BufferedEvent, Store, Transaction};
 
-use super::{MessageKey, Parsed, RecentIds, address};
+use super::{MessageKey, Parsed, RecentIds, address, decode_payload};
+use crate::error::MessageError;
 use crate::error::{Error, Result};
 use crate::message::EncType;
+use wa_proto::proto::Message;
 
 /// Fewest 1:1 payloads in a run for decrypting it on several threads.
 pub(crate) const MIN_JOBS: usize = 32;
@@ -44,11 +46,42 @@ pub(crate) const MIN_JOBS: usize = 32;
 /// Most threads one run uses (the calling one included).
 const MAX_WORKERS: usize = 4;
 
+/// Fewest cores for decrypting apart by default. On the 2-core VM of `docs/performance.md`
+/// the extra thread only competed with the rest of the process (the burst bench got slower:
+/// 63k instead of 71k messages/s, 19 instead of 18 µs of process CPU per message).
+const MIN_CORES: usize = 4;
+
 /// One `<enc>` of a run: (index of its stanza in the run, index of the `<enc>` in the stanza).
 pub(super) type Slot = (usize, usize);
 
-/// A payload decrypted ahead of the receive loop: the padded plaintext, or why it failed.
-pub(super) type Predecrypted = core::result::Result<Vec<u8>, SignalError>;
+/// A payload decrypted ahead of the receive loop: its plaintext, or why it did not decrypt.
+pub(super) type Predecrypted = core::result::Result<Plain, SignalError>;
+
+/// A payload's plaintext, unpadded and decoded on the decrypting thread.
+pub(super) struct Plain {
+    /// The decrypted bytes, padding included.
+    pub(super) padded: Vec<u8>,
+    /// The decoded `Message` and the length of the unpadded prefix of `padded`, or why it
+    /// does not unpad or decode ([`super::decode_payload`]).
+    pub(super) decoded: core::result::Result<(Message, usize), MessageError>,
+}
+
+impl Plain {
+    fn new(padded: Vec<u8>, version: u32) -> Self {
+        let decoded = decode_payload(&padded, version).map(|(m, plain)| (m, plain.len()));
+        Self { padded, decoded }
+    }
+}
+
+/// Prints sizes only, never plaintext.
+impl core::fmt::Debug for Plain {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Plain")
+            .field("padded_len", &self.padded.len())
+            .field("decoded", &self.decoded.as_ref().map(|(_, len)| len))
+            .finish()
+    }
+}
 
 /// The payloads of a run decrypted ahead, by stanza and `<enc>` index.
 #[derive(Debug, Default)]
@@ -84,6 +117,8 @@ thread_local! {
 /// One payload to decrypt.
 struct Job<'a> {
     slot: Slot,
+    /// The `<enc v>` (how the plaintext is padded).
+    version: u32,
     kind: JobKind<'a>,
 }
 
@@ -98,7 +133,9 @@ enum Outcome {
     /// A `pkmsg` that decrypted: its sender's identity is trusted on the way back.
     PreKey {
         identity: PublicKey,
-        decrypted: PreKeyDecryption,
+        /// The one-time prekey it consumed.
+        consumed: Option<u32>,
+        plain: Plain,
     },
 }
 
@@ -139,8 +176,9 @@ struct PnSender {
 /// payloads without one take the sequential path. Store failures are returned.
 pub(super) async fn predecrypt<S, R>(
     txn: &Transaction<'_, S>,
-    recent: &RecentIds,
+    (recent, stored): (&RecentIds, &HashMap<[u8; 32], BufferedEvent>),
     parsed: &[Option<Parsed>],
+    threads: usize,
     rng: &mut R,
 ) -> Result<Ahead>
 where
@@ -161,7 +199,7 @@ where
     if candidates < MIN_JOBS {
         return Ok(out);
     }
-    let Some(partitions) = partition(txn, recent, parsed).await? else {
+    let Some(partitions) = partition(txn, (recent, stored), parsed).await? else {
         return Ok(out);
     };
     #[cfg(test)]
@@ -179,14 +217,15 @@ where
             rng: ChaCha20Rng::from_seed(seed),
         });
     }
-    let done = run(loaded, keys.as_ref());
+    let done = run(loaded, keys.as_ref(), threads);
     for d in done {
         for (slot, outcome) in d.outcomes {
             let plain = match outcome {
                 Outcome::Plain(p) => p,
                 Outcome::PreKey {
                     identity,
-                    decrypted,
+                    consumed,
+                    plain,
                 } => {
                     match trust_identity(txn, &d.address, &identity, true).await {
                         Ok(_) => {}
@@ -197,10 +236,10 @@ where
                         }
                         Err(e) => return Err(Error::Protocol(e.to_string())),
                     }
-                    if let Some(id) = decrypted.consumed_pre_key_id {
+                    if let Some(id) = consumed {
                         txn.remove_pre_key(id).await?;
                     }
-                    Ok(decrypted.plaintext)
+                    Ok(plain)
                 }
             };
             out.put(slot, plain);
@@ -216,7 +255,7 @@ where
 /// payloads) can be decrypted apart.
 async fn partition<'a, S: Store + ?Sized>(
     txn: &Transaction<'_, S>,
-    recent: &RecentIds,
+    (recent, stored): (&RecentIds, &HashMap<[u8; 32], BufferedEvent>),
     parsed: &'a [Option<Parsed>],
 ) -> Result<Option<Vec<(ProtocolAddress, Vec<Job<'a>>)>>> {
     // PN users whose LID this run reveals (a later message would be addressed by it).
@@ -316,7 +355,7 @@ async fn partition<'a, S: Store + ?Sized>(
                 regular = false;
                 continue;
             };
-            if !seen_hashes.insert(hash) || txn.buffered_event(hash).await?.is_some() {
+            if !seen_hashes.insert(hash) || stored.contains_key(hash) {
                 regular = false;
             }
             let kind = match enc.kind {
@@ -332,7 +371,11 @@ async fn partition<'a, S: Store + ?Sized>(
                 _ => JobKind::Whisper(&enc.ciphertext),
             };
             if let Some((_, jobs)) = partitions.get_mut(at) {
-                jobs.push(Job { slot: (i, j), kind });
+                jobs.push(Job {
+                    slot: (i, j),
+                    version: enc.version,
+                    kind,
+                });
             }
         }
         if !regular {
@@ -412,12 +455,20 @@ async fn load_keys<S: Store + ?Sized>(
     Ok(keys)
 }
 
-/// Decrypts every partition, spread over up to [`MAX_WORKERS`] threads (this one included).
-fn run(partitions: Vec<Partition<'_>>, keys: Option<&Keys>) -> Vec<Done> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .clamp(1, MAX_WORKERS)
-        .min(partitions.len());
+/// How many threads a run's payloads are decrypted on by default: none besides the receiving
+/// one below [`MIN_CORES`] cores, else up to [`MAX_WORKERS`], leaving a core for the rest.
+pub(super) fn default_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if cores < MIN_CORES {
+        1
+    } else {
+        (cores - 1).min(MAX_WORKERS)
+    }
+}
+
+/// Decrypts every partition, spread over up to `threads` threads (this one included).
+fn run(partitions: Vec<Partition<'_>>, keys: Option<&Keys>, threads: usize) -> Vec<Done> {
+    let workers = threads.clamp(1, MAX_WORKERS).min(partitions.len());
     // Biggest partitions first, each to the least loaded worker.
     let mut partitions = partitions;
     partitions.sort_by_key(|p| core::cmp::Reverse(p.jobs.len()));
@@ -487,7 +538,9 @@ fn decrypt_partition(p: Partition<'_>, keys: Option<&Keys>) -> Done {
     for job in jobs {
         let outcome = match job.kind {
             JobKind::Whisper(bytes) => Outcome::Plain(
-                SignalMessage::parse(bytes).and_then(|m| record.decrypt(&m, &mut rng)),
+                SignalMessage::parse(bytes)
+                    .and_then(|m| record.decrypt(&m, &mut rng))
+                    .map(|padded| Plain::new(padded, job.version)),
             ),
             JobKind::PreKey(Err(e)) => Outcome::Plain(Err(e)),
             JobKind::PreKey(Ok(msg)) => match pre_key(&mut record, &msg, keys, &consumed, &mut rng)
@@ -498,7 +551,8 @@ fn decrypt_partition(p: Partition<'_>, keys: Option<&Keys>) -> Done {
                     }
                     Outcome::PreKey {
                         identity: *msg.identity_key(),
-                        decrypted,
+                        consumed: decrypted.consumed_pre_key_id,
+                        plain: Plain::new(decrypted.plaintext, job.version),
                     }
                 }
                 Err(e) => Outcome::Plain(Err(e)),

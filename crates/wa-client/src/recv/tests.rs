@@ -823,6 +823,14 @@ fn interleaved(chats: &mut [Chat], per: usize) -> Vec<Node> {
     run
 }
 
+/// A receiver that decrypts big runs on two threads whatever the machine.
+fn parallel_receiver() -> Receiver {
+    Receiver {
+        decrypt_threads: 2,
+        ..Receiver::default()
+    }
+}
+
 /// The (partitions, payloads) the last batch on this thread decrypted ahead.
 fn ahead() -> (usize, usize) {
     parallel::AHEAD.with(std::cell::Cell::get)
@@ -879,7 +887,7 @@ async fn a_big_run_from_several_chats_decrypts_them_apart_in_order_with_one_comm
         Chat::new(&store, 34, "555:4@lid", None).await,
     ];
     let stanzas = interleaved(&mut chats, 12);
-    let mut rx = Receiver::default();
+    let mut rx = parallel_receiver();
     let before = container.faults().failed();
     container.faults().fail_after(1);
     let outs = run_batch(&mut rx, &store, &stanzas).await.unwrap();
@@ -945,7 +953,7 @@ async fn a_parallel_run_ends_where_handling_it_stanza_by_stanza_does() {
     {
         ct.fill(0x33);
     }
-    let mut rx_a = Receiver::default();
+    let mut rx_a = parallel_receiver();
     let outs_a = run_batch(&mut rx_a, &a, &stanzas).await.unwrap();
     assert_eq!(ahead(), (3, 42));
     let mut rx_b = Receiver::default();
@@ -1003,7 +1011,7 @@ async fn a_failed_commit_of_a_parallel_run_acks_nothing_and_the_redelivery_is_de
         Chat::new(&store, 52, "333:1@s.whatsapp.net", Some("778:1@lid")).await,
     ];
     let stanzas = interleaved(&mut chats, 20);
-    let mut rx = Receiver::default();
+    let mut rx = parallel_receiver();
     container.faults().fail_after(0);
     assert!(run_batch(&mut rx, &store, &stanzas).await.is_err());
     assert_eq!(ahead(), (2, 40));
@@ -1023,7 +1031,7 @@ async fn a_failed_commit_of_a_parallel_run_acks_nothing_and_the_redelivery_is_de
 #[tokio::test]
 async fn chats_a_run_could_reach_another_way_stay_sequential_while_the_others_go_apart() {
     let store = memory_store(60).await;
-    let mut rx = Receiver::default();
+    let mut rx = parallel_receiver();
     // Chat 0 has a session under its phone number: a message carrying its LID moves it.
     let mut moving = Chat::new(&store, 61, "222:1@s.whatsapp.net", None).await;
     let first = moving.stanza("M0", "before");
