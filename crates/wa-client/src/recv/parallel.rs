@@ -258,8 +258,9 @@ async fn partition<'a, S: Store + ?Sized>(
     (recent, stored): (&RecentIds, &HashMap<[u8; 32], BufferedEvent>),
     parsed: &'a [Option<Parsed>],
 ) -> Result<Option<Vec<(ProtocolAddress, Vec<Job<'a>>)>>> {
-    // PN users whose LID this run reveals (a later message would be addressed by it).
-    let mut revealed: HashSet<Jid> = HashSet::new();
+    // PN users whose LID this run reveals (a later message would be addressed by it), with
+    // the LIDs revealed.
+    let mut revealed: HashMap<Jid, HashSet<Jid>> = HashMap::new();
     let mut pn_senders: HashMap<Jid, PnSender> = HashMap::new();
     for p in parsed.iter().flatten() {
         let Ok(info) = &p.info else { continue };
@@ -269,11 +270,12 @@ async fn partition<'a, S: Store + ?Sized>(
             (&s.chat, s.recipient_alt.as_ref()),
         ] {
             if let Some(b) = b {
-                match (a.server(), b.server()) {
-                    (Server::User, Server::Lid) => revealed.insert(a.to_non_ad()),
-                    (Server::Lid, Server::User) => revealed.insert(b.to_non_ad()),
-                    _ => false,
+                let (pn, lid) = match (a.server(), b.server()) {
+                    (Server::User, Server::Lid) => (a, b),
+                    (Server::Lid, Server::User) => (b, a),
+                    _ => continue,
                 };
+                (revealed.entry(pn.to_non_ad()).or_default()).insert(lid.to_non_ad());
             }
         }
         if *s.sender.server() == Server::User {
@@ -292,14 +294,15 @@ async fn partition<'a, S: Store + ?Sized>(
         let first = sender.alts.first().cloned().flatten();
         let settled = if first.is_some() && sender.alts.iter().all(|a| *a == first) {
             Some(first)
-        } else if sender.alts.iter().all(Option::is_none) && !revealed.contains(pn) {
+        } else if sender.alts.iter().all(Option::is_none) && !revealed.contains_key(pn) {
             Some(txn.lid_for_pn(pn).await?)
         } else {
             None
         };
         if settled.is_none() {
             tainted.insert(pn.signal_address_user());
-            for lid in sender.alts.iter().flatten() {
+            let lids = sender.alts.iter().flatten();
+            for lid in lids.chain(revealed.get(pn).into_iter().flatten()) {
                 tainted.insert(lid.signal_address_user());
             }
             if let Some(lid) = txn.lid_for_pn(pn).await? {

@@ -1077,3 +1077,49 @@ async fn chats_a_run_could_reach_another_way_stay_sequential_while_the_others_go
             .is_some()
     );
 }
+
+#[tokio::test]
+async fn a_lid_the_run_reveals_keeps_both_of_its_sessions_sequential() {
+    // Chat 0 (a LID sender) reveals that phone number 444 is LID 556; chat 1 writes from 444
+    // with a session under the phone number, which sequential handling moves to 556 once the
+    // mapping is known. Both sessions must stay sequential; chats 2 and 3 go apart.
+    let a = memory_store(70).await;
+    let b = memory_store(70).await;
+    let mut pn = Chat::new(&a, 72, "444:1@s.whatsapp.net", None).await;
+    Sender::new(&b, 72).await;
+    let first = pn.stanza("P0", "before");
+    let (mut rx_a, mut rx_b) = (parallel_receiver(), Receiver::default());
+    assert_eq!(
+        summary(&run(&mut rx_a, &a, &first).await),
+        summary(&run(&mut rx_b, &b, &first).await)
+    );
+    let lid = Chat::new(&a, 71, "556:1@lid", None).await;
+    let mut chats = [
+        lid,
+        pn,
+        Chat::new(&a, 73, "333:1@s.whatsapp.net", Some("778:1@lid")).await,
+        Chat::new(&a, 74, "557:1@lid", None).await,
+    ];
+    for seed in [71, 73, 74] {
+        Sender::new(&b, seed).await;
+    }
+    let mut stanzas = Vec::new();
+    for seq in 0..16 {
+        for (c, chat) in chats.iter_mut().enumerate() {
+            let mut node = chat.stanza(&format!("L{c}-{seq}"), &format!("{c} {seq}"));
+            if c == 0 {
+                node.attrs.insert("sender_pn", jid("444:1@s.whatsapp.net"));
+            }
+            stanzas.push(node);
+        }
+    }
+    let outs_a = run_batch(&mut rx_a, &a, &stanzas).await.unwrap();
+    assert_eq!(ahead(), (2, 32));
+    let mut outs_b = Vec::new();
+    for node in &stanzas {
+        outs_b.push(run(&mut rx_b, &b, node).await);
+    }
+    let sa: Vec<_> = outs_a.iter().map(summary).collect();
+    let sb: Vec<_> = outs_b.iter().map(summary).collect();
+    assert_eq!(sa, sb);
+}
