@@ -1,5 +1,5 @@
 //! wa-signal throughput: 1:1 encrypt + decrypt, X3DH session setup, sender-key encrypt and
-//! decrypt. `benches-external/wacore-libsignal` measures the same operations on wacore-libsignal.
+//! decrypt (and a new sender's first three messages). `benches-external/wacore-libsignal` measures the same operations on wacore-libsignal.
 #![allow(missing_docs)]
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
@@ -105,6 +105,35 @@ fn sender_keys(c: &mut Criterion) {
             |bytes| {
                 let m = SenderKeyMessage::parse(&bytes).unwrap();
                 black_box(receiver.decrypt(&m).unwrap())
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    // A sender never seen before: its distribution, then its first three messages. The second
+    // one builds the key's comb table, so this is what a cold key costs.
+    c.bench_function("group/new_sender_3_messages", |b| {
+        b.iter_batched(
+            || {
+                let mut sender = SenderKeyRecord::new();
+                let distribution = sender.create_distribution(&mut rng);
+                let messages: Vec<Vec<u8>> = (0..3)
+                    .map(|_| {
+                        sender
+                            .encrypt(PLAINTEXT, &mut rng)
+                            .unwrap()
+                            .serialized()
+                            .to_vec()
+                    })
+                    .collect();
+                (distribution, messages)
+            },
+            |(distribution, messages)| {
+                let mut receiver = SenderKeyRecord::new();
+                receiver.process_distribution(&distribution);
+                for bytes in &messages {
+                    let m = SenderKeyMessage::parse(bytes).unwrap();
+                    black_box(receiver.decrypt(&m).unwrap());
+                }
             },
             BatchSize::SmallInput,
         )

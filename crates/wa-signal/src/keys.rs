@@ -18,7 +18,9 @@ use sha2::{Digest, Sha512};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use crate::edwards::{self, CombTable};
 use crate::error::{Result, SignalError};
+use crate::hot_keys;
 
 /// Type byte that prefixes a serialized Curve25519 public key.
 pub const DJB_TYPE: u8 = 0x05;
@@ -341,13 +343,25 @@ fn edwards_form(public: &[u8; 32], sign_bit: u8) -> EdwardsForm {
         .map(|a| (-a, a.compress().to_bytes()))
 }
 
+/// What a [`Verifier`] keeps per sign bit: the Edwards form, and the comb table of −A once the
+/// key is hot (see [`crate::hot_keys`]).
+#[derive(Default)]
+struct VerifierSlot {
+    form: OnceLock<EdwardsForm>,
+    table: OnceLock<Arc<CombTable>>,
+}
+
 /// A public key that verifies repeatedly (a sender-key state's signing key): the
 /// Montgomery-to-Edwards conversion (a square root and an inversion) is done once per sign bit
 /// and reused. Accepts exactly what [`PublicKey::verify`] accepts.
+///
+/// Once the key has verified more than once in this process, the check runs on comb tables
+/// ([`crate::edwards`]) instead of curve25519-dalek's sliding window: same equation, same
+/// encoding comparison, so the same signatures pass.
 #[derive(Clone)]
 pub(crate) struct Verifier {
     public: PublicKey,
-    by_sign_bit: Arc<[OnceLock<EdwardsForm>; 2]>,
+    by_sign_bit: Arc<[VerifierSlot; 2]>,
 }
 
 impl Verifier {
@@ -355,7 +369,7 @@ impl Verifier {
     pub(crate) fn new(public: PublicKey) -> Self {
         Self {
             public,
-            by_sign_bit: Arc::new([OnceLock::new(), OnceLock::new()]),
+            by_sign_bit: Arc::new(Default::default()),
         }
     }
 
@@ -369,11 +383,34 @@ impl Verifier {
         let ok = parse_signature(signature).is_some_and(|(r, s, sign_bit)| {
             let [positive, negative] = &*self.by_sign_bit;
             let slot = if sign_bit == 0 { positive } else { negative };
-            slot.get_or_init(|| edwards_form(&self.public.0, sign_bit))
+            let Some((neg_a, a_bytes)) = slot
+                .form
+                .get_or_init(|| edwards_form(&self.public.0, sign_bit))
                 .as_ref()
-                .is_some_and(|(neg_a, a_bytes)| {
-                    xeddsa_verify_prepared(neg_a, a_bytes, message, r, &s)
-                })
+            else {
+                return false;
+            };
+            let h = challenge(r, a_bytes, message);
+            let table = match slot.table.get() {
+                Some(table) => Some(table),
+                None => {
+                    // The u-coordinate, then the sign bit in the last byte.
+                    let mut id = [sign_bit; 33];
+                    id.iter_mut().zip(self.public.0).for_each(|(d, s)| *d = s);
+                    hot_keys::table_for(&id, || {
+                        CombTable::from_encoding(neg_a.compress().as_bytes())
+                    })
+                    .map(|table| slot.table.get_or_init(|| table))
+                }
+            };
+            let r_check = table
+                .and_then(|table| edwards::double_scalar_mul(table, h.as_bytes(), s.as_bytes()))
+                .unwrap_or_else(|| {
+                    EdwardsPoint::vartime_double_scalar_mul_basepoint(&h, neg_a, &s)
+                        .compress()
+                        .to_bytes()
+                });
+            bool::from(r_check.ct_eq(r))
         });
         if ok {
             Ok(())
@@ -398,6 +435,16 @@ fn parse_signature(signature: &[u8]) -> Option<(&[u8; 32], Scalar, u8)> {
     Some((r_bytes, s, sign_bit))
 }
 
+/// The challenge scalar h = SHA-512(R ‖ A ‖ message) mod ℓ.
+fn challenge(r_bytes: &[u8; 32], a_bytes: &[u8; 32], message: &[u8]) -> Scalar {
+    let mut h_hash = Sha512::new();
+    h_hash.update(r_bytes);
+    h_hash.update(a_bytes);
+    h_hash.update(message);
+    let h_wide: [u8; 64] = h_hash.finalize().into();
+    Scalar::from_bytes_mod_order_wide(&h_wide)
+}
+
 fn xeddsa_verify_prepared(
     neg_a: &EdwardsPoint,
     a_bytes: &[u8; 32],
@@ -405,12 +452,7 @@ fn xeddsa_verify_prepared(
     r_bytes: &[u8; 32],
     s: &Scalar,
 ) -> bool {
-    let mut h_hash = Sha512::new();
-    h_hash.update(r_bytes);
-    h_hash.update(a_bytes);
-    h_hash.update(message);
-    let h_wide: [u8; 64] = h_hash.finalize().into();
-    let h = Scalar::from_bytes_mod_order_wide(&h_wide);
+    let h = challenge(r_bytes, a_bytes, message);
     let r_check = EdwardsPoint::vartime_double_scalar_mul_basepoint(&h, neg_a, s).compress();
     bool::from(r_check.as_bytes().ct_eq(r_bytes))
 }
@@ -555,6 +597,44 @@ mod tests {
             );
         }
         assert_eq!(seen_bits, [true, true], "both Edwards sign bits exercised");
+    }
+
+    #[test]
+    fn a_hot_verifier_uses_its_table_and_judges_like_the_one_shot_check() {
+        let mut rng = ChaCha20Rng::seed_from_u64(11);
+        let kp = KeyPair::generate(&mut rng);
+        let signer = Signer::new(kp.private.clone());
+        let verifier = Verifier::new(kp.public);
+        let sigs: Vec<[u8; 64]> = (0..8u8).map(|i| signer.sign(&[i; 40], &mut rng)).collect();
+        for (i, sig) in (0..8u8).zip(&sigs) {
+            verifier.verify(&[i; 40], sig).unwrap();
+        }
+        let hot_bits: Vec<usize> = (0..2)
+            .filter(|&bit| verifier.by_sign_bit[bit].table.get().is_some())
+            .collect();
+        assert!(!hot_bits.is_empty(), "a comb table was built");
+        // Every single-bit change of a signature, and a change of its message, is judged by
+        // the table exactly as dalek's one-shot path judges it (all rejected).
+        let hot_sigs = (0..8u8)
+            .zip(&sigs)
+            .filter(|(_, sig)| hot_bits.contains(&usize::from(sig[63] >> 7)));
+        for (i, sig) in hot_sigs.take(1) {
+            for flip in 0..512 {
+                let mut bad = *sig;
+                bad[flip / 8] ^= 1 << (flip % 8);
+                let hot = verifier.verify(&[i; 40], &bad).is_ok();
+                assert_eq!(
+                    hot,
+                    xeddsa_verify(kp.public.raw(), &[i; 40], &bad),
+                    "{flip}"
+                );
+                assert!(!hot, "bit {flip} flipped and still accepted");
+            }
+            let mut message = [i; 40];
+            message[7] ^= 4;
+            assert!(verifier.verify(&message, sig).is_err());
+            verifier.verify(&[i; 40], sig).unwrap();
+        }
     }
 
     #[test]

@@ -60,8 +60,10 @@
 )]
 
 pub mod crypto;
+mod edwards;
 pub mod error;
 pub mod group;
+mod hot_keys;
 pub mod keys;
 pub mod prekeys;
 pub mod session;
