@@ -4,11 +4,13 @@
 //! curve25519-dalek does that with a sliding window: about 253 doublings and 70 additions, then
 //! an inversion. Every message of a sender-key chain is signed by the same key, so a table of that
 //! key's multiples pays for itself after a few messages: with [`CombTable`]s for `−A` and for the
-//! base point, the same sum is 128 mixed additions and 4 doublings.
+//! base point, the same sum is 128 mixed additions and 12 doublings.
 //!
-//! A table holds `j·256^i·P` for `j` in 1..=8 and `i` in 0..32, in affine form. A scalar below
-//! 2^253 is written in signed radix 16 (64 digits in −8..8); its odd digits are summed first,
-//! the sum is multiplied by 16, then the even digits are added. Everything here is variable time
+//! A table holds `j·2^(16·i)·P` for `j` in 1..=8 and `i` in 0..16, in affine form (12 KiB). A
+//! scalar below 2^253 is written in signed radix 16 (64 digits in −8..8); digit `4i + m` is
+//! `j` times row `i` scaled by `16^m`, so the sum is taken in four passes, `m` = 3 down to 0,
+//! with four doublings between passes. Building a table costs about three checks: 16·13
+//! doublings, 16·7 additions and one batched inversion. Everything here is variable time
 //! and meant for public data only (keys, signatures, hashes of public messages).
 //!
 //! The field is crrl's `GF25519`; the formulas are those of RFC 8032 section 5.1.4 for the
@@ -19,12 +21,14 @@ use std::sync::LazyLock;
 
 use crrl::field::GF25519 as Fe;
 
-/// Number of radix-256 positions a table covers (256 bits).
-const POSITIONS: usize = 32;
+/// Rows of a table: row `i` holds multiples of `2^(16·i)·P`, so 16 rows cover 256 bits.
+const ROWS: usize = 16;
+/// Radix-16 digits per row, hence passes over the rows.
+const PASSES: usize = 4;
 /// Multiples kept per position: 1·P to 8·P, so a signed radix-16 digit needs one lookup.
 const MULTIPLES: usize = 8;
 /// Signed radix-16 digits of a scalar below 2^253.
-const DIGITS: usize = 2 * POSITIONS;
+const DIGITS: usize = ROWS * PASSES;
 
 /// The curve constant `d = −121665/121666`.
 fn curve_d() -> Fe {
@@ -169,9 +173,9 @@ fn decompress(encoded: &[u8; 32]) -> Option<(Fe, Fe)> {
     Some((x, y))
 }
 
-/// The multiples of one point that [`double_scalar_mul`] adds: `j·256^i·P`, affine.
+/// The multiples of one point that [`double_scalar_mul`] adds: `j·2^(16·i)·P`, affine.
 pub(crate) struct CombTable {
-    rows: Box<[[Cached; MULTIPLES]; POSITIONS]>,
+    rows: Box<[[Cached; MULTIPLES]; ROWS]>,
 }
 
 impl CombTable {
@@ -183,19 +187,19 @@ impl CombTable {
 
     fn build(point: Extended) -> Self {
         let d2 = curve_d().mul2();
-        let mut multiples = Vec::with_capacity(POSITIONS * MULTIPLES);
+        let mut multiples = Vec::with_capacity(ROWS * MULTIPLES);
         let mut base = point;
-        for _ in 0..POSITIONS {
+        for _ in 0..ROWS {
             let mut multiple = base;
             multiples.push(multiple);
             for _ in 1..MULTIPLES {
                 multiple = multiple.add(&base, &d2);
                 multiples.push(multiple);
             }
-            // 8·base doubled five times is 256·base.
-            base = (0..5).fold(multiple, |p, _| p.double());
+            // 8·base doubled 13 times is 2^16·base.
+            base = (0..13).fold(multiple, |p, _| p.double());
         }
-        // One inversion for all 256 points (Montgomery's trick inside batch_invert).
+        // One inversion for all 128 points (Montgomery's trick inside batch_invert).
         let mut z_inv: Vec<Fe> = multiples.iter().map(|p| p.z).collect();
         Fe::batch_invert(&mut z_inv);
         let mut rows = Box::new(
@@ -203,7 +207,7 @@ impl CombTable {
                 y_plus_x: Fe::ONE,
                 y_minus_x: Fe::ONE,
                 t2d: Fe::ZERO,
-            }; MULTIPLES]; POSITIONS],
+            }; MULTIPLES]; ROWS],
         );
         let cached = multiples.iter().zip(&z_inv).map(|(p, z_inv)| {
             let x = p.x * z_inv;
@@ -252,21 +256,21 @@ pub(crate) fn double_scalar_mul(table: &CombTable, a: &[u8; 32], b: &[u8; 32]) -
     let a_digits = radix16(a);
     let b_digits = radix16(b);
     let mut acc = Extended::IDENTITY;
-    // Odd digits first (they carry an extra factor 16), then the even ones.
-    for parity in [1, 0] {
-        if parity == 0 {
+    // Horner over the passes: the digits 4i + 3 first, times 16, plus the digits 4i + 2, ...
+    for pass in (0..PASSES).rev() {
+        if pass + 1 < PASSES {
             acc = acc.double().double().double().double();
         }
-        let a_pairs = a_digits.chunks_exact(2);
-        let b_pairs = b_digits.chunks_exact(2);
-        for ((p_row, b_row), (a_pair, b_pair)) in table
+        let a_chunks = a_digits.chunks_exact(PASSES);
+        let b_chunks = b_digits.chunks_exact(PASSES);
+        for ((p_row, b_row), (a_chunk, b_chunk)) in table
             .rows
             .iter()
             .zip(base.rows.iter())
-            .zip(a_pairs.zip(b_pairs))
+            .zip(a_chunks.zip(b_chunks))
         {
-            acc.add_digit(p_row, a_pair.get(parity).copied().unwrap_or(0));
-            acc.add_digit(b_row, b_pair.get(parity).copied().unwrap_or(0));
+            acc.add_digit(p_row, a_chunk.get(pass).copied().unwrap_or(0));
+            acc.add_digit(b_row, b_chunk.get(pass).copied().unwrap_or(0));
         }
     }
     Some(acc.compress())
