@@ -1,6 +1,6 @@
 //! wacore-libsignal 0.7 on the operations `crates/wa-signal/benches/signal.rs` measures:
 //! 1:1 encrypt + decrypt per message, X3DH session setup from a bundle, sender-key encrypt and
-//! decrypt, and a new sender's first three messages. Stores are plain in-memory maps (its API
+//! decrypt, and a new sender's first 3 or 8 messages. Stores are plain in-memory maps (its API
 //! is store-based).
 
 use std::collections::HashMap;
@@ -259,37 +259,43 @@ fn sender_keys(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
-    // A sender never seen before: its distribution, then its first three messages.
+    // A sender never seen before: its distribution, then its first 3 or 8 messages.
     let mut next_sender = 0u64;
-    c.bench_function("group/new_sender_3_messages", |b| {
-        b.iter_batched(
-            || {
-                next_sender += 1;
-                let name = SenderKeyName::new("120365@g.us".to_string(), format!("s{next_sender}.0"));
-                let mut sender = SenderKeys::default();
-                let skdm =
-                    pollster::block_on(create_sender_key_distribution_message(&name, &mut sender, &mut rng))
+    for count in [3usize, 8] {
+        c.bench_function(&format!("group/new_sender_{count}_messages"), |b| {
+            b.iter_batched(
+                || {
+                    next_sender += 1;
+                    let name = SenderKeyName::new("120365@g.us".to_string(), format!("s{next_sender}.0"));
+                    let mut sender = SenderKeys::default();
+                    let skdm = pollster::block_on(create_sender_key_distribution_message(
+                        &name,
+                        &mut sender,
+                        &mut rng,
+                    ))
+                    .unwrap();
+                    let messages: Vec<Vec<u8>> = (0..count)
+                        .map(|_| {
+                            pollster::block_on(group_encrypt(&mut sender, &name, PLAINTEXT, &mut rng))
+                                .unwrap()
+                                .serialized()
+                                .to_vec()
+                        })
+                        .collect();
+                    (name, skdm, messages)
+                },
+                |(name, skdm, messages)| {
+                    let mut receiver = SenderKeys::default();
+                    pollster::block_on(process_sender_key_distribution_message(&name, &skdm, &mut receiver))
                         .unwrap();
-                let messages: Vec<Vec<u8>> = (0..3)
-                    .map(|_| {
-                        pollster::block_on(group_encrypt(&mut sender, &name, PLAINTEXT, &mut rng))
-                            .unwrap()
-                            .serialized()
-                            .to_vec()
-                    })
-                    .collect();
-                (name, skdm, messages)
-            },
-            |(name, skdm, messages)| {
-                let mut receiver = SenderKeys::default();
-                pollster::block_on(process_sender_key_distribution_message(&name, &skdm, &mut receiver)).unwrap();
-                for bytes in &messages {
-                    black_box(pollster::block_on(group_decrypt(bytes, &mut receiver, &name)).unwrap());
-                }
-            },
-            BatchSize::SmallInput,
-        )
-    });
+                    for bytes in &messages {
+                        black_box(pollster::block_on(group_decrypt(bytes, &mut receiver, &name)).unwrap());
+                    }
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
 }
 
 criterion_group!(benches, session, sender_keys);

@@ -109,35 +109,37 @@ fn sender_keys(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
-    // A sender never seen before: its distribution, then its first three messages. The second
-    // one builds the key's comb table, so this is what a cold key costs.
-    c.bench_function("group/new_sender_3_messages", |b| {
-        b.iter_batched(
-            || {
-                let mut sender = SenderKeyRecord::new();
-                let distribution = sender.create_distribution(&mut rng);
-                let messages: Vec<Vec<u8>> = (0..3)
-                    .map(|_| {
-                        sender
-                            .encrypt(PLAINTEXT, &mut rng)
-                            .unwrap()
-                            .serialized()
-                            .to_vec()
-                    })
-                    .collect();
-                (distribution, messages)
-            },
-            |(distribution, messages)| {
-                let mut receiver = SenderKeyRecord::new();
-                receiver.process_distribution(&distribution);
-                for bytes in &messages {
-                    let m = SenderKeyMessage::parse(bytes).unwrap();
-                    black_box(receiver.decrypt(&m).unwrap());
-                }
-            },
-            BatchSize::SmallInput,
-        )
-    });
+    // A sender never seen before: its distribution, then its first 3 or 8 messages. With 3 all
+    // are checked without a comb table; with 8 the fourth builds one and the last five use it.
+    for count in [3usize, 8] {
+        c.bench_function(&format!("group/new_sender_{count}_messages"), |b| {
+            b.iter_batched(
+                || {
+                    let mut sender = SenderKeyRecord::new();
+                    let distribution = sender.create_distribution(&mut rng);
+                    let messages: Vec<Vec<u8>> = (0..count)
+                        .map(|_| {
+                            sender
+                                .encrypt(PLAINTEXT, &mut rng)
+                                .unwrap()
+                                .serialized()
+                                .to_vec()
+                        })
+                        .collect();
+                    (distribution, messages)
+                },
+                |(distribution, messages)| {
+                    let mut receiver = SenderKeyRecord::new();
+                    receiver.process_distribution(&distribution);
+                    for bytes in &messages {
+                        let m = SenderKeyMessage::parse(bytes).unwrap();
+                        black_box(receiver.decrypt(&m).unwrap());
+                    }
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
 }
 
 criterion_group!(benches, session, sender_keys);

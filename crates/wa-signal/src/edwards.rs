@@ -9,7 +9,7 @@
 //! A table holds `j·2^(16·i)·P` for `j` in 1..=8 and `i` in 0..16, in affine form (12 KiB). A
 //! scalar below 2^253 is written in signed radix 16 (64 digits in −8..8); digit `4i + m` is
 //! `j` times row `i` scaled by `16^m`, so the sum is taken in four passes, `m` = 3 down to 0,
-//! with four doublings between passes. Building a table costs about three checks: 16·13
+//! with four doublings between passes. Building a table costs about two checks: 16·13
 //! doublings, 16·7 additions and one batched inversion. Everything here is variable time
 //! and meant for public data only (keys, signatures, hashes of public messages).
 //!

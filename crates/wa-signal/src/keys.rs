@@ -355,7 +355,7 @@ struct VerifierSlot {
 /// Montgomery-to-Edwards conversion (a square root and an inversion) is done once per sign bit
 /// and reused. Accepts exactly what [`PublicKey::verify`] accepts.
 ///
-/// Once the key has verified more than once in this process, the check runs on comb tables
+/// Once the key has verified a few times in this process, the check runs on comb tables
 /// ([`crate::edwards`]) instead of curve25519-dalek's sliding window: same equation, same
 /// encoding comparison, so the same signatures pass.
 #[derive(Clone)]
