@@ -3,7 +3,9 @@
 //! sequentially with store access, so the order within a chat is the order on the wire.
 //! The runtime hands over runs of messages and receipts that arrived together as one batch
 //! (`Receiver::handle_batch`): every store write of the run is one commit, made before
-//! any event, receipt or ack of the run leaves.
+//! any event, receipt or ack of the run leaves. With enough cores, a big run's 1:1 payloads
+//! are decrypted ahead of that loop, one partition per Signal session on its own thread
+//! (`parallel`), which keeps each chat's order.
 //!
 //! For a `<message>` (whatsmeow `message.go`): parse the stanza ([`MessageInfo::parse`]);
 //! drop a duplicate (same chat, sender and id already delivered, or a ciphertext the event
@@ -379,8 +381,14 @@ impl Receiver {
                     let Some((pn, lid)) = &own else {
                         return Err(Error::NotPaired);
                     };
-                    let p = parsed.get_mut(i).and_then(Option::take);
-                    let p = p.unwrap_or_else(|| Parsed::new(node, pn, lid.as_ref()));
+                    let mut unparsed;
+                    let p = match parsed.get_mut(i).and_then(Option::as_mut) {
+                        Some(p) => p,
+                        None => {
+                            unparsed = Parsed::new(node, pn, lid.as_ref());
+                            &mut unparsed
+                        }
+                    };
                     let own = (pn, lid.as_ref());
                     self.message(&mut batch, device, node, (i, p), own, unix_now, rng)
                         .await?
@@ -432,7 +440,7 @@ impl Receiver {
         batch: &mut Batch<'_, S>,
         device: &Device,
         node: &Node,
-        (index, parsed): (usize, Parsed),
+        (index, parsed): (usize, &mut Parsed),
         (pn, lid): (&Jid, Option<&Jid>),
         unix_now: u64,
         rng: &mut R,
@@ -443,13 +451,8 @@ impl Receiver {
     {
         let mut out = Output::default();
         let ack = ack_for(node)?;
-        let Parsed {
-            info,
-            key,
-            encs,
-            hashes,
-        } = parsed;
-        let info = match info {
+        // Borrowed, not moved: a parsed stanza is large and most of it is only read.
+        let info = match &parsed.info {
             Ok(info) => info,
             Err(e) => {
                 warn!(error = %e, "unusable message stanza");
@@ -457,17 +460,17 @@ impl Receiver {
                 return Ok(out);
             }
         };
-        let key = key.unwrap_or_else(|| key_of(&info));
+        let key = parsed.key.take().unwrap_or_else(|| key_of(info));
         if self.recent.contains(&key) || batch.delivered.contains(&key) {
             debug!(id = %info.id, "duplicate message dropped");
             out.send.push(ack);
             return Ok(out);
         }
-        let encs = match encs {
+        let encs = match &parsed.encs {
             Ok(encs) if !encs.is_empty() => encs,
             Ok(_) => {
                 out.events.push(Event::UndecryptableMessage {
-                    info: Box::new(info),
+                    info: Box::new(info.clone()),
                     reason: "no encrypted payload".into(),
                 });
                 out.send.push(ack);
@@ -475,7 +478,7 @@ impl Receiver {
             }
             Err(e) => {
                 out.events.push(Event::UndecryptableMessage {
-                    info: Box::new(info),
+                    info: Box::new(info.clone()),
                     reason: e.to_string(),
                 });
                 out.send.push(ack);
@@ -485,13 +488,13 @@ impl Receiver {
         let mut delivered = false;
         let mut delivered_plumbing = false;
         let mut failure: Option<(String, bool)> = None;
-        for (j, (enc, hash)) in encs.iter().zip(hashes).enumerate() {
+        for (j, (enc, hash)) in encs.iter().zip(parsed.hashes.iter().copied()).enumerate() {
             let pre = batch.pre.take((index, j));
             match self
                 .decrypt(
                     batch,
                     node,
-                    &info,
+                    info,
                     (enc, hash, pre),
                     unix_now,
                     rng,
@@ -514,18 +517,18 @@ impl Receiver {
         }
         if delivered || (delivered_plumbing && failure.is_none()) {
             batch.delivered.insert(key);
-            out.send.push(delivery_receipt(node, &info, true)?);
+            out.send.push(delivery_receipt(node, info, true)?);
         }
         if let Some((reason, retry)) = failure {
             if retry
                 && let Some(receipt) = self
-                    .retry(batch.txn.store(), device, node, &info, rng, &mut out)
+                    .retry(batch.txn.store(), device, node, info, rng, &mut out)
                     .await?
             {
                 out.send.push(receipt);
             }
             out.events.push(Event::UndecryptableMessage {
-                info: Box::new(info),
+                info: Box::new(info.clone()),
                 reason,
             });
         }
@@ -729,7 +732,16 @@ impl Receiver {
                 });
             }
         };
-        let mut message = message;
+        // Boxed at once and shaped in place: a `Message` is a few KiB, and every move of it
+        // was a copy (nine per message before).
+        let mut event = Box::new(MessageEvent {
+            info: info.clone(),
+            message,
+            retry_count: self.retries.get(&info.id),
+            unwrapped_from_device_sent: false,
+            from_buffer: false,
+        });
+        let message = &mut event.message;
         let distributes = message.sender_key_distribution_message.take();
         if let Some(skdm) = &distributes
             && info.source.is_group
@@ -752,23 +764,16 @@ impl Receiver {
                 message_context_info: None,
                 ..message.clone()
             } == wa_proto::proto::Message::default();
+        let message = &mut event.message;
         if !info.source.is_group {
             // Outside groups the field is passed through untouched.
             message.sender_key_distribution_message = distributes;
         }
-        let (message, unwrapped) = if info.source.is_from_me {
-            let (inner, dest) = dsm::unwrap(message);
-            (inner, dest.is_some())
-        } else {
-            (message, false)
-        };
-        let event = MessageEvent {
-            info: info.clone(),
-            message,
-            retry_count: self.retries.get(&info.id),
-            unwrapped_from_device_sent: unwrapped,
-            from_buffer: false,
-        };
+        if info.source.is_from_me {
+            let (inner, dest) = dsm::unwrap(core::mem::take(message));
+            *message = inner;
+            event.unwrapped_from_device_sent = dest.is_some();
+        }
         let changes = batch.txn.changes();
         put_mapping(
             changes,
@@ -790,7 +795,7 @@ impl Receiver {
         Ok(if only_plumbing {
             Decrypted::Plumbing
         } else {
-            Decrypted::Event(Box::new(event), hash)
+            Decrypted::Event(event, hash)
         })
     }
 }
