@@ -115,6 +115,11 @@ pub enum Event {
         /// Why.
         error: String,
     },
+    /// An account we subscribed to ([`crate::Client::subscribe_presence`]) came online or
+    /// went away.
+    Presence(crate::presence::PresenceEvent),
+    /// Someone is typing or recording in a chat, or stopped.
+    ChatPresence(crate::presence::ChatPresenceEvent),
 }
 
 /// A received, decrypted message.

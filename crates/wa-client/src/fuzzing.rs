@@ -20,6 +20,8 @@ pub fn run_every_parser(node: &Node, payload: &[u8]) {
     let _ = crate::send::keys::bundle_from_node(node);
     let _ = crate::send::retry::parse_retry(node);
     crate::engine::fuzz_ack(node);
+    let _ = crate::presence::parse_presence(node);
+    let _ = crate::presence::parse_chat_state(node);
 
     if let Ok(message) = wa_proto::proto::Message::decode(payload) {
         let _ = crate::message::content::MessageContent::from_message(&message);
@@ -94,7 +96,7 @@ mod tests {
     proptest! {
         #[test]
         fn no_parser_panics(
-            tag in prop::sample::select(vec!["message", "receipt", "notification", "iq", "ack"]),
+            tag in prop::sample::select(vec!["message", "receipt", "notification", "iq", "ack", "presence", "chatstate"]),
             ty in prop::sample::select(vec!["", "retry", "read", "devices", "encrypt", "result", "pkmsg", "msg", "skmsg", "privacy_token"]),
             value in prop::sample::select(vec!["", "x", "1", "99999999999999999999", "15550002:3@s.whatsapp.net", "1@lid", "123-456@g.us", "status@broadcast"]),
             bytes in prop::collection::vec(any::<u8>(), 0..80),

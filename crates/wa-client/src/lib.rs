@@ -44,8 +44,12 @@
 //! [`media`] uploads and downloads encrypted media over HTTP (hyper, rustls):
 //! [`Client::upload`], [`Client::download`], [`UploadResponse::image_message`].
 //!
-//! Not here yet: history sync, or presence after login. Edge-routing info from `<ib><edge_routing>` is reused on reconnects
-//! within the process (not persisted).
+//! [`presence`] is whether contacts are online and typing: [`Client::send_presence`],
+//! [`Client::subscribe_presence`], [`Client::send_chat_presence`], [`Event::Presence`],
+//! [`Event::ChatPresence`].
+//!
+//! Not here yet: history sync. Edge-routing info from `<ib><edge_routing>` is reused on
+//! reconnects within the process (not persisted).
 //!
 //! ```text
 //!  socket bytes ─► Engine::handle_data ─► poll_store ─► Store::commit
@@ -93,6 +97,7 @@ pub mod message;
 pub mod pair;
 pub mod pair_code;
 pub mod payload;
+pub mod presence;
 pub mod recv;
 pub mod runtime;
 pub mod send;
@@ -103,6 +108,7 @@ pub use engine::{Engine, IqToken, StoreOp};
 pub use error::{ContentError, Error, IqError, MessageError, PairError, Result};
 pub use event::{DisconnectReason, Event, MessageEvent, ReceiptEvent, ReceiptKind};
 pub use media::{DownloadableMessage, MediaError, MediaOptions, MediaRef, UploadResponse};
+pub use presence::{ChatPresence, ChatPresenceEvent, ChatPresenceMedia, Presence, PresenceEvent};
 pub use recv::group::{GroupEvent, GroupEventKind};
 pub use runtime::{Client, EventStream};
 pub use send::{SendOptions, SendResponse};

@@ -195,6 +195,19 @@ pub struct ServerState {
     pub groups: crate::groups::GroupRegistry,
     /// Uploaded media and the media server's address (not persisted).
     pub media: crate::media::MediaState,
+    /// What each account last said of its presence (not persisted).
+    pub presence: HashMap<AccountId, AccountPresence>,
+    /// The devices subscribed to each account's presence (not persisted).
+    pub presence_subscribers: HashMap<AccountId, std::collections::BTreeSet<DeviceKey>>,
+}
+
+/// An account's last `<presence type=available|unavailable>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountPresence {
+    /// Online.
+    pub available: bool,
+    /// When it went offline (Unix seconds); meaningful when not `available`.
+    pub last_seen: u64,
 }
 
 impl ServerState {
@@ -211,6 +224,8 @@ impl ServerState {
             next_stanza_id: 0,
             groups: crate::groups::GroupRegistry::new(),
             media: crate::media::MediaState::default(),
+            presence: HashMap::new(),
+            presence_subscribers: HashMap::new(),
         }
     }
 

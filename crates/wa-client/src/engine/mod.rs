@@ -528,6 +528,20 @@ impl Engine {
                 self.queue_incoming(node);
                 Ok(())
             }
+            "presence" => {
+                match crate::presence::parse_presence(node) {
+                    Ok(p) => self.event_after_incoming(Event::Presence(p)),
+                    Err(e) => debug!(error = %e, "presence ignored"),
+                }
+                Ok(())
+            }
+            "chatstate" => {
+                match crate::presence::parse_chat_state(node) {
+                    Ok(c) => self.event_after_incoming(Event::ChatPresence(c)),
+                    Err(e) => debug!(error = %e, "chat state ignored"),
+                }
+                Ok(())
+            }
             "notification" => {
                 self.ack(node);
                 if Self::pipeline_notification(node) {

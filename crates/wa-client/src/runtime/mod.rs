@@ -3,6 +3,7 @@
 
 mod appstate;
 mod groups;
+mod presence;
 mod receipts;
 mod send;
 pub mod socket;
@@ -159,6 +160,9 @@ impl Client {
         )));
         send.app_state.set_events(etx.downgrade());
         send.media.configure(&config);
+        if let Some(name) = config.push_name.clone().filter(|n| !n.is_empty()) {
+            let _ = send.configured_push_name.set(name);
+        }
         let driver = Driver {
             handle: (ctx.downgrade(), device_id, send.clone()),
             config,

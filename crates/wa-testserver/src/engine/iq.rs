@@ -107,6 +107,8 @@ impl Connection {
             }
             "message" => return self.route_message(node, device, now_ms, state),
             "receipt" => return self.route_receipt(node, device, now_ms, state),
+            "presence" => return self.handle_presence(node, device, now_ms, state),
+            "chatstate" => return self.route_chat_state(node, device, state),
             _ => return self.handle_common(node, now_ms, state),
         }
         let kind = attr(node, "type");

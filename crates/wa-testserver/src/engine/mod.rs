@@ -14,6 +14,7 @@ mod group_route;
 mod iq;
 mod notify;
 mod pair;
+mod presence;
 mod route;
 mod stanza;
 mod usync;
