@@ -1,6 +1,7 @@
 // Drives a Baileys 7 socket as the peer of OUR client (wa-client) through wa-testserver, for
 // `tests/tests/client_baileys_messaging.rs`: it sends and decodes texts, quoted replies,
-// reactions, edits and revocations, and reports receipts.
+// reactions, edits and revocations, reports receipts, and sends and reports presence and chat
+// states.
 //
 //   node baileys_peer.mjs --url ws://127.0.0.1:PORT/ws/chat --root <hex root public key> --auth DIR
 //
@@ -20,7 +21,9 @@
 //   {"event":"update","id","fromMe","stub"|null,"editedText"|null}  (messages.update carrying a
 //        message change: revocation stub or edited content)
 //   {"event":"reaction","id","fromMe","text"}              (messages.reaction)
+//   {"event":"presence","id","presences":{jid:{lastKnownPresence,lastSeen}}}   (presence.update)
 //   {"event":"sent","tag","id","to"}                      (after a send command)
+//   {"event":"presence-sent","tag"}                       (after a presence or subscribe command)
 //   {"event":"read-sent","id"}  {"event":"error","message"}
 // Input, one JSON object per line on stdin:
 //   {"cmd":"send","tag","to":"JID","text"}                     plain text
@@ -29,6 +32,9 @@
 //   {"cmd":"edit","tag","to","key":{...},"text"}               edit of our own message
 //   {"cmd":"delete","tag","to","key":{...}}                    revoke for everyone
 //   {"cmd":"read","key":{remoteJid,id,fromMe}}                 read receipt
+//   {"cmd":"presence","tag","type","to"}  sendPresenceUpdate(type, to): composing, recording,
+//        paused (a <chatstate> to `to`), available, unavailable
+//   {"cmd":"subscribe","tag","to"}        presenceSubscribe(to)
 //   {"cmd":"quit"} (or EOF)
 // Baileys' own log goes to stderr at the level in WA_BAILEYS_LOG (default "silent").
 import { emit, runDriver, textOf } from './lib/driver.mjs';
@@ -85,6 +91,12 @@ async function command(c) {
         const sent = await sock.sendMessage(c.to, content[0], content[1]);
         if (sent?.key?.id) byId.set(sent.key.id, sent);
         emit({ event: 'sent', tag: c.tag ?? null, id: sent?.key?.id ?? null, to: c.to });
+    } else if (c.cmd === 'presence') {
+        await sock.sendPresenceUpdate(c.type, c.to);
+        emit({ event: 'presence-sent', tag: c.tag ?? null });
+    } else if (c.cmd === 'subscribe') {
+        await sock.presenceSubscribe(c.to);
+        emit({ event: 'presence-sent', tag: c.tag ?? null });
     } else if (c.cmd === 'read') {
         await sock.readMessages([c.key]);
         emit({ event: 'read-sent', id: c.key.id });
@@ -128,6 +140,9 @@ const driver = runDriver({
                     });
                 }
             }
+        });
+        sock.ev.on('presence.update', ({ id, presences }) => {
+            emit({ event: 'presence', id, presences });
         });
         sock.ev.on('messages.reaction', (reactions) => {
             for (const { key, reaction } of reactions) {

@@ -519,3 +519,156 @@ async fn our_client_and_baileys_exchange_every_kind() {
     b.quit().await;
     client.disconnect().await;
 }
+
+/// Sends a presence or subscribe command to Baileys and waits for it to be done.
+async fn baileys_presence(b: &mut Baileys, tag: &str, mut cmd: Value) {
+    cmd["tag"] = json!(tag);
+    b.command(cmd).await;
+    b.expect_where(tag, |v| v["event"] == "presence-sent" && v["tag"] == tag)
+        .await;
+}
+
+/// The presence Baileys reports for `participant` in `chat` once it equals `want`.
+async fn baileys_sees(b: &mut Baileys, chat: &str, participant: &str, want: &str) -> Value {
+    let what = format!("Baileys sees {participant} {want} in {chat}");
+    b.expect_where(&what, |v| {
+        v["event"] == "presence"
+            && v["id"] == chat
+            && v["presences"][participant]["lastKnownPresence"] == want
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_client_and_baileys_see_each_others_presence_and_chat_state() {
+    use wa_client::{ChatPresence, ChatPresenceMedia, PresenceEvent};
+
+    let server = TestServer::start(Config::default())
+        .await
+        .expect("start server");
+    let admin = server.admin();
+    let bob = admin
+        .create_account(B_PHONE, "Bob")
+        .expect("create the second account");
+    let us = admin.accounts()[0].pn.clone();
+    let us_str = us.to_string();
+    let bob_str = bob.pn.to_string();
+
+    let (client, mut ours) = Ours::pair(&server).await;
+    let auth = tempfile::tempdir().expect("tempdir");
+    // ONLINE: Baileys announces `available` when it connects.
+    let mut b = Baileys::spawn("peer", "baileys_peer.mjs", &server, auth.path(), ONLINE);
+    pair(&mut b, &admin, Some(B_PHONE)).await;
+
+    // Our subscription: the server answers with Baileys' presence, online.
+    client
+        .subscribe_presence(bob.pn.clone())
+        .await
+        .expect("subscribe to Baileys");
+    let online = ours
+        .until("Baileys' presence", |e| matches!(e, Event::Presence(_)))
+        .await;
+    assert_eq!(
+        online,
+        Event::Presence(PresenceEvent {
+            from: bob.pn.clone(),
+            unavailable: false,
+            last_seen: None,
+        })
+    );
+
+    // Baileys types, records and pauses in our chat; we see each state.
+    for (tag, kind, state, media) in [
+        (
+            "b-typing",
+            "composing",
+            ChatPresence::Composing,
+            ChatPresenceMedia::Text,
+        ),
+        (
+            "b-recording",
+            "recording",
+            ChatPresence::Composing,
+            ChatPresenceMedia::Audio,
+        ),
+        (
+            "b-paused",
+            "paused",
+            ChatPresence::Paused,
+            ChatPresenceMedia::Text,
+        ),
+    ] {
+        ours.seen.clear();
+        baileys_presence(
+            &mut b,
+            tag,
+            json!({"cmd": "presence", "type": kind, "to": us_str}),
+        )
+        .await;
+        let event = ours
+            .until(tag, |e| matches!(e, Event::ChatPresence(_)))
+            .await;
+        let Event::ChatPresence(c) = event else {
+            unreachable!()
+        };
+        assert_eq!(
+            (&c.chat, &c.sender, c.state, c.media),
+            (&bob.pn, &bob.pn, state, media),
+            "{tag}"
+        );
+    }
+
+    // Baileys subscribes to us: it hears that we were never seen, then our chat states.
+    baileys_presence(
+        &mut b,
+        "b-subscribe",
+        json!({"cmd": "subscribe", "to": us_str}),
+    )
+    .await;
+    baileys_sees(&mut b, &us_str, &us_str, "unavailable").await;
+    for (state, media, want) in [
+        (
+            ChatPresence::Composing,
+            ChatPresenceMedia::Text,
+            "composing",
+        ),
+        (
+            ChatPresence::Composing,
+            ChatPresenceMedia::Audio,
+            "recording",
+        ),
+        (ChatPresence::Paused, ChatPresenceMedia::Text, "available"),
+    ] {
+        client
+            .send_chat_presence(bob.pn.clone(), state, media)
+            .await
+            .expect("send our chat state");
+        baileys_sees(&mut b, &us_str, &us_str, want).await;
+    }
+
+    // Baileys goes offline: we get its last-seen time.
+    ours.seen.clear();
+    baileys_presence(
+        &mut b,
+        "b-away",
+        json!({"cmd": "presence", "type": "unavailable", "to": bob_str}),
+    )
+    .await;
+    let away = ours
+        .until(
+            "Baileys away",
+            |e| matches!(e, Event::Presence(p) if p.unavailable),
+        )
+        .await;
+    let Event::Presence(away) = away else {
+        unreachable!()
+    };
+    assert_eq!(away.from, bob.pn);
+    assert!(
+        away.last_seen.is_some_and(|t| t > 1_600_000_000),
+        "{away:?}"
+    );
+
+    b.quit().await;
+    client.disconnect().await;
+}
