@@ -5,6 +5,7 @@
 //! - [`messaging`]: `wa send`, `wa react`, `wa edit`, `wa revoke`, `wa poll`, `wa listen`.
 //! - [`media`]: `wa send --image`, `wa download`.
 //! - [`appstate`]: `wa mute`, `wa pin`, `wa archive` (app-state sync).
+//! - [`presence`]: `wa presence`, `wa typing` (and `wa listen --subscribe`).
 //! - [`demo`]: `wa demo`, two accounts talking through an embedded `wa-testserver`.
 #![forbid(unsafe_code)]
 #![cfg_attr(
@@ -21,4 +22,5 @@ pub mod appstate;
 pub mod demo;
 pub mod media;
 pub mod messaging;
+pub mod presence;
 pub mod session;

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use wa_cli::appstate::{self, ChatSettingArgs, MuteArgs};
 use wa_cli::media::DownloadArgs;
 use wa_cli::messaging::{self, EditArgs, ListenArgs, PollArgs, ReactArgs, SendArgs, TargetArgs};
+use wa_cli::presence::{self, PresenceArgs, TypingArgs};
 use wa_cli::session::{self, ConnectArgs, LoginArgs};
 
 /// The whatsmeow-rs command line.
@@ -52,6 +53,10 @@ enum Command {
     Pin(ChatSettingArgs),
     /// Archive a chat on every device of the account (app-state sync).
     Archive(ChatSettingArgs),
+    /// Go online or offline for contacts subscribed to our presence.
+    Presence(PresenceArgs),
+    /// Show a chat that we are typing or recording (or stopped).
+    Typing(TypingArgs),
     /// Two accounts chatting through an embedded test server, narrated; finishes in seconds.
     Demo,
 }
@@ -77,6 +82,8 @@ fn main() -> ExitCode {
         Command::Mute(args) => run(appstate::mute(&args)),
         Command::Pin(args) => run(appstate::pin(&args)),
         Command::Archive(args) => run(appstate::archive(&args)),
+        Command::Presence(args) => run(presence::presence(&args)),
+        Command::Typing(args) => run(presence::typing(&args)),
         Command::Demo => run(demo()),
     };
     match result {

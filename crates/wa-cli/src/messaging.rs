@@ -12,7 +12,9 @@ use wa_client::message::build::{self, Quote, Target, TextBuilder};
 use wa_client::message::content::MessageContent;
 use wa_client::message::poll;
 use wa_client::message::secret::random_bytes;
-use wa_client::{Client, Event, EventStream, MessageEvent, ReceiptKind};
+use wa_client::{
+    ChatPresence, ChatPresenceMedia, Client, Event, EventStream, MessageEvent, ReceiptKind,
+};
 use wa_proto::proto::Message;
 
 use crate::session::{ConnectArgs, open_session};
@@ -236,6 +238,10 @@ pub struct ListenArgs {
     /// Stop after this many seconds.
     #[arg(long)]
     pub seconds: Option<u64>,
+    /// Subscribe to this contact's presence (repeatable): its online/offline changes and chat
+    /// states are printed.
+    #[arg(long)]
+    pub subscribe: Vec<String>,
 }
 
 /// An event as the JSON line `wa listen --json` prints: the event's own serialization, with
@@ -273,6 +279,23 @@ pub fn event_line(event: &Event) -> Option<String> {
         } => format!("disconnected ({reason:?}); reconnecting: {reconnecting}"),
         Event::Connected => "connected".into(),
         Event::OfflineSyncCompleted { count } => format!("offline queue drained ({count})"),
+        Event::Presence(p) => match (p.unavailable, p.last_seen) {
+            (false, _) => format!("{} is online", p.from),
+            (true, Some(t)) => format!("{} is offline (last seen {t})", p.from),
+            (true, None) => format!("{} is offline", p.from),
+        },
+        Event::ChatPresence(c) => {
+            let what = match (c.state, c.media) {
+                (ChatPresence::Paused, _) => "stopped typing",
+                (ChatPresence::Composing, ChatPresenceMedia::Audio) => "is recording audio",
+                (ChatPresence::Composing, ChatPresenceMedia::Text) => "is typing",
+            };
+            if c.chat == c.sender {
+                format!("{} {what}", c.sender)
+            } else {
+                format!("{} {what} in {}", c.sender, c.chat)
+            }
+        }
         _ => return None,
     })
 }
@@ -322,7 +345,17 @@ pub async fn listen(args: &ListenArgs) -> Result<String> {
         println!("listening as {}; Ctrl-C to stop", session.own);
     }
     let early = std::mem::take(&mut session.early);
-    let res = listen_loop(&session.client, &mut session.events, early, args).await;
+    let res = async {
+        for contact in &args.subscribe {
+            session
+                .client
+                .subscribe_presence(parse_jid(contact)?)
+                .await
+                .with_context(|| format!("subscribing to {contact}"))?;
+        }
+        listen_loop(&session.client, &mut session.events, early, args).await
+    }
+    .await;
     session.client.disconnect().await;
     let n = res?;
     Ok(if args.json {
@@ -437,6 +470,7 @@ mod tests {
                 http_proxy: None,
                 socks5: None,
                 media_http: false,
+                push_name: None,
             },
             to: "15550002".into(),
             text: Some("@15550003 yes".into()),

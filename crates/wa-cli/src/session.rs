@@ -13,7 +13,7 @@ use wa_noise::TrustRoot;
 use wa_store::{Container, SqliteContainer, Store};
 
 /// Where and how to connect, and where the session lives.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ConnectArgs {
     /// The SQLite file holding the session.
     #[arg(long, default_value = "./wa.db")]
@@ -40,6 +40,9 @@ pub struct ConnectArgs {
     /// `wa-testserver`, whose media port speaks plain HTTP).
     #[arg(long)]
     pub media_http: bool,
+    /// The push name to announce (set by the commands that need one, such as `wa presence`).
+    #[arg(skip)]
+    pub push_name: Option<String>,
 }
 
 /// `wa login` options.
@@ -89,6 +92,7 @@ impl ConnectArgs {
         if self.media_http {
             config.media = wa_client::MediaOptions::test_server();
         }
+        config.push_name.clone_from(&self.push_name);
         if let Some(path) = &self.ca {
             let pem = std::fs::read(path)
                 .with_context(|| format!("reading CA file {}", path.display()))?;
