@@ -461,17 +461,7 @@ mod tests {
     #[test]
     fn send_builds_replies_with_mentions() {
         let args = SendArgs {
-            connect: ConnectArgs {
-                store: "x".into(),
-                server: None,
-                root_key: None,
-                ca: None,
-                timeout: 1,
-                http_proxy: None,
-                socks5: None,
-                media_http: false,
-                push_name: None,
-            },
+            connect: ConnectArgs::offline("x"),
             to: "15550002".into(),
             text: Some("@15550003 yes".into()),
             image: None,

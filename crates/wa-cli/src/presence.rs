@@ -111,17 +111,7 @@ mod tests {
 
     fn args(audio: bool, stop: bool) -> TypingArgs {
         TypingArgs {
-            connect: ConnectArgs {
-                store: "x".into(),
-                server: None,
-                root_key: None,
-                ca: None,
-                timeout: 1,
-                http_proxy: None,
-                socks5: None,
-                media_http: false,
-                push_name: None,
-            },
+            connect: ConnectArgs::offline("x"),
             to: "15550001".into(),
             audio,
             stop,

@@ -75,6 +75,22 @@ pub fn parse_root_key(text: &str) -> Result<TrustRoot> {
 }
 
 impl ConnectArgs {
+    /// Options naming a store `path` and nothing else (for unit tests that never connect).
+    #[cfg(test)]
+    pub(crate) fn offline(path: &str) -> Self {
+        Self {
+            store: path.into(),
+            server: None,
+            root_key: None,
+            ca: None,
+            timeout: 1,
+            http_proxy: None,
+            socks5: None,
+            media_http: false,
+            push_name: None,
+        }
+    }
+
     fn config(&self) -> Result<Config> {
         let mut config = Config::default();
         if let Some(url) = &self.server {

@@ -6,7 +6,7 @@
 
 use wa_binary::{Jid, Node};
 
-use super::{Connection, Effect};
+use super::Connection;
 use crate::error::Result;
 use crate::state::{AccountPresence, DeviceKey, ServerState};
 
@@ -32,15 +32,7 @@ impl Connection {
         node: Node,
         state: &ServerState,
     ) -> Result<()> {
-        match state.online.get(&device) {
-            Some(&conn) if conn == self.id => self.send(&node),
-            Some(&conn) => {
-                self.effects
-                    .push_back(Effect::Deliver { conn, device, node });
-                Ok(())
-            }
-            None => Ok(()),
-        }
+        self.deliver_online(device, node, state).map(drop)
     }
 
     /// A `<presence>` from `device`: a subscription, or the account's new availability.

@@ -213,14 +213,28 @@ impl Connection {
         node: Node,
         state: &mut ServerState,
     ) -> Result<()> {
+        if let Some(node) = self.deliver_online(device, node, state)? {
+            state.queue_offline(device, node);
+        }
+        Ok(())
+    }
+
+    /// Hands `node` to `device` if it is logged in, here or on another connection; gives the
+    /// node back when the device is offline.
+    pub(super) fn deliver_online(
+        &mut self,
+        device: DeviceKey,
+        node: Node,
+        state: &ServerState,
+    ) -> Result<Option<Node>> {
         match state.online.get(&device) {
-            Some(&conn) if conn == self.id => return self.send(&node),
+            Some(&conn) if conn == self.id => self.send(&node)?,
             Some(&conn) => self
                 .effects
                 .push_back(Effect::Deliver { conn, device, node }),
-            None => state.queue_offline(device, node),
+            None => return Ok(Some(node)),
         }
-        Ok(())
+        Ok(None)
     }
 
     fn refuse_463(&mut self, node: &Node, to: Jid, now_ms: u64) -> Result<()> {
