@@ -14,7 +14,9 @@ use anyhow::{Context, Result, anyhow};
 use wa_binary::Jid;
 use wa_client::message::build::{self, Quote, Target, TextBuilder};
 use wa_client::message::content::MessageContent;
-use wa_client::{Client, Config, Event, EventStream, MessageEvent, ReceiptKind};
+use wa_client::{
+    ChatPresence, ChatPresenceMedia, Client, Config, Event, EventStream, MessageEvent, ReceiptKind,
+};
 use wa_proto::proto::Message;
 use wa_store::MemoryContainer;
 use wa_testserver::{AccountInfo, TestServer};
@@ -40,6 +42,8 @@ pub struct DemoReport {
     pub bob_receipts: Vec<(String, ReceiptKind)>,
     /// Wall time of the conversation part (after both are logged in).
     pub conversation_time: Duration,
+    /// Who Alice saw typing to her (the sender of each chat state she received).
+    pub alice_saw_typing: Vec<Jid>,
 }
 
 /// Collects (and optionally prints) the narration.
@@ -376,6 +380,27 @@ async fn conversation(server: &TestServer, n: &mut Narrator) -> Result<(DemoRepo
     let alice_sender = got.info.source.sender.to_non_ad();
 
     n.say("");
+    bob.client
+        .send_chat_presence(
+            chat_for_bob.clone(),
+            ChatPresence::Composing,
+            ChatPresenceMedia::Text,
+        )
+        .await
+        .context("Bob sending his typing state")?;
+    let typing = alice
+        .wait_for(
+            "waiting for Bob's typing state",
+            |e| matches!(e, Event::ChatPresence(c) if c.state == ChatPresence::Composing),
+        )
+        .await?;
+    let typist = match typing {
+        Event::ChatPresence(c) => c.sender,
+        _ => return Err(anyhow!("unexpected event")),
+    };
+    n.say(format!(
+        "Bob starts typing; Alice sees \"{typist} is typing…\"."
+    ));
     let reply = TextBuilder::new("Sure, 12:30 at the usual place?")
         .reply_to(Quote {
             id: alice_msg_id.clone(),
@@ -460,11 +485,12 @@ async fn conversation(server: &TestServer, n: &mut Narrator) -> Result<(DemoRepo
 
     let report = DemoReport {
         conversation_time: started.elapsed(),
+        alice_saw_typing: vec![typist],
         ..DemoReport::default()
     };
     n.say("");
     n.say(format!(
-        "Done: texts, replies, reactions and edits went both ways, delivered and read, in {} ms.",
+        "Done: texts, replies, reactions and edits went both ways, delivered and read, with a typing indicator, in {} ms.",
         report.conversation_time.as_millis()
     ));
     Ok((report, alice, bob))

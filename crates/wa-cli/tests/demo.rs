@@ -13,6 +13,21 @@ fn texts(received: &[MessageContent]) -> Vec<&str> {
 async fn the_demo_runs_both_ways_with_receipts() {
     let report = demo::run(false).await.expect("the demo fails");
 
+    // Alice saw Bob typing before his reply.
+    assert_eq!(
+        report
+            .alice_saw_typing
+            .iter()
+            .map(|j| j.user().to_owned())
+            .collect::<Vec<_>>(),
+        ["15550100002"]
+    );
+    assert!(
+        report.lines.iter().any(|l| l.contains("is typing")),
+        "{:#?}",
+        report.lines
+    );
+
     // Each side got a text (Alice's is the reply), a reaction and an edit.
     assert_eq!(texts(&report.bob_received), ["text", "reaction", "edit"]);
     assert_eq!(texts(&report.alice_received), ["text", "reaction", "edit"]);
