@@ -21,9 +21,22 @@ use wa_client::message::{MessageContent, build};
 use wa_client::{Client, Event, EventStream, ReceiptKind};
 use wa_proto::proto::Message;
 use wa_tests::baileys::{Baileys, ONLINE, STEP_TIMEOUT, pair};
-use wa_testserver::{Config, TestServer};
+use wa_testserver::{AccountInfo, Admin, Config, TestServer};
 
 const B_PHONE: &str = "15550002222";
+
+/// A test server whose second account (`B_PHONE`, "Bob") is for Baileys; the default account
+/// is for our client.
+async fn server_with_bob() -> (TestServer, Admin, AccountInfo) {
+    let server = TestServer::start(Config::default())
+        .await
+        .expect("start server");
+    let admin = server.admin();
+    let bob = admin
+        .create_account(B_PHONE, "Bob")
+        .expect("create the second account");
+    (server, admin, bob)
+}
 
 /// Our client's events, with every one already consumed kept for later checks.
 struct Ours {
@@ -111,13 +124,7 @@ async fn our_text(ours: &mut Ours, want: &str) -> Box<wa_client::MessageEvent> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_client_and_baileys_exchange_texts() {
-    let server = TestServer::start(Config::default())
-        .await
-        .expect("start server");
-    let admin = server.admin();
-    let bob = admin
-        .create_account(B_PHONE, "Bob")
-        .expect("create the second account");
+    let (server, admin, bob) = server_with_bob().await;
     let us_account = admin.accounts()[0].clone();
 
     // Our client on the default account.
@@ -263,13 +270,7 @@ async fn baileys_send(b: &mut Baileys, tag: &str, mut cmd: Value) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_client_and_baileys_exchange_every_kind() {
-    let server = TestServer::start(Config::default())
-        .await
-        .expect("start server");
-    let admin = server.admin();
-    let bob = admin
-        .create_account(B_PHONE, "Bob")
-        .expect("create the second account");
+    let (server, admin, bob) = server_with_bob().await;
     let us_account = admin.accounts()[0].clone();
     let us = us_account.pn.to_string();
 
@@ -543,13 +544,7 @@ async fn baileys_sees(b: &mut Baileys, chat: &str, participant: &str, want: &str
 async fn our_client_and_baileys_see_each_others_presence_and_chat_state() {
     use wa_client::{ChatPresence, ChatPresenceMedia, PresenceEvent};
 
-    let server = TestServer::start(Config::default())
-        .await
-        .expect("start server");
-    let admin = server.admin();
-    let bob = admin
-        .create_account(B_PHONE, "Bob")
-        .expect("create the second account");
+    let (server, admin, bob) = server_with_bob().await;
     let us = admin.accounts()[0].pn.clone();
     let us_str = us.to_string();
     let bob_str = bob.pn.to_string();
