@@ -120,6 +120,8 @@ pub enum Event {
     Presence(crate::presence::PresenceEvent),
     /// Someone is typing or recording in a chat, or stopped.
     ChatPresence(crate::presence::ChatPresenceEvent),
+    /// The blocklist was changed (on another device of the account).
+    Blocklist(crate::blocklist::BlocklistEvent),
 }
 
 /// A received, decrypted message.

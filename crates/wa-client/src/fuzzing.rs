@@ -22,6 +22,10 @@ pub fn run_every_parser(node: &Node, payload: &[u8]) {
     crate::engine::fuzz_ack(node);
     let _ = crate::presence::parse_presence(node);
     let _ = crate::presence::parse_chat_state(node);
+    let _ = crate::blocklist::parse_blocklist(node);
+    for child in node.children() {
+        let _ = crate::blocklist::parse_blocklist_change(child);
+    }
 
     if let Ok(message) = wa_proto::proto::Message::decode(payload) {
         let _ = crate::message::content::MessageContent::from_message(&message);

@@ -48,6 +48,9 @@
 //! [`Client::subscribe_presence`], [`Client::send_chat_presence`], [`Event::Presence`],
 //! [`Event::ChatPresence`].
 //!
+//! [`blocklist`] blocks and unblocks users: [`Client::blocklist`],
+//! [`Client::update_blocklist`], [`Event::Blocklist`].
+//!
 //! Not here yet: history sync. Edge-routing info from `<ib><edge_routing>` is reused on
 //! reconnects within the process (not persisted).
 //!
@@ -85,6 +88,7 @@
 )]
 
 pub mod appstate;
+pub mod blocklist;
 pub mod config;
 pub mod engine;
 pub mod error;
@@ -103,6 +107,7 @@ pub mod runtime;
 pub mod send;
 
 pub use appstate::{AppStateAction, AppStateEvent, AppStateSyncError};
+pub use blocklist::{Blocklist, BlocklistAction, BlocklistChange, BlocklistEvent};
 pub use config::{Backoff, Config, DeviceProps, KeepAlive, Proxy};
 pub use engine::{Engine, IqToken, StoreOp};
 pub use error::{ContentError, Error, IqError, MessageError, PairError, Result};

@@ -199,6 +199,17 @@ pub struct ServerState {
     pub presence: HashMap<AccountId, AccountPresence>,
     /// The devices subscribed to each account's presence (not persisted).
     pub presence_subscribers: HashMap<AccountId, std::collections::BTreeSet<DeviceKey>>,
+    /// Each account's blocked users (not persisted).
+    pub blocklists: HashMap<AccountId, AccountBlocklist>,
+}
+
+/// The users an account blocked, keyed by their JID's text (phone number or LID, no device).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountBlocklist {
+    /// The blocked users.
+    pub jids: std::collections::BTreeMap<String, Jid>,
+    /// Bumped by every change; sent as the list's `dhash`.
+    pub revision: u64,
 }
 
 /// An account's last `<presence type=available|unavailable>`.
@@ -226,7 +237,17 @@ impl ServerState {
             media: crate::media::MediaState::default(),
             presence: HashMap::new(),
             presence_subscribers: HashMap::new(),
+            blocklists: HashMap::new(),
         }
+    }
+
+    /// Whether account `blocker` blocked account `sender` (by its phone number or its LID).
+    #[must_use]
+    pub fn blocks(&self, blocker: AccountId, sender: AccountId) -> bool {
+        let (Some(list), Some(s)) = (self.blocklists.get(&blocker), self.acct(sender)) else {
+            return false;
+        };
+        list.jids.values().any(|j| s.owns(j))
     }
 
     /// Records that persistent state (accounts, devices, prekeys, keys, sessions) changed.

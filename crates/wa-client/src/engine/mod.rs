@@ -550,6 +550,14 @@ impl Engine {
                 match node.attr("type").and_then(|t| t.as_str()) {
                     Some("link_code_companion_reg") => self.handle_link_code(now, node),
                     Some("encrypt") => self.handle_pre_key_low(now, node),
+                    Some("account_sync") => {
+                        for blocklist in node.children().iter().filter(|c| c.tag == "blocklist") {
+                            match crate::blocklist::parse_blocklist_change(blocklist) {
+                                Ok(b) => self.event_after_incoming(Event::Blocklist(b)),
+                                Err(e) => debug!(error = %e, "blocklist change ignored"),
+                            }
+                        }
+                    }
                     _ => {}
                 }
                 Ok(())

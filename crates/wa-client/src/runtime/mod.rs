@@ -2,6 +2,7 @@
 //! engine and the store handle; [`Client`] sends it commands, [`EventStream`] receives events.
 
 mod appstate;
+mod blocklist;
 mod groups;
 mod presence;
 mod receipts;

@@ -154,7 +154,8 @@ impl Connection {
                     .build();
                 self.send(&result(node, vec![props]))
             }
-            ("blocklist", "get", _) => self.send(&result(node, vec![Node::new("list").build()])),
+            ("blocklist", "get", _) => self.blocklist_get(node, device, state),
+            ("blocklist", "set", _) => self.blocklist_set(node, device, now_ms, state),
             ("privacy", "set", "tokens") => self.privacy_tokens(node, device, now_ms, state, rng),
             ("privacy", "get", _) => {
                 let cats = [

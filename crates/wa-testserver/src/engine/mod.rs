@@ -10,6 +10,7 @@
 //! State shared between connections lives in [`ServerState`], passed in by `&mut`.
 
 mod appstate;
+mod blocklist;
 mod group_route;
 mod iq;
 mod notify;

@@ -274,8 +274,17 @@ impl Connection {
                     if token_refused(node, device, recipient, state) {
                         return self.refuse_463(node, to, now_ms);
                     }
+                    // A recipient that blocked the sender gets nothing; the sender's own
+                    // devices still get their copies, and the sender its ack.
+                    let blocked = state.blocks(recipient, device.account);
+                    if blocked {
+                        tracing::info!(conn = self.id, %to, "not delivered: the recipient blocked the sender");
+                    }
                     for (target, encs) in targets(node, &to, device, recipient, state) {
                         let own_copy = target.account == device.account;
+                        if blocked && !own_copy {
+                            continue;
+                        }
                         if let Some(out) = rewrite(node, &to, device, own_copy, encs, now_ms, state)
                         {
                             self.deliver_to(target, out, state)?;
