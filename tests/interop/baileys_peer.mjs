@@ -1,7 +1,7 @@
 // Drives a Baileys 7 socket as the peer of OUR client (wa-client) through wa-testserver, for
 // `tests/tests/client_baileys_messaging.rs`: it sends and decodes texts, quoted replies,
-// reactions, edits and revocations, reports receipts, and sends and reports presence and chat
-// states.
+// reactions, edits and revocations, reports receipts, sends and reports presence and chat
+// states, and blocks and unblocks.
 //
 //   node baileys_peer.mjs --url ws://127.0.0.1:PORT/ws/chat --root <hex root public key> --auth DIR
 //
@@ -23,7 +23,7 @@
 //   {"event":"reaction","id","fromMe","text"}              (messages.reaction)
 //   {"event":"presence","id","presences":{jid:{lastKnownPresence,lastSeen}}}   (presence.update)
 //   {"event":"sent","tag","id","to"}                      (after a send command)
-//   {"event":"presence-sent","tag"}                       (after a presence or subscribe command)
+//   {"event":"presence-sent","tag"}                       (after a presence, subscribe or block command)
 //   {"event":"read-sent","id"}  {"event":"error","message"}
 // Input, one JSON object per line on stdin:
 //   {"cmd":"send","tag","to":"JID","text"}                     plain text
@@ -35,6 +35,9 @@
 //   {"cmd":"presence","tag","type","to"}  sendPresenceUpdate(type, to): composing, recording,
 //        paused (a <chatstate> to `to`), available, unavailable
 //   {"cmd":"subscribe","tag","to"}        presenceSubscribe(to)
+//   {"cmd":"block","tag","to","action"}   updateBlockStatus(to, action): block or unblock
+//   {"cmd":"blocklist","tag"}             fetchBlocklist(), answered with
+//        {"event":"blocklist","tag","jids":[...]}
 //   {"cmd":"quit"} (or EOF)
 // Baileys' own log goes to stderr at the level in WA_BAILEYS_LOG (default "silent").
 import { emit, runDriver, textOf } from './lib/driver.mjs';
@@ -97,6 +100,11 @@ async function command(c) {
     } else if (c.cmd === 'subscribe') {
         await sock.presenceSubscribe(c.to);
         emit({ event: 'presence-sent', tag: c.tag ?? null });
+    } else if (c.cmd === 'block') {
+        await sock.updateBlockStatus(c.to, c.action);
+        emit({ event: 'presence-sent', tag: c.tag ?? null });
+    } else if (c.cmd === 'blocklist') {
+        emit({ event: 'blocklist', tag: c.tag ?? null, jids: await sock.fetchBlocklist() });
     } else if (c.cmd === 'read') {
         await sock.readMessages([c.key]);
         emit({ event: 'read-sent', id: c.key.id });

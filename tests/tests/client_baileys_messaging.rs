@@ -667,3 +667,71 @@ async fn our_client_and_baileys_see_each_others_presence_and_chat_state() {
     b.quit().await;
     client.disconnect().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baileys_blocks_our_client_and_our_message_is_not_delivered_until_unblocked() {
+    let (server, admin, bob) = server_with_bob().await;
+    let us = admin.accounts()[0].clone();
+    let (client, mut ours) = Ours::pair(&server).await;
+    let auth = tempfile::tempdir().expect("tempdir");
+    let mut b = Baileys::spawn("peer", "baileys_peer.mjs", &server, auth.path(), ONLINE);
+    pair(&mut b, &admin, Some(B_PHONE)).await;
+
+    // A first text, so Baileys knows our LID (its block IQ names LIDs).
+    let hello = client
+        .send_message(bob.pn.clone(), text("hello"))
+        .await
+        .expect("send hello");
+    baileys_message(&mut b, "our hello", &hello.id).await;
+
+    baileys_presence(
+        &mut b,
+        "b-block",
+        json!({"cmd": "block", "to": us.pn.to_string(), "action": "block"}),
+    )
+    .await;
+    b.command(json!({"cmd": "blocklist", "tag": "list-1"}))
+        .await;
+    let list = b
+        .expect_where("Baileys' blocklist", |v| {
+            v["event"] == "blocklist" && v["tag"] == "list-1"
+        })
+        .await;
+    assert_eq!(list["jids"], json!([us.lid.to_string()]), "{list}");
+
+    // Sent while blocked: acked to us, never shown to Baileys.
+    let blocked = client
+        .send_message(bob.pn.clone(), text("while blocked"))
+        .await
+        .expect("the server acks a message to an account that blocked us");
+
+    baileys_presence(
+        &mut b,
+        "b-unblock",
+        json!({"cmd": "block", "to": us.pn.to_string(), "action": "unblock"}),
+    )
+    .await;
+    let after = client
+        .send_message(bob.pn.clone(), text("after unblock"))
+        .await
+        .expect("send after unblock");
+    let c = baileys_message(&mut b, "our text after the unblock", &after.id).await;
+    assert_eq!(c["text"], "after unblock", "{c}");
+    assert!(
+        !b.seen().iter().any(|v| v["id"] == blocked.id.as_str()),
+        "the message sent while blocked reached Baileys: {:#?}",
+        b.seen()
+    );
+    // Our client saw no refusal: only acks.
+    assert!(
+        !ours
+            .seen
+            .iter()
+            .any(|e| matches!(e, Event::UndecryptableMessage { .. })),
+        "{:#?}",
+        ours.seen
+    );
+
+    b.quit().await;
+    client.disconnect().await;
+}
