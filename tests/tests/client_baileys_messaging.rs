@@ -672,7 +672,7 @@ async fn our_client_and_baileys_see_each_others_presence_and_chat_state() {
 async fn baileys_blocks_our_client_and_our_message_is_not_delivered_until_unblocked() {
     let (server, admin, bob) = server_with_bob().await;
     let us = admin.accounts()[0].clone();
-    let (client, mut ours) = Ours::pair(&server).await;
+    let (client, _ours) = Ours::pair(&server).await;
     let auth = tempfile::tempdir().expect("tempdir");
     let mut b = Baileys::spawn("peer", "baileys_peer.mjs", &server, auth.path(), ONLINE);
     pair(&mut b, &admin, Some(B_PHONE)).await;
@@ -722,16 +722,6 @@ async fn baileys_blocks_our_client_and_our_message_is_not_delivered_until_unbloc
         "the message sent while blocked reached Baileys: {:#?}",
         b.seen()
     );
-    // Our client saw no refusal: only acks.
-    assert!(
-        !ours
-            .seen
-            .iter()
-            .any(|e| matches!(e, Event::UndecryptableMessage { .. })),
-        "{:#?}",
-        ours.seen
-    );
-
     b.quit().await;
     client.disconnect().await;
 }

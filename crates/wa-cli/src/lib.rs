@@ -6,6 +6,7 @@
 //! - [`media`]: `wa send --image`, `wa download`.
 //! - [`appstate`]: `wa mute`, `wa pin`, `wa archive` (app-state sync).
 //! - [`presence`]: `wa presence`, `wa typing` (and `wa listen --subscribe`).
+//! - [`blocklist`]: `wa block`, `wa blocklist`.
 //! - [`demo`]: `wa demo`, two accounts talking through an embedded `wa-testserver`.
 #![forbid(unsafe_code)]
 #![cfg_attr(
@@ -19,6 +20,7 @@
 )]
 
 pub mod appstate;
+pub mod blocklist;
 pub mod demo;
 pub mod media;
 pub mod messaging;

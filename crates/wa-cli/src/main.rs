@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
 use wa_cli::appstate::{self, ChatSettingArgs, MuteArgs};
+use wa_cli::blocklist::{self, BlockArgs};
 use wa_cli::media::DownloadArgs;
 use wa_cli::messaging::{self, EditArgs, ListenArgs, PollArgs, ReactArgs, SendArgs, TargetArgs};
 use wa_cli::presence::{self, PresenceArgs, TypingArgs};
@@ -53,6 +54,10 @@ enum Command {
     Pin(ChatSettingArgs),
     /// Archive a chat on every device of the account (app-state sync).
     Archive(ChatSettingArgs),
+    /// Block a user (`--off` unblocks); prints the list.
+    Block(BlockArgs),
+    /// Print the users this account blocked.
+    Blocklist(ConnectArgs),
     /// Go online or offline for contacts subscribed to our presence.
     Presence(PresenceArgs),
     /// Show a chat that we are typing or recording (or stopped).
@@ -82,6 +87,8 @@ fn main() -> ExitCode {
         Command::Mute(args) => run(appstate::mute(&args)),
         Command::Pin(args) => run(appstate::pin(&args)),
         Command::Archive(args) => run(appstate::archive(&args)),
+        Command::Block(args) => run(blocklist::block(&args)),
+        Command::Blocklist(args) => run(blocklist::blocklist(&args)),
         Command::Presence(args) => run(presence::presence(&args)),
         Command::Typing(args) => run(presence::typing(&args)),
         Command::Demo => run(demo()),
