@@ -237,15 +237,10 @@ async fn accounts_are_created_listed_and_persisted() {
     );
     http.abort();
 
-    // A restart from the state directory keeps every account, with the same LIDs.
-    let addr = server.addr();
+    // A restart from the state directory keeps every account, with the same LIDs. (On a fresh
+    // port: under load another test may take the old one in between.)
     server.shutdown().await;
-    server = TestServer::start(Config {
-        listen: addr,
-        ..config
-    })
-    .await
-    .unwrap();
+    server = TestServer::start(config).await.unwrap();
     let again = server.admin().accounts();
     assert_eq!(again.len(), 3);
     assert_eq!(again[1], bob);
