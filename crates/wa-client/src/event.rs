@@ -122,6 +122,9 @@ pub enum Event {
     ChatPresence(crate::presence::ChatPresenceEvent),
     /// The blocklist was changed (on another device of the account).
     Blocklist(crate::blocklist::BlocklistEvent),
+    /// Privacy settings were changed (on another device of the account): the categories that
+    /// changed, with their new values.
+    PrivacySettings(crate::privacy::PrivacySettings),
 }
 
 /// A received, decrypted message.

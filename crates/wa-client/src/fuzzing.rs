@@ -23,8 +23,10 @@ pub fn run_every_parser(node: &Node, payload: &[u8]) {
     let _ = crate::presence::parse_presence(node);
     let _ = crate::presence::parse_chat_state(node);
     let _ = crate::blocklist::parse_blocklist(node);
+    let _ = crate::privacy::parse_reply(node);
     for child in node.children() {
         let _ = crate::blocklist::parse_blocklist_change(child);
+        let _ = crate::privacy::parse_settings(child);
     }
 
     if let Ok(message) = wa_proto::proto::Message::decode(payload) {

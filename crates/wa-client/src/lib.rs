@@ -48,6 +48,9 @@
 //! [`Client::subscribe_presence`], [`Client::send_chat_presence`], [`Event::Presence`],
 //! [`Event::ChatPresence`].
 //!
+//! [`privacy`] reads and changes privacy settings: [`Client::privacy_settings`],
+//! [`Client::set_privacy_setting`], [`Event::PrivacySettings`].
+//!
 //! [`blocklist`] blocks and unblocks users: [`Client::blocklist`],
 //! [`Client::update_blocklist`], [`Event::Blocklist`].
 //!
@@ -102,6 +105,7 @@ pub mod pair;
 pub mod pair_code;
 pub mod payload;
 pub mod presence;
+pub mod privacy;
 pub mod recv;
 pub mod runtime;
 pub mod send;
@@ -114,6 +118,7 @@ pub use error::{ContentError, Error, IqError, MessageError, PairError, Result};
 pub use event::{DisconnectReason, Event, MessageEvent, ReceiptEvent, ReceiptKind};
 pub use media::{DownloadableMessage, MediaError, MediaOptions, MediaRef, UploadResponse};
 pub use presence::{ChatPresence, ChatPresenceEvent, ChatPresenceMedia, Presence, PresenceEvent};
+pub use privacy::{PrivacyCategory, PrivacySettings, PrivacyValue};
 pub use recv::group::{GroupEvent, GroupEventKind};
 pub use runtime::{Client, EventStream};
 pub use send::{SendOptions, SendResponse};

@@ -201,6 +201,9 @@ pub struct ServerState {
     pub presence_subscribers: HashMap<AccountId, std::collections::BTreeSet<DeviceKey>>,
     /// Each account's blocked users (not persisted).
     pub blocklists: HashMap<AccountId, AccountBlocklist>,
+    /// Each account's privacy settings that differ from the defaults, by category name (not
+    /// persisted).
+    pub privacy: HashMap<AccountId, BTreeMap<String, String>>,
 }
 
 /// The users an account blocked, keyed by their JID's text (phone number or LID, no device).
@@ -238,6 +241,7 @@ impl ServerState {
             presence: HashMap::new(),
             presence_subscribers: HashMap::new(),
             blocklists: HashMap::new(),
+            privacy: HashMap::new(),
         }
     }
 

@@ -550,14 +550,7 @@ impl Engine {
                 match node.attr("type").and_then(|t| t.as_str()) {
                     Some("link_code_companion_reg") => self.handle_link_code(now, node),
                     Some("encrypt") => self.handle_pre_key_low(now, node),
-                    Some("account_sync") => {
-                        for blocklist in node.children().iter().filter(|c| c.tag == "blocklist") {
-                            match crate::blocklist::parse_blocklist_change(blocklist) {
-                                Ok(b) => self.event_after_incoming(Event::Blocklist(b)),
-                                Err(e) => debug!(error = %e, "blocklist change ignored"),
-                            }
-                        }
-                    }
+                    Some("account_sync") => self.handle_account_sync(node),
                     _ => {}
                 }
                 Ok(())
@@ -565,6 +558,27 @@ impl Engine {
             other => {
                 debug!(tag = other, "stanza not handled at this layer");
                 Ok(())
+            }
+        }
+    }
+
+    /// `<notification type="account_sync">`: blocklist and privacy changes made on another
+    /// device of the account become events; other children are logged and skipped.
+    fn handle_account_sync(&mut self, node: &Node) {
+        for child in node.children() {
+            let event = match child.tag.as_str() {
+                "blocklist" => {
+                    crate::blocklist::parse_blocklist_change(child).map(Event::Blocklist)
+                }
+                "privacy" => crate::privacy::parse_settings(child).map(Event::PrivacySettings),
+                other => {
+                    debug!(tag = other, "account_sync item not handled");
+                    continue;
+                }
+            };
+            match event {
+                Ok(event) => self.event_after_incoming(event),
+                Err(e) => debug!(error = %e, "account_sync item ignored"),
             }
         }
     }

@@ -5,6 +5,7 @@ mod appstate;
 mod blocklist;
 mod groups;
 mod presence;
+mod privacy;
 mod receipts;
 mod send;
 pub mod socket;

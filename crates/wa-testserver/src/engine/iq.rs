@@ -157,27 +157,8 @@ impl Connection {
             ("blocklist", "get", _) => self.blocklist_get(node, device, state),
             ("blocklist", "set", _) => self.blocklist_set(node, device, now_ms, state),
             ("privacy", "set", "tokens") => self.privacy_tokens(node, device, now_ms, state, rng),
-            ("privacy", "get", _) => {
-                let cats = [
-                    ("readreceipts", "all"),
-                    ("last", "all"),
-                    ("online", "all"),
-                    ("profile", "all"),
-                    ("status", "all"),
-                    ("groupadd", "all"),
-                    ("calladd", "all"),
-                ];
-                let privacy = Node::new("privacy")
-                    .children(cats.iter().map(|(n, v)| {
-                        Node::new("category")
-                            .attr("name", *n)
-                            .attr("value", *v)
-                            .build()
-                    }))
-                    .build();
-                self.send(&result(node, vec![privacy]))
-            }
-            ("privacy", "set", _) => self.send(&result(node, Vec::new())),
+            ("privacy", "get", _) => self.privacy_get(node, device, state),
+            ("privacy", "set", _) => self.privacy_set(node, device, now_ms, state),
             ("w:sync:app:state", "set", "sync") => self.app_state_sync(node, device, now_ms, state),
             ("usync", "get", "usync") => self.usync(node, now_ms, state),
             ("md", "set", "remove-companion-device") => self.remove_device(node, device, state),

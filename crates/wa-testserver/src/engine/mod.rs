@@ -16,6 +16,7 @@ mod iq;
 mod notify;
 mod pair;
 mod presence;
+mod privacy;
 mod route;
 mod stanza;
 mod usync;
