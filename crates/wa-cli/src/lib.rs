@@ -7,6 +7,7 @@
 //! - [`appstate`]: `wa mute`, `wa pin`, `wa archive` (app-state sync).
 //! - [`presence`]: `wa presence`, `wa typing` (and `wa listen --subscribe`).
 //! - [`blocklist`]: `wa block`, `wa blocklist`.
+//! - [`privacy`]: `wa privacy`.
 //! - [`demo`]: `wa demo`, two accounts talking through an embedded `wa-testserver`.
 #![forbid(unsafe_code)]
 #![cfg_attr(
@@ -25,4 +26,5 @@ pub mod demo;
 pub mod media;
 pub mod messaging;
 pub mod presence;
+pub mod privacy;
 pub mod session;

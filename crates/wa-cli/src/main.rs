@@ -11,6 +11,7 @@ use wa_cli::blocklist::{self, BlockArgs};
 use wa_cli::media::DownloadArgs;
 use wa_cli::messaging::{self, EditArgs, ListenArgs, PollArgs, ReactArgs, SendArgs, TargetArgs};
 use wa_cli::presence::{self, PresenceArgs, TypingArgs};
+use wa_cli::privacy::{self, PrivacyArgs};
 use wa_cli::session::{self, ConnectArgs, LoginArgs};
 
 /// The whatsmeow-rs command line.
@@ -58,6 +59,8 @@ enum Command {
     Block(BlockArgs),
     /// Print the users this account blocked.
     Blocklist(ConnectArgs),
+    /// Print the privacy settings, or change one (`--set last=contacts`).
+    Privacy(PrivacyArgs),
     /// Go online or offline for contacts subscribed to our presence.
     Presence(PresenceArgs),
     /// Show a chat that we are typing or recording (or stopped).
@@ -89,6 +92,7 @@ fn main() -> ExitCode {
         Command::Archive(args) => run(appstate::archive(&args)),
         Command::Block(args) => run(blocklist::block(&args)),
         Command::Blocklist(args) => run(blocklist::blocklist(&args)),
+        Command::Privacy(args) => run(privacy::privacy(&args)),
         Command::Presence(args) => run(presence::presence(&args)),
         Command::Typing(args) => run(presence::typing(&args)),
         Command::Demo => run(demo()),
