@@ -80,39 +80,17 @@ impl Connection {
         let reply = list_node(Some(list));
         self.send(&result(node, vec![reply]))?;
 
-        let Some(account) = state.acct(device.account) else {
-            return Ok(());
-        };
-        let from = account.account.pn_jid(0);
-        let others: Vec<DeviceKey> = account
-            .devices
-            .keys()
-            .filter(|d| **d != 0 && **d != device.device)
-            .map(|d| DeviceKey::new(device.account, *d))
-            .collect();
-        state.next_stanza_id = state.next_stanza_id.wrapping_add(1);
         let items = changes.iter().map(|(jid, block)| {
             Node::new("item")
                 .attr("jid", jid.clone())
                 .attr("action", if *block { "block" } else { "unblock" })
                 .build()
         });
-        let notification = Node::new("notification")
-            .attr("from", from)
-            .attr("id", format!("bl-{}", state.next_stanza_id))
-            .attr("type", "account_sync")
-            .attr("t", (now_ms / 1000).to_string())
-            .child(
-                Node::new("blocklist")
-                    .attr("dhash", revision.to_string())
-                    .attr("prev_dhash", previous.to_string())
-                    .children(items)
-                    .build(),
-            )
+        let item = Node::new("blocklist")
+            .attr("dhash", revision.to_string())
+            .attr("prev_dhash", previous.to_string())
+            .children(items)
             .build();
-        for other in others {
-            self.deliver_to(other, notification.clone(), state)?;
-        }
-        Ok(())
+        self.tell_other_companions(device, "bl", item, now_ms, state)
     }
 }

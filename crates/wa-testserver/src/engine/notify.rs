@@ -1,5 +1,6 @@
 //! Server-initiated notifications: device-list changes (`type='devices'`), low one-time
-//! prekeys (`type='encrypt'`) and privacy tokens (`type='privacy_token'`).
+//! prekeys (`type='encrypt'`), privacy tokens (`type='privacy_token'`) and account settings
+//! changed on another companion (`type='account_sync'`).
 
 use rand_core::CryptoRng;
 use wa_binary::{Jid, Node, Server};
@@ -180,5 +181,42 @@ impl Connection {
             )
             .build();
         self.deliver_to(device, node, state)
+    }
+}
+
+impl Connection {
+    /// Tells the other companions of `device`'s account about a change it made:
+    /// `<notification type="account_sync" from=account id=PREFIX-N t>item</notification>`
+    /// (queued for those offline).
+    pub(super) fn tell_other_companions(
+        &mut self,
+        device: DeviceKey,
+        id_prefix: &str,
+        item: Node,
+        now_ms: u64,
+        state: &mut ServerState,
+    ) -> Result<()> {
+        let Some(account) = state.acct(device.account) else {
+            return Ok(());
+        };
+        let from = account.account.pn_jid(0);
+        let others: Vec<DeviceKey> = account
+            .devices
+            .keys()
+            .filter(|d| **d != 0 && **d != device.device)
+            .map(|d| DeviceKey::new(device.account, *d))
+            .collect();
+        state.next_stanza_id = state.next_stanza_id.wrapping_add(1);
+        let notification = Node::new("notification")
+            .attr("from", from)
+            .attr("id", format!("{id_prefix}-{}", state.next_stanza_id))
+            .attr("type", "account_sync")
+            .attr("t", (now_ms / 1000).to_string())
+            .child(item)
+            .build();
+        for other in others {
+            self.deliver_to(other, notification.clone(), state)?;
+        }
+        Ok(())
     }
 }

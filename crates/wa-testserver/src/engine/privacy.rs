@@ -86,29 +86,7 @@ impl Connection {
         }
         self.send(&result(node, Vec::new()))?;
 
-        let Some(account) = state.acct(device.account) else {
-            return Ok(());
-        };
-        let from = account.account.pn_jid(0);
-        let others: Vec<DeviceKey> = account
-            .devices
-            .keys()
-            .filter(|d| **d != 0 && **d != device.device)
-            .map(|d| DeviceKey::new(device.account, *d))
-            .collect();
-        state.next_stanza_id = state.next_stanza_id.wrapping_add(1);
-        let notification = Node::new("notification")
-            .attr("from", from)
-            .attr("id", format!("pv-{}", state.next_stanza_id))
-            .attr("type", "account_sync")
-            .attr("t", (now_ms / 1000).to_string())
-            .child(privacy_node(
-                changes.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-            ))
-            .build();
-        for other in others {
-            self.deliver_to(other, notification.clone(), state)?;
-        }
-        Ok(())
+        let item = privacy_node(changes.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        self.tell_other_companions(device, "pv", item, now_ms, state)
     }
 }
