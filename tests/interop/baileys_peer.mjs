@@ -1,7 +1,7 @@
 // Drives a Baileys 7 socket as the peer of OUR client (wa-client) through wa-testserver, for
 // `tests/tests/client_baileys_messaging.rs`: it sends and decodes texts, quoted replies,
 // reactions, edits and revocations, reports receipts, sends and reports presence and chat
-// states, and blocks and unblocks.
+// states, blocks and unblocks, and reads and sets privacy settings.
 //
 //   node baileys_peer.mjs --url ws://127.0.0.1:PORT/ws/chat --root <hex root public key> --auth DIR
 //
@@ -38,6 +38,11 @@
 //   {"cmd":"block","tag","to","action"}   updateBlockStatus(to, action): block or unblock
 //   {"cmd":"blocklist","tag"}             fetchBlocklist(), answered with
 //        {"event":"blocklist","tag","jids":[...]}
+//   {"cmd":"privacy","tag","name","value"} sets one privacy category (last, online, calladd,
+//        messages) with Baileys' update*Privacy, answered with presence-sent
+//   {"cmd":"privacy-get","tag"}           fetchPrivacySettings(true), answered with
+//        {"event":"privacy","tag","settings":{name:value}}
+//   (events) {"event":"blocklist-update","blocklist":[jid],"type":"add"|"remove"}
 //   {"cmd":"quit"} (or EOF)
 // Baileys' own log goes to stderr at the level in WA_BAILEYS_LOG (default "silent").
 import { emit, runDriver, textOf } from './lib/driver.mjs';
@@ -105,6 +110,18 @@ async function command(c) {
         emit({ event: 'presence-sent', tag: c.tag ?? null });
     } else if (c.cmd === 'blocklist') {
         emit({ event: 'blocklist', tag: c.tag ?? null, jids: await sock.fetchBlocklist() });
+    } else if (c.cmd === 'privacy') {
+        const set = {
+            last: sock.updateLastSeenPrivacy,
+            online: sock.updateOnlinePrivacy,
+            calladd: sock.updateCallPrivacy,
+            messages: sock.updateMessagesPrivacy,
+        }[c.name];
+        if (!set) throw new Error(`no Baileys setter for privacy category ${c.name}`);
+        await set(c.value);
+        emit({ event: 'presence-sent', tag: c.tag ?? null });
+    } else if (c.cmd === 'privacy-get') {
+        emit({ event: 'privacy', tag: c.tag ?? null, settings: await sock.fetchPrivacySettings(true) });
     } else if (c.cmd === 'read') {
         await sock.readMessages([c.key]);
         emit({ event: 'read-sent', id: c.key.id });
@@ -148,6 +165,9 @@ const driver = runDriver({
                     });
                 }
             }
+        });
+        sock.ev.on('blocklist.update', ({ blocklist, type }) => {
+            emit({ event: 'blocklist-update', blocklist, type });
         });
         sock.ev.on('presence.update', ({ id, presences }) => {
             emit({ event: 'presence', id, presences });

@@ -725,3 +725,84 @@ async fn baileys_blocks_our_client_and_our_message_is_not_delivered_until_unbloc
     b.quit().await;
     client.disconnect().await;
 }
+
+/// Baileys as our account's second companion: our blocklist change reaches it as
+/// `blocklist.update`, its privacy change reaches our client as an event, and it reads ours.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baileys_on_our_account_sees_our_blocklist_and_privacy_changes_and_we_see_its() {
+    use wa_client::{BlocklistAction, PrivacyCategory, PrivacyValue};
+
+    let (server, admin, bob) = server_with_bob().await;
+    let (client, mut ours) = Ours::pair(&server).await;
+    let auth = tempfile::tempdir().expect("tempdir");
+    let mut b = Baileys::spawn(
+        "companion",
+        "baileys_peer.mjs",
+        &server,
+        auth.path(),
+        ONLINE,
+    );
+    pair(&mut b, &admin, None).await;
+
+    // Our block reaches Baileys through the account_sync notification.
+    client
+        .update_blocklist(&bob.pn, BlocklistAction::Block)
+        .await
+        .expect("block Bob");
+    let update = b
+        .expect_where("Baileys' blocklist.update", |v| {
+            v["event"] == "blocklist-update" && v["type"] == "add"
+        })
+        .await;
+    assert_eq!(update["blocklist"], json!([bob.pn.to_string()]), "{update}");
+
+    // Baileys' privacy change reaches our client.
+    baileys_presence(
+        &mut b,
+        "b-last",
+        json!({"cmd": "privacy", "name": "last", "value": "contacts"}),
+    )
+    .await;
+    let event = ours
+        .until("Baileys' privacy change", |e| {
+            matches!(e, Event::PrivacySettings(_))
+        })
+        .await;
+    let Event::PrivacySettings(changed) = event else {
+        unreachable!()
+    };
+    assert_eq!(
+        changed.settings,
+        [(PrivacyCategory::LastSeen, PrivacyValue::Contacts)]
+    );
+    baileys_presence(
+        &mut b,
+        "b-messages",
+        json!({"cmd": "privacy", "name": "messages", "value": "contacts"}),
+    )
+    .await;
+
+    // Ours, read back by Baileys (with its own changes).
+    client
+        .set_privacy_setting(PrivacyCategory::ReadReceipts, &PrivacyValue::Off)
+        .await
+        .expect("set read receipts off");
+    b.command(json!({"cmd": "privacy-get", "tag": "get-1"}))
+        .await;
+    let got = b
+        .expect_where("Baileys' privacy settings", |v| {
+            v["event"] == "privacy" && v["tag"] == "get-1"
+        })
+        .await;
+    assert_eq!(got["settings"]["readreceipts"], "off", "{got}");
+    assert_eq!(got["settings"]["last"], "contacts", "{got}");
+    assert_eq!(got["settings"]["messages"], "contacts", "{got}");
+    let mine = client.privacy_settings().await.expect("read privacy");
+    assert_eq!(
+        mine.get(PrivacyCategory::Messages),
+        Some(&PrivacyValue::Contacts)
+    );
+
+    b.quit().await;
+    client.disconnect().await;
+}

@@ -15,7 +15,8 @@ pub struct PrivacyArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
     /// Change one setting: `CATEGORY=VALUE` with a category of groupadd, last, status,
-    /// profile, readreceipts, online, calladd and a value such as all, contacts, none, off.
+    /// profile, readreceipts, online, calladd, messages, defense, stickers and a value such as
+    /// all, contacts, none, off.
     #[arg(long)]
     pub set: Option<String>,
 }
@@ -75,7 +76,7 @@ mod tests {
             (PrivacyCategory::ReadReceipts, PrivacyValue::Off)
         );
         assert!(parse_setting("last").is_err());
-        assert!(parse_setting("stickers=all").is_err());
+        assert!(parse_setting("bogus=all").is_err());
         assert!(parse_setting("last=").is_err());
     }
 }

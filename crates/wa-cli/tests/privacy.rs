@@ -29,7 +29,7 @@ async fn privacy_settings_are_printed_and_changed_from_the_cli() {
     assert!(text(&out).contains("last: contacts"), "{}", text(&out));
     assert!(text(&out).contains("online: all"), "{}", text(&out));
 
-    let out = run(&alice.with(&["privacy", "--set", "stickers=all"])).await;
+    let out = run(&alice.with(&["privacy", "--set", "bogus=all"])).await;
     assert!(!out.status.success());
     assert!(text(&out).contains("unknown category"), "{}", text(&out));
 }

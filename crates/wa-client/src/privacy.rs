@@ -39,11 +39,17 @@ pub enum PrivacyCategory {
     Online,
     /// `calladd`: who may call us.
     CallAdd,
+    /// `messages`: who may message us.
+    Messages,
+    /// `defense`: advanced chat privacy (`on_standard` or `off`).
+    Defense,
+    /// `stickers`: who may use our stickers.
+    Stickers,
 }
 
 impl PrivacyCategory {
     /// Every category, in whatsmeow's order.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 10] = [
         Self::GroupAdd,
         Self::LastSeen,
         Self::Status,
@@ -51,6 +57,9 @@ impl PrivacyCategory {
         Self::ReadReceipts,
         Self::Online,
         Self::CallAdd,
+        Self::Messages,
+        Self::Defense,
+        Self::Stickers,
     ];
 
     /// The wire name.
@@ -64,6 +73,9 @@ impl PrivacyCategory {
             Self::ReadReceipts => "readreceipts",
             Self::Online => "online",
             Self::CallAdd => "calladd",
+            Self::Messages => "messages",
+            Self::Defense => "defense",
+            Self::Stickers => "stickers",
         }
     }
 
@@ -90,8 +102,10 @@ pub enum PrivacyValue {
     Known,
     /// `none`: nobody.
     None,
-    /// `off`: disabled (for `readreceipts`).
+    /// `off`: disabled (for `readreceipts`, `defense`).
     Off,
+    /// `on_standard`: enabled (for `defense`).
+    OnStandard,
     /// Another value the server sent.
     Other(String),
 }
@@ -108,6 +122,7 @@ impl PrivacyValue {
             Self::Known => "known",
             Self::None => "none",
             Self::Off => "off",
+            Self::OnStandard => "on_standard",
             Self::Other(s) => s,
         }
     }
@@ -123,6 +138,7 @@ impl PrivacyValue {
             "known" => Self::Known,
             "none" => Self::None,
             "off" => Self::Off,
+            "on_standard" => Self::OnStandard,
             other => Self::Other(other.to_owned()),
         }
     }
@@ -246,7 +262,7 @@ mod tests {
         for c in PrivacyCategory::ALL {
             assert_eq!(PrivacyCategory::from_wire(c.as_str()), Some(c));
         }
-        assert_eq!(PrivacyCategory::from_wire("stickers"), None);
+        assert_eq!(PrivacyCategory::from_wire("bogus"), None);
         for v in [
             "all",
             "contacts",
@@ -255,6 +271,7 @@ mod tests {
             "known",
             "none",
             "off",
+            "on_standard",
         ] {
             assert_eq!(PrivacyValue::from_wire(v).as_str(), v);
             assert!(!matches!(
@@ -263,8 +280,8 @@ mod tests {
             ));
         }
         assert_eq!(
-            PrivacyValue::from_wire("on_standard"),
-            PrivacyValue::Other("on_standard".into())
+            PrivacyValue::from_wire("someday"),
+            PrivacyValue::Other("someday".into())
         );
     }
 
@@ -274,7 +291,7 @@ mod tests {
             .child(
                 Node::new("privacy")
                     .child(category("last", "contacts"))
-                    .child(category("stickers", "all"))
+                    .child(category("bogus", "all"))
                     .child(Node::new("category").attr("name", "online").build())
                     .child(category("readreceipts", "off"))
                     .build(),

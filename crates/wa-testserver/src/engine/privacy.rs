@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::state::{DeviceKey, ServerState};
 
 /// Every account starts with these values.
-pub(crate) const DEFAULT_PRIVACY: [(&str, &str); 7] = [
+pub(crate) const DEFAULT_PRIVACY: [(&str, &str); 10] = [
     ("readreceipts", "all"),
     ("last", "all"),
     ("online", "all"),
@@ -19,6 +19,9 @@ pub(crate) const DEFAULT_PRIVACY: [(&str, &str); 7] = [
     ("status", "all"),
     ("groupadd", "all"),
     ("calladd", "all"),
+    ("messages", "all"),
+    ("defense", "off"),
+    ("stickers", "all"),
 ];
 
 fn privacy_node<'a>(categories: impl IntoIterator<Item = (&'a str, &'a str)>) -> Node {
