@@ -4,25 +4,13 @@
 
 mod common;
 
+use common::{ALICE, BOB, alice_and_bob, lines, run, sent_id, spawn, text, wait_line};
 use serde_json::Value;
-use wa_testserver::TestServer;
-
-use common::{lines, login, run, sent_id, spawn, text, wait_line};
-
-const ALICE: &str = "15550400001";
-const BOB: &str = "15550400002";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_blocked_from_the_cli_is_listed_and_cannot_write_until_unblocked() {
-    let server = TestServer::start(wa_testserver::Config::default())
-        .await
-        .unwrap();
-    let admin = server.admin();
-    admin.create_account(ALICE, "Alice").unwrap();
-    admin.create_account(BOB, "Bob").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let alice = login(&server, dir.path(), "alice", ALICE, &[]).await;
-    let bob = login(&server, dir.path(), "bob", BOB, &[]).await;
+    let (_server, alice, bob) = alice_and_bob(dir.path(), &[]).await;
     let bob_jid = format!("{BOB}@s.whatsapp.net");
 
     let out = run(&alice.with(&["blocklist"])).await;

@@ -5,28 +5,13 @@
 mod common;
 
 use serde_json::Value;
-use wa_testserver::TestServer;
 
-use common::{lines, login, run, sent_id, spawn, text, wait_line};
+use common::{BOB, alice_and_bob, lines, run, sent_id, spawn, text, wait_line};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_image_sent_by_the_cli_is_downloaded_by_the_cli() {
-    let server = TestServer::start(wa_testserver::Config::default())
-        .await
-        .unwrap();
-    let admin = server.admin();
-    admin.create_account("15550400001", "Alice").unwrap();
-    admin.create_account("15550400002", "Bob").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let alice = login(
-        &server,
-        dir.path(),
-        "alice",
-        "15550400001",
-        &["--media-http"],
-    )
-    .await;
-    let bob = login(&server, dir.path(), "bob", "15550400002", &["--media-http"]).await;
+    let (_server, alice, bob) = alice_and_bob(dir.path(), &["--media-http"]).await;
 
     let image: Vec<u8> = (0..100_000u32).map(|i| (i * 31 % 251) as u8).collect();
     let path = dir.path().join("photo.png");
@@ -34,7 +19,7 @@ async fn an_image_sent_by_the_cli_is_downloaded_by_the_cli() {
     let out = run(&alice.with(&[
         "send",
         "--to",
-        "15550400002",
+        BOB,
         "--image",
         path.to_str().unwrap(),
         "--text",

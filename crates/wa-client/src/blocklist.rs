@@ -17,8 +17,9 @@
 //! ```
 
 use serde::{Deserialize, Serialize};
-use wa_binary::{Jid, Node, Server};
+use wa_binary::{Jid, Node};
 
+use crate::engine::server_jid;
 use crate::error::Error;
 
 /// Block or unblock.
@@ -46,7 +47,7 @@ pub struct Blocklist {
     /// The server's hash of the list (`dhash`).
     pub dhash: String,
     /// The blocked users.
-    #[serde(with = "serde_jids")]
+    #[serde(with = "crate::recv::serde_jid_list")]
     pub jids: Vec<Jid>,
 }
 
@@ -71,33 +72,13 @@ pub struct BlocklistEvent {
     pub changes: Vec<BlocklistChange>,
 }
 
-mod serde_jids {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use wa_binary::Jid;
-
-    pub fn serialize<S: Serializer>(jids: &[Jid], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(jids.iter().map(ToString::to_string))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Jid>, D::Error> {
-        Vec::<String>::deserialize(d)?
-            .iter()
-            .map(|s| s.parse().map_err(serde::de::Error::custom))
-            .collect()
-    }
-}
-
-fn server() -> Jid {
-    Jid::new("", Server::User)
-}
-
 /// `<iq xmlns="blocklist" type="get" to="s.whatsapp.net"/>`.
 #[must_use]
 pub fn get_request() -> Node {
     Node::new("iq")
         .attr("xmlns", "blocklist")
         .attr("type", "get")
-        .attr("to", server())
+        .attr("to", server_jid())
         .build()
 }
 
@@ -107,7 +88,7 @@ pub fn update_request(jid: &Jid, action: BlocklistAction) -> Node {
     Node::new("iq")
         .attr("xmlns", "blocklist")
         .attr("type", "set")
-        .attr("to", server())
+        .attr("to", server_jid())
         .child(
             Node::new("item")
                 .attr("action", action.as_str())

@@ -17,8 +17,9 @@
 //! ```
 
 use serde::{Deserialize, Serialize};
-use wa_binary::{Jid, Node, Server};
+use wa_binary::Node;
 
+use crate::engine::server_jid;
 use crate::error::Error;
 
 /// A privacy category (the `name` of a `<category>`).
@@ -167,7 +168,7 @@ fn privacy_iq(ty: &str) -> wa_binary::NodeBuilder {
     Node::new("iq")
         .attr("xmlns", "privacy")
         .attr("type", ty)
-        .attr("to", Jid::new("", Server::User))
+        .attr("to", server_jid())
 }
 
 /// `<iq xmlns="privacy" type="get"><privacy/></iq>`.

@@ -157,3 +157,53 @@ async fn presence_and_chat_state_reach_the_other_account() {
     client.disconnect().await;
     b.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_state_sent_while_the_peer_is_offline_is_not_queued() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    server.admin().create_account(BOB, "Bob").unwrap();
+    let a = Companion::pair(&server, None).await;
+    let mut b = Companion::pair(&server, Some(BOB)).await;
+    let a_user = a.jid.to_non_ad();
+    let b_user = b.jid.to_non_ad();
+
+    let device = b.client.device_id();
+    b.stop().await;
+    a.client
+        .send_chat_presence(
+            b_user.clone(),
+            ChatPresence::Composing,
+            ChatPresenceMedia::Text,
+        )
+        .await
+        .unwrap();
+    let sent = a
+        .client
+        .send_message(b_user.clone(), common::live::text("queued"))
+        .await
+        .unwrap();
+
+    // B comes back: the queued message arrives, the chat state from before does not.
+    let (client, mut events) = Client::start(config(&server), b.container.clone(), Some(device))
+        .await
+        .unwrap();
+    let mut chat_states = 0;
+    loop {
+        let event = tokio::time::timeout(common::live::STEP, events.recv())
+            .await
+            .expect("the queued message did not arrive")
+            .expect("event stream ended");
+        match &event {
+            Event::ChatPresence(c) if c.sender == a_user => chat_states += 1,
+            Event::Message(m) if m.info.id == sent.id => break,
+            _ => {}
+        }
+    }
+    assert_eq!(
+        chat_states, 0,
+        "a chat state was queued for an offline device"
+    );
+    client.disconnect().await;
+}

@@ -188,3 +188,22 @@ pub fn sent_id(out: &Output) -> String {
         .unwrap_or_else(|| panic!("no 'sent' line: {}", text(out)))
         .to_owned()
 }
+
+/// Alice's phone number in [`alice_and_bob`].
+pub const ALICE: &str = "15550400001";
+/// Bob's phone number in [`alice_and_bob`].
+pub const BOB: &str = "15550400002";
+
+/// A server with the accounts of [`ALICE`] and [`BOB`], each with a session saved by `wa login`
+/// in `dir` (`extra` options after the connection ones).
+pub async fn alice_and_bob(dir: &Path, extra: &[&str]) -> (TestServer, Session, Session) {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let admin = server.admin();
+    admin.create_account(ALICE, "Alice").unwrap();
+    admin.create_account(BOB, "Bob").unwrap();
+    let alice = login(&server, dir, "alice", ALICE, extra).await;
+    let bob = login(&server, dir, "bob", BOB, extra).await;
+    (server, alice, bob)
+}

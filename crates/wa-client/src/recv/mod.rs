@@ -53,7 +53,7 @@ use wa_store::{BufferedEvent, Changes, Device, Store, Transaction};
 pub use crate::message::content::serde_message;
 pub use receipt::{outgoing_receipt, parse_receipt};
 pub use retry::{MAX_RETRIES, retry_receipt};
-pub use serde_helpers::{serde_jid, serde_opt_jid};
+pub use serde_helpers::{serde_jid, serde_jid_list, serde_opt_jid};
 
 /// Runs the notification handler on `node` (for [`crate::fuzzing`]).
 pub(crate) fn fuzz_notification(node: &wa_binary::Node) {

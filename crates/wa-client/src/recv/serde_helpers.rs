@@ -37,3 +37,22 @@ pub mod serde_opt_jid {
             .transpose()
     }
 }
+
+/// A list of [`Jid`](wa_binary::Jid)s as their string forms.
+pub mod serde_jid_list {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use wa_binary::Jid;
+
+    /// Writes each JID's string form.
+    pub fn serialize<S: Serializer>(jids: &[Jid], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(jids.iter().map(ToString::to_string))
+    }
+
+    /// Parses a list of JID strings.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Jid>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|s| s.parse().map_err(serde::de::Error::custom))
+            .collect()
+    }
+}
