@@ -60,6 +60,7 @@ pub mod changes;
 #[cfg(feature = "testing")]
 pub mod conformance;
 pub mod error;
+pub mod hashing;
 pub mod memory;
 pub mod signal;
 #[cfg(feature = "sqlite")]

@@ -4,6 +4,8 @@
 //! survives the process. Records are kept serialized, as a database keeps them.
 
 use std::collections::{BTreeMap, HashMap};
+
+use crate::hashing::{DigestMap, FastMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use wa_binary::Jid;
@@ -24,8 +26,8 @@ pub const DEFAULT_OUTGOING_CAPACITY: usize = 256;
 #[derive(Debug)]
 struct DeviceData {
     device: Device,
-    identities: HashMap<ProtocolAddress, PublicKey>,
-    sessions: HashMap<ProtocolAddress, Vec<u8>>,
+    identities: FastMap<ProtocolAddress, PublicKey>,
+    sessions: FastMap<ProtocolAddress, Vec<u8>>,
     pre_keys: BTreeMap<u32, (PreKeyRecord, bool)>,
     last_pre_key_id: u32,
     signed_pre_keys: HashMap<u32, SignedPreKeyRecord>,
@@ -38,10 +40,10 @@ struct DeviceData {
     chats: HashMap<Jid, ChatSettings>,
     secrets: HashMap<MessageKey, Vec<u8>>,
     tokens: HashMap<Jid, PrivacyToken>,
-    lid_to_pn: HashMap<Jid, Jid>,
-    pn_to_lid: HashMap<Jid, Jid>,
+    lid_to_pn: FastMap<Jid, Jid>,
+    pn_to_lid: FastMap<Jid, Jid>,
     outgoing: BTreeMap<u64, OutgoingMessage>,
-    events: HashMap<[u8; 32], (u64, BufferedEvent)>,
+    events: DigestMap<(u64, BufferedEvent)>,
     seq: u64,
 }
 
@@ -51,8 +53,8 @@ impl DeviceData {
         signed_pre_keys.insert(device.signed_pre_key.id, device.signed_pre_key.clone());
         Self {
             device,
-            identities: HashMap::new(),
-            sessions: HashMap::new(),
+            identities: FastMap::default(),
+            sessions: FastMap::default(),
             pre_keys: BTreeMap::new(),
             last_pre_key_id: 0,
             signed_pre_keys,
@@ -65,10 +67,10 @@ impl DeviceData {
             chats: HashMap::new(),
             secrets: HashMap::new(),
             tokens: HashMap::new(),
-            lid_to_pn: HashMap::new(),
-            pn_to_lid: HashMap::new(),
+            lid_to_pn: FastMap::default(),
+            pn_to_lid: FastMap::default(),
             outgoing: BTreeMap::new(),
-            events: HashMap::new(),
+            events: DigestMap::default(),
             seq: 0,
         }
     }
@@ -208,8 +210,8 @@ impl DeviceData {
 
 /// Re-keys every entry whose address (reached through `address`) belongs to user `from` to
 /// user `to`, replacing entries already there.
-fn move_user<K, V>(
-    map: &mut HashMap<K, V>,
+fn move_user<K, V, H: core::hash::BuildHasher>(
+    map: &mut HashMap<K, V, H>,
     from: &str,
     to: &str,
     address: impl Fn(&mut K) -> &mut ProtocolAddress,
@@ -579,6 +581,21 @@ impl Store for MemoryStore {
         hash: &'a [u8; 32],
     ) -> BoxFuture<'a, Result<Option<BufferedEvent>>> {
         Box::pin(async move { self.read_opt(|d| d.events.get(hash).map(|(_, e)| e.clone())) })
+    }
+
+    // One lock for the whole run's hashes (the default asks hash by hash).
+    fn buffered_events<'a>(
+        &'a self,
+        hashes: &'a [[u8; 32]],
+    ) -> BoxFuture<'a, Result<Vec<BufferedEvent>>> {
+        Box::pin(async move {
+            let found = self.read(|d| {
+                (hashes.iter())
+                    .filter_map(|h| d.events.get(h).map(|(_, e)| e.clone()))
+                    .collect::<Vec<_>>()
+            })?;
+            Ok(found.unwrap_or_default())
+        })
     }
 
     fn pending_events(&self) -> BoxFuture<'_, Result<Vec<BufferedEvent>>> {

@@ -7,7 +7,7 @@
 //! it reads through to the store, collects the writes, and [`Transaction::commit`] applies them
 //! together with whatever else the caller added.
 
-use std::collections::HashMap;
+use crate::hashing::{DigestMap, FastMap};
 use std::sync::{Mutex, MutexGuard};
 
 use rand_core::CryptoRng;
@@ -193,7 +193,7 @@ pub struct Transaction<'s, S: Store + ?Sized> {
     /// Sessions written through the transaction, kept decoded: a batch that advances one
     /// session many times decodes it once and encodes it once (into `changes` when the
     /// transaction ends).
-    sessions: Mutex<HashMap<ProtocolAddress, SessionRecord>>,
+    sessions: Mutex<FastMap<ProtocolAddress, SessionRecord>>,
     /// Our identity key pair and registration id, read from the store at most once.
     own: Mutex<Option<(IdentityKeyPair, u32)>>,
     /// What the store answered so far (a batch asks about the same contact many times; with
@@ -217,9 +217,9 @@ impl<S: Store + ?Sized> core::fmt::Debug for Transaction<'_, S> {
 /// Store answers a [`Transaction`] keeps for its lifetime.
 #[derive(Default)]
 struct Reads {
-    identities: HashMap<ProtocolAddress, Option<PublicKey>>,
-    sessions: HashMap<ProtocolAddress, Option<SessionRecord>>,
-    buffered: HashMap<[u8; 32], Option<BufferedEvent>>,
+    identities: FastMap<ProtocolAddress, Option<PublicKey>>,
+    sessions: FastMap<ProtocolAddress, Option<SessionRecord>>,
+    buffered: DigestMap<Option<BufferedEvent>>,
 }
 
 impl<'s, S: Store + ?Sized> Transaction<'s, S> {
@@ -228,7 +228,7 @@ impl<'s, S: Store + ?Sized> Transaction<'s, S> {
         Self {
             store,
             changes: Mutex::new(Changes::new()),
-            sessions: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(FastMap::default()),
             own: Mutex::new(None),
             reads: Mutex::new(Reads::default()),
         }

@@ -39,7 +39,7 @@ mod serde_helpers;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use rand_core::CryptoRng;
@@ -48,6 +48,7 @@ use wa_binary::{Jid, Node, Server};
 use wa_proto::prost::Message as _;
 use wa_signal::SignalError;
 use wa_signal::store::{IncomingMessage, ProtocolAddress, SessionStore as _};
+use wa_store::hashing::{DigestMap, DigestSet, FastSet};
 use wa_store::{BufferedEvent, Changes, Device, Store, Transaction};
 
 pub use crate::message::content::serde_message;
@@ -93,7 +94,7 @@ pub(crate) struct Output {
 /// Remembered (chat, sender, id) triples, bounded, oldest forgotten first.
 #[derive(Debug, Default)]
 struct RecentIds {
-    set: HashSet<Arc<MessageKey>>,
+    set: FastSet<Arc<MessageKey>>,
     order: VecDeque<Arc<MessageKey>>,
 }
 
@@ -139,12 +140,12 @@ struct Batch<'s, S: Store + ?Sized> {
     /// Every write of the run, committed once at its end.
     txn: Transaction<'s, S>,
     /// Messages delivered in this run (remembered as recent once the commit succeeded).
-    delivered: HashSet<MessageKey>,
+    delivered: FastSet<MessageKey>,
     /// Ciphertexts decrypted (and buffered) in this run.
-    buffered: HashSet<[u8; 32]>,
+    buffered: DigestSet,
     /// The event-buffer entries the store held for this run's ciphertexts when it began
     /// (asked once for the whole run; usually none).
-    stored: HashMap<[u8; 32], BufferedEvent>,
+    stored: DigestMap<BufferedEvent>,
     /// Payloads decrypted ahead of the loop on several threads ([`parallel`]).
     pre: parallel::Ahead,
 }
@@ -338,9 +339,9 @@ impl Receiver {
     {
         let mut batch = Batch {
             txn: Transaction::new(store),
-            delivered: HashSet::new(),
-            buffered: HashSet::new(),
-            stored: HashMap::new(),
+            delivered: FastSet::with_capacity_and_hasher(nodes.len(), Default::default()),
+            buffered: DigestSet::with_capacity_and_hasher(nodes.len(), Default::default()),
+            stored: DigestMap::default(),
             pre: parallel::Ahead::default(),
         };
         // Every message stanza parsed once (without our own JIDs `message` fails below).

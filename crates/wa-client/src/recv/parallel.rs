@@ -176,7 +176,7 @@ struct PnSender {
 /// payloads without one take the sequential path. Store failures are returned.
 pub(super) async fn predecrypt<S, R>(
     txn: &Transaction<'_, S>,
-    (recent, stored): (&RecentIds, &HashMap<[u8; 32], BufferedEvent>),
+    (recent, stored): (&RecentIds, &wa_store::hashing::DigestMap<BufferedEvent>),
     parsed: &[Option<Parsed>],
     threads: usize,
     rng: &mut R,
@@ -255,7 +255,7 @@ where
 /// payloads) can be decrypted apart.
 async fn partition<'a, S: Store + ?Sized>(
     txn: &Transaction<'_, S>,
-    (recent, stored): (&RecentIds, &HashMap<[u8; 32], BufferedEvent>),
+    (recent, stored): (&RecentIds, &wa_store::hashing::DigestMap<BufferedEvent>),
     parsed: &'a [Option<Parsed>],
 ) -> Result<Option<Vec<(ProtocolAddress, Vec<Job<'a>>)>>> {
     // PN users whose LID this run reveals (a later message would be addressed by it), with

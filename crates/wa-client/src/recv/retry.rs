@@ -2,7 +2,9 @@
 //! `sendRetryReceipt`): the sender encrypts the message again, on a new session built from the
 //! keys we include from the second attempt on.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use wa_store::hashing::FastMap;
 
 use wa_binary::Node;
 use wa_signal::PreKeyRecord;
@@ -20,7 +22,7 @@ const REMEMBERED_IDS: usize = 1024;
 /// Retry receipts sent, per message id, bounded.
 #[derive(Debug, Default)]
 pub(crate) struct RetryCounter {
-    counts: HashMap<String, u32>,
+    counts: FastMap<String, u32>,
     order: VecDeque<String>,
 }
 
