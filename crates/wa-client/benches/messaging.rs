@@ -18,7 +18,8 @@
 //!
 //! Memory is measured by the `memory_clients` example (separate processes).
 //!
-//! `WA_BENCH_BURST=<n>` changes the burst size (default 10,000), `WA_BENCH_ONLY=burst` (or
+//! `WA_BENCH_BURST=<n>` changes the burst size (default 10,000), `WA_BENCH_DECRYPT_THREADS=<n>`
+//! sets the receiver's `Config::decrypt_threads`, `WA_BENCH_ONLY=burst` (or
 //! `login`, `latency`) runs one scenario; under `cargo test --benches`
 //! every count is small (a smoke run, not a measurement).
 #![allow(missing_docs)]
@@ -287,8 +288,9 @@ async fn burst(s: &Sizes) {
     }
     receiver.stop().await;
     println!(
-        "burst: receiver store: {}",
-        if sqlite { "SQLite file" } else { "memory" }
+        "burst: receiver store: {}, decrypt threads: {}",
+        if sqlite { "SQLite file" } else { "memory" },
+        std::env::var("WA_BENCH_DECRYPT_THREADS").unwrap_or_else(|_| "by core count".into())
     );
 
     let t0 = Instant::now();
@@ -336,7 +338,13 @@ async fn burst(s: &Sizes) {
     }
     // The receiver runs alone on its own thread with a current-thread runtime (as `wa listen`
     // does), so its CPU time can be read apart from the server's and the senders'.
-    let receiver_config = config(&server);
+    // WA_BENCH_DECRYPT_THREADS=n sets Config::decrypt_threads (default: by core count).
+    let receiver_config = Config {
+        decrypt_threads: std::env::var("WA_BENCH_DECRYPT_THREADS")
+            .ok()
+            .and_then(|v| v.parse().ok()),
+        ..config(&server)
+    };
     let chats = s.chats;
     let container = receiver.container();
     let received = std::thread::Builder::new()

@@ -154,6 +154,12 @@ pub struct Config {
     /// Media transfers ([`crate::media`]): plain `http` for test servers, fallback host,
     /// limits.
     pub media: crate::media::MediaOptions,
+    /// Threads a big run of incoming 1:1 messages may be decrypted on, one Signal session per
+    /// thread (the receiving thread included; at most 4). `None` picks by core count: the
+    /// receiving thread alone below 4 cores (on 2 cores the extra thread competed with the rest
+    /// of the process and slowed bursts), else one fewer than the cores. `Some(1)` turns
+    /// parallel decryption off.
+    pub decrypt_threads: Option<usize>,
 }
 
 impl Default for Config {
@@ -174,6 +180,7 @@ impl Default for Config {
             auto_reconnect: true,
             routing_info: None,
             media: crate::media::MediaOptions::default(),
+            decrypt_threads: None,
         }
     }
 }

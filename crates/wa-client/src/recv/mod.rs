@@ -274,6 +274,15 @@ pub(crate) async fn pending_events<S: Store + ?Sized>(
 }
 
 impl Receiver {
+    /// A receiver decrypting big runs on up to `threads` threads (`None`: by core count, see
+    /// [`crate::Config::decrypt_threads`]).
+    pub(crate) fn new(threads: Option<usize>) -> Self {
+        Self {
+            decrypt_threads: threads.map_or_else(parallel::default_threads, |t| t.max(1)),
+            ..Self::default()
+        }
+    }
+
     /// Handles one stanza from [`Engine::poll_incoming`](crate::Engine::poll_incoming).
     /// Store failures are returned (nothing is acked: the server delivers the stanza again).
     pub(crate) async fn handle<S, R>(

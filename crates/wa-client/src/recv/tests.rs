@@ -823,12 +823,22 @@ fn interleaved(chats: &mut [Chat], per: usize) -> Vec<Node> {
     run
 }
 
-/// A receiver that decrypts big runs on two threads whatever the machine.
+/// A receiver that decrypts big runs on two threads whatever the machine (as
+/// `Config::decrypt_threads: Some(2)` asks).
 fn parallel_receiver() -> Receiver {
-    Receiver {
-        decrypt_threads: 2,
-        ..Receiver::default()
-    }
+    Receiver::new(Some(2))
+}
+
+#[test]
+fn the_configured_decrypt_threads_are_used_and_none_means_by_core_count() {
+    assert_eq!(Receiver::new(Some(2)).decrypt_threads, 2);
+    assert_eq!(Receiver::new(Some(1)).decrypt_threads, 1);
+    // Zero threads would decrypt nothing: at least the receiving one.
+    assert_eq!(Receiver::new(Some(0)).decrypt_threads, 1);
+    assert_eq!(
+        Receiver::new(None).decrypt_threads,
+        parallel::default_threads()
+    );
 }
 
 /// The (partitions, payloads) the last batch on this thread decrypted ahead.

@@ -165,6 +165,7 @@ impl Client {
         if let Some(name) = config.push_name.clone().filter(|n| !n.is_empty()) {
             let _ = send.configured_push_name.set(name);
         }
+        let recv = crate::recv::Receiver::new(config.decrypt_threads);
         let driver = Driver {
             handle: (ctx.downgrade(), device_id, send.clone()),
             config,
@@ -173,7 +174,7 @@ impl Client {
             commands: crx,
             events: EventSender(etx),
             rng: ChaCha20Rng::from_seed(os_seed()?),
-            recv: crate::recv::Receiver::default(),
+            recv,
         };
         tokio::spawn(driver.run());
         Ok((
