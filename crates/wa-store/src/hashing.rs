@@ -53,7 +53,9 @@ impl Hasher for DigestHasher {
     fn write(&mut self, bytes: &[u8]) {
         for word in bytes.chunks(8) {
             let mut buf = [0u8; 8];
-            buf[..word.len()].copy_from_slice(word);
+            for (b, w) in buf.iter_mut().zip(word) {
+                *b = *w;
+            }
             self.0 = self.0.rotate_left(29) ^ u64::from_le_bytes(buf);
         }
     }
