@@ -1,8 +1,8 @@
 //! Arbitrary bytes decoded as a stanza and fed to every wa-client parser of network input
 //! (`<message>` info and `<enc>` payloads, receipts, notifications, usync and prekey replies,
-//! retry receipts, message acks, presence and chat states); the undecoded tail also goes
-//! through the decrypted-message parsers (protobuf `Message`, content view, unpadding,
-//! poll-vote decryption). Each returns a value or a typed error; none may panic.
+//! retry receipts, message acks, presence and chat states, call signalling); the undecoded
+//! tail also goes through the decrypted-message parsers (protobuf `Message`, content view,
+//! unpadding, poll-vote decryption). Each returns a value or a typed error; none may panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -125,6 +125,9 @@ pub enum Event {
     /// Privacy settings were changed (on another device of the account): the categories that
     /// changed, with their new values.
     PrivacySettings(crate::privacy::PrivacySettings),
+    /// Call signalling: an incoming call, its answer or rejection, the hang-up (see
+    /// [`crate::call`]). Every `<call>` is acked.
+    Call(crate::call::CallEvent),
 }
 
 /// A received, decrypted message.

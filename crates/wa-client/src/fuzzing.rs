@@ -24,9 +24,18 @@ pub fn run_every_parser(node: &Node, payload: &[u8]) {
     let _ = crate::presence::parse_chat_state(node);
     let _ = crate::blocklist::parse_blocklist(node);
     let _ = crate::privacy::parse_reply(node);
+    let _ = crate::call::parse_call(node);
+    let _ = crate::call::ack_node(node);
     for child in node.children() {
         let _ = crate::blocklist::parse_blocklist_change(child);
         let _ = crate::privacy::parse_settings(child);
+        // Each child as the single child of a `<call>` with the stanza's attributes.
+        let call = Node {
+            tag: "call".into(),
+            attrs: node.attrs.clone(),
+            content: wa_binary::Content::Nodes(vec![child.clone()]),
+        };
+        let _ = crate::call::parse_call(&call);
     }
 
     if let Ok(message) = wa_proto::proto::Message::decode(payload) {
@@ -55,6 +64,8 @@ mod tests {
                 .attr("id", value)
                 .attr("count", value)
                 .attr("t", value)
+                .attr("call-id", value)
+                .attr("call-creator", value)
                 .bytes(bytes.clone())
                 .build()
         };
@@ -102,7 +113,7 @@ mod tests {
     proptest! {
         #[test]
         fn no_parser_panics(
-            tag in prop::sample::select(vec!["message", "receipt", "notification", "iq", "ack", "presence", "chatstate"]),
+            tag in prop::sample::select(vec!["message", "receipt", "notification", "iq", "ack", "presence", "chatstate", "call"]),
             ty in prop::sample::select(vec!["", "retry", "read", "devices", "encrypt", "result", "pkmsg", "msg", "skmsg", "privacy_token"]),
             value in prop::sample::select(vec!["", "x", "1", "99999999999999999999", "15550002:3@s.whatsapp.net", "1@lid", "123-456@g.us", "status@broadcast"]),
             bytes in prop::collection::vec(any::<u8>(), 0..80),

@@ -54,6 +54,9 @@
 //! [`blocklist`] blocks and unblocks users: [`Client::blocklist`],
 //! [`Client::update_blocklist`], [`Event::Blocklist`].
 //!
+//! [`call`] reports call signalling (offers, accepts, rejects, hang-ups) as [`Event::Call`]
+//! and refuses calls: [`Client::reject_call`]. Audio and video are not carried.
+//!
 //! Not here yet: history sync. Edge-routing info from `<ib><edge_routing>` is reused on
 //! reconnects within the process (not persisted).
 //!
@@ -92,6 +95,7 @@
 
 pub mod appstate;
 pub mod blocklist;
+pub mod call;
 pub mod config;
 pub mod engine;
 pub mod error;
@@ -112,6 +116,7 @@ pub mod send;
 
 pub use appstate::{AppStateAction, AppStateEvent, AppStateSyncError};
 pub use blocklist::{Blocklist, BlocklistAction, BlocklistChange, BlocklistEvent};
+pub use call::{CallEvent, CallMeta, CallRemoteMeta};
 pub use config::{Backoff, Config, DeviceProps, KeepAlive, Proxy};
 pub use engine::{Engine, IqToken, StoreOp};
 pub use error::{ContentError, Error, IqError, MessageError, PairError, Result};

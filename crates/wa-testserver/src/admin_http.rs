@@ -16,6 +16,8 @@
 //! | `POST /pair-code-for`    | `PHONE CODE`      | the new device JID                       |
 //! | `POST /devices-of`       | `PHONE`           | one device JID per line                  |
 //! | `GET /root-key`          |                   | the test root public key, hex            |
+//! | `POST /call-offer`       | `CALLER CALLEE [video]` | the call id (the caller's phone rings the callee's companions) |
+//! | `POST /call-terminate`   | `CALLER CALLEE CALL_ID [REASON]` | companions reached (the caller's phone hangs up) |
 //!
 //! Errors answer `4xx`/`5xx` with the error text.
 
@@ -208,6 +210,25 @@ async fn route(req: &Request, admin: &Admin, root_key: [u8; 32]) -> (u16, String
                 .map_err(|e| (status_of(&e), e.to_string())),
             ("GET", "/devices") => Ok(admin.devices().iter().map(|j| format!("{j}\n")).collect()),
             ("GET", "/root-key") => Ok(hex::encode(root_key)),
+            ("POST", "/call-offer") => {
+                let words: Vec<&str> = req.body.split_whitespace().collect();
+                match words.as_slice() {
+                    [caller, callee, rest @ ..] if rest.is_empty() || rest == ["video"] => admin
+                        .place_call(caller, callee, !rest.is_empty())
+                        .map_err(|e| (status_of(&e), e.to_string())),
+                    _ => Err((400, "body must be `CALLER CALLEE [video]`".into())),
+                }
+            }
+            ("POST", "/call-terminate") => {
+                let words: Vec<&str> = req.body.split_whitespace().collect();
+                match words.as_slice() {
+                    [caller, callee, call_id, reason @ ..] if reason.len() <= 1 => admin
+                        .end_call(caller, callee, call_id, reason.first().copied())
+                        .map(|n| n.to_string())
+                        .map_err(|e| (status_of(&e), e.to_string())),
+                    _ => Err((400, "body must be `CALLER CALLEE CALL_ID [REASON]`".into())),
+                }
+            }
             _ => Err((404, format!("no route {} {}", req.method, req.path))),
         };
     match res {

@@ -101,6 +101,7 @@
 pub mod admin;
 pub mod admin_http;
 pub mod appstate;
+mod calls;
 pub mod engine;
 mod error;
 pub mod groups;

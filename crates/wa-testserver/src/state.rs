@@ -204,6 +204,8 @@ pub struct ServerState {
     /// Each account's privacy settings that differ from the defaults, by category name (not
     /// persisted).
     pub privacy: HashMap<AccountId, BTreeMap<String, String>>,
+    /// Call stanzas handed out and acked, and those that reached the phones (not persisted).
+    pub calls: crate::engine::CallLog,
 }
 
 /// The users an account blocked, keyed by their JID's text (phone number or LID, no device).
@@ -242,6 +244,7 @@ impl ServerState {
             presence_subscribers: HashMap::new(),
             blocklists: HashMap::new(),
             privacy: HashMap::new(),
+            calls: crate::engine::CallLog::default(),
         }
     }
 

@@ -542,6 +542,10 @@ impl Engine {
                 }
                 Ok(())
             }
+            "call" => {
+                self.handle_call(node);
+                Ok(())
+            }
             "notification" => {
                 self.ack(node);
                 if Self::pipeline_notification(node) {
@@ -580,6 +584,18 @@ impl Engine {
                 Ok(event) => self.event_after_incoming(event),
                 Err(e) => debug!(error = %e, "account_sync item ignored"),
             }
+        }
+    }
+
+    /// `<call>`: acked whatever it holds (as whatsmeow does), then reported as
+    /// [`Event::Call`]; a malformed one is logged and dropped.
+    fn handle_call(&mut self, node: &Node) {
+        if let Some(ack) = crate::call::ack_node(node) {
+            self.send_node(&ack);
+        }
+        match crate::call::parse_call(node) {
+            Ok(call) => self.event_after_incoming(Event::Call(call)),
+            Err(e) => warn!(error = %e, "malformed call stanza ignored"),
         }
     }
 

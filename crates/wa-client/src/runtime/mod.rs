@@ -3,6 +3,7 @@
 
 mod appstate;
 mod blocklist;
+mod calls;
 mod groups;
 mod presence;
 mod privacy;

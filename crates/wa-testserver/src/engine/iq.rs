@@ -109,6 +109,11 @@ impl Connection {
             "receipt" => return self.route_receipt(node, device, now_ms, state),
             "presence" => return self.handle_presence(node, device, now_ms, state),
             "chatstate" => return self.route_chat_state(node, device, state),
+            "call" => return self.route_call(node, device, now_ms, state),
+            "ack" if attr(node, "class") == "call" => {
+                self.record_call_ack(node, device, state);
+                return Ok(());
+            }
             _ => return self.handle_common(node, now_ms, state),
         }
         let kind = attr(node, "type");

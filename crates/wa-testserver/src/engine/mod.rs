@@ -11,6 +11,7 @@
 
 mod appstate;
 mod blocklist;
+mod call;
 mod group_route;
 mod iq;
 mod notify;
@@ -38,6 +39,8 @@ use crate::error::{Error, Result};
 use crate::phone::QrCode;
 use crate::state::{AccountId, ConnId, DeviceKey, ServerState};
 
+pub(crate) use call::route as route_call;
+pub use call::{CALL_LOG_CAP, CallLog, CallStanzaRecord};
 pub use notify::{DeviceChange, LOW_PRE_KEY_COUNT, announce_device_change, device_notification};
 pub use pair::PairingInfo;
 
