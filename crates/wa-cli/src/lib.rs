@@ -8,6 +8,7 @@
 //! - [`presence`]: `wa presence`, `wa typing` (and `wa listen --subscribe`).
 //! - [`blocklist`]: `wa block`, `wa blocklist`.
 //! - [`privacy`]: `wa privacy`.
+//! - [`calls`]: `wa reject-call` (and `wa listen --reject-calls`).
 //! - [`demo`]: `wa demo`, two accounts talking through an embedded `wa-testserver`.
 #![forbid(unsafe_code)]
 #![cfg_attr(
@@ -22,6 +23,7 @@
 
 pub mod appstate;
 pub mod blocklist;
+pub mod calls;
 pub mod demo;
 pub mod media;
 pub mod messaging;

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 use wa_cli::appstate::{self, ChatSettingArgs, MuteArgs};
 use wa_cli::blocklist::{self, BlockArgs};
+use wa_cli::calls::{self, RejectCallArgs};
 use wa_cli::media::DownloadArgs;
 use wa_cli::messaging::{self, EditArgs, ListenArgs, PollArgs, ReactArgs, SendArgs, TargetArgs};
 use wa_cli::presence::{self, PresenceArgs, TypingArgs};
@@ -47,8 +48,10 @@ enum Command {
     Revoke(TargetArgs),
     /// Send a poll.
     Poll(PollArgs),
-    /// Print incoming messages, receipts and connection events (JSON lines with --json).
+    /// Print incoming messages, receipts, calls and connection events (JSON lines with --json).
     Listen(ListenArgs),
+    /// Reject an incoming call (`--from` the caller, `--id` the call id `wa listen` printed).
+    RejectCall(RejectCallArgs),
     /// Mute a chat on every device of the account (app-state sync).
     Mute(MuteArgs),
     /// Pin a chat on every device of the account (app-state sync).
@@ -87,6 +90,7 @@ fn main() -> ExitCode {
         Command::Revoke(args) => run(messaging::revoke(&args)),
         Command::Poll(args) => run(messaging::poll(&args)),
         Command::Listen(args) => run(messaging::listen(&args)),
+        Command::RejectCall(args) => run(calls::reject_call(&args)),
         Command::Mute(args) => run(appstate::mute(&args)),
         Command::Pin(args) => run(appstate::pin(&args)),
         Command::Archive(args) => run(appstate::archive(&args)),

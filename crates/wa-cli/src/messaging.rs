@@ -242,6 +242,9 @@ pub struct ListenArgs {
     /// states are printed.
     #[arg(long)]
     pub subscribe: Vec<String>,
+    /// Reject every incoming call (each rejection is printed).
+    #[arg(long)]
+    pub reject_calls: bool,
 }
 
 /// An event as the JSON line `wa listen --json` prints: the event's own serialization, with
@@ -296,6 +299,7 @@ pub fn event_line(event: &Event) -> Option<String> {
                 format!("{} {what} in {}", c.sender, c.chat)
             }
         }
+        Event::Call(c) => crate::calls::call_line(c),
         _ => return None,
     })
 }
@@ -420,6 +424,12 @@ async fn handle_event(
     if args.json {
         writeln!(stdout, "{}", event_json(event)?)?;
     } else if let Some(line) = event_line(event) {
+        writeln!(stdout, "{line}")?;
+    }
+    if args.reject_calls
+        && let Event::Call(call) = event
+        && let Some(line) = crate::calls::auto_reject(client, call, args.json).await?
+    {
         writeln!(stdout, "{line}")?;
     }
     stdout.flush().ok();
