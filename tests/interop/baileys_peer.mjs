@@ -1,7 +1,7 @@
 // Drives a Baileys 7 socket as the peer of OUR client (wa-client) through wa-testserver, for
 // `tests/tests/client_baileys_messaging.rs`: it sends and decodes texts, quoted replies,
 // reactions, edits and revocations, reports receipts, sends and reports presence and chat
-// states, blocks and unblocks, and reads and sets privacy settings.
+// states, blocks and unblocks, reads and sets privacy settings, and reports and rejects calls.
 //
 //   node baileys_peer.mjs --url ws://127.0.0.1:PORT/ws/chat --root <hex root public key> --auth DIR
 //
@@ -43,6 +43,10 @@
 //   {"cmd":"privacy-get","tag"}           fetchPrivacySettings(true), answered with
 //        {"event":"privacy","tag","settings":{name:value}}
 //   (events) {"event":"blocklist-update","blocklist":[jid],"type":"add"|"remove"}
+//   {"cmd":"reject-call","tag","id","from"} rejectCall(id, from), answered with
+//        {"event":"call-rejected","tag"} once the server acked it
+//   (events) {"event":"call","id","from","chatId","status","isVideo","isGroup","callerPn","offline"}
+//        (one per entry of Baileys' `call` event; status offer, reject, terminate, timeout, ...)
 //   {"cmd":"quit"} (or EOF)
 // Baileys' own log goes to stderr at the level in WA_BAILEYS_LOG (default "silent").
 import { emit, runDriver, textOf } from './lib/driver.mjs';
@@ -122,6 +126,9 @@ async function command(c) {
         emit({ event: 'presence-sent', tag: c.tag ?? null });
     } else if (c.cmd === 'privacy-get') {
         emit({ event: 'privacy', tag: c.tag ?? null, settings: await sock.fetchPrivacySettings(true) });
+    } else if (c.cmd === 'reject-call') {
+        await sock.rejectCall(c.id, c.from);
+        emit({ event: 'call-rejected', tag: c.tag ?? null });
     } else if (c.cmd === 'read') {
         await sock.readMessages([c.key]);
         emit({ event: 'read-sent', id: c.key.id });
@@ -168,6 +175,21 @@ const driver = runDriver({
         });
         sock.ev.on('blocklist.update', ({ blocklist, type }) => {
             emit({ event: 'blocklist-update', blocklist, type });
+        });
+        sock.ev.on('call', (calls) => {
+            for (const call of calls) {
+                emit({
+                    event: 'call',
+                    id: call.id,
+                    from: call.from,
+                    chatId: call.chatId,
+                    status: call.status,
+                    isVideo: call.isVideo ?? null,
+                    isGroup: call.isGroup ?? null,
+                    callerPn: call.callerPn ?? null,
+                    offline: call.offline,
+                });
+            }
         });
         sock.ev.on('presence.update', ({ id, presences }) => {
             emit({ event: 'presence', id, presences });
