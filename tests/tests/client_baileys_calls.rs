@@ -56,7 +56,7 @@ async fn next_where(events: &mut EventStream, what: &str, pred: impl Fn(&Event) 
 /// Our next call event.
 async fn our_call(events: &mut EventStream, what: &str) -> CallEvent {
     match next_where(events, what, |e| matches!(e, Event::Call(_))).await {
-        Event::Call(c) => c,
+        Event::Call(c) => *c,
         _ => unreachable!(),
     }
 }

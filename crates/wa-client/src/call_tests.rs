@@ -190,7 +190,7 @@ fn events_round_trip_through_json() {
     let back: CallEvent = serde_json::from_value(json).unwrap();
     assert_eq!(back, event);
 
-    let outer = crate::Event::Call(event.clone());
+    let outer = crate::Event::Call(Box::new(event.clone()));
     let text = serde_json::to_string(&outer).unwrap();
     assert_eq!(serde_json::from_str::<crate::Event>(&text).unwrap(), outer);
 }

@@ -127,7 +127,7 @@ pub enum Event {
     PrivacySettings(crate::privacy::PrivacySettings),
     /// Call signalling: an incoming call, its answer or rejection, the hang-up (see
     /// [`crate::call`]). Every `<call>` is acked.
-    Call(crate::call::CallEvent),
+    Call(Box<crate::call::CallEvent>),
 }
 
 /// A received, decrypted message.

@@ -2,7 +2,8 @@
 //! A, who has two companions; both ring with the caller's meta; A rejects on one, and B's
 //! companion, B's phone and A's other companion see the reject; a hang-up arrives as
 //! `Terminate`, an unknown child as `Unknown`, a malformed stanza as no event; every `<call>`
-//! handed to a companion was acked (the server records the acks).
+//! handed to a companion was acked (the server records the acks); an offline companion misses
+//! calls (nothing is queued).
 
 use std::time::Duration;
 
@@ -18,7 +19,7 @@ const BOB: &str = "15550002222";
 
 fn call_of(event: &Event) -> Option<&CallEvent> {
     match event {
-        Event::Call(c) => Some(c),
+        Event::Call(c) => Some(c.as_ref()),
         _ => None,
     }
 }
@@ -153,4 +154,15 @@ async fn calls_ring_every_companion_and_rejects_reach_the_caller() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+
+    // A companion that is offline misses calls: nothing is queued for it.
+    a2.stop().await;
+    let missed = admin.place_call(BOB, &alice_phone, false).unwrap();
+    let offer = next_call(&mut a1.events).await;
+    assert_eq!(
+        offer.meta().map(|m| m.call_id.as_str()),
+        Some(missed.as_str())
+    );
+    let queued = admin.queued_stanzas(&a2.jid).unwrap();
+    assert!(queued.iter().all(|n| n.tag != "call"), "{queued:?}");
 }

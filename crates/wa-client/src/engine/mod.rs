@@ -594,7 +594,7 @@ impl Engine {
             self.send_node(&ack);
         }
         match crate::call::parse_call(node) {
-            Ok(call) => self.event_after_incoming(Event::Call(call)),
+            Ok(call) => self.event_after_incoming(Event::Call(Box::new(call))),
             Err(e) => warn!(error = %e, "malformed call stanza ignored"),
         }
     }
