@@ -1137,6 +1137,7 @@ fn code_pairing(h: &mut Harness, phone: &str, account: usize) -> Node {
 }
 
 mod accounts;
+mod calls;
 mod groups;
 mod lookups;
 mod random;
