@@ -49,6 +49,11 @@
 //!   fanned out to the members' companions (`participant` set, each device's own `<enc>` plus
 //!   the `skmsg`), refused in the ack (403 not a member, 401 announce mode), the current
 //!   `phash` on the ack when the sender's is stale; group receipts go to the sender's account;
+//! - call signalling: `<call to>` goes to the callee's online companions (answers also to the
+//!   answerer's other companions; offline devices miss it), the sender is acked and the
+//!   companions' acks recorded; an account's simulated phone places and ends calls
+//!   ([`Admin::place_call`], [`Admin::end_call`]) and logs what reaches it
+//!   ([`Admin::calls_to_phone`], [`engine::CallLog`]);
 //! - unknown IQs get an error IQ (`501`), unknown stanzas with an id are acked;
 //! - on a device's first login the phone sends, as Signal peer messages (`pkmsg` from the
 //!   uploaded bundle), the app-state sync key share and an initial history-sync notification
