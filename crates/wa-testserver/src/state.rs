@@ -354,7 +354,17 @@ impl ServerState {
     }
 
     /// Queues `node` for companion `key`'s next login (dropped if it is not a companion).
+    /// Ephemeral stanzas ([`is_ephemeral`]) are dropped too: they reach only devices that are
+    /// online, and land here only when the connection they were handed to ended meanwhile.
     pub fn queue_offline(&mut self, key: DeviceKey, node: Node) {
+        if is_ephemeral(&node) {
+            tracing::debug!(
+                ?key,
+                tag = node.tag.as_str(),
+                "ephemeral stanza for a device gone offline: dropped"
+            );
+            return;
+        }
         if let Some(a) = self.accounts.get_mut(key.account)
             && a.devices.contains_key(&key.device)
         {
@@ -405,4 +415,11 @@ impl ServerState {
         self.drop_refs_of(conn);
         self.online.retain(|_, c| *c != conn);
     }
+}
+
+/// Whether `node` is ephemeral on WhatsApp: chat states, presence updates and call signalling
+/// reach the devices online when they are sent, and are never kept for a later login.
+#[must_use]
+pub fn is_ephemeral(node: &Node) -> bool {
+    matches!(node.tag.as_str(), "chatstate" | "presence" | "call")
 }

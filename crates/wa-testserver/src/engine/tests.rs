@@ -413,6 +413,30 @@ fn message_ids(nodes: &[Node]) -> Vec<String> {
 }
 
 #[test]
+fn ephemeral_stanzas_handed_to_a_closing_connection_are_not_queued_for_the_next_login() {
+    let mut h = Harness::new(7);
+    let (_, noise_key, _, _) = pair(&mut h, false);
+    let key = DeviceKey {
+        account: 0,
+        device: 1,
+    };
+    // What a connection that ended gives back: a message, then ephemeral stanzas.
+    h.state.queue_offline(key, queued("kept"));
+    for tag in ["chatstate", "presence", "call"] {
+        h.state
+            .queue_offline(key, Node::new(tag).attr("id", tag).build());
+    }
+    let (_, first) = h.connect(noise_key, &login(1));
+    assert_eq!(message_ids(&first), ["kept"]);
+    assert!(
+        first
+            .iter()
+            .all(|n| !matches!(n.tag.as_str(), "chatstate" | "presence" | "call")),
+        "{first:?}"
+    );
+}
+
+#[test]
 fn a_long_offline_queue_leaves_in_chunks_with_live_stanzas_and_the_marker_behind_it() {
     let mut h = Harness::new(6);
     let (_, noise_key, _, _) = pair(&mut h, false);
