@@ -77,6 +77,12 @@ pub enum Error {
     /// A media upload or download failed.
     #[error("media transfer: {0}")]
     Media(#[from] crate::media::MediaError),
+    /// The user (or group) has no profile picture (the server answered 404).
+    #[error("no profile picture is set")]
+    ProfilePictureNotSet,
+    /// The user's privacy settings hide their profile picture from us (401).
+    #[error("not allowed to see the profile picture")]
+    ProfilePictureUnauthorized,
 }
 
 /// Why an incoming message (stanza or decrypted payload) could not be used.

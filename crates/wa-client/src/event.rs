@@ -128,6 +128,10 @@ pub enum Event {
     /// Call signalling: an incoming call, its answer or rejection, the hang-up (see
     /// [`crate::call`]). Every `<call>` is acked.
     Call(Box<crate::call::CallEvent>),
+    /// A user's or group's profile picture was set or removed.
+    Picture(crate::profile::PictureEvent),
+    /// A user changed their about text.
+    UserAbout(crate::profile::UserAboutEvent),
 }
 
 /// A received, decrypted message.

@@ -26,6 +26,11 @@ pub fn run_every_parser(node: &Node, payload: &[u8]) {
     let _ = crate::privacy::parse_reply(node);
     let _ = crate::call::parse_call(node);
     let _ = crate::call::ack_node(node);
+    let _ = crate::profile::parse_user_info(node);
+    let _ = crate::profile::parse_picture_reply(node, false);
+    let _ = crate::profile::parse_set_picture_reply(node);
+    let _ = crate::profile::parse_picture_notification(node);
+    let _ = crate::profile::parse_status_notification(node);
     for child in node.children() {
         let _ = crate::blocklist::parse_blocklist_change(child);
         let _ = crate::privacy::parse_settings(child);
@@ -101,11 +106,16 @@ mod tests {
                             .child(leaf("identity"))
                             .child(leaf("skey"))
                             .child(leaf("key"))
+                            .child(leaf("status"))
+                            .child(leaf("picture"))
                             .build(),
                     )
                     .build(),
             )
             .child(leaf("count"))
+            .child(leaf("set"))
+            .child(leaf("delete"))
+            .child(leaf("picture"))
             .child(leaf("identity"))
             .build()
     }
@@ -114,7 +124,7 @@ mod tests {
         #[test]
         fn no_parser_panics(
             tag in prop::sample::select(vec!["message", "receipt", "notification", "iq", "ack", "presence", "chatstate", "call"]),
-            ty in prop::sample::select(vec!["", "retry", "read", "devices", "encrypt", "result", "pkmsg", "msg", "skmsg", "privacy_token"]),
+            ty in prop::sample::select(vec!["", "retry", "read", "devices", "encrypt", "result", "pkmsg", "msg", "skmsg", "privacy_token", "picture", "status"]),
             value in prop::sample::select(vec!["", "x", "1", "99999999999999999999", "15550002:3@s.whatsapp.net", "1@lid", "123-456@g.us", "status@broadcast"]),
             bytes in prop::collection::vec(any::<u8>(), 0..80),
         ) {

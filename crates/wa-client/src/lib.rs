@@ -56,6 +56,9 @@
 //!
 //! [`call`] reports call signalling (offers, accepts, rejects, hang-ups) as [`Event::Call`]
 //! and refuses calls: [`Client::reject_call`]. Audio and video are not carried.
+//! [`profile`] is the about text, profile pictures and user info: [`Client::set_status_message`],
+//! [`Client::user_info`], [`Client::profile_picture_info`], [`Client::set_profile_picture`],
+//! [`Event::Picture`], [`Event::UserAbout`].
 //!
 //! Not here yet: history sync. Edge-routing info from `<ib><edge_routing>` is reused on
 //! reconnects within the process (not persisted).
@@ -110,6 +113,7 @@ pub mod pair_code;
 pub mod payload;
 pub mod presence;
 pub mod privacy;
+pub mod profile;
 pub mod recv;
 pub mod runtime;
 pub mod send;
@@ -124,6 +128,7 @@ pub use event::{DisconnectReason, Event, MessageEvent, ReceiptEvent, ReceiptKind
 pub use media::{DownloadableMessage, MediaError, MediaOptions, MediaRef, UploadResponse};
 pub use presence::{ChatPresence, ChatPresenceEvent, ChatPresenceMedia, Presence, PresenceEvent};
 pub use privacy::{PrivacyCategory, PrivacySettings, PrivacyValue};
+pub use profile::{PictureEvent, PictureInfo, UserAboutEvent, UserInfo};
 pub use recv::group::{GroupEvent, GroupEventKind};
 pub use runtime::{Client, EventStream};
 pub use send::{SendOptions, SendResponse};

@@ -555,6 +555,11 @@ impl Engine {
                     Some("link_code_companion_reg") => self.handle_link_code(now, node),
                     Some("encrypt") => self.handle_pre_key_low(now, node),
                     Some("account_sync") => self.handle_account_sync(node),
+                    Some("picture" | "status") => {
+                        for event in crate::profile::notification_events(node) {
+                            self.event_after_incoming(event);
+                        }
+                    }
                     _ => {}
                 }
                 Ok(())

@@ -334,6 +334,15 @@ impl MediaShared {
             None => Err(MediaError::Tls("not configured".into())),
         }
     }
+
+    /// A plain GET of `url` (for unencrypted files such as profile pictures), at most
+    /// [`MediaOptions::max_download`] bytes.
+    pub(crate) async fn get_url(&self, url: &str) -> Result<Vec<u8>, MediaError> {
+        let http = self.http()?;
+        let url = http.scheme(url);
+        http.request(Method::GET, &url, None, http.options().max_download)
+            .await
+    }
 }
 
 /// Parses an upload answer `{"url": …, "direct_path": …, "handle"?: …}`.

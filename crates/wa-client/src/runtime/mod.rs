@@ -7,6 +7,7 @@ mod calls;
 mod groups;
 mod presence;
 mod privacy;
+mod profile;
 mod receipts;
 mod send;
 pub mod socket;
