@@ -198,6 +198,23 @@ impl MediaState {
         }
     }
 
+    /// Stores `body` at `path` (a path without query, served unencrypted, as profile
+    /// pictures are) and returns its URL on this server; `None` while no media listener runs.
+    pub fn publish(&mut self, path: &str, body: Vec<u8>) -> Option<String> {
+        let host = self.host.as_ref()?;
+        let url = format!("http://{host}{path}");
+        self.blobs.insert(path.to_owned(), body);
+        Some(url)
+    }
+
+    /// The URL of `path` on this server, if a media listener runs.
+    #[must_use]
+    pub fn url_of(&self, path: &str) -> Option<String> {
+        self.host
+            .as_ref()
+            .map(|host| format!("http://{host}{path}"))
+    }
+
     /// Drops the body at `direct_path` (later downloads get `404`); false if there was none.
     pub fn expire(&mut self, direct_path: &str) -> bool {
         self.blobs.remove(path_only(direct_path)).is_some()

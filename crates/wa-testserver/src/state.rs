@@ -206,6 +206,27 @@ pub struct ServerState {
     pub privacy: HashMap<AccountId, BTreeMap<String, String>>,
     /// Call stanzas handed out and acked, and those that reached the phones (not persisted).
     pub calls: crate::engine::CallLog,
+    /// Each account's about text and when it was set (Unix seconds; not persisted).
+    pub abouts: HashMap<AccountId, (String, u64)>,
+    /// Profile pictures by their owner's JID text (an account's phone-number JID or a
+    /// group's JID; not persisted).
+    pub pictures: HashMap<String, ProfilePicture>,
+    /// The id the next profile picture gets.
+    pub next_picture_id: u64,
+}
+
+/// A profile picture of an account or a group, as the server serves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfilePicture {
+    /// The picture's id (a decimal number, new for every picture).
+    pub id: String,
+    /// The full image, as uploaded.
+    pub image: Vec<u8>,
+    /// The thumbnail: the uploaded `<picture type="preview">`, else the image itself (the
+    /// server does not resize).
+    pub preview: Vec<u8>,
+    /// The media-server paths of the image and of the preview.
+    pub paths: [String; 2],
 }
 
 /// The users an account blocked, keyed by their JID's text (phone number or LID, no device).
@@ -245,6 +266,9 @@ impl ServerState {
             blocklists: HashMap::new(),
             privacy: HashMap::new(),
             calls: crate::engine::CallLog::default(),
+            abouts: HashMap::new(),
+            pictures: HashMap::new(),
+            next_picture_id: 1,
         }
     }
 

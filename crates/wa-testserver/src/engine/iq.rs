@@ -165,7 +165,10 @@ impl Connection {
             ("privacy", "get", _) => self.privacy_get(node, device, state),
             ("privacy", "set", _) => self.privacy_set(node, device, now_ms, state),
             ("w:sync:app:state", "set", "sync") => self.app_state_sync(node, device, now_ms, state),
-            ("usync", "get", "usync") => self.usync(node, now_ms, state),
+            ("usync", "get", "usync") => self.usync(node, device, now_ms, state),
+            ("status", "set", _) => self.status_set(node, device, now_ms, state),
+            ("w:profile:picture", "get", _) => self.picture_get(node, device, state),
+            ("w:profile:picture", "set", _) => self.picture_set(node, device, now_ms, state),
             ("md", "set", "remove-companion-device") => self.remove_device(node, device, state),
             ("w:g2", _, _) => self.group_iq(node, device, now_ms, state),
             ("w:m", "set", "media_conn") => match state.media.issue_media_conn() {

@@ -18,6 +18,7 @@ mod notify;
 mod pair;
 mod presence;
 mod privacy;
+mod profile;
 mod route;
 mod stanza;
 mod usync;

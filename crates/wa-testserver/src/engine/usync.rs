@@ -1,5 +1,5 @@
 //! Lookups across accounts: usync (device lists with key-index data, "is on WhatsApp"
-//! contact queries, PN→LID) and prekey bundle fetches for any device of any account.
+//! contact queries, PN→LID, about texts and profile picture ids) and prekey bundle fetches for any device of any account.
 
 use wa_binary::{Jid, Node, Server};
 
@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::state::{AccountId, DeviceKey, ServerState};
 
 /// What a usync query asked for.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 struct Wanted {
     devices: bool,
     lid: bool,
@@ -18,6 +18,12 @@ struct Wanted {
     /// `<contact addressing_mode='lid'/>` (whatsmeow's `IsOnWhatsApp`): known numbers are
     /// answered with `jid` = the LID and `pn_jid` = the phone-number JID.
     contact_lid: bool,
+    /// `<status/>`: the about text (`<status t>TEXT</status>`, `code="401"` when hidden).
+    status: bool,
+    /// `<picture/>`: the profile picture id (`<picture id/>`, no id when none or hidden).
+    picture: bool,
+    /// The asking account (for the `status` and `profile` privacy settings).
+    requester: AccountId,
 }
 
 /// The `<devices>` child for account `a`: the phone and every companion with its key index,
@@ -100,6 +106,16 @@ fn user_node(user: &Node, want: Wanted, state: &ServerState, now_ms: u64) -> Nod
                 .build(),
         });
     }
+    if want.status {
+        b = b.child(super::profile::status_node(state, account, want.requester));
+    }
+    if want.picture {
+        b = b.child(super::profile::picture_id_node(
+            state,
+            account,
+            want.requester,
+        ));
+    }
     if want.lid
         && *jid.server() == Server::User
         && let Some(a) = account.and_then(|a| state.acct(a))
@@ -170,7 +186,13 @@ fn companion_bundle(
 
 impl Connection {
     /// `<iq xmlns='usync' type='get'><usync><query>…</query><list><user …/></list></usync>`.
-    pub(super) fn usync(&mut self, node: &Node, now_ms: u64, state: &ServerState) -> Result<()> {
+    pub(super) fn usync(
+        &mut self,
+        node: &Node,
+        device: DeviceKey,
+        now_ms: u64,
+        state: &ServerState,
+    ) -> Result<()> {
         let Some(usync) = node.child("usync") else {
             return self.send(&error(node, 400, "bad-request"));
         };
@@ -183,6 +205,9 @@ impl Connection {
                 .and_then(|q| q.child("contact"))
                 .and_then(|c| c.attr("addressing_mode"))
                 .is_some_and(|m| m.as_str() == Some("lid")),
+            status: query.and_then(|q| q.child("status")).is_some(),
+            picture: query.and_then(|q| q.child("picture")).is_some(),
+            requester: device.account,
         };
         let users: Vec<Node> = usync
             .child("list")
