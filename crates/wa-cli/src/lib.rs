@@ -9,6 +9,7 @@
 //! - [`blocklist`]: `wa block`, `wa blocklist`.
 //! - [`privacy`]: `wa privacy`.
 //! - [`calls`]: `wa reject-call` (and `wa listen --reject-calls`).
+//! - [`profile`]: `wa profile`, `wa user-info`, `wa picture`.
 //! - [`demo`]: `wa demo`, two accounts talking through an embedded `wa-testserver`.
 #![forbid(unsafe_code)]
 #![cfg_attr(
@@ -29,4 +30,5 @@ pub mod media;
 pub mod messaging;
 pub mod presence;
 pub mod privacy;
+pub mod profile;
 pub mod session;

@@ -13,6 +13,7 @@ use wa_cli::media::DownloadArgs;
 use wa_cli::messaging::{self, EditArgs, ListenArgs, PollArgs, ReactArgs, SendArgs, TargetArgs};
 use wa_cli::presence::{self, PresenceArgs, TypingArgs};
 use wa_cli::privacy::{self, PrivacyArgs};
+use wa_cli::profile::{self, PictureArgs, ProfileArgs, UserInfoArgs};
 use wa_cli::session::{self, ConnectArgs, LoginArgs};
 
 /// The whatsmeow-rs command line.
@@ -64,6 +65,12 @@ enum Command {
     Blocklist(ConnectArgs),
     /// Print the privacy settings, or change one (`--set last=contacts`).
     Privacy(PrivacyArgs),
+    /// Set our about text or profile picture (or remove it); prints our profile.
+    Profile(ProfileArgs),
+    /// Print the about text, profile picture id and devices of users.
+    UserInfo(UserInfoArgs),
+    /// Print where a user's or group's profile picture is (`--out FILE` downloads it).
+    Picture(PictureArgs),
     /// Go online or offline for contacts subscribed to our presence.
     Presence(PresenceArgs),
     /// Show a chat that we are typing or recording (or stopped).
@@ -97,6 +104,9 @@ fn main() -> ExitCode {
         Command::Block(args) => run(blocklist::block(&args)),
         Command::Blocklist(args) => run(blocklist::blocklist(&args)),
         Command::Privacy(args) => run(privacy::privacy(&args)),
+        Command::Profile(args) => run(profile::profile(&args)),
+        Command::UserInfo(args) => run(profile::user_info(&args)),
+        Command::Picture(args) => run(profile::picture(&args)),
         Command::Presence(args) => run(presence::presence(&args)),
         Command::Typing(args) => run(presence::typing(&args)),
         Command::Demo => run(demo()),
