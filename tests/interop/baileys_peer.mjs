@@ -1,7 +1,8 @@
 // Drives a Baileys 7 socket as the peer of OUR client (wa-client) through wa-testserver, for
 // `tests/tests/client_baileys_messaging.rs`: it sends and decodes texts, quoted replies,
 // reactions, edits and revocations, reports receipts, sends and reports presence and chat
-// states, blocks and unblocks, reads and sets privacy settings, and reports and rejects calls.
+// states, blocks and unblocks, reads and sets privacy settings, reports and rejects calls, and
+// reads and sets the about text and profile picture.
 //
 //   node baileys_peer.mjs --url ws://127.0.0.1:PORT/ws/chat --root <hex root public key> --auth DIR
 //
@@ -47,8 +48,19 @@
 //        {"event":"call-rejected","tag"} once the server acked it
 //   (events) {"event":"call","id","from","chatId","status","isVideo","isGroup","callerPn","offline"}
 //        (one per entry of Baileys' `call` event; status offer, reject, terminate, timeout, ...)
+//   {"cmd":"status-set","tag","text"}     updateProfileStatus(text)
+//   {"cmd":"status-get","tag","jids"}     fetchStatus(...jids)
+//   {"cmd":"picture-url","tag","jid","type","download"}  profilePictureUrl(jid, type) (with
+//        download: the body fetched from the url, hex)
+//   {"cmd":"picture-set","tag","jid"?}    updateProfilePicture(jid ?? own JID) of a generated
+//        64x64 image (the bytes sent are Baileys' generateProfilePicture of it, hex)
+//   {"cmd":"picture-remove","tag","jid"?} removeProfilePicture(jid ?? own JID)
+//        each answered with {"event":"profile","tag","result"}
+//   (events) {"event":"contacts-update","id","imgUrl"}   (contacts.update with imgUrl)
 //   {"cmd":"quit"} (or EOF)
 // Baileys' own log goes to stderr at the level in WA_BAILEYS_LOG (default "silent").
+import { generateProfilePicture } from 'baileys';
+import sharp from 'sharp';
 import { emit, runDriver, textOf } from './lib/driver.mjs';
 
 // Every message seen (received or sent), by id: the quoted message of a reply.
@@ -129,11 +141,46 @@ async function command(c) {
     } else if (c.cmd === 'reject-call') {
         await sock.rejectCall(c.id, c.from);
         emit({ event: 'call-rejected', tag: c.tag ?? null });
+    } else if (c.cmd.startsWith('status-') || c.cmd.startsWith('picture-')) {
+        emit({ event: 'profile', tag: c.tag ?? null, result: await profileCommand(sock, c) });
     } else if (c.cmd === 'read') {
         await sock.readMessages([c.key]);
         emit({ event: 'read-sent', id: c.key.id });
     } else {
         emit({ event: 'error', message: `unknown command ${c.cmd}` });
+    }
+}
+
+async function profileCommand(sock, c) {
+    const own = sock.user?.id;
+    switch (c.cmd) {
+        case 'status-set':
+            await sock.updateProfileStatus(c.text);
+            return null;
+        case 'status-get':
+            return await sock.fetchStatus(...c.jids);
+        case 'picture-url': {
+            const url = (await sock.profilePictureUrl(c.jid, c.type ?? 'preview')) ?? null;
+            if (!c.download || !url) return { url };
+            const res = await fetch(url);
+            if (!res.ok) throw new Error(`GET picture: HTTP ${res.status}`);
+            return { url, data: Buffer.from(await res.arrayBuffer()).toString('hex') };
+        }
+        case 'picture-set': {
+            const image = await sharp({
+                create: { width: 64, height: 64, channels: 3, background: { r: 30, g: 90, b: 200 } },
+            })
+                .jpeg()
+                .toBuffer();
+            await sock.updateProfilePicture(c.jid ?? own, image);
+            const { img } = await generateProfilePicture(image);
+            return { data: img.toString('hex') };
+        }
+        case 'picture-remove':
+            await sock.removeProfilePicture(c.jid ?? own);
+            return null;
+        default:
+            throw new Error(`unknown command ${c.cmd}`);
     }
 }
 
@@ -189,6 +236,11 @@ const driver = runDriver({
                     callerPn: call.callerPn ?? null,
                     offline: call.offline,
                 });
+            }
+        });
+        sock.ev.on('contacts.update', (updates) => {
+            for (const u of updates) {
+                if (u.imgUrl !== undefined) emit({ event: 'contacts-update', id: u.id, imgUrl: u.imgUrl });
             }
         });
         sock.ev.on('presence.update', ({ id, presences }) => {
