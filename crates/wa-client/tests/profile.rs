@@ -2,9 +2,12 @@
 //! about text and a profile picture; account B reads them with `user_info` and
 //! `profile_picture_info`, hears `Event::UserAbout` / `Event::Picture`, downloads the picture
 //! bytes; A removes the picture and B gets "not set"; A's other companion hears every change.
-//! A's `profile` privacy set to `none` hides the picture from B (typed 401).
+//! A's `profile` privacy set to `none`, or a block, hides the picture from B (typed 401); its
+//! `status` privacy set to `none` hides the about text from B's `user_info`.
 
-use wa_client::{Error, Event, PictureEvent, PrivacyCategory, PrivacyValue, UserAboutEvent};
+use wa_client::{
+    BlocklistAction, Error, Event, PictureEvent, PrivacyCategory, PrivacyValue, UserAboutEvent,
+};
 use wa_testserver::TestServer;
 
 mod common;
@@ -42,7 +45,11 @@ async fn about_text_and_picture_reach_other_accounts_and_companions() {
     let a_user = a1.jid.to_non_ad();
 
     // Nothing set yet.
-    let info = b.client.user_info(&[a_user.clone()]).await.unwrap();
+    let info = b
+        .client
+        .user_info(std::slice::from_ref(&a_user))
+        .await
+        .unwrap();
     let a_info = &info[&a_user];
     assert_eq!(a_info.status, None);
     assert_eq!(a_info.picture_id, None);
@@ -60,7 +67,11 @@ async fn about_text_and_picture_reach_other_accounts_and_companions() {
         assert_eq!(heard.status, "Out hiking ⛰");
         assert!(heard.timestamp > 0);
     }
-    let info = b.client.user_info(&[a_user.clone()]).await.unwrap();
+    let info = b
+        .client
+        .user_info(std::slice::from_ref(&a_user))
+        .await
+        .unwrap();
     assert_eq!(info[&a_user].status.as_deref(), Some("Out hiking ⛰"));
     assert!(info[&a_user].status_timestamp.is_some());
 
@@ -74,7 +85,11 @@ async fn about_text_and_picture_reach_other_accounts_and_companions() {
         assert_eq!(heard.picture_id.as_deref(), Some(id.as_str()));
         assert_eq!(heard.author.as_ref(), Some(&a_user));
     }
-    let info = b.client.user_info(&[a_user.clone()]).await.unwrap();
+    let info = b
+        .client
+        .user_info(std::slice::from_ref(&a_user))
+        .await
+        .unwrap();
     assert_eq!(info[&a_user].picture_id.as_deref(), Some(id.as_str()));
     let full = b
         .client
@@ -129,6 +144,43 @@ async fn about_text_and_picture_reach_other_accounts_and_companions() {
         .await
         .unwrap();
 
+    // The about text hidden by the status setting; the picture hidden by a block.
+    a1.client
+        .set_privacy_setting(PrivacyCategory::Status, &PrivacyValue::None)
+        .await
+        .unwrap();
+    let info = b
+        .client
+        .user_info(std::slice::from_ref(&a_user))
+        .await
+        .unwrap();
+    assert_eq!(info[&a_user].status, None);
+    assert_eq!(info[&a_user].picture_id.as_deref(), Some(id.as_str()));
+    let info = a2
+        .client
+        .user_info(std::slice::from_ref(&a_user))
+        .await
+        .unwrap();
+    assert_eq!(info[&a_user].status.as_deref(), Some("Out hiking ⛰"));
+    a1.client
+        .set_privacy_setting(PrivacyCategory::Status, &PrivacyValue::All)
+        .await
+        .unwrap();
+    let b_user = b.jid.to_non_ad();
+    a1.client
+        .update_blocklist(&b_user, BlocklistAction::Block)
+        .await
+        .unwrap();
+    let blocked = b.client.profile_picture_info(&a_user, true, None).await;
+    assert!(
+        matches!(blocked, Err(Error::ProfilePictureUnauthorized)),
+        "{blocked:?}"
+    );
+    a1.client
+        .update_blocklist(&b_user, BlocklistAction::Unblock)
+        .await
+        .unwrap();
+
     // Removal.
     a1.client.remove_profile_picture().await.unwrap();
     for events in [&mut b.events, &mut a2.events] {
@@ -141,7 +193,11 @@ async fn about_text_and_picture_reach_other_accounts_and_companions() {
     assert!(matches!(gone, Err(Error::ProfilePictureNotSet)), "{gone:?}");
     let stale = b.client.download_profile_picture(&full).await;
     assert!(stale.is_err(), "the old picture is no longer served");
-    let info = b.client.user_info(&[a_user.clone()]).await.unwrap();
+    let info = b
+        .client
+        .user_info(std::slice::from_ref(&a_user))
+        .await
+        .unwrap();
     assert_eq!(info[&a_user].picture_id, None);
 
     a1.stop().await;

@@ -54,6 +54,11 @@
 //!   companions' acks recorded; an account's simulated phone places and ends calls
 //!   ([`Admin::place_call`], [`Admin::end_call`]) and logs what reaches it
 //!   ([`Admin::calls_to_phone`], [`engine::CallLog`]);
+//! - profiles (`engine/profile.rs`): about texts (`status` set, usync `<status>`) and account
+//!   and group pictures (`w:profile:picture` get/set, usync `<picture id>`) served unencrypted
+//!   by the media host, hidden by the owner's `profile`/`status` privacy set to `none` or a
+//!   block (401); changes go as `<notification type='status'|'picture'>` to every other
+//!   companion of every account (a group's: of its members);
 //! - unknown IQs get an error IQ (`501`), unknown stanzas with an id are acked;
 //! - on a device's first login the phone sends, as Signal peer messages (`pkmsg` from the
 //!   uploaded bundle), the app-state sync key share and an initial history-sync notification

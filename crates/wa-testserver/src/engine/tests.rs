@@ -1164,6 +1164,7 @@ mod accounts;
 mod calls;
 mod groups;
 mod lookups;
+mod profile;
 mod random;
 mod routing;
 
