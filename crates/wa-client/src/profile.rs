@@ -338,6 +338,19 @@ pub fn parse_picture_notification(node: &Node) -> Result<Vec<PictureEvent>, Erro
     Ok(out)
 }
 
+/// Our own picture changed on another device (`<notification type="account_sync"><picture/>`,
+/// as whatsmeow reads it): an event for our non-AD JID with no id, at the notification's `t`.
+#[must_use]
+pub fn own_picture_changed(own: &Jid, notification: &Node) -> PictureEvent {
+    PictureEvent {
+        jid: own.to_non_ad(),
+        author: None,
+        remove: false,
+        picture_id: None,
+        timestamp: attr_u64(notification, "t").unwrap_or(0),
+    }
+}
+
 /// The about-text change of a `<notification type="status" from><set>TEXT</set>`.
 pub fn parse_status_notification(node: &Node) -> Result<UserAboutEvent, Error> {
     if node.tag != "notification" || attr_str(node, "type") != Some("status") {

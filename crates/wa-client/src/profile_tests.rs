@@ -283,3 +283,22 @@ fn status_notifications_parse() {
         .build();
     assert!(parse_status_notification(&nested).is_err());
 }
+
+#[test]
+fn an_account_sync_picture_is_our_own_picture() {
+    let n = Node::new("notification")
+        .attr("type", "account_sync")
+        .attr("t", "77")
+        .child(Node::new("picture").build())
+        .build();
+    assert_eq!(
+        own_picture_changed(&jid("15550001:4@s.whatsapp.net"), &n),
+        PictureEvent {
+            jid: jid("15550001@s.whatsapp.net"),
+            author: None,
+            remove: false,
+            picture_id: None,
+            timestamp: 77,
+        }
+    );
+}

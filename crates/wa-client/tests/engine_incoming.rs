@@ -311,3 +311,66 @@ fn low_prekey_notification_uploads_one_batch_without_reconnecting() {
         "a second low notification after the first upload finished uploads again"
     );
 }
+
+/// Profile notifications become events in the engine, acked by it: `type="status"` as
+/// `UserAbout`, `type="picture"` as one `Picture` per change, and an `account_sync`
+/// `<picture/>` as a change of our own picture.
+#[test]
+fn profile_notifications_become_events() {
+    let mut p = Pair::connected();
+    let status = Node::new("notification")
+        .attr("from", jid("222@s.whatsapp.net"))
+        .attr("id", "s1")
+        .attr("type", "status")
+        .attr("t", "1700000000")
+        .child(Node::new("set").bytes(b"hello".to_vec()).build())
+        .build();
+    let picture = Node::new("notification")
+        .attr("from", jid("222@s.whatsapp.net"))
+        .attr("id", "p1")
+        .attr("type", "picture")
+        .attr("t", "1700000001")
+        .child(
+            Node::new("set")
+                .attr("jid", jid("222@s.whatsapp.net"))
+                .attr("id", "9")
+                .build(),
+        )
+        .build();
+    let own = Node::new("notification")
+        .attr("from", jid("222@s.whatsapp.net"))
+        .attr("id", "a1")
+        .attr("type", "account_sync")
+        .attr("t", "1700000002")
+        .child(Node::new("picture").build())
+        .build();
+    for n in [&status, &picture, &own] {
+        p.push(n);
+    }
+    p.drive();
+    let events: Vec<Event> = std::mem::take(&mut p.events);
+    let [
+        Event::UserAbout(about),
+        Event::Picture(changed),
+        Event::Picture(mine),
+    ] = events.as_slice()
+    else {
+        panic!("unexpected events {events:?}");
+    };
+    assert_eq!(about.jid, jid("222@s.whatsapp.net"));
+    assert_eq!(about.status, "hello");
+    assert_eq!(about.timestamp, 1_700_000_000);
+    assert_eq!(changed.picture_id.as_deref(), Some("9"));
+    assert!(!changed.remove);
+    assert_eq!(mine.jid, p.engine.device().jid.clone().unwrap().to_non_ad());
+    assert_eq!(mine.timestamp, 1_700_000_002);
+    let acked: Vec<String> = p
+        .server
+        .take_received()
+        .iter()
+        .filter(|n| n.tag == "ack")
+        .map(|n| n.attr("id").unwrap().to_string())
+        .collect();
+    assert_eq!(acked, ["s1", "p1", "a1"]);
+    assert!(p.engine.poll_incoming().is_none());
+}

@@ -571,8 +571,8 @@ impl Engine {
         }
     }
 
-    /// `<notification type="account_sync">`: blocklist and privacy changes made on another
-    /// device of the account become events; other children are logged and skipped.
+    /// `<notification type="account_sync">`: blocklist, privacy and own-picture changes made on
+    /// another device of the account become events; other children are logged and skipped.
     fn handle_account_sync(&mut self, node: &Node) {
         for child in node.children() {
             let event = match child.tag.as_str() {
@@ -580,6 +580,12 @@ impl Engine {
                     crate::blocklist::parse_blocklist_change(child).map(Event::Blocklist)
                 }
                 "privacy" => crate::privacy::parse_settings(child).map(Event::PrivacySettings),
+                "picture" => match &self.device.jid {
+                    Some(own) => Ok(Event::Picture(crate::profile::own_picture_changed(
+                        own, node,
+                    ))),
+                    None => continue,
+                },
                 other => {
                     debug!(tag = other, "account_sync item not handled");
                     continue;
