@@ -160,6 +160,8 @@ pub struct Config {
     /// of the process and slowed bursts), else one fewer than the cores. `Some(1)` turns
     /// parallel decryption off.
     pub decrypt_threads: Option<usize>,
+    /// History sync: automatic processing and the inflated size cap ([`crate::history`]).
+    pub history: crate::history::HistoryOptions,
 }
 
 impl Default for Config {
@@ -181,6 +183,7 @@ impl Default for Config {
             routing_info: None,
             media: crate::media::MediaOptions::default(),
             decrypt_threads: None,
+            history: crate::history::HistoryOptions::default(),
         }
     }
 }

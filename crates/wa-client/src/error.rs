@@ -83,6 +83,9 @@ pub enum Error {
     /// The user's privacy settings hide their profile picture from us (401).
     #[error("not allowed to see the profile picture")]
     ProfilePictureUnauthorized,
+    /// A history-sync blob could not be read (see [`crate::history`]).
+    #[error("history sync: {0}")]
+    History(#[from] crate::history::HistoryError),
 }
 
 /// Why an incoming message (stanza or decrypted payload) could not be used.

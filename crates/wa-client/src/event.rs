@@ -132,6 +132,17 @@ pub enum Event {
     Picture(crate::profile::PictureEvent),
     /// A user changed their about text.
     UserAbout(crate::profile::UserAboutEvent),
+    /// A chunk of history from our primary phone was downloaded, decoded and stored (push
+    /// names, PN↔LID mappings, message secrets): see [`crate::history::HistorySyncEvent`].
+    HistorySync(Box<crate::history::HistorySyncEvent>),
+    /// A history-sync notification could not be processed (download, hashes, inflate,
+    /// decode); nothing of its blob was stored.
+    HistorySyncFailed {
+        /// The id of the notification message.
+        message_id: String,
+        /// Why.
+        error: String,
+    },
 }
 
 /// A received, decrypted message.

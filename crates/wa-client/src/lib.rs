@@ -60,7 +60,11 @@
 //! [`Client::user_info`], [`Client::profile_picture_info`], [`Client::set_profile_picture`],
 //! [`Event::Picture`], [`Event::UserAbout`].
 //!
-//! Not here yet: history sync. Edge-routing info from `<ib><edge_routing>` is reused on
+//! [`history`] is history sync: the chats and messages the primary phone sends after pairing
+//! arrive as [`Event::HistorySync`] (push names and PN↔LID mappings stored), and
+//! [`history::HistorySyncEvent::messages`] gives each as a [`MessageEvent`].
+//!
+//! Edge-routing info from `<ib><edge_routing>` is reused on
 //! reconnects within the process (not persisted).
 //!
 //! ```text
@@ -106,6 +110,7 @@ pub mod event;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod group;
+pub mod history;
 pub mod media;
 pub mod message;
 pub mod pair;
@@ -125,6 +130,7 @@ pub use config::{Backoff, Config, DeviceProps, KeepAlive, Proxy};
 pub use engine::{Engine, IqToken, StoreOp};
 pub use error::{ContentError, Error, IqError, MessageError, PairError, Result};
 pub use event::{DisconnectReason, Event, MessageEvent, ReceiptEvent, ReceiptKind};
+pub use history::{HistoryError, HistoryOptions, HistorySyncEvent};
 pub use media::{DownloadableMessage, MediaError, MediaOptions, MediaRef, UploadResponse};
 pub use presence::{ChatPresence, ChatPresenceEvent, ChatPresenceMedia, Presence, PresenceEvent};
 pub use privacy::{PrivacyCategory, PrivacySettings, PrivacyValue};

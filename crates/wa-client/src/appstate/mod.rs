@@ -281,7 +281,8 @@ impl Shared {
         }
     }
 
-    fn emit(&self, events: Vec<Event>) {
+    /// Sends `events` to the application (from a task; nothing if the stream is gone).
+    pub(crate) fn emit(&self, events: Vec<Event>) {
         if events.is_empty() {
             return;
         }

@@ -9,7 +9,7 @@ use crate::event::Event;
 
 impl<C: Container> Driver<C> {
     /// A [`Client`] for a task, while any handle lives.
-    fn app_state_client(&self) -> Option<Client> {
+    pub(super) fn app_state_client(&self) -> Option<Client> {
         let (weak, device_id, send) = &self.handle;
         Some(Client {
             commands: weak.upgrade()?,

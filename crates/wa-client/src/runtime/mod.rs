@@ -5,6 +5,7 @@ mod appstate;
 mod blocklist;
 mod calls;
 mod groups;
+pub(crate) mod history;
 mod presence;
 mod privacy;
 mod profile;
@@ -177,6 +178,7 @@ impl Client {
             events: EventSender(etx),
             rng: ChaCha20Rng::from_seed(os_seed()?),
             recv,
+            history_replay: Vec::new(),
         };
         tokio::spawn(driver.run());
         Ok((
@@ -250,6 +252,8 @@ struct Driver<C: Container> {
     /// What it takes to act as a [`Client`] (answering retry receipts) without keeping the
     /// command channel open: a weak sender, the device id and the send state.
     handle: send::WeakHandle,
+    /// History notifications replayed from the event buffer, processed once connected.
+    history_replay: Vec<history::PendingHistory>,
 }
 
 /// How one connection ended.
@@ -381,6 +385,7 @@ impl<C: Container> Driver<C> {
                 reached_connected |= event == Event::Connected;
                 if event == Event::Connected {
                     self.app_state_on_connected();
+                    self.history_on_connected();
                 }
                 let _ = self.events.send(event);
             }
@@ -540,7 +545,7 @@ impl<C: Container> Driver<C> {
     async fn deliver(
         &mut self,
         engine: &mut Engine,
-        out: crate::recv::Output,
+        mut out: crate::recv::Output,
         events: &mut Vec<Event>,
         handled: &mut Vec<[u8; 32]>,
     ) {
@@ -551,6 +556,7 @@ impl<C: Container> Driver<C> {
             self.handle.2.groups.apply(n);
         }
         self.app_state_on_events(&out.events).await;
+        self.history_on_output(&out.events, &mut out.handled);
         events.extend(out.events);
         for stanza in &out.send {
             engine.send_stanza(stanza);
@@ -615,7 +621,8 @@ impl<C: Container> Driver<C> {
         match crate::recv::pending_events(&self.store, &device).await {
             Ok(pending) => {
                 for (event, hash) in pending {
-                    if self.events.send(Event::Message(Box::new(event))) {
+                    let history = self.history_on_replay(&event, hash);
+                    if self.events.send(Event::Message(Box::new(event))) && !history {
                         self.mark_handled(&[hash]).await;
                     }
                 }

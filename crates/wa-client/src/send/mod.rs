@@ -126,6 +126,8 @@ pub(crate) struct SendState {
     pub(crate) app_state: crate::appstate::Shared,
     /// Media transfers: HTTP client and cached `<media_conn>`.
     pub(crate) media: crate::media::MediaShared,
+    /// History sync: one chunk at a time, and the notifications being processed.
+    pub(crate) history: crate::runtime::history::HistoryShared,
     /// The push name of [`crate::Config::push_name`], for presence when the device has none.
     pub(crate) configured_push_name: std::sync::OnceLock<String>,
 }
@@ -144,6 +146,7 @@ impl SendState {
             groups: crate::group::GroupInfoCache::new(crate::group::DEFAULT_CAPACITY),
             app_state: crate::appstate::Shared::default(),
             media: crate::media::MediaShared::default(),
+            history: crate::runtime::history::HistoryShared::default(),
             configured_push_name: std::sync::OnceLock::new(),
         }
     }

@@ -1,0 +1,235 @@
+//! The driver's history-sync hooks (see [`crate::history`]): a history-sync notification from
+//! our own account is processed in a task (a download waits for `<media_conn>`, which the
+//! driver answers). Its buffered event is marked handled only once the chunk was stored,
+//! emitted and acknowledged with the `hist_sync` receipt; notifications replayed from the event
+//! buffer after a restart are processed again once the connection is up.
+
+use std::collections::HashSet;
+
+use tracing::{debug, info, warn};
+use wa_binary::{Jid, Node};
+use wa_proto::proto::HistorySync;
+use wa_proto::proto::message::HistorySyncNotification;
+use wa_store::{Changes, Container};
+
+use super::{Client, Driver};
+use crate::error::{Error, Result};
+use crate::event::{Event, MessageEvent};
+use crate::history::{HistoryOptions, HistorySyncEvent};
+use crate::media::MediaError;
+
+/// A notification waiting to be processed: the notification, its message id and its buffer key.
+#[derive(Debug, Clone)]
+pub(super) struct PendingHistory {
+    notification: HistorySyncNotification,
+    message_id: String,
+    hash: [u8; 32],
+}
+
+/// History state shared by the client handles: one chunk at a time (in order), and the
+/// buffer keys being processed (a redelivery of the same notification is not run twice).
+#[derive(Debug, Default)]
+pub(crate) struct HistoryShared {
+    lock: tokio::sync::Mutex<()>,
+    in_flight: std::sync::Mutex<HashSet<[u8; 32]>>,
+}
+
+impl HistoryShared {
+    /// Claims `hash`; false if it is already being processed.
+    fn claim(&self, hash: [u8; 32]) -> bool {
+        self.in_flight
+            .lock()
+            .map(|mut s| s.insert(hash))
+            .unwrap_or(false)
+    }
+
+    fn release(&self, hash: &[u8; 32]) {
+        if let Ok(mut s) = self.in_flight.lock() {
+            s.remove(hash);
+        }
+    }
+}
+
+/// The history notification `event` carries, if it is one from our own account.
+fn own_notification(event: &MessageEvent) -> Option<&HistorySyncNotification> {
+    if !event.info.source.is_from_me {
+        return None;
+    }
+    crate::history::notification_of(&event.message)
+}
+
+/// The `hist_sync` receipt for notification `id`, to our own account (whatsmeow
+/// `SendProtocolMessageReceipt`).
+pub(crate) fn hist_sync_receipt(id: &str, own: &Jid) -> Node {
+    Node::new("receipt")
+        .attr("id", id)
+        .attr("type", "hist_sync")
+        .attr("to", own.to_non_ad())
+        .build()
+}
+
+/// Whether a failure may pass by itself (so the notification stays pending for a later try).
+fn transient(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Stopped
+            | Error::NotConnected
+            | Error::Iq(_)
+            | Error::Store(_)
+            | Error::Media(MediaError::Transport { .. })
+    )
+}
+
+impl<C: Container> Driver<C> {
+    /// Takes the history notifications out of a stanza's output: their buffer keys leave
+    /// `handled` (the task marks them once processed) and a task processes each.
+    pub(super) fn history_on_output(&self, events: &[Event], handled: &mut Vec<[u8; 32]>) {
+        // Each delivered message event has its buffer key at the same position in `handled`.
+        let mut keep = Vec::with_capacity(handled.len());
+        let mut messages = events.iter().filter_map(|e| match e {
+            Event::Message(m) => Some(m),
+            _ => None,
+        });
+        for hash in handled.drain(..) {
+            let Some(m) = messages.next() else {
+                keep.push(hash);
+                continue;
+            };
+            match own_notification(m) {
+                Some(n) => self.spawn_history(PendingHistory {
+                    notification: n.clone(),
+                    message_id: m.info.id.clone(),
+                    hash,
+                }),
+                None => keep.push(hash),
+            }
+        }
+        *handled = keep;
+    }
+
+    /// Whether a replayed buffered event is a history notification; if so it is kept for
+    /// processing once connected (and must not be marked handled yet).
+    pub(super) fn history_on_replay(&mut self, event: &MessageEvent, hash: [u8; 32]) -> bool {
+        let Some(n) = own_notification(event) else {
+            return false;
+        };
+        self.history_replay.push(PendingHistory {
+            notification: n.clone(),
+            message_id: event.info.id.clone(),
+            hash,
+        });
+        true
+    }
+
+    /// Connected: processes the notifications replayed from the buffer.
+    pub(super) fn history_on_connected(&mut self) {
+        for p in std::mem::take(&mut self.history_replay) {
+            self.spawn_history(p);
+        }
+    }
+
+    fn spawn_history(&self, pending: PendingHistory) {
+        let Some(client) = self.app_state_client() else {
+            return;
+        };
+        if !client.send.history.claim(pending.hash) {
+            debug!(id = %pending.message_id, "history notification already being processed");
+            return;
+        }
+        let options = self.config.history.clone();
+        tokio::spawn(async move {
+            let hash = pending.hash;
+            client.process_history(pending, &options).await;
+            client.send.history.release(&hash);
+        });
+    }
+}
+
+impl Client {
+    /// Downloads (unless inline), inflates and decodes the blob of a history-sync
+    /// notification (whatsmeow `DownloadHistorySync`), at most `max_inflated` bytes once
+    /// inflated. Nothing is stored.
+    pub async fn download_history_sync(
+        &self,
+        notification: &HistorySyncNotification,
+        max_inflated: usize,
+    ) -> Result<HistorySync> {
+        let downloaded;
+        let blob: &[u8] = match crate::history::blob_payload(notification)? {
+            crate::history::Payload::Inline(bytes) => bytes,
+            crate::history::Payload::Media(media) => {
+                downloaded = self.download(&media).await?;
+                &downloaded
+            }
+        };
+        Ok(crate::history::decode_blob(blob, max_inflated)?)
+    }
+
+    /// Processes one notification: blob, store, event, receipt, then the buffer entry.
+    async fn process_history(&self, p: PendingHistory, options: &HistoryOptions) {
+        let _one = self.send.history.lock.lock().await;
+        let outcome = if options.automatic {
+            self.history_chunk(&p, options).await
+        } else {
+            Ok(())
+        };
+        if let Err(e) = &outcome {
+            warn!(id = %p.message_id, error = %e, "history sync failed");
+            self.send.app_state.emit(vec![Event::HistorySyncFailed {
+                message_id: p.message_id.clone(),
+                error: e.to_string(),
+            }]);
+            if transient(e) {
+                return;
+            }
+        }
+        match self.send.store.device().await.map(|d| d.jid) {
+            Ok(Some(own)) => {
+                if let Err(e) = self
+                    .send_node(hist_sync_receipt(&p.message_id, &own))
+                    .await
+                {
+                    warn!(id = %p.message_id, error = %e, "hist_sync receipt not sent");
+                    return;
+                }
+            }
+            Ok(None) => return,
+            Err(e) => {
+                warn!(error = %e, "device not readable for the hist_sync receipt");
+                return;
+            }
+        }
+        let mut c = Changes::new();
+        c.clear_buffered_event(p.hash);
+        if let Err(e) = self.send.store.commit(c).await {
+            warn!(error = %e, "history notification not marked handled");
+        }
+    }
+
+    /// The blob of `p`, decoded, stored and emitted.
+    async fn history_chunk(&self, p: &PendingHistory, options: &HistoryOptions) -> Result<()> {
+        let data = self
+            .download_history_sync(&p.notification, options.max_inflated)
+            .await?;
+        let own = self
+            .send
+            .store
+            .device()
+            .await?
+            .jid
+            .ok_or(Error::NotPaired)?
+            .to_non_ad();
+        let (changes, stored) = crate::history::store_changes(&data, &own);
+        self.send.store.commit(changes).await?;
+        let event = HistorySyncEvent {
+            message_id: p.message_id.clone(),
+            own_jid: own,
+            data,
+        };
+        info!(id = %p.message_id, stored, "history sync: {}", event.summary());
+        self.send
+            .app_state
+            .emit(vec![Event::HistorySync(Box::new(event))]);
+        Ok(())
+    }
+}
