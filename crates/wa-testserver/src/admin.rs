@@ -158,6 +158,42 @@ impl Admin {
     }
 }
 
+impl Admin {
+    /// Seeds the conversations the phone of account `phone` sends its next new companions as
+    /// a downloadable history chunk (replacing earlier seeds; see [`crate::history`]).
+    pub fn seed_history_for(
+        &self,
+        phone: &str,
+        conversations: Vec<wa_proto::proto::Conversation>,
+    ) -> Result<()> {
+        let account = self.account_id(phone)?;
+        if let Some(a) = lock(&self.shared.state).acct_mut(account) {
+            a.history_seed = conversations;
+        }
+        Ok(())
+    }
+
+    /// The receipts companions of account `phone` sent to its phone, oldest first.
+    pub fn phone_receipts_for(&self, phone: &str) -> Result<Vec<crate::history::PhoneReceipt>> {
+        let account = self.account_id(phone)?;
+        Ok(lock(&self.shared.state)
+            .acct(account)
+            .map(|a| a.phone_receipts.clone())
+            .unwrap_or_default())
+    }
+
+    /// Fault injection: while `true`, downloadable history chunks are stored with one bit
+    /// flipped (downloads then fail their hash and MAC checks).
+    pub fn set_corrupt_history_media(&self, corrupt: bool) {
+        lock(&self.shared.state).faults.corrupt_history_media = corrupt;
+    }
+
+    /// Fault injection: while `true`, media downloads answer `503`.
+    pub fn set_media_unavailable(&self, unavailable: bool) {
+        lock(&self.shared.state).media.set_unavailable(unavailable);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

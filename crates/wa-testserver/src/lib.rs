@@ -63,7 +63,10 @@
 //! - on a device's first login the phone sends, as Signal peer messages (`pkmsg` from the
 //!   uploaded bundle), the app-state sync key share and an initial history-sync notification
 //!   whose small inline history holds the push names and PN→LID mappings of the accounts
-//!   ([`phone_sync`]);
+//!   ([`phone_sync`]), then, for an account with seeded conversations
+//!   ([`Admin::seed_history_for`]), a downloadable `RECENT` history chunk stored as history
+//!   media and announced by a second notification; receipts to the phone are recorded
+//!   ([`Admin::phone_receipts_for`], [`history`]);
 //! - app-state sync ([`appstate`]): per-account collections of encrypted patches, uploads
 //!   numbered by version (409 on a stale one), fetches after a version in pages, and
 //!   `<notification type='server_sync'>` to the account's other companions; the phone answers
@@ -115,6 +118,7 @@ mod calls;
 pub mod engine;
 mod error;
 pub mod groups;
+pub mod history;
 pub mod link_code;
 mod listener;
 pub mod media;

@@ -48,6 +48,7 @@ pub struct MediaState {
     next_id: u64,
     issued: u64,
     leading_hosts: Vec<String>,
+    unavailable: bool,
 }
 
 impl std::fmt::Debug for MediaState {
@@ -215,6 +216,25 @@ impl MediaState {
             .map(|host| format!("http://{host}{path}"))
     }
 
+    /// While `true`, downloads answer `503` (a passing outage, for client tests).
+    pub fn set_unavailable(&mut self, unavailable: bool) {
+        self.unavailable = unavailable;
+    }
+
+    /// Stores `body` (as an upload would) and returns its direct path, query included.
+    pub fn store(&mut self, body: Vec<u8>) -> String {
+        self.next_id = self.next_id.wrapping_add(1);
+        let hash_hex: String = Sha256::digest(&body)
+            .iter()
+            .take(6)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let file = format!("/v/t62.7118-24/{:08}_{hash_hex}_n.enc", self.next_id);
+        let direct_path = format!("{file}?ccb=11-4&oh=01_test&oe=7FFFFFFF&_nc_sid=5e03e0");
+        self.blobs.insert(file, body);
+        direct_path
+    }
+
     /// Drops the body at `direct_path` (later downloads get `404`); false if there was none.
     pub fn expire(&mut self, direct_path: &str) -> bool {
         self.blobs.remove(path_only(direct_path)).is_some()
@@ -225,6 +245,7 @@ impl MediaState {
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
         match method {
             "POST" if path.starts_with("/mms/") => self.upload(path, query, body),
+            "GET" if self.unavailable => MediaResponse::text(503, "media temporarily unavailable"),
             "GET" => match self.blobs.get(path) {
                 Some(blob) => MediaResponse {
                     status: 200,
@@ -263,19 +284,11 @@ impl MediaState {
         {
             return MediaResponse::text(400, "token is not the body's sha256");
         }
-        let Some(host) = &self.host else {
+        let Some(host) = self.host.clone() else {
             return MediaResponse::text(503, "media host not set");
         };
-        self.next_id = self.next_id.wrapping_add(1);
-        let hash_hex: String = Sha256::digest(body)
-            .iter()
-            .take(6)
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let file = format!("/v/t62.7118-24/{:08}_{hash_hex}_n.enc", self.next_id);
-        let direct_path = format!("{file}?ccb=11-4&oh=01_test&oe=7FFFFFFF&_nc_sid=5e03e0");
+        let direct_path = self.store(body.to_vec());
         let url = format!("http://{host}{direct_path}&mms3=true");
-        self.blobs.insert(file, body.to_vec());
         let json = serde_json::json!({ "url": url, "direct_path": direct_path });
         MediaResponse {
             status: 200,

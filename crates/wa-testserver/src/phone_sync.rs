@@ -74,7 +74,8 @@ fn pad<R: CryptoRng + ?Sized>(mut plain: Vec<u8>, rng: &mut R) -> Vec<u8> {
     plain
 }
 
-fn zlib(data: &[u8]) -> Result<Vec<u8>> {
+/// `data`, zlib-compressed (as WhatsApp compresses history blobs).
+pub(crate) fn zlib(data: &[u8]) -> Result<Vec<u8>> {
     let mut enc = ZlibEncoder::new(Vec::new(), Compression::default());
     enc.write_all(data)?;
     Ok(enc.finish()?)
@@ -145,9 +146,10 @@ pub fn peer_message<R: CryptoRng>(
         .build())
 }
 
-/// The two first-login messages: the app-state key share and the history-sync notification
+/// The first-login messages: the app-state key share and the history-sync notification
 /// (whose inline history names every account of the server: push names and PN→LID mappings,
-/// the device's own account first).
+/// the device's own account first), then, when conversations were seeded for the account, a
+/// second notification for a downloadable history chunk ([`crate::history`]).
 pub fn first_login_messages<R: CryptoRng>(
     state: &mut ServerState,
     device: DeviceKey,
@@ -166,10 +168,14 @@ pub fn first_login_messages<R: CryptoRng>(
             .filter(|(i, _)| *i != device.account)
             .map(|(_, a)| a.account.clone()),
     );
+    let chunk = crate::history::downloadable_chunk(state, device, now_ms, rng)?;
     let acct = state
         .acct_mut(device.account)
         .ok_or_else(|| Error::UnknownDevice(format!("{device:?}")))?;
-    let nodes = account_first_login(acct, device.device, &directory, now_ms, rng)?;
+    let mut nodes = account_first_login(acct, device.device, &directory, now_ms, rng)?;
+    if let Some(chunk) = chunk {
+        nodes.push(peer_message(acct, device.device, &chunk, now_ms, rng)?);
+    }
     state.touch();
     Ok(nodes)
 }

@@ -85,6 +85,8 @@ pub struct Faults {
     /// Refuse 1:1 `<message>` stanzas without a `<tctoken>` child: they are not routed and
     /// the sender's ack carries `error='463'`.
     pub require_tctoken: bool,
+    /// Store the downloadable history chunk with one bit flipped (its hash and MAC fail).
+    pub corrupt_history_media: bool,
 }
 
 /// Index of an account in [`ServerState::accounts`] (0 is the default account).
@@ -133,6 +135,12 @@ pub struct AccountState {
     pub require_tctoken: bool,
     /// Privacy tokens this account issued, by the account holding them (the latest one).
     pub issued_tokens: HashMap<AccountId, Vec<u8>>,
+    /// Conversations the phone sends new companions as a downloadable history chunk
+    /// ([`crate::history`]). Not persisted.
+    pub history_seed: Vec<wa_proto::proto::Conversation>,
+    /// Receipts the companions sent to this account's phone, oldest first (bounded). Not
+    /// persisted.
+    pub phone_receipts: Vec<crate::history::PhoneReceipt>,
 }
 
 impl AccountState {
@@ -151,6 +159,8 @@ impl AccountState {
             offline_queue: HashMap::new(),
             require_tctoken: false,
             issued_tokens: HashMap::new(),
+            history_seed: Vec::new(),
+            phone_receipts: Vec::new(),
         }
     }
 

@@ -85,12 +85,10 @@ pub(crate) fn payload(n: &HistorySyncNotification) -> Result<Payload<'_>, Histor
     if let Some(inline) = &n.initial_hist_bootstrap_inline_payload {
         return Ok(Payload::Inline(inline));
     }
-    n.media_ref()
-        .map(Payload::Media)
-        .map_err(|e| match e {
-            MediaError::MissingField(f) => HistoryError::NoPayload(f),
-            _ => HistoryError::NoPayload("media reference"),
-        })
+    n.media_ref().map(Payload::Media).map_err(|e| match e {
+        MediaError::MissingField(f) => HistoryError::NoPayload(f),
+        _ => HistoryError::NoPayload("media reference"),
+    })
 }
 
 impl DownloadableMessage for HistorySyncNotification {

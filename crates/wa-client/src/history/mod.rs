@@ -35,8 +35,8 @@ use wa_proto::proto::{Conversation, HistorySync, history_sync::HistorySyncType};
 
 pub use blob::{MAX_INFLATED, decode_blob, inflate, notification_of};
 pub(crate) use blob::{Payload, payload as blob_payload};
-pub(crate) use parse::store_changes;
 pub use parse::parse_web_message;
+pub(crate) use parse::store_changes;
 
 use crate::event::MessageEvent;
 
@@ -135,7 +135,11 @@ impl HistorySyncEvent {
     /// How many messages the chunk's conversations hold.
     #[must_use]
     pub fn message_count(&self) -> usize {
-        self.data.conversations.iter().map(|c| c.messages.len()).sum()
+        self.data
+            .conversations
+            .iter()
+            .map(|c| c.messages.len())
+            .sum()
     }
 
     /// Every message of every conversation, in order, parsed like a live message

@@ -106,9 +106,15 @@ fn an_oversized_blob_is_refused_at_the_cap() {
 
 #[test]
 fn garbage_is_an_inflate_error() {
-    for garbage in [&b"not zlib at all"[..], &[0x78, 0x9c, 0xff, 0xff, 0xff, 0xff]] {
+    for garbage in [
+        &b"not zlib at all"[..],
+        &[0x78, 0x9c, 0xff, 0xff, 0xff, 0xff],
+    ] {
         assert!(
-            matches!(inflate(garbage, MAX_INFLATED), Err(HistoryError::Inflate(_))),
+            matches!(
+                inflate(garbage, MAX_INFLATED),
+                Err(HistoryError::Inflate(_))
+            ),
             "{garbage:?}"
         );
     }
@@ -133,7 +139,10 @@ fn a_truncated_blob_is_refused() {
     let blob = zlib(&sample().encode_to_vec());
     for cut in [0, 1, 2, blob.len() / 2, blob.len() - 1] {
         let r = inflate(&blob[..cut], MAX_INFLATED);
-        assert!(matches!(r, Err(HistoryError::Truncated)), "cut {cut}: {r:?}");
+        assert!(
+            matches!(r, Err(HistoryError::Truncated)),
+            "cut {cut}: {r:?}"
+        );
     }
 }
 
@@ -170,7 +179,10 @@ fn notifications_are_recognised_and_point_at_their_payload() {
         initial_hist_bootstrap_inline_payload: Some(vec![1, 2]),
         ..n.clone()
     };
-    assert!(matches!(blob_payload(&inline), Ok(Payload::Inline(&[1, 2]))));
+    assert!(matches!(
+        blob_payload(&inline),
+        Ok(Payload::Inline(&[1, 2]))
+    ));
     let empty = HistorySyncNotification::default();
     assert!(matches!(
         blob_payload(&empty),
@@ -189,7 +201,10 @@ fn history_messages_parse_like_live_ones() {
     assert_eq!(ev.sync_type(), Some(HistorySyncType::Recent));
     assert_eq!((ev.chunk_order(), ev.progress()), (2, Some(40)));
     assert_eq!(ev.message_count(), 2);
-    assert!(ev.summary().starts_with("RECENT chunk 2 (40%): 1 conversations, 2 messages"));
+    assert!(
+        ev.summary()
+            .starts_with("RECENT chunk 2 (40%): 1 conversations, 2 messages")
+    );
     let msgs: Vec<_> = ev.messages().into_iter().map(Result::unwrap).collect();
     assert_eq!(msgs[0].info.id, "A1");
     assert_eq!(msgs[0].info.source.sender, jid("222@s.whatsapp.net"));
@@ -269,10 +284,22 @@ fn the_store_keeps_names_mappings_secrets_and_tokens() {
         let lid = jid("900222@lid");
         assert_eq!(store.lid_for_pn(&pn).await.unwrap(), Some(lid.clone()));
         assert_eq!(
-            store.contact(&pn).await.unwrap().unwrap().push_name.as_deref(),
+            store
+                .contact(&pn)
+                .await
+                .unwrap()
+                .unwrap()
+                .push_name
+                .as_deref(),
             Some("Bob")
         );
-        assert!(store.contact(&jid("333@s.whatsapp.net")).await.unwrap().is_none());
+        assert!(
+            store
+                .contact(&jid("333@s.whatsapp.net"))
+                .await
+                .unwrap()
+                .is_none()
+        );
         let token = store.privacy_token(&lid).await.unwrap().unwrap();
         assert_eq!((token.token, token.timestamp), (vec![9; 8], 77));
         let key = wa_store::MessageKey {

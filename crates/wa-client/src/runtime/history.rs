@@ -1,6 +1,6 @@
 //! The driver's history-sync hooks (see [`crate::history`]): a history-sync notification from
 //! our own account is processed in a task (a download waits for `<media_conn>`, which the
-//! driver answers). Its buffered event is marked handled only once the chunk was stored,
+//! driver answers); one worker task takes them in the order they arrived. Its buffered event is marked handled only once the chunk was stored,
 //! emitted and acknowledged with the `hist_sync` receipt; notifications replayed from the event
 //! buffer after a restart are processed again once the connection is up.
 
@@ -26,16 +26,20 @@ pub(super) struct PendingHistory {
     hash: [u8; 32],
 }
 
-/// History state shared by the client handles: one chunk at a time (in order), and the
-/// buffer keys being processed (a redelivery of the same notification is not run twice).
+/// One notification to process, with a client handle and the options in force.
+type Job = (Client, PendingHistory, HistoryOptions);
+
+/// History state shared by the client handles: a queue worked by one task (chunks are
+/// processed one at a time, in the order they arrived), and the buffer keys queued or being
+/// processed (a redelivery of the same notification is not run twice).
 #[derive(Debug, Default)]
 pub(crate) struct HistoryShared {
-    lock: tokio::sync::Mutex<()>,
+    queue: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Job>>>,
     in_flight: std::sync::Mutex<HashSet<[u8; 32]>>,
 }
 
 impl HistoryShared {
-    /// Claims `hash`; false if it is already being processed.
+    /// Claims `hash`; false if it is already queued or being processed.
     fn claim(&self, hash: [u8; 32]) -> bool {
         self.in_flight
             .lock()
@@ -46,6 +50,31 @@ impl HistoryShared {
     fn release(&self, hash: &[u8; 32]) {
         if let Ok(mut s) = self.in_flight.lock() {
             s.remove(hash);
+        }
+    }
+
+    /// Queues `job`, starting the worker task if none runs.
+    fn enqueue(&self, job: Job) {
+        let Ok(mut queue) = self.queue.lock() else {
+            return;
+        };
+        let job = match queue.as_ref() {
+            Some(tx) => match tx.send(job) {
+                Ok(()) => return,
+                Err(tokio::sync::mpsc::error::SendError(job)) => job,
+            },
+            None => job,
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Job>();
+        tokio::spawn(async move {
+            while let Some((client, pending, options)) = rx.recv().await {
+                let hash = pending.hash;
+                client.process_history(pending, &options).await;
+                client.send.history.release(&hash);
+            }
+        });
+        if tx.send(job).is_ok() {
+            *queue = Some(tx);
         }
     }
 }
@@ -77,7 +106,7 @@ fn transient(e: &Error) -> bool {
             | Error::Iq(_)
             | Error::Store(_)
             | Error::Media(MediaError::Transport { .. })
-    )
+    ) || matches!(e, Error::Media(MediaError::Http { status, .. }) if *status >= 500)
 }
 
 impl<C: Container> Driver<C> {
@@ -137,11 +166,8 @@ impl<C: Container> Driver<C> {
             return;
         }
         let options = self.config.history.clone();
-        tokio::spawn(async move {
-            let hash = pending.hash;
-            client.process_history(pending, &options).await;
-            client.send.history.release(&hash);
-        });
+        let shared = client.send.clone();
+        shared.history.enqueue((client, pending, options));
     }
 }
 
@@ -167,7 +193,6 @@ impl Client {
 
     /// Processes one notification: blob, store, event, receipt, then the buffer entry.
     async fn process_history(&self, p: PendingHistory, options: &HistoryOptions) {
-        let _one = self.send.history.lock.lock().await;
         let outcome = if options.automatic {
             self.history_chunk(&p, options).await
         } else {
@@ -185,10 +210,7 @@ impl Client {
         }
         match self.send.store.device().await.map(|d| d.jid) {
             Ok(Some(own)) => {
-                if let Err(e) = self
-                    .send_node(hist_sync_receipt(&p.message_id, &own))
-                    .await
-                {
+                if let Err(e) = self.send_node(hist_sync_receipt(&p.message_id, &own)).await {
                     warn!(id = %p.message_id, error = %e, "hist_sync receipt not sent");
                     return;
                 }

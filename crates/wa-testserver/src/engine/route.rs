@@ -327,6 +327,9 @@ impl Connection {
         {
             let kind = node.attr("type").and_then(|v| v.as_str()).unwrap_or("");
             let own = recipient == device.account;
+            if own && to.device() == 0 {
+                crate::history::record_phone_receipt(state, device, node);
+            }
             let mut deliveries: Vec<(DeviceKey, bool)> = Vec::new();
             if !own && OWN_ACCOUNT_RECEIPTS.contains(&kind) {
                 let named = node
