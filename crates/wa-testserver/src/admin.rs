@@ -188,6 +188,12 @@ impl Admin {
         lock(&self.shared.state).faults.corrupt_history_media = corrupt;
     }
 
+    /// Stores `body` in the media store as an upload would (for tests that bring media
+    /// encrypted elsewhere) and returns its direct path.
+    pub fn store_media(&self, body: Vec<u8>) -> String {
+        lock(&self.shared.state).media.store(body)
+    }
+
     /// Fault injection: while `true`, media downloads answer `503`.
     pub fn set_media_unavailable(&self, unavailable: bool) {
         lock(&self.shared.state).media.set_unavailable(unavailable);
