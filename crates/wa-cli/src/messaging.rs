@@ -248,16 +248,34 @@ pub struct ListenArgs {
 }
 
 /// An event as the JSON line `wa listen --json` prints: the event's own serialization, with
-/// the typed view of the message (`content`) added to message events.
+/// the typed view of the message (`content`) added to message events and the counts
+/// (`summary`: sync type, chunk, progress, conversations, messages, push names) added to
+/// history-sync events.
 pub fn event_json(event: &Event) -> Result<Value> {
     let mut value = serde_json::to_value(event).context("serializing an event")?;
-    if let Event::Message(m) = event
-        && let Value::Object(map) = &mut value
-    {
-        map.insert(
-            "content".into(),
-            serde_json::to_value(MessageContent::from_message(&m.message))?,
-        );
+    if let Value::Object(map) = &mut value {
+        match event {
+            Event::Message(m) => {
+                map.insert(
+                    "content".into(),
+                    serde_json::to_value(MessageContent::from_message(&m.message))?,
+                );
+            }
+            Event::HistorySync(h) => {
+                map.insert(
+                    "summary".into(),
+                    serde_json::json!({
+                        "sync_type": h.sync_type().map(|t| t.as_str_name()),
+                        "chunk_order": h.chunk_order(),
+                        "progress": h.progress(),
+                        "conversations": h.conversations().len(),
+                        "messages": h.message_count(),
+                        "push_names": h.data.pushnames.len(),
+                    }),
+                );
+            }
+            _ => {}
+        }
     }
     Ok(value)
 }
@@ -282,6 +300,10 @@ pub fn event_line(event: &Event) -> Option<String> {
         } => format!("disconnected ({reason:?}); reconnecting: {reconnecting}"),
         Event::Connected => "connected".into(),
         Event::OfflineSyncCompleted { count } => format!("offline queue drained ({count})"),
+        Event::HistorySync(h) => format!("history sync {}", h.summary()),
+        Event::HistorySyncFailed { message_id, error } => {
+            format!("history sync {message_id} failed: {error}")
+        }
         Event::Presence(p) => match (p.unavailable, p.last_seen) {
             (false, _) => format!("{} is online", p.from),
             (true, Some(t)) => format!("{} is offline (last seen {t})", p.from),
@@ -455,6 +477,53 @@ async fn handle_event(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn history_syncs_get_one_line_and_json_counts() {
+        use wa_client::HistorySyncEvent;
+        use wa_proto::proto::{Conversation, HistorySync, HistorySyncMsg, WebMessageInfo};
+        let conversation = Conversation {
+            id: "15550002@s.whatsapp.net".into(),
+            messages: vec![
+                HistorySyncMsg::default(),
+                HistorySyncMsg {
+                    message: Some(WebMessageInfo::default()),
+                    msg_order_id: None,
+                },
+            ],
+            ..Default::default()
+        };
+        let event = Event::HistorySync(Box::new(HistorySyncEvent {
+            message_id: "N1".into(),
+            own_jid: parse_jid("15550001").unwrap(),
+            data: HistorySync {
+                sync_type: 2,
+                chunk_order: Some(3),
+                progress: Some(75),
+                conversations: vec![conversation],
+                ..Default::default()
+            },
+        }));
+        assert_eq!(
+            event_line(&event).unwrap(),
+            "history sync FULL chunk 3 (75%): 1 conversations, 2 messages, 0 push names"
+        );
+        let json = event_json(&event).unwrap();
+        assert_eq!(json["type"], "history_sync");
+        assert_eq!(json["summary"]["sync_type"], "FULL");
+        assert_eq!(json["summary"]["conversations"], 1);
+        assert_eq!(json["summary"]["messages"], 2);
+        assert_eq!(json["message_id"], "N1");
+        let failed = Event::HistorySyncFailed {
+            message_id: "N2".into(),
+            error: "bad hash".into(),
+        };
+        assert_eq!(
+            event_line(&failed).unwrap(),
+            "history sync N2 failed: bad hash"
+        );
+        assert_eq!(event_json(&failed).unwrap()["type"], "history_sync_failed");
+    }
 
     #[test]
     fn jids_and_phone_numbers() {

@@ -55,8 +55,87 @@ pub fn run_every_parser(node: &Node, payload: &[u8]) {
     let _ = crate::message::poll::decrypt_poll_vote(payload, "3EB0", &own_pn, &own_lid, &enc);
 }
 
+/// Cap on inflated history blobs while fuzzing (keeps runs fast; the logic is the same).
+pub const HISTORY_FUZZ_CAP: usize = 1 << 20;
+
+/// Feeds `data` to the history-blob decoder: mode byte 0 takes the rest as a (possibly
+/// corrupt) zlib blob; mode 1 zlib-compresses the rest first, so the `HistorySync` decoder and
+/// the history parsers see arbitrary protobuf. A decoded chunk goes through every helper of
+/// [`crate::history::HistorySyncEvent`] and the store extraction.
+///
+/// Properties (panics if broken): no panic; the inflater never returns more than the cap; in
+/// mode 1 it gives back exactly the compressed bytes when they fit, and a `TooLarge` error
+/// only when they do not.
+pub fn run_history_blob(data: &[u8]) {
+    use crate::history::{HistoryError, HistorySyncEvent, decode_blob, inflate};
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let blob = if mode % 2 == 0 {
+        rest.to_vec()
+    } else {
+        use std::io::Write as _;
+        let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        if enc.write_all(rest).is_err() {
+            return;
+        }
+        let Ok(blob) = enc.finish() else { return };
+        match inflate(&blob, HISTORY_FUZZ_CAP) {
+            Ok(raw) => assert_eq!(raw, rest, "inflate(zlib(x)) != x"),
+            Err(HistoryError::TooLarge { .. }) => assert!(rest.len() > HISTORY_FUZZ_CAP),
+            Err(e) => panic!("a valid zlib stream was refused: {e}"),
+        }
+        blob
+    };
+    if let Ok(raw) = inflate(&blob, HISTORY_FUZZ_CAP) {
+        assert!(raw.len() <= HISTORY_FUZZ_CAP, "inflate exceeded its cap");
+    }
+    let Ok(data) = decode_blob(&blob, HISTORY_FUZZ_CAP) else {
+        return;
+    };
+    let own = Jid::new("15550001", Server::User);
+    let _ = crate::history::store_changes(&data, &own);
+    let event = HistorySyncEvent {
+        message_id: "FUZZ".into(),
+        own_jid: own,
+        data,
+    };
+    let _ = (event.sync_type(), event.chunk_order(), event.progress());
+    let _ = event.summary();
+    let _ = event.messages();
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_history_fuzz_seeds_and_edges_run_clean() {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fuzz/corpus/history_blob"
+        );
+        let mut seeds = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            super::run_history_blob(&bytes);
+            seeds += 1;
+        }
+        assert!(seeds >= 2);
+        for input in [
+            &[][..],
+            &[0],
+            &[1],
+            &[0, 0x78, 0x9c],
+            &[0, 0x78, 0x9c, 0x03, 0x00],
+            &[2, 1, 2, 3],
+        ] {
+            super::run_history_blob(input);
+        }
+        // More than the cap after compression, refused as too large.
+        let mut big = vec![1u8];
+        big.extend(std::iter::repeat_n(0u8, super::HISTORY_FUZZ_CAP + 1));
+        super::run_history_blob(&big);
+    }
+
     use proptest::prelude::*;
     use wa_binary::Node;
 

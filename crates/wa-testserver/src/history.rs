@@ -129,3 +129,116 @@ pub(crate) fn record_phone_receipt(state: &mut ServerState, device: DeviceKey, n
         kind: text("type"),
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+    use wa_media::Expected;
+    use wa_noise::KeyPair;
+    use wa_proto::proto::{HistorySyncMsg, WebMessageInfo};
+
+    use super::*;
+    use crate::phone::Phone;
+    use crate::state::Account;
+
+    fn state(rng: &mut ChaCha20Rng) -> ServerState {
+        let account = Account {
+            phone_number: "1555".into(),
+            lid: "999".into(),
+            push_name: "P".into(),
+            created: 7,
+        };
+        ServerState::new(account, Phone::new(KeyPair::generate(rng)))
+    }
+
+    fn seed() -> Vec<Conversation> {
+        vec![Conversation {
+            id: "1666@s.whatsapp.net".into(),
+            messages: vec![HistorySyncMsg {
+                message: Some(WebMessageInfo {
+                    message_timestamp: Some(42),
+                    ..Default::default()
+                }),
+                msg_order_id: None,
+            }],
+            ..Default::default()
+        }]
+    }
+
+    fn notification(m: &Message) -> HistorySyncNotification {
+        m.protocol_message
+            .as_ref()
+            .unwrap()
+            .history_sync_notification
+            .clone()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_seeded_chunk_is_stored_as_history_media_and_announced() {
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        let mut state = state(&mut rng);
+        let device = DeviceKey::new(0, 1);
+        assert!(
+            downloadable_chunk(&mut state, device, 0, &mut rng)
+                .unwrap()
+                .is_none()
+        );
+        state.accounts[0].history_seed = seed();
+        let m = downloadable_chunk(&mut state, device, 0, &mut rng)
+            .unwrap()
+            .unwrap();
+        let n = notification(&m);
+        assert_eq!(
+            (n.sync_type, n.chunk_order, n.progress),
+            (Some(RECENT), Some(CHUNK_ORDER), Some(100))
+        );
+        assert_eq!(n.oldest_msg_in_chunk_timestamp_sec, Some(42));
+        assert!(n.initial_hist_bootstrap_inline_payload.is_none());
+        let body = state.media.blob(n.direct_path.as_deref().unwrap()).unwrap();
+        let keys = MediaKeys::derive(n.media_key.as_deref().unwrap(), MediaType::History).unwrap();
+        let expected = Expected::from_message(
+            n.file_sha256.as_deref().unwrap(),
+            n.file_enc_sha256.as_deref().unwrap(),
+            n.file_length,
+        )
+        .unwrap();
+        let blob = wa_media::decrypt(&keys, body, &expected).unwrap();
+        assert_eq!(blob, chunk_blob(&seed()).unwrap());
+
+        // With the fault on, the stored body no longer matches its hash.
+        state.faults.corrupt_history_media = true;
+        let m = downloadable_chunk(&mut state, device, 0, &mut rng)
+            .unwrap()
+            .unwrap();
+        let n = notification(&m);
+        let body = state.media.blob(n.direct_path.as_deref().unwrap()).unwrap();
+        let keys = MediaKeys::derive(n.media_key.as_deref().unwrap(), MediaType::History).unwrap();
+        let expected = Expected::from_message(
+            n.file_sha256.as_deref().unwrap(),
+            n.file_enc_sha256.as_deref().unwrap(),
+            n.file_length,
+        )
+        .unwrap();
+        assert!(wa_media::decrypt(&keys, body, &expected).is_err());
+    }
+
+    #[test]
+    fn receipts_to_the_phone_are_recorded_and_bounded() {
+        let mut rng = ChaCha20Rng::seed_from_u64(2);
+        let mut state = state(&mut rng);
+        let device = DeviceKey::new(0, 3);
+        for i in 0..(MAX_PHONE_RECEIPTS + 5) {
+            let r = Node::new("receipt")
+                .attr("id", format!("M{i}"))
+                .attr("type", "hist_sync")
+                .build();
+            record_phone_receipt(&mut state, device, &r);
+        }
+        let got = &state.accounts[0].phone_receipts;
+        assert_eq!(got.len(), MAX_PHONE_RECEIPTS);
+        assert_eq!(got[0].id, "M5");
+        assert_eq!((got[0].device, got[0].kind.as_str()), (3, "hist_sync"));
+    }
+}
