@@ -255,3 +255,80 @@ impl Client {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use wa_proto::proto::Message;
+    use wa_proto::proto::message::{ProtocolMessage, protocol_message};
+
+    use super::*;
+    use crate::message::{MessageInfo, MessageSource};
+
+    fn event(from_me: bool) -> MessageEvent {
+        let jid: Jid = "111@s.whatsapp.net".parse().unwrap();
+        MessageEvent {
+            info: MessageInfo {
+                source: MessageSource {
+                    chat: jid.clone(),
+                    sender: jid,
+                    sender_alt: None,
+                    recipient_alt: None,
+                    is_from_me: from_me,
+                    is_group: false,
+                },
+                id: "N1".into(),
+                push_name: None,
+                timestamp: 0,
+                kind: "text".into(),
+                category: Some("peer".into()),
+            },
+            message: Message {
+                protocol_message: Some(Box::new(ProtocolMessage {
+                    r#type: Some(protocol_message::Type::HistorySyncNotification as i32),
+                    history_sync_notification: Some(HistorySyncNotification::default()),
+                    ..Default::default()
+                })),
+                ..Default::default()
+            },
+            retry_count: 0,
+            unwrapped_from_device_sent: false,
+            from_buffer: false,
+        }
+    }
+
+    #[test]
+    fn only_our_own_accounts_notifications_count() {
+        assert!(own_notification(&event(true)).is_some());
+        // Someone else's history notification is ignored, as whatsmeow does.
+        assert!(own_notification(&event(false)).is_none());
+    }
+
+    #[test]
+    fn the_receipt_goes_to_our_account_as_hist_sync() {
+        let own: Jid = "111:7@s.whatsapp.net".parse().unwrap();
+        let r = hist_sync_receipt("N1", &own);
+        assert_eq!(r.tag, "receipt");
+        assert_eq!(r.attr("id").and_then(|v| v.as_str()), Some("N1"));
+        assert_eq!(r.attr("type").and_then(|v| v.as_str()), Some("hist_sync"));
+        assert_eq!(
+            r.attr("to").and_then(|v| v.as_jid()),
+            Some(&"111@s.whatsapp.net".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn passing_failures_leave_the_notification_pending() {
+        assert!(transient(&Error::NotConnected));
+        assert!(transient(&Error::Media(MediaError::Http {
+            status: 503,
+            url: String::new()
+        })));
+        assert!(!transient(&Error::Media(MediaError::Http {
+            status: 404,
+            url: String::new()
+        })));
+        assert!(!transient(&Error::History(
+            crate::history::HistoryError::Truncated
+        )));
+    }
+}
