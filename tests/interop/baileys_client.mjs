@@ -2,7 +2,7 @@
 // Rust interop test `tests/tests/testserver_baileys.rs`.
 //
 //   node baileys_client.mjs --url ws://127.0.0.1:PORT/ws/chat --root <hex root public key> --auth DIR
-//        [--pair-phone NUMBER]
+//        [--pair-phone NUMBER] [--media-host HOST:PORT]
 //
 // With --pair-phone, the first time Baileys offers a QR it asks for a phone-number pairing code
 // instead (sock.requestPairingCode) and prints {"event":"pair-code","code":"ABCDEFGH"}.
@@ -19,7 +19,8 @@
 //   {"event":"offline","received":true}                  (receivedPendingNotifications)
 //   {"event":"creds","registered":bool,"me":...,"nextPreKeyId":N,"firstUnuploadedPreKeyId":N,
 //    "myAppStateKeyId":"base64"|null,"accountSyncCounter":N,"keys":[updated creds fields]}
-//   {"event":"history","syncType":N,"chats":N,"messages":N}   (messaging-history.set)
+//   {"event":"history","syncType":N,"progress":N,"chats":N,"messages":N,"ids":[...],"texts":[...]}
+//        (messaging-history.set; ids and plain texts of the messages, in order)
 // Input: a line `quit` or `{"cmd":"quit"}` (or EOF) ends the socket and the process. Baileys' own
 // log goes to stderr at the level in WA_BAILEYS_LOG (default "silent").
 import { closeStatus, emit, errorText, runDriver } from './lib/driver.mjs';
@@ -44,7 +45,15 @@ const driver = runDriver({
             });
         });
         sock.ev.on('messaging-history.set', (h) => {
-            emit({ event: 'history', syncType: h.syncType ?? null, chats: h.chats.length, messages: h.messages.length });
+            emit({
+                event: 'history',
+                syncType: h.syncType ?? null,
+                progress: h.progress ?? null,
+                chats: h.chats.length,
+                messages: h.messages.length,
+                ids: h.messages.map((m) => m.key.id),
+                texts: h.messages.map((m) => m.message?.conversation ?? null),
+            });
         });
     },
     onConnection(u, sock) {
@@ -65,3 +74,16 @@ const driver = runDriver({
         }
     },
 });
+
+// --media-host HOST:PORT: Baileys downloads history (and other media given by direct path) from
+// https://mmg.whatsapp.net; this points that host at the test server's plain-HTTP media host
+// instead, as a DNS entry would. Every other request goes out unchanged.
+const mediaHost = driver.args['media-host'];
+if (mediaHost) {
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = (input, init) => {
+        const url = String(input);
+        const prefix = 'https://mmg.whatsapp.net/';
+        return realFetch(url.startsWith(prefix) ? `http://${mediaHost}/${url.slice(prefix.length)}` : input, init);
+    };
+}

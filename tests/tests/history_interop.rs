@@ -12,6 +12,10 @@
 //!   inline bootstrap and the downloadable chunk of seeded conversations) are processed by
 //!   Baileys' `downloadAndProcessHistorySyncNotification` (Baileys downloads the chunk from the
 //!   test server's media host and decrypts it), giving the seeded messages and the LID mappings.
+//! - Live: Baileys 7 pairs as a companion of a `wa-testserver` account with seeded history; the
+//!   simulated phone's notifications reach it as Signal peer messages, and Baileys downloads
+//!   the chunk and emits `messaging-history.set` with the seeded messages (driver
+//!   `tests/interop/baileys_client.mjs`), answering with the `hist_sync` receipt.
 
 use serde_json::{Value, json};
 use wa_binary::Jid;
@@ -358,4 +362,70 @@ async fn baileys_processes_the_history_our_server_sends() {
         ]
     );
     assert_eq!(got["messages"][2]["participant"], bob_pn);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baileys_as_a_companion_receives_our_history_chunk() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let admin = server.admin();
+    let me = admin.accounts()[0].clone();
+    let bob = admin.create_account("15550002222", "Bob").unwrap();
+    let bob_pn = bob.pn.to_string();
+    admin
+        .seed_history_for(
+            me.pn.user(),
+            vec![Conversation {
+                id: bob_pn.clone(),
+                messages: vec![
+                    web(&bob_pn, "L1", false, None, "live hello"),
+                    web(&bob_pn, "L2", true, None, "live reply"),
+                ],
+                ..Default::default()
+            }],
+        )
+        .unwrap();
+    let auth = tempfile::tempdir().unwrap();
+    // Baileys fetches history media from mmg.whatsapp.net: the driver points that host at the
+    // test server's media host.
+    let media_host = server.media_url().trim_start_matches("http://").to_owned();
+    let mut b = wa_tests::baileys::Baileys::spawn(
+        "history",
+        "baileys_client.mjs",
+        &server,
+        auth.path(),
+        &["--media-host", &media_host],
+    );
+    wa_tests::baileys::pair(&mut b, &admin, None).await;
+    let recent = b
+        .expect_where("messaging-history.set of the RECENT chunk", |v| {
+            v["event"] == "history" && v["syncType"] == 3
+        })
+        .await;
+    assert_eq!(recent["chats"], 1, "{recent}");
+    assert_eq!(recent["messages"], 2, "{recent}");
+    assert_eq!(recent["ids"], json!(["L1", "L2"]), "{recent}");
+    assert_eq!(
+        recent["texts"],
+        json!(["live hello", "live reply"]),
+        "{recent}"
+    );
+    assert_eq!(recent["progress"], 100, "{recent}");
+    // Baileys acknowledges both notifications to the phone with hist_sync receipts.
+    let mut kinds = Vec::new();
+    for _ in 0..100 {
+        kinds = admin
+            .phone_receipts_for(me.pn.user())
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.kind == "hist_sync")
+            .collect();
+        if kinds.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(kinds.len() >= 2, "{kinds:?}");
+    b.quit().await;
 }
