@@ -1,8 +1,11 @@
-//! The driver's history-sync hooks (see [`crate::history`]): a history-sync notification from
-//! our own account is processed in a task (a download waits for `<media_conn>`, which the
-//! driver answers); one worker task takes them in the order they arrived. Its buffered event is marked handled only once the chunk was stored,
-//! emitted and acknowledged with the `hist_sync` receipt; notifications replayed from the event
-//! buffer after a restart are processed again once the connection is up.
+//! The driver's history-sync hooks (see [`crate::history`]). A history-sync notification from
+//! our own account with an inline chunk is handled in the driver pass that delivers it (decode,
+//! store, event, `hist_sync` receipt), like the app-state key share, and its buffer entry is
+//! marked with the others of the pass. A chunk to download goes to one worker task (a download
+//! waits for `<media_conn>`, which the driver answers), which takes chunks in the order they
+//! arrived and marks each buffer entry handled only once the chunk was stored, emitted and
+//! acknowledged. Notifications replayed from the event buffer after a restart are processed
+//! by the worker once the connection is up.
 
 use std::collections::HashSet;
 
@@ -10,7 +13,7 @@ use tracing::{debug, info, warn};
 use wa_binary::{Jid, Node};
 use wa_proto::proto::HistorySync;
 use wa_proto::proto::message::HistorySyncNotification;
-use wa_store::{Changes, Container};
+use wa_store::{Changes, Container, Store as _};
 
 use super::{Client, Driver};
 use crate::error::{Error, Result};
@@ -24,6 +27,17 @@ pub(super) struct PendingHistory {
     notification: HistorySyncNotification,
     message_id: String,
     hash: [u8; 32],
+}
+
+/// What became of a history notification replayed from the event buffer.
+#[derive(Debug)]
+pub(super) enum HistoryReplay {
+    /// Not a history notification of ours.
+    NotHistory,
+    /// Handled: these events follow the message; mark it handled once they are delivered.
+    Done(Vec<Event>),
+    /// Left for later: do not mark it handled.
+    Pending,
 }
 
 /// One notification to process, with a client handle and the options in force.
@@ -110,48 +124,151 @@ fn transient(e: &Error) -> bool {
 }
 
 impl<C: Container> Driver<C> {
-    /// Takes the history notifications out of a stanza's output: their buffer keys leave
-    /// `handled` (the task marks them once processed) and a task processes each.
-    pub(super) fn history_on_output(&self, events: &[Event], handled: &mut Vec<[u8; 32]>) {
+    /// Handles the history notifications among a stanza's output. An inline chunk (and, with
+    /// automatic processing off, any notification) is dealt with here, in the same pass: the
+    /// chunk decoded and stored, [`Event::HistorySync`] (or the failure) added after the
+    /// message event, the `hist_sync` receipt queued; its buffer key stays in `handled`, so it
+    /// is marked once the events reached the application. A chunk to download goes to the
+    /// worker task and its key leaves `handled` (the task marks it once processed). A store
+    /// failure leaves the notification pending (it is replayed on the next start).
+    pub(super) async fn history_on_output(
+        &self,
+        engine: &mut crate::engine::Engine,
+        events: &mut Vec<Event>,
+        handled: &mut Vec<[u8; 32]>,
+    ) {
         // Each delivered message event has its buffer key at the same position in `handled`.
-        let mut keep = Vec::with_capacity(handled.len());
-        let mut messages = events.iter().filter_map(|e| match e {
-            Event::Message(m) => Some(m),
-            _ => None,
-        });
-        for hash in handled.drain(..) {
-            let Some(m) = messages.next() else {
-                keep.push(hash);
+        let found: Vec<(usize, HistorySyncNotification, String)> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Message(m) => Some(m),
+                _ => None,
+            })
+            .enumerate()
+            .filter_map(|(i, m)| Some((i, own_notification(m)?.clone(), m.info.id.clone())))
+            .collect();
+        if found.is_empty() {
+            return;
+        }
+        let own = engine.device().jid.as_ref().map(Jid::to_non_ad);
+        let options = &self.config.history;
+        let mut drop_keys = Vec::new();
+        for (i, notification, message_id) in found {
+            let Some(&hash) = handled.get(i) else {
                 continue;
             };
-            match own_notification(m) {
-                Some(n) => self.spawn_history(PendingHistory {
-                    notification: n.clone(),
-                    message_id: m.info.id.clone(),
+            let inline = notification.initial_hist_bootstrap_inline_payload.is_some();
+            let Some(own) = own.clone().filter(|_| inline || !options.automatic) else {
+                drop_keys.push(hash);
+                self.spawn_history(PendingHistory {
+                    notification,
+                    message_id,
                     hash,
-                }),
-                None => keep.push(hash),
+                });
+                continue;
+            };
+            if options.automatic {
+                match self.inline_chunk(&notification, &message_id, &own).await {
+                    Ok(event) => events.push(event),
+                    Err(e) if transient(&e) => {
+                        warn!(id = %message_id, error = %e, "history chunk not stored; kept for a retry");
+                        drop_keys.push(hash);
+                        continue;
+                    }
+                    Err(e) => {
+                        warn!(id = %message_id, error = %e, "history sync failed");
+                        events.push(Event::HistorySyncFailed {
+                            message_id: message_id.clone(),
+                            error: e.to_string(),
+                        });
+                    }
+                }
+            }
+            engine.send_stanza(&hist_sync_receipt(&message_id, &own));
+        }
+        handled.retain(|h| !drop_keys.contains(h));
+    }
+
+    /// Decodes and stores an inline chunk; its event.
+    async fn inline_chunk(
+        &self,
+        notification: &HistorySyncNotification,
+        message_id: &str,
+        own: &Jid,
+    ) -> Result<Event> {
+        let blob = match crate::history::blob_payload(notification)? {
+            crate::history::Payload::Inline(bytes) => bytes,
+            crate::history::Payload::Media(_) => {
+                return Err(crate::history::HistoryError::NoPayload("inline payload").into());
+            }
+        };
+        let data = crate::history::decode_blob(blob, self.config.history.max_inflated)?;
+        let (changes, stored) = crate::history::store_changes(&data, own);
+        self.store.commit(changes).await?;
+        let event = HistorySyncEvent {
+            message_id: message_id.to_owned(),
+            own_jid: own.clone(),
+            data,
+        };
+        info!(id = %message_id, stored, "history sync: {}", event.summary());
+        Ok(Event::HistorySync(Box::new(event)))
+    }
+
+    /// What to do with a buffered event replayed after a restart: an inline chunk (or any
+    /// notification with automatic processing off) is handled now, its events follow the
+    /// message and its `hist_sync` receipt waits for the connection; a chunk to download is
+    /// kept for the worker once connected (and must not be marked handled yet).
+    pub(super) async fn history_on_replay(
+        &mut self,
+        event: &MessageEvent,
+        hash: [u8; 32],
+    ) -> HistoryReplay {
+        let Some(n) = own_notification(event) else {
+            return HistoryReplay::NotHistory;
+        };
+        let id = event.info.id.clone();
+        let own = match self.store.device().await {
+            Ok(d) => d.jid.as_ref().map(Jid::to_non_ad),
+            Err(_) => None,
+        };
+        let inline = n.initial_hist_bootstrap_inline_payload.is_some();
+        let Some(own) = own.filter(|_| inline || !self.config.history.automatic) else {
+            self.history_replay.push(PendingHistory {
+                notification: n.clone(),
+                message_id: id,
+                hash,
+            });
+            return HistoryReplay::Pending;
+        };
+        let mut extra = Vec::new();
+        if self.config.history.automatic {
+            match self.inline_chunk(n, &id, &own).await {
+                Ok(e) => extra.push(e),
+                Err(e) if transient(&e) => {
+                    warn!(id = %id, error = %e, "history chunk not stored; kept for a retry");
+                    return HistoryReplay::Pending;
+                }
+                Err(e) => {
+                    warn!(id = %id, error = %e, "history sync failed");
+                    extra.push(Event::HistorySyncFailed {
+                        message_id: id.clone(),
+                        error: e.to_string(),
+                    });
+                }
             }
         }
-        *handled = keep;
+        self.history_receipts.push(id);
+        HistoryReplay::Done(extra)
     }
 
-    /// Whether a replayed buffered event is a history notification; if so it is kept for
-    /// processing once connected (and must not be marked handled yet).
-    pub(super) fn history_on_replay(&mut self, event: &MessageEvent, hash: [u8; 32]) -> bool {
-        let Some(n) = own_notification(event) else {
-            return false;
-        };
-        self.history_replay.push(PendingHistory {
-            notification: n.clone(),
-            message_id: event.info.id.clone(),
-            hash,
-        });
-        true
-    }
-
-    /// Connected: processes the notifications replayed from the buffer.
-    pub(super) fn history_on_connected(&mut self) {
+    /// Connected: sends the `hist_sync` receipts of replayed chunks and hands the replayed
+    /// chunks to download to the worker.
+    pub(super) fn history_on_connected(&mut self, engine: &mut crate::engine::Engine) {
+        if let Some(own) = engine.device().jid.clone() {
+            for id in std::mem::take(&mut self.history_receipts) {
+                engine.send_stanza(&hist_sync_receipt(&id, &own));
+            }
+        }
         for p in std::mem::take(&mut self.history_replay) {
             self.spawn_history(p);
         }

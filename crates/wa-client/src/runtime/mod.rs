@@ -179,6 +179,7 @@ impl Client {
             rng: ChaCha20Rng::from_seed(os_seed()?),
             recv,
             history_replay: Vec::new(),
+            history_receipts: Vec::new(),
         };
         tokio::spawn(driver.run());
         Ok((
@@ -254,6 +255,8 @@ struct Driver<C: Container> {
     handle: send::WeakHandle,
     /// History notifications replayed from the event buffer, processed once connected.
     history_replay: Vec<history::PendingHistory>,
+    /// `hist_sync` receipts of replayed chunks, sent once connected.
+    history_receipts: Vec<String>,
 }
 
 /// How one connection ended.
@@ -385,7 +388,7 @@ impl<C: Container> Driver<C> {
                 reached_connected |= event == Event::Connected;
                 if event == Event::Connected {
                     self.app_state_on_connected();
-                    self.history_on_connected();
+                    self.history_on_connected(&mut engine);
                 }
                 let _ = self.events.send(event);
             }
@@ -556,7 +559,8 @@ impl<C: Container> Driver<C> {
             self.handle.2.groups.apply(n);
         }
         self.app_state_on_events(&out.events).await;
-        self.history_on_output(&out.events, &mut out.handled);
+        self.history_on_output(engine, &mut out.events, &mut out.handled)
+            .await;
         events.extend(out.events);
         for stanza in &out.send {
             engine.send_stanza(stanza);
@@ -621,8 +625,17 @@ impl<C: Container> Driver<C> {
         match crate::recv::pending_events(&self.store, &device).await {
             Ok(pending) => {
                 for (event, hash) in pending {
-                    let history = self.history_on_replay(&event, hash);
-                    if self.events.send(Event::Message(Box::new(event))) && !history {
+                    let history = self.history_on_replay(&event, hash).await;
+                    let mut batch = vec![Event::Message(Box::new(event))];
+                    let mark = match history {
+                        history::HistoryReplay::NotHistory => true,
+                        history::HistoryReplay::Done(extra) => {
+                            batch.extend(extra);
+                            true
+                        }
+                        history::HistoryReplay::Pending => false,
+                    };
+                    if self.events.send_all(batch) && mark {
                         self.mark_handled(&[hash]).await;
                     }
                 }
