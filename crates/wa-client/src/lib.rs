@@ -56,6 +56,7 @@
 //!
 //! [`call`] reports call signalling (offers, accepts, rejects, hang-ups) as [`Event::Call`]
 //! and refuses calls: [`Client::reject_call`]. Audio and video are not carried.
+//!
 //! [`profile`] is the about text, profile pictures and user info: [`Client::set_status_message`],
 //! [`Client::user_info`], [`Client::profile_picture_info`], [`Client::set_profile_picture`],
 //! [`Event::Picture`], [`Event::UserAbout`].
