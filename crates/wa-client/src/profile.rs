@@ -127,25 +127,12 @@ pub fn user_info_request(users: &[Jid], sid: &str) -> Node {
         .attr("xmlns", "usync")
         .attr("type", "get")
         .attr("to", server_jid())
-        .child(
-            Node::new("usync")
-                .attr("sid", sid)
-                .attr("mode", "full")
-                .attr("last", "true")
-                .attr("index", "0")
-                .attr("context", "background")
-                .child(Node::new("query").children(query).build())
-                .child(
-                    Node::new("list")
-                        .children(
-                            users
-                                .iter()
-                                .map(|u| Node::new("user").attr("jid", u.to_non_ad()).build()),
-                        )
-                        .build(),
-                )
-                .build(),
-        )
+        .child(crate::send::devices::usync_node(
+            sid,
+            ("full", "background"),
+            query,
+            users,
+        ))
         .build()
 }
 

@@ -38,22 +38,31 @@ pub fn devices_query(users: &[Jid], sid: &str, with_lid: bool) -> Node {
     Node::new("iq")
         .attr("xmlns", "usync")
         .attr("type", "get")
+        .child(usync_node(sid, ("query", "message"), query, users))
+        .build()
+}
+
+/// The `<usync>` element of a usync IQ: session id `sid`, `(mode, context)`, the `<query>`
+/// children and one `<user jid>` per entry of `users` (without device).
+pub(crate) fn usync_node(
+    sid: &str,
+    (mode, context): (&str, &str),
+    query: impl IntoIterator<Item = Node>,
+    users: &[Jid],
+) -> Node {
+    Node::new("usync")
+        .attr("sid", sid)
+        .attr("mode", mode)
+        .attr("last", "true")
+        .attr("index", "0")
+        .attr("context", context)
+        .child(Node::new("query").children(query).build())
         .child(
-            Node::new("usync")
-                .attr("sid", sid)
-                .attr("mode", "query")
-                .attr("last", "true")
-                .attr("index", "0")
-                .attr("context", "message")
-                .child(Node::new("query").children(query).build())
-                .child(
-                    Node::new("list")
-                        .children(
-                            users
-                                .iter()
-                                .map(|u| Node::new("user").attr("jid", u.to_non_ad()).build()),
-                        )
-                        .build(),
+            Node::new("list")
+                .children(
+                    users
+                        .iter()
+                        .map(|u| Node::new("user").attr("jid", u.to_non_ad()).build()),
                 )
                 .build(),
         )
