@@ -2,7 +2,6 @@
 //! decoding them with a size cap.
 
 use flate2::{Decompress, FlushDecompress, Status};
-use wa_media::MediaType;
 use wa_proto::prost::Message as _;
 use wa_proto::proto::message::{HistorySyncNotification, protocol_message};
 use wa_proto::proto::{HistorySync, Message};
@@ -89,25 +88,4 @@ pub(crate) fn payload(n: &HistorySyncNotification) -> Result<Payload<'_>, Histor
         MediaError::MissingField(f) => HistoryError::NoPayload(f),
         _ => HistoryError::NoPayload("media reference"),
     })
-}
-
-impl DownloadableMessage for HistorySyncNotification {
-    fn media_ref(&self) -> Result<MediaRef, MediaError> {
-        Ok(MediaRef {
-            direct_path: self
-                .direct_path
-                .clone()
-                .filter(|p| !p.is_empty())
-                .ok_or(MediaError::MissingField("direct_path"))?,
-            media_key: self
-                .media_key
-                .clone()
-                .filter(|k| !k.is_empty())
-                .ok_or(MediaError::MissingField("media_key"))?,
-            file_sha256: self.file_sha256.clone().unwrap_or_default(),
-            file_enc_sha256: self.file_enc_sha256.clone().unwrap_or_default(),
-            file_length: self.file_length,
-            media_type: MediaType::History,
-        })
-    }
 }

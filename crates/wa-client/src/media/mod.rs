@@ -28,7 +28,8 @@ use hyper::Method;
 use tokio::time::Instant;
 use wa_media::{Expected, MEDIA_KEY_LEN, MediaConn, MediaKeys, MediaType};
 use wa_proto::proto::message::{
-    AudioMessage, DocumentMessage, ImageMessage, StickerMessage, VideoMessage,
+    AudioMessage, DocumentMessage, HistorySyncNotification, ImageMessage, StickerMessage,
+    VideoMessage,
 };
 
 use crate::error::Result;
@@ -283,6 +284,7 @@ macro_rules! downloadable {
                     media_key: self
                         .media_key
                         .clone()
+                        .filter(|k| !k.is_empty())
                         .ok_or(MediaError::MissingField("media_key"))?,
                     file_sha256: self.file_sha256.clone().unwrap_or_default(),
                     file_enc_sha256: self.file_enc_sha256.clone().unwrap_or_default(),
@@ -295,6 +297,9 @@ macro_rules! downloadable {
 }
 
 downloadable!(ImageMessage, |_: &ImageMessage| MediaType::Image);
+downloadable!(HistorySyncNotification, |_: &HistorySyncNotification| {
+    MediaType::History
+});
 downloadable!(DocumentMessage, |_: &DocumentMessage| MediaType::Document);
 downloadable!(StickerMessage, |_: &StickerMessage| MediaType::Sticker);
 downloadable!(
