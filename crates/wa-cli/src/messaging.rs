@@ -322,6 +322,34 @@ pub fn event_line(event: &Event) -> Option<String> {
             }
         }
         Event::Call(c) => crate::calls::call_line(c),
+        Event::Picture(p) => {
+            let by = (p.author.as_ref())
+                .filter(|a| a.to_non_ad() != p.jid.to_non_ad())
+                .map(|a| format!(" (by {a})"))
+                .unwrap_or_default();
+            match (&p.picture_id, p.remove) {
+                (_, true) | (None, _) => format!("{} removed its profile picture{by}", p.jid),
+                (Some(id), false) => format!("{} has a new profile picture {id}{by}", p.jid),
+            }
+        }
+        Event::UserAbout(a) => format!("{} changed their about text: {}", a.jid, a.status),
+        Event::Blocklist(b) => {
+            let changes: Vec<String> = (b.changes.iter())
+                .map(|c| {
+                    let what = match c.action {
+                        wa_client::BlocklistAction::Block => "blocked",
+                        wa_client::BlocklistAction::Unblock => "unblocked",
+                    };
+                    format!("{} {what}", c.jid)
+                })
+                .collect();
+            if changes.is_empty() {
+                "blocklist changed on another device".into()
+            } else {
+                format!("blocklist: {}", changes.join(", "))
+            }
+        }
+        Event::PrivacySettings(_) => "privacy settings changed on another device".into(),
         _ => return None,
     })
 }
@@ -477,6 +505,54 @@ async fn handle_event(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn profile_blocklist_and_privacy_events_get_a_line() {
+        let bob = parse_jid("15550002").unwrap();
+        let picture = |picture_id: Option<&str>, remove: bool| {
+            Event::Picture(wa_client::PictureEvent {
+                jid: bob.clone(),
+                author: Some(bob.clone()),
+                remove,
+                picture_id: picture_id.map(str::to_owned),
+                timestamp: 1,
+            })
+        };
+        assert_eq!(
+            event_line(&picture(Some("7"), false)).unwrap(),
+            "15550002@s.whatsapp.net has a new profile picture 7"
+        );
+        assert_eq!(
+            event_line(&picture(None, true)).unwrap(),
+            "15550002@s.whatsapp.net removed its profile picture"
+        );
+        let about = Event::UserAbout(wa_client::UserAboutEvent {
+            jid: bob.clone(),
+            status: "at work".into(),
+            timestamp: 1,
+        });
+        assert_eq!(
+            event_line(&about).unwrap(),
+            "15550002@s.whatsapp.net changed their about text: at work"
+        );
+        let blocked = Event::Blocklist(wa_client::BlocklistEvent {
+            dhash: "2".into(),
+            prev_dhash: Some("1".into()),
+            changes: vec![wa_client::BlocklistChange {
+                jid: bob,
+                action: wa_client::BlocklistAction::Block,
+            }],
+        });
+        assert_eq!(
+            event_line(&blocked).unwrap(),
+            "blocklist: 15550002@s.whatsapp.net blocked"
+        );
+        let privacy = Event::PrivacySettings(wa_client::PrivacySettings::default());
+        assert_eq!(
+            event_line(&privacy).unwrap(),
+            "privacy settings changed on another device"
+        );
+    }
 
     #[test]
     fn history_syncs_get_one_line_and_json_counts() {
