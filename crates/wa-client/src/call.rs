@@ -307,18 +307,8 @@ pub fn parse_call(node: &Node) -> Result<CallEvent, Error> {
 /// received `<call>` with; `None` when the stanza has no `id` or `from` to name.
 #[must_use]
 pub fn ack_node(node: &Node) -> Option<Node> {
-    let id = node.attr("id")?;
-    let from = node.attr("from")?;
-    Some(
-        Node::new("ack")
-            .attr("class", node.tag.as_str())
-            .attr("id", id.clone())
-            .attr("to", from.clone())
-            .attr_opt("participant", node.attr("participant").cloned())
-            .attr_opt("recipient", node.attr("recipient").cloned())
-            .attr_opt("type", node.attr("type").cloned())
-            .build(),
-    )
+    // The same ack every other stanza gets (the `type` is copied for non-message stanzas).
+    crate::message::ack_for(node).ok()
 }
 
 /// `<call id from=own to=caller><reject call-id call-creator=caller count="0">[<tctoken>]`
