@@ -198,10 +198,40 @@ const STEPS: [(&str, StepFn); 9] = [
     ("deny", step_deny),
 ];
 
+/// Cargo settings for every CI build. A clean clone's full debug build (debuginfo in every test
+/// binary, incremental caches nobody reuses) took more disk than a CI machine had; without them
+/// the build is a fraction of the size and a failing test still names its file and line (panic
+/// locations do not need debuginfo).
+const CI_CARGO_ENV: [(&str, &str); 3] = [
+    ("CARGO_INCREMENTAL", "0"),
+    ("CARGO_PROFILE_DEV_DEBUG", "0"),
+    ("CARGO_PROFILE_TEST_DEBUG", "0"),
+];
+
 fn cargo(root: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new("cargo");
-    cmd.args(args).current_dir(root);
+    cmd.args(args).current_dir(root).envs(CI_CARGO_ENV);
     cmd
+}
+
+/// Bytes under `dir`, counting every file once (no symlinks followed); 0 when it is missing.
+fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|entry| match entry.file_type() {
+            Ok(kind) if kind.is_dir() => dir_size(&entry.path()),
+            Ok(kind) if kind.is_file() => entry.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// The workspace's target directory (`CARGO_TARGET_DIR` when set).
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
 
 fn step_tools(_ctx: &mut Ctx) -> Result<String, String> {
@@ -281,8 +311,12 @@ fn step_test(ctx: &mut Ctx) -> Result<String, String> {
     })?;
     ctx.tests = totals;
     let note = format!(
-        "{} passed, {} failed, {} ignored in {} suites",
-        totals.passed, totals.failed, totals.ignored, totals.suites
+        "{} passed, {} failed, {} ignored in {} suites; target/ holds {:.2} GiB",
+        totals.passed,
+        totals.failed,
+        totals.ignored,
+        totals.suites,
+        dir_size(&target_dir(&ctx.root)) as f64 / f64::from(1u32 << 30)
     );
     if !status.success() {
         return Err(format!("cargo test failed ({status}): {note}"));
@@ -397,6 +431,30 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dir_size_counts_nested_files_and_missing_dirs_as_zero() {
+        let dir = std::env::temp_dir().join(format!("xtask-dir-size-{}", std::process::id()));
+        let nested = dir.join("a").join("b");
+        std::fs::create_dir_all(&nested).unwrap();
+        std::fs::write(dir.join("one"), [0u8; 10]).unwrap();
+        std::fs::write(nested.join("two"), [0u8; 32]).unwrap();
+        assert_eq!(dir_size(&dir), 42);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(dir_size(&dir), 0);
+    }
+
+    #[test]
+    fn ci_builds_without_debuginfo_or_incremental_caches() {
+        let cmd = cargo(Path::new("."), &["test"]);
+        let envs: Vec<_> = cmd.get_envs().collect();
+        for (key, value) in CI_CARGO_ENV {
+            assert!(
+                envs.contains(&(key.as_ref(), Some(value.as_ref()))),
+                "{key} not set"
+            );
+        }
+    }
 
     #[test]
     fn test_result_lines_are_summed() {

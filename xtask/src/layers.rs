@@ -11,6 +11,8 @@
 //! - A hand-written `.rs` file under `crates/`, `xtask/` or `tests/` has at most
 //!   [`MAX_LINES`] lines. Generated files (`@generated` in their first lines) and test files
 //!   (under a `tests` directory below the crate, or named `tests.rs`) are exempt.
+//! - A crate that gathers its integration tests in `tests/main.rs` declares every `tests/*.rs`
+//!   there (see [`crate::test_roots`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -352,6 +354,22 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let sizes = check_sizes(&root, &CHECKED_ROOTS)
         .map_err(|e| errors.extend(e))
         .ok();
+    let member_dirs: Vec<PathBuf> = json["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            Some(
+                Path::new(p["manifest_path"].as_str()?)
+                    .parent()?
+                    .to_path_buf(),
+            )
+        })
+        .collect();
+    let member_dirs: Vec<&Path> = member_dirs.iter().map(PathBuf::as_path).collect();
+    let test_roots = crate::test_roots::check_test_roots(&member_dirs)
+        .map_err(|e| errors.extend(e))
+        .ok();
     if !errors.is_empty() {
         for e in &errors {
             eprintln!("  error: {e}");
@@ -379,6 +397,12 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         println!(
             "layers: {} hand-written source files within {MAX_LINES} lines, {} exempt{longest}",
             sizes.checked, sizes.exempt
+        );
+    }
+    if let Some(roots) = test_roots {
+        println!(
+            "layers: {} crates gather their integration tests in tests/main.rs, {} modules, every tests/*.rs declared",
+            roots.crates, roots.modules
         );
     }
     Ok(())

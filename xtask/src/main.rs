@@ -12,6 +12,7 @@ mod codegen;
 mod fuzz;
 mod layers;
 mod proto_import;
+mod test_roots;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -2,7 +2,7 @@
 //! blocks Bob, the list shows him, Bob's `wa send` is acked but Alice's `wa listen` only prints
 //! the message Bob sends after `wa block --off`.
 
-mod common;
+use crate::common;
 
 use common::{ALICE, BOB, alice_and_bob, lines, run, sent_id, spawn, text, wait_line};
 use serde_json::Value;

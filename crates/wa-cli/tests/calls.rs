@@ -3,7 +3,7 @@
 //! `wa listen --json` prints the reject. Then Alice's phone calls Bob, whose listener prints
 //! the offer, and `wa reject-call --from --id` refuses it: Alice's listener prints the reject.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! Alice sends an image file, Bob's `wa listen --json` prints the message, and `wa download`
 //! fed that line writes the identical file.
 
-mod common;
+use crate::common;
 
 use serde_json::Value;
 

@@ -1,7 +1,7 @@
 //! `wa send`, `wa react`, `wa edit`, `wa revoke` and `wa listen --json` as processes, with
 //! sessions saved by `wa login`, against an in-process `wa-testserver` with two accounts.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

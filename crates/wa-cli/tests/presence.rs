@@ -3,7 +3,7 @@
 //! starts, when `wa presence available --name Alice` brings her online, and her chat states from
 //! `wa typing`; going online without a push name fails with a message.
 
-mod common;
+use crate::common;
 
 use common::{ALICE, BOB, alice_and_bob, lines, run, spawn, text, wait_line};
 use serde_json::Value;

@@ -1,7 +1,7 @@
 //! `wa privacy` as a process against an in-process `wa-testserver`: it prints the defaults,
 //! changes a setting that a later run still shows, and refuses a bad `--set` before connecting.
 
-mod common;
+use crate::common;
 
 use wa_testserver::TestServer;
 

@@ -3,7 +3,7 @@
 //! both changes, `wa user-info` shows them, `wa picture --out` saves the same bytes; after
 //! `wa profile --remove-picture` Bob is told there is none.
 
-mod common;
+use crate::common;
 
 use common::{ALICE, BOB, alice_and_bob, lines, run, spawn, text, wait_line};
 use serde_json::Value;

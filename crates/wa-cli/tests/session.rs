@@ -1,6 +1,6 @@
 //! `wa login`, `wa status` and `wa logout` as processes against an in-process `wa-testserver`.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -12,7 +12,7 @@ use wa_client::{
 use wa_store::{ChatSettings, Container, MemoryContainer, SqliteContainer, Store};
 use wa_testserver::TestServer;
 
-mod common;
+use crate::common;
 
 use common::live::{config, next, pair_by_qr, stop, until};
 

@@ -5,7 +5,7 @@
 use wa_client::{BlocklistAction, BlocklistChange, Event};
 use wa_testserver::TestServer;
 
-mod common;
+use crate::common;
 
 use common::live::{Companion, STEP, text, until};
 

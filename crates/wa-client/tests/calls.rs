@@ -11,7 +11,7 @@ use wa_binary::{Jid, Node};
 use wa_client::{CallEvent, CallMeta, Event, EventStream};
 use wa_testserver::TestServer;
 
-mod common;
+use crate::common;
 
 use common::live::{Companion, until};
 

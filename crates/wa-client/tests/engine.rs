@@ -4,7 +4,7 @@
 // `Instant::now()` is read once per test as a starting point; time then moves by hand.
 #![allow(clippy::disallowed_methods)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

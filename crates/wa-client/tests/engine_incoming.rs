@@ -5,7 +5,7 @@
 // `Instant::now()` is read once per test as a starting point.
 #![allow(clippy::disallowed_methods)]
 
-mod common;
+use crate::common;
 
 use std::time::Instant;
 

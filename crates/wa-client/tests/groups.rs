@@ -11,7 +11,7 @@ use wa_client::{Error, Event, GroupEventKind, MessageError};
 use wa_groups::{CreateGroup, GroupInfo, JoinResult, ParticipantAction};
 use wa_testserver::TestServer;
 
-mod common;
+use crate::common;
 
 use common::live::{Companion, text, until};
 

@@ -17,7 +17,7 @@ use wa_store::{Container, MemoryContainer, SqliteContainer, Store};
 use wa_testserver::history::PhoneReceipt;
 use wa_testserver::{AccountInfo, TestServer};
 
-mod common;
+use crate::common;
 
 use common::live::{config, next, pair_by_qr, stop, text, until};
 

@@ -13,7 +13,7 @@ use wa_client::{Client, Config, DisconnectReason, Event, EventStream, KeepAlive}
 use wa_store::{Container, SqliteContainer};
 use wa_testserver::{Jid, TestServer};
 
-mod common;
+use crate::common;
 
 use common::live::{STEP, config, next, stop, until};
 

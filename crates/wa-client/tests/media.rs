@@ -8,7 +8,7 @@ use wa_media::{HashKind, MediaType};
 use wa_proto::proto::Message;
 use wa_testserver::TestServer;
 
-mod common;
+use crate::common;
 
 use common::live::{Companion, until};
 

@@ -10,7 +10,7 @@ use wa_client::{
 };
 use wa_testserver::TestServer;
 
-mod common;
+use crate::common;
 
 use common::live::{Companion, config, until};
 

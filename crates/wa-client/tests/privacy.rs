@@ -5,7 +5,7 @@
 use wa_client::{Error, Event, IqError, PrivacyCategory, PrivacySettings, PrivacyValue};
 use wa_testserver::TestServer;
 
-mod common;
+use crate::common;
 
 use common::live::{Companion, until};
 

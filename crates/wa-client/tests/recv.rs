@@ -13,7 +13,7 @@ use wa_client::{
 use wa_store::{Container, MemoryContainer, SqliteContainer};
 use wa_testserver::TestServer;
 
-mod common;
+use crate::common;
 
 use common::live::{config, next, pair_by_qr, text, until};
 

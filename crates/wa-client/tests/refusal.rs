@@ -2,7 +2,7 @@
 //! identity; the client refuses it with a clear error, answers with an error IQ, stops, and the
 //! SQLite store holds no pairing.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

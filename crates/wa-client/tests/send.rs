@@ -16,7 +16,7 @@ use wa_signal::store::{IncomingMessage, ProtocolAddress};
 use wa_store::{MemoryContainer, MemoryStore, Store};
 use wa_testserver::TestServer;
 
-mod common;
+use crate::common;
 
 use common::live::{Companion, config, next, text, until};
 

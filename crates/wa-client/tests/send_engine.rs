@@ -3,7 +3,7 @@
 //! or the end of the connection) comes back on the send's token.
 #![allow(clippy::disallowed_methods)] // Instant::now only as a starting point; time moves by hand
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

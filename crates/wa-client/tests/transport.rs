@@ -1,8 +1,7 @@
 //! Reaching `wa-testserver` through an HTTP CONNECT proxy, a SOCKS5 proxy, and `wss://` with
 //! a self-signed certificate trusted through `Config::extra_ca_der`.
 
-#[path = "support/tls.rs"]
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

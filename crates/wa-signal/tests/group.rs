@@ -1,7 +1,7 @@
 //! Sender keys: distribution, out-of-order and skipped iterations, the forward bound,
 //! duplicates, signatures and record serialization.
 
-mod common;
+use crate::common;
 
 use wa_signal::group::{MAX_SENDER_FORWARD_JUMP, MAX_SENDER_KEY_STATES};
 use wa_signal::wire::{SenderKeyDistributionMessage, SenderKeyMessage};

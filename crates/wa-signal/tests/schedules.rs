@@ -1,7 +1,7 @@
 //! Two parties exchange messages under generated schedules: out of order, dropped, duplicated,
 //! alternating. Every message that should decrypt does, duplicates are refused, nothing panics.
 
-mod common;
+use crate::common;
 
 use common::{Party, Wire};
 use proptest::prelude::*;

@@ -1,7 +1,7 @@
 //! Session behaviour: X3DH with and without a one-time prekey, the ratchet, duplicates, MAC
 //! failures, skipped keys, archived states and record serialization.
 
-mod common;
+use crate::common;
 
 use common::{Party, Wire};
 use wa_signal::{SessionRecord, SignalError, session::MAX_ARCHIVED_STATES};

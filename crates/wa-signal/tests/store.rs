@@ -1,7 +1,7 @@
 //! The async store helpers over the in-memory store: TOFU identities, prekey consumption,
 //! identity changes, sender keys.
 
-mod common;
+use crate::common;
 
 use std::future::Future;
 use std::pin::pin;

@@ -1,0 +1,11 @@
+//! Every integration test of this crate, linked into one binary: one link and one
+//! executable instead of one per file, which keeps the test build's disk use and link time
+//! down (see docs/ci.md). Each file below is still its own module; pick one with
+//! `cargo test --test integration <module>::`.
+
+mod common;
+
+mod group;
+mod schedules;
+mod session;
+mod store;
