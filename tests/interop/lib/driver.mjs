@@ -39,8 +39,10 @@ export function emitConnectionEvents(u, sock) {
 
 /**
  * Prints received and sent messages and their status changes, for drivers that deal in texts:
- *   {"event":"message","id","remoteJid","remoteJidAlt","fromMe","text","stub","pushName","participant"}
- *        (messages.upsert, one per message, with the decrypted text if any)
+ *   {"event":"message","id","remoteJid","remoteJidAlt","fromMe","text","stub","pushName","participant",
+ *    "status"}  (messages.upsert, one per message, with the decrypted text if any; `status` is
+ *        the message's status when the upsert left Baileys, which already holds a status update
+ *        that Baileys' event buffer merged into a still-buffered upsert instead of emitting it)
  *   {"event":"status","id","remoteJid","fromMe","status":N}   (messages.update with a status:
  *        2 server ack, 3 delivered, 4 read)
  */
@@ -57,6 +59,7 @@ export function emitTextMessages(sock) {
                 stub: m.messageStubType ?? null,
                 pushName: m.pushName ?? null,
                 participant: m.key.participant ?? null,
+                status: m.status ?? null,
             });
         }
     });
