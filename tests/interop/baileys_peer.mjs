@@ -28,6 +28,8 @@
 //   {"event":"read-sent","id"}  {"event":"error","message"}
 // Input, one JSON object per line on stdin:
 //   {"cmd":"send","tag","to":"JID","text"}                     plain text
+//   {"cmd":"status","tag","to":"status@broadcast","text","jids":[JID]}  a status post to
+//        `jids` (Baileys' statusJidList)
 //   {"cmd":"reply","tag","to","text","quotedId"}               text quoting a received message
 //   {"cmd":"react","tag","to","key":{remoteJid,fromMe,id},"text"}
 //   {"cmd":"edit","tag","to","key":{...},"text"}               edit of our own message
@@ -92,6 +94,8 @@ function contentFor(c) {
     switch (c.cmd) {
         case 'send':
             return [{ text: c.text }, {}];
+        case 'status':
+            return [{ text: c.text }, { statusJidList: c.jids }];
         case 'reply': {
             const quoted = byId.get(c.quotedId);
             if (!quoted) throw new Error(`no message ${c.quotedId} to quote`);

@@ -20,7 +20,7 @@ use wa_testserver::{Config, TestServer};
 const B_PHONE: &str = "15550002222";
 
 /// Our client paired by QR to the server's default account, once connected.
-async fn pair_ours(server: &TestServer) -> (Client, EventStream) {
+pub(crate) async fn pair_ours(server: &TestServer) -> (Client, EventStream) {
     let config = wa_client::Config {
         url: server.url(),
         trust_root: server.trust_root(),
@@ -41,7 +41,11 @@ async fn pair_ours(server: &TestServer) -> (Client, EventStream) {
 }
 
 /// The next event of ours matching `pred`.
-async fn next_where(events: &mut EventStream, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
+pub(crate) async fn next_where(
+    events: &mut EventStream,
+    what: &str,
+    pred: impl Fn(&Event) -> bool,
+) -> Event {
     loop {
         let e = tokio::time::timeout(STEP_TIMEOUT, events.recv())
             .await

@@ -9,6 +9,7 @@ mod binary_interop;
 mod client_baileys_calls;
 mod client_baileys_messaging;
 mod client_baileys_profile;
+mod client_baileys_status;
 mod client_groups_baileys;
 mod history_interop;
 mod media_interop;

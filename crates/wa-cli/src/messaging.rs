@@ -14,6 +14,7 @@ use wa_client::message::poll;
 use wa_client::message::secret::random_bytes;
 use wa_client::{
     ChatPresence, ChatPresenceMedia, Client, Event, EventStream, MessageEvent, ReceiptKind,
+    SendOptions,
 };
 use wa_proto::proto::Message;
 
@@ -74,6 +75,10 @@ pub struct SendArgs {
     /// Mention a user (repeatable); write them in the text as `@NUMBER`.
     #[arg(long)]
     pub mention: Vec<String>,
+    /// With `--to status@broadcast`: post the status to this user (repeatable; a phone
+    /// number or a JID). Without it a status goes to every contact with an address-book name.
+    #[arg(long)]
+    pub status_to: Vec<String>,
 }
 
 /// Builds the message of `wa send`.
@@ -169,9 +174,19 @@ pub(crate) fn sent_line(sent: &wa_client::SendResponse) -> String {
 }
 
 async fn send_one(connect: &ConnectArgs, to: &str, message: Message) -> Result<String> {
+    send_one_with(connect, to, message, SendOptions::default()).await
+}
+
+/// Sends one message with `options` and prints the line for it.
+async fn send_one_with(
+    connect: &ConnectArgs,
+    to: &str,
+    message: Message,
+    options: SendOptions,
+) -> Result<String> {
     let to = parse_jid(to)?;
     let session = open_session(connect).await?;
-    let res = session.client.send_message(to, message).await;
+    let res = session.client.send_message_with(to, message, options).await;
     session.client.disconnect().await;
     let sent = res.context("sending")?;
     Ok(sent_line(&sent))
@@ -184,7 +199,20 @@ pub async fn send(args: &SendArgs) -> Result<String> {
         return crate::media::send_image(&args.connect, to, path, args.text.as_deref()).await;
     }
     let message = text_message(args, &to)?;
-    send_one(&args.connect, &args.to, message).await
+    let options = if args.status_to.is_empty() {
+        SendOptions::default()
+    } else {
+        if !to.is_status_broadcast() {
+            bail!("--status-to is for a status post (--to status@broadcast)");
+        }
+        let recipients = args
+            .status_to
+            .iter()
+            .map(|u| parse_jid(u))
+            .collect::<Result<Vec<_>>>()?;
+        SendOptions::status_to(recipients)
+    };
+    send_one_with(&args.connect, &args.to, message, options).await
 }
 
 /// `wa react`.
@@ -624,6 +652,7 @@ mod tests {
             reply_sender: None,
             quoted_text: Some("lunch?".into()),
             mention: vec!["15550003".into()],
+            status_to: Vec::new(),
         };
         let to = parse_jid(&args.to).unwrap();
         let m = text_message(&args, &to).unwrap();

@@ -16,3 +16,4 @@ mod presence;
 mod privacy;
 mod profile;
 mod session;
+mod status;

@@ -24,4 +24,5 @@ mod recv_events;
 mod refusal;
 mod send;
 mod send_engine;
+mod status;
 mod transport;

@@ -198,8 +198,8 @@ async fn unpaired_clients_unknown_numbers_and_broadcasts_are_refused_typed() {
         matches!(err, Error::Message(MessageError::NoDevices)),
         "{err:?}"
     );
-    // Broadcast lists and newsletters have no send path.
-    let broadcast: Jid = "status@broadcast".parse().unwrap();
+    // Broadcast lists (other than status) have no send path.
+    let broadcast: Jid = "1234@broadcast".parse().unwrap();
     let err = a
         .client
         .send_message(broadcast, text("x"))

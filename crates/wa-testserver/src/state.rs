@@ -223,6 +223,9 @@ pub struct ServerState {
     pub pictures: HashMap<String, ProfilePicture>,
     /// The id the next profile picture gets.
     pub next_picture_id: u64,
+    /// Who sees each account's status posts: every account a post of it named in
+    /// `<participants>` (which received its status sender key; not persisted).
+    pub status_audience: HashMap<AccountId, std::collections::BTreeSet<AccountId>>,
 }
 
 /// A profile picture of an account or a group, as the server serves it.
@@ -277,6 +280,7 @@ impl ServerState {
             privacy: HashMap::new(),
             calls: crate::engine::CallLog::default(),
             abouts: HashMap::new(),
+            status_audience: HashMap::new(),
             pictures: HashMap::new(),
             next_picture_id: 1,
         }

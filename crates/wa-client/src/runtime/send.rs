@@ -76,6 +76,9 @@ impl Client {
         match to.server() {
             Server::User | Server::Lid => {}
             Server::Group => return self.send_group_message(to, message, options).await,
+            Server::Broadcast if to.is_status_broadcast() => {
+                return self.send_status_message(message, options).await;
+            }
             other => {
                 return Err(MessageError::Unsupported(format!(
                     "sending to {other} chats is not implemented"

@@ -4,6 +4,11 @@
 //! no session, the sender-key distribution and `skmsg` from [`crate::group`], the store
 //! writes committed before the stanza leaves, and the server ack with its `phash`.
 //!
+//! A status post (`status@broadcast`) is the same sender-key send with the recipients given
+//! instead of a group's members: [`SendOptions::status_recipients`], else every contact in the
+//! store with an address-book name (whatsmeow's default "my contacts" status privacy), always
+//! with our own account.
+//!
 //! A `phash` in the ack that differs from ours means our view of the group or of a device
 //! list is stale: the cached metadata and device lists are dropped and the message is sent
 //! once more with the same id to the refreshed device list (the server drops the duplicate
@@ -87,7 +92,9 @@ impl Client {
         let timeout = options.timeout.unwrap_or(DEFAULT_ACK_TIMEOUT);
         let mut resends = 0;
         loop {
-            let attempt = self.group_attempt(&group, &id, &message, timeout).await?;
+            let attempt = self
+                .group_attempt(&group, &id, &message, timeout, None)
+                .await?;
             if !attempt.stale || resends >= PHASH_RESENDS {
                 return Ok(attempt.response);
             }
@@ -96,30 +103,74 @@ impl Client {
         }
     }
 
-    /// One encryption and send of a group message, and its ack.
+    /// Posts `message` as a status to `options.status_recipients` (else our contacts); see
+    /// [`Client::send_message_with`]. Fails with [`MessageError::NoDevices`] when there is
+    /// nobody to post to.
+    pub(crate) async fn send_status_message(
+        &self,
+        message: Message,
+        options: SendOptions,
+    ) -> Result<SendResponse> {
+        let status = Jid::new("status", Server::Broadcast);
+        let recipients = match options.status_recipients {
+            Some(list) => list,
+            None => self
+                .send
+                .store
+                .contacts()
+                .await?
+                .into_iter()
+                .filter(|(_, c)| c.full_name.as_deref().is_some_and(|n| !n.is_empty()))
+                .map(|(jid, _)| jid)
+                .collect(),
+        };
+        if recipients.is_empty() {
+            return Err(MessageError::NoDevices.into());
+        }
+        let id = options.id.unwrap_or_else(|| self.generate_message_id());
+        let timeout = options.timeout.unwrap_or(DEFAULT_ACK_TIMEOUT);
+        let attempt = self
+            .group_attempt(&status, &id, &message, timeout, Some(&recipients))
+            .await?;
+        Ok(attempt.response)
+    }
+
+    /// One encryption and send of a sender-key message, and its ack: to the members of the
+    /// group `group`, or, with `status_recipients`, a status post to them.
     async fn group_attempt(
         &self,
         group: &Jid,
         id: &str,
         message: &Message,
         timeout: std::time::Duration,
+        status_recipients: Option<&[Jid]>,
     ) -> Result<Attempt> {
         let store = self.send.store.clone();
         let device = store.device().await?;
         let own_pn = device.jid.clone().ok_or(Error::NotPaired)?;
         self.send.set_own_user(own_pn.user());
-        let info = self.group_info(group).await?;
-        let lid_mode = info.addressing_mode == Some(AddressingMode::Lid);
+        let (mut users, addressing_mode): (Vec<Jid>, Option<AddressingMode>) =
+            match status_recipients {
+                Some(list) => (list.iter().map(Jid::to_non_ad).collect(), None),
+                None => {
+                    let info = self.group_info(group).await?;
+                    let users = info
+                        .participants
+                        .iter()
+                        .map(|p| p.jid.to_non_ad())
+                        .collect();
+                    (users, info.addressing_mode.clone())
+                }
+            };
+        let lid_mode = addressing_mode == Some(AddressingMode::Lid);
         let own = match (&device.lid, lid_mode) {
             (Some(lid), true) => lid.clone(),
             _ => own_pn.clone(),
         };
         let own_user = own.to_non_ad();
-        let mut users: Vec<Jid> = info
-            .participants
-            .iter()
-            .map(|p| p.jid.to_non_ad())
-            .collect();
+        // A recipient list may name someone twice; one device list query and one copy each.
+        users.sort_unstable();
+        users.dedup();
         if !users.contains(&own_user) {
             users.push(own_user.clone());
         }
@@ -180,7 +231,7 @@ impl Client {
             &GroupStanza {
                 id,
                 kind,
-                addressing_mode: info.addressing_mode.as_ref().map(AddressingMode::as_str),
+                addressing_mode: addressing_mode.as_ref().map(AddressingMode::as_str),
                 device_identity: device.account.as_deref(),
             },
         );

@@ -80,9 +80,23 @@ pub struct SendOptions {
     pub id: Option<String>,
     /// How long to wait for the server ack (default [`DEFAULT_ACK_TIMEOUT`]).
     pub timeout: Option<Duration>,
+    /// Who a status post (to `status@broadcast`) goes to. `None`: every contact in the store
+    /// with an address-book name, as whatsmeow's default ("my contacts") status privacy.
+    /// Our own account is always added. Ignored for other chats.
+    pub status_recipients: Option<Vec<Jid>>,
 }
 
 impl SendOptions {
+    /// Options for a status post to exactly `recipients` (see
+    /// [`SendOptions::status_recipients`]).
+    #[must_use]
+    pub fn status_to(recipients: Vec<Jid>) -> Self {
+        Self {
+            status_recipients: Some(recipients),
+            ..Self::default()
+        }
+    }
+
     /// Options with a fixed message id.
     #[must_use]
     pub fn with_id(id: impl Into<String>) -> Self {

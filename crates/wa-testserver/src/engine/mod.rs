@@ -21,6 +21,7 @@ mod privacy;
 mod profile;
 mod route;
 mod stanza;
+mod status;
 mod usync;
 
 use std::collections::VecDeque;

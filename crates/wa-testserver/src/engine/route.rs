@@ -267,6 +267,13 @@ impl Connection {
             let group = group.clone();
             return self.route_group_message(node, &group, device, now_ms, state);
         }
+        if node
+            .attr("to")
+            .and_then(|v| v.as_jid())
+            .is_some_and(Jid::is_status_broadcast)
+        {
+            return self.route_status_message(node, device, now_ms, state);
+        }
         if let Some(to) = node.attr("to").and_then(|v| v.as_jid()).cloned() {
             let one_to_one = matches!(to.server(), Server::User | Server::Lid);
             match state.account_of(&to).filter(|_| one_to_one) {

@@ -1,0 +1,138 @@
+//! Status posts: `<message to='status@broadcast'>`.
+//!
+//! A status is a sender-key message like a group message, but there is no group to say who
+//! gets it. whatsmeow names every recipient device in `<participants>` on every post (each
+//! with the sender key distribution); Baileys names only the devices that do not hold its
+//! status sender key yet. So the server remembers, per poster, every account a post named
+//! (its status audience) and fans each post out to every companion of that audience and to
+//! the poster's other companions: each device gets its own `<enc>` from `<participants>` (if
+//! any) plus the shared `skmsg`, as `<message from='status@broadcast' participant=poster
+//! participant_lid=… notify t>`. A recipient that blocked the poster gets nothing. The ack
+//! carries no `phash` (there is no member list to compare).
+
+use std::collections::BTreeMap;
+
+use wa_binary::{Content, Jid, Node, Server};
+
+use super::Connection;
+use crate::error::Result;
+use crate::state::{DeviceKey, ServerState};
+
+/// Attributes of a status post the server sets itself (or keeps to itself).
+const SERVER_ATTRS: [&str; 9] = [
+    "to",
+    "from",
+    "t",
+    "notify",
+    "participant",
+    "participant_pn",
+    "participant_lid",
+    "phash",
+    "addressing_mode",
+];
+
+/// Children of a status post that are for the server only (the `enc`s are placed apart).
+const SERVER_CHILDREN: [&str; 3] = ["participants", "tctoken", "enc"];
+
+impl Connection {
+    /// A status post from `device`: its audience updated, fanned out, acked.
+    pub(super) fn route_status_message(
+        &mut self,
+        node: &Node,
+        device: DeviceKey,
+        now_ms: u64,
+        state: &mut ServerState,
+    ) -> Result<()> {
+        let Some(poster) = state.acct(device.account).map(|a| a.account.clone()) else {
+            return self.handle_common(node, now_ms, state);
+        };
+        let status = Jid::new("status", Server::Broadcast);
+        let mut per_device: BTreeMap<DeviceKey, Vec<Node>> = BTreeMap::new();
+        if let Some(parts) = node.child("participants") {
+            for to in parts.children_by_tag("to") {
+                let Some(key) = to
+                    .attr("jid")
+                    .and_then(|v| v.as_jid())
+                    .and_then(|j| state.companion(j))
+                else {
+                    continue;
+                };
+                per_device
+                    .entry(key)
+                    .or_default()
+                    .extend(to.children_by_tag("enc").cloned());
+            }
+        }
+        let audience = state.status_audience.entry(device.account).or_default();
+        audience.extend(
+            per_device
+                .keys()
+                .map(|k| k.account)
+                .filter(|a| *a != device.account),
+        );
+        let mut accounts: Vec<_> = audience.iter().copied().collect();
+        accounts.push(device.account);
+
+        let shared: Vec<Node> = node.children_by_tag("enc").cloned().collect();
+        let extra: Vec<Node> = node
+            .children()
+            .iter()
+            .filter(|c| !SERVER_CHILDREN.contains(&c.tag.as_str()))
+            .cloned()
+            .collect();
+        let mut base = Node::new("message")
+            .attr("from", status.clone())
+            .attr("participant", poster.pn_jid(device.device))
+            .attr("participant_lid", poster.lid_jid(device.device))
+            .attr("notify", poster.push_name.as_str())
+            .attr("t", (now_ms / 1000).to_string());
+        for (k, v) in node.attrs.iter() {
+            if !SERVER_ATTRS.contains(&k) {
+                base = base.attr(k.to_owned(), v.clone());
+            }
+        }
+        let base = base.build();
+        for account in accounts {
+            if account != device.account && state.blocks(account, device.account) {
+                tracing::info!(
+                    conn = self.id,
+                    "status not delivered: the recipient blocked the poster"
+                );
+                continue;
+            }
+            let devices: Vec<DeviceKey> = state
+                .acct(account)
+                .map(|a| {
+                    a.devices
+                        .keys()
+                        .map(|d| DeviceKey::new(account, *d))
+                        .filter(|k| k.device != 0 && *k != device)
+                        .collect()
+                })
+                .unwrap_or_default();
+            for key in devices {
+                let mut children = per_device.get(&key).cloned().unwrap_or_default();
+                children.extend(shared.iter().cloned());
+                if children.is_empty() {
+                    continue;
+                }
+                children.extend(extra.iter().cloned());
+                let mut out = base.clone();
+                out.content = Content::Nodes(children);
+                self.deliver_to(key, out, state)?;
+            }
+        }
+        match node.attr("id").and_then(|v| v.as_str()) {
+            Some(id) if !id.is_empty() => {
+                let ack = Node::new("ack")
+                    .attr("class", "message")
+                    .attr("id", id)
+                    .attr("from", status)
+                    .attr("t", (now_ms / 1000).to_string())
+                    .build();
+                self.send(&ack)
+            }
+            _ => Ok(()),
+        }
+    }
+}
