@@ -18,6 +18,7 @@ use wa_binary::{Jid, Node};
 use wa_groups::AddressingMode;
 
 use super::Connection;
+use super::fanout::{Fanout, with_client_attrs};
 use crate::error::Result;
 use crate::state::{AccountState, DeviceKey, ServerState};
 
@@ -38,7 +39,7 @@ const SERVER_ATTRS: [&str; 12] = [
 ];
 
 /// Children of a group message that are for the server only.
-const SERVER_CHILDREN: [&str; 3] = ["participants", "tctoken", "enc"];
+const SERVER_CHILDREN: [&str; 2] = ["participants", "tctoken"];
 
 /// Makes the registry know every account's PN and LID (cheap when nothing changed).
 fn sync_users(state: &mut ServerState) {
@@ -177,38 +178,19 @@ impl Connection {
                 sender.lid_jid(device.device),
             )
         };
-        let mut per_device: Vec<(DeviceKey, Vec<Node>)> = Vec::new();
-        if let Some(parts) = node.child("participants") {
-            for to in parts.children_by_tag("to") {
-                let key = to
-                    .attr("jid")
-                    .and_then(|v| v.as_jid())
-                    .and_then(|j| state.companion(j));
-                if let Some(key) = key {
-                    per_device.push((key, to.children_by_tag("enc").cloned().collect()));
-                }
-            }
-        }
-        let shared: Vec<Node> = node.children_by_tag("enc").cloned().collect();
-        let extra: Vec<Node> = node
-            .children()
-            .iter()
-            .filter(|c| !SERVER_CHILDREN.contains(&c.tag.as_str()))
-            .cloned()
-            .collect();
-        let mut base = Node::new("message")
-            .attr("from", group)
-            .attr("participant", participant)
-            .attr(alt_name, alt)
-            .attr("addressing_mode", mode.as_str())
-            .attr("notify", sender.push_name.as_str())
-            .attr("t", (now_ms / 1000).to_string());
-        for (k, v) in node.attrs.iter() {
-            if !SERVER_ATTRS.contains(&k) {
-                base = base.attr(k.to_owned(), v.clone());
-            }
-        }
-        let base = base.build();
+        let fanout = Fanout::split(node, state, &SERVER_CHILDREN);
+        let base = with_client_attrs(
+            Node::new("message")
+                .attr("from", group)
+                .attr("participant", participant)
+                .attr(alt_name, alt)
+                .attr("addressing_mode", mode.as_str())
+                .attr("notify", sender.push_name.as_str())
+                .attr("t", (now_ms / 1000).to_string()),
+            node,
+            &SERVER_ATTRS,
+        )
+        .build();
         // A resend to one member's device (the answer to its retry receipt): that device only.
         if let Some(only) = node.attr("participant").and_then(|v| v.as_jid()) {
             let member = state.companion(only).filter(|key| {
@@ -216,11 +198,9 @@ impl Connection {
                     .acct(key.account)
                     .is_some_and(|a| users.iter().any(|u| a.owns(u)))
             });
-            if let Some(key) = member {
-                let mut out = base.clone();
-                let mut children = shared;
-                children.extend(extra);
-                out.content = wa_binary::Content::Nodes(children);
+            if let Some(key) = member
+                && let Some(out) = fanout.stanza_for(&base, key, false)
+            {
                 self.deliver_to(key, out, state)?;
             }
             return if id.is_empty() {
@@ -246,19 +226,9 @@ impl Connection {
                 .into_iter()
                 .filter(|k| *k != device && k.device != 0)
             {
-                let mut children: Vec<Node> = per_device
-                    .iter()
-                    .filter(|(k, _)| *k == key)
-                    .flat_map(|(_, e)| e.iter().cloned())
-                    .collect();
-                children.extend(shared.iter().cloned());
-                if children.is_empty() {
-                    continue;
+                if let Some(out) = fanout.stanza_for(&base, key, true) {
+                    self.deliver_to(key, out, state)?;
                 }
-                children.extend(extra.iter().cloned());
-                let mut out = base.clone();
-                out.content = wa_binary::Content::Nodes(children);
-                self.deliver_to(key, out, state)?;
             }
         }
         if id.is_empty() {

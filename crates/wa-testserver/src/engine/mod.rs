@@ -12,6 +12,7 @@
 mod appstate;
 mod blocklist;
 mod call;
+mod fanout;
 mod group_route;
 mod iq;
 mod notify;

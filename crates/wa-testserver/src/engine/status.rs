@@ -10,11 +10,10 @@
 //! participant_lid=… notify t>`. A recipient that blocked the poster gets nothing. The ack
 //! carries no `phash` (there is no member list to compare).
 
-use std::collections::BTreeMap;
-
-use wa_binary::{Content, Jid, Node, Server};
+use wa_binary::{Jid, Node, Server};
 
 use super::Connection;
+use super::fanout::{Fanout, with_client_attrs};
 use crate::error::Result;
 use crate::state::{DeviceKey, ServerState};
 
@@ -31,8 +30,8 @@ const SERVER_ATTRS: [&str; 9] = [
     "addressing_mode",
 ];
 
-/// Children of a status post that are for the server only (the `enc`s are placed apart).
-const SERVER_CHILDREN: [&str; 3] = ["participants", "tctoken", "enc"];
+/// Children of a status post that are for the server only.
+const SERVER_CHILDREN: [&str; 2] = ["participants", "tctoken"];
 
 impl Connection {
     /// A status post from `device`: its audience updated, fanned out, acked.
@@ -47,51 +46,24 @@ impl Connection {
             return self.handle_common(node, now_ms, state);
         };
         let status = Jid::new("status", Server::Broadcast);
-        let mut per_device: BTreeMap<DeviceKey, Vec<Node>> = BTreeMap::new();
-        if let Some(parts) = node.child("participants") {
-            for to in parts.children_by_tag("to") {
-                let Some(key) = to
-                    .attr("jid")
-                    .and_then(|v| v.as_jid())
-                    .and_then(|j| state.companion(j))
-                else {
-                    continue;
-                };
-                per_device
-                    .entry(key)
-                    .or_default()
-                    .extend(to.children_by_tag("enc").cloned());
-            }
-        }
+        let fanout = Fanout::split(node, state, &SERVER_CHILDREN);
+        let named: Vec<_> = fanout.named().map(|k| k.account).collect();
         let audience = state.status_audience.entry(device.account).or_default();
-        audience.extend(
-            per_device
-                .keys()
-                .map(|k| k.account)
-                .filter(|a| *a != device.account),
-        );
+        audience.extend(named.into_iter().filter(|a| *a != device.account));
         let mut accounts: Vec<_> = audience.iter().copied().collect();
         accounts.push(device.account);
 
-        let shared: Vec<Node> = node.children_by_tag("enc").cloned().collect();
-        let extra: Vec<Node> = node
-            .children()
-            .iter()
-            .filter(|c| !SERVER_CHILDREN.contains(&c.tag.as_str()))
-            .cloned()
-            .collect();
-        let mut base = Node::new("message")
-            .attr("from", status.clone())
-            .attr("participant", poster.pn_jid(device.device))
-            .attr("participant_lid", poster.lid_jid(device.device))
-            .attr("notify", poster.push_name.as_str())
-            .attr("t", (now_ms / 1000).to_string());
-        for (k, v) in node.attrs.iter() {
-            if !SERVER_ATTRS.contains(&k) {
-                base = base.attr(k.to_owned(), v.clone());
-            }
-        }
-        let base = base.build();
+        let base = with_client_attrs(
+            Node::new("message")
+                .attr("from", status.clone())
+                .attr("participant", poster.pn_jid(device.device))
+                .attr("participant_lid", poster.lid_jid(device.device))
+                .attr("notify", poster.push_name.as_str())
+                .attr("t", (now_ms / 1000).to_string()),
+            node,
+            &SERVER_ATTRS,
+        )
+        .build();
         for account in accounts {
             if account != device.account && state.blocks(account, device.account) {
                 tracing::info!(
@@ -111,15 +83,9 @@ impl Connection {
                 })
                 .unwrap_or_default();
             for key in devices {
-                let mut children = per_device.get(&key).cloned().unwrap_or_default();
-                children.extend(shared.iter().cloned());
-                if children.is_empty() {
-                    continue;
+                if let Some(out) = fanout.stanza_for(&base, key, true) {
+                    self.deliver_to(key, out, state)?;
                 }
-                children.extend(extra.iter().cloned());
-                let mut out = base.clone();
-                out.content = Content::Nodes(children);
-                self.deliver_to(key, out, state)?;
             }
         }
         match node.attr("id").and_then(|v| v.as_str()) {
