@@ -353,6 +353,21 @@ impl ServerState {
         (device == 0 || a.devices.contains_key(&device)).then_some(DeviceKey { account, device })
     }
 
+    /// Every companion device (not the phone, device 0) of `account`; none for an unknown
+    /// account.
+    #[must_use]
+    pub fn companions(&self, account: AccountId) -> Vec<DeviceKey> {
+        self.acct(account)
+            .map(|a| {
+                a.devices
+                    .keys()
+                    .filter(|d| **d != 0)
+                    .map(|d| DeviceKey::new(account, *d))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The companion device for a JID of any account (PN or LID form); never the phone.
     #[must_use]
     pub fn companion(&self, jid: &Jid) -> Option<DeviceKey> {

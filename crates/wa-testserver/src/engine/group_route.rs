@@ -97,17 +97,8 @@ impl Connection {
         let Some(account) = state.account_of(user) else {
             return Ok(());
         };
-        let devices: Vec<DeviceKey> = state
-            .acct(account)
-            .map(|a| {
-                a.devices
-                    .keys()
-                    .map(|d| DeviceKey::new(account, *d))
-                    .collect()
-            })
-            .unwrap_or_default();
-        for key in devices {
-            if key.device != 0 && Some(key) != skip {
+        for key in state.companions(account) {
+            if Some(key) != skip {
                 self.deliver_to(key, node.clone(), state)?;
             }
         }
@@ -213,18 +204,10 @@ impl Connection {
             let Some(account) = state.account_of(&user) else {
                 continue;
             };
-            let devices: Vec<DeviceKey> = state
-                .acct(account)
-                .map(|a| {
-                    a.devices
-                        .keys()
-                        .map(|d| DeviceKey::new(account, *d))
-                        .collect()
-                })
-                .unwrap_or_default();
-            for key in devices
+            for key in state
+                .companions(account)
                 .into_iter()
-                .filter(|k| *k != device && k.device != 0)
+                .filter(|k| *k != device)
             {
                 if let Some(out) = fanout.stanza_for(&base, key, true) {
                     self.deliver_to(key, out, state)?;

@@ -135,17 +135,7 @@ impl Connection {
         accounts.sort_unstable();
         accounts.dedup();
         for account in accounts {
-            let devices: Vec<DeviceKey> = state
-                .acct(account)
-                .map(|a| {
-                    a.devices
-                        .keys()
-                        .filter(|d| **d != 0)
-                        .map(|d| DeviceKey::new(account, *d))
-                        .collect()
-                })
-                .unwrap_or_default();
-            for target in devices {
+            for target in state.companions(account) {
                 self.deliver_if_online(target, out.clone(), state)?;
             }
         }

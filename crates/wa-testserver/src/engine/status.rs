@@ -72,17 +72,10 @@ impl Connection {
                 );
                 continue;
             }
-            let devices: Vec<DeviceKey> = state
-                .acct(account)
-                .map(|a| {
-                    a.devices
-                        .keys()
-                        .map(|d| DeviceKey::new(account, *d))
-                        .filter(|k| k.device != 0 && *k != device)
-                        .collect()
-                })
-                .unwrap_or_default();
-            for key in devices {
+            for key in state.companions(account) {
+                if key == device {
+                    continue;
+                }
                 if let Some(out) = fanout.stanza_for(&base, key, true) {
                     self.deliver_to(key, out, state)?;
                 }
