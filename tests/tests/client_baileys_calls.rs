@@ -13,49 +13,10 @@
 //! Driver: `tests/interop/baileys_peer.mjs` (`call` events, `reject-call` command).
 
 use serde_json::json;
-use wa_client::{CallEvent, Client, Event, EventStream};
-use wa_tests::baileys::{Baileys, ONLINE, STEP_TIMEOUT, pair};
-use wa_testserver::{Config, TestServer};
+use wa_client::{CallEvent, Event, EventStream};
+use wa_tests::baileys::STEP_TIMEOUT;
 
-const B_PHONE: &str = "15550002222";
-
-/// Our client paired by QR to the server's default account, once connected.
-pub(crate) async fn pair_ours(server: &TestServer) -> (Client, EventStream) {
-    let config = wa_client::Config {
-        url: server.url(),
-        trust_root: server.trust_root(),
-        ..wa_client::Config::default()
-    };
-    let (client, mut events) = Client::start(config, wa_store::MemoryContainer::new(), None)
-        .await
-        .expect("start client");
-    let Event::Qr { code } = next_where(&mut events, "QR", |e| matches!(e, Event::Qr { .. })).await
-    else {
-        unreachable!()
-    };
-    let scanner = server.admin();
-    let scan = tokio::spawn(async move { scanner.scan_qr(&code).await });
-    next_where(&mut events, "login", |e| *e == Event::Connected).await;
-    scan.await.expect("join").expect("the phone scans our QR");
-    (client, events)
-}
-
-/// The next event of ours matching `pred`.
-pub(crate) async fn next_where(
-    events: &mut EventStream,
-    what: &str,
-    pred: impl Fn(&Event) -> bool,
-) -> Event {
-    loop {
-        let e = tokio::time::timeout(STEP_TIMEOUT, events.recv())
-            .await
-            .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
-            .expect("event stream ended");
-        if pred(&e) {
-            return e;
-        }
-    }
-}
+use crate::ours_and_baileys::{B_PHONE, OursAndBob, next_where, ours_and_baileys_bob};
 
 /// Our next call event.
 async fn our_call(events: &mut EventStream, what: &str) -> CallEvent {
@@ -67,19 +28,17 @@ async fn our_call(events: &mut EventStream, what: &str) -> CallEvent {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_between_our_client_and_baileys() {
-    let server = TestServer::start(Config::default())
-        .await
-        .expect("start server");
-    let admin = server.admin();
-    let bob = admin
-        .create_account(B_PHONE, "Bob")
-        .expect("create the second account");
-    let us = admin.accounts()[0].clone();
+    let OursAndBob {
+        server: _server,
+        admin,
+        bob,
+        us,
+        client,
+        mut ours,
+        mut b,
+        auth: _auth,
+    } = ours_and_baileys_bob().await;
     let our_phone = us.pn.user().to_owned();
-    let (client, mut ours) = pair_ours(&server).await;
-    let auth = tempfile::tempdir().expect("tempdir");
-    let mut b = Baileys::spawn("peer", "baileys_peer.mjs", &server, auth.path(), ONLINE);
-    pair(&mut b, &admin, Some(B_PHONE)).await;
 
     // Our phone calls Bob: Baileys reports the offer.
     let call_id = admin

@@ -12,12 +12,8 @@ use serde_json::json;
 use wa_binary::{Jid, Server};
 use wa_client::{Event, SendOptions};
 use wa_proto::proto::Message;
-use wa_tests::baileys::{Baileys, ONLINE, pair};
-use wa_testserver::{Config, TestServer};
 
-use crate::client_baileys_calls::{next_where, pair_ours};
-
-const B_PHONE: &str = "15550002222";
+use crate::ours_and_baileys::{OursAndBob, next_where, ours_and_baileys_bob};
 
 fn text(s: &str) -> Message {
     Message {
@@ -28,18 +24,17 @@ fn text(s: &str) -> Message {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_posts_between_our_client_and_baileys() {
-    let server = TestServer::start(Config::default())
-        .await
-        .expect("start server");
-    let admin = server.admin();
-    let bob = admin
-        .create_account(B_PHONE, "Bob")
-        .expect("create the second account");
-    let us = admin.accounts()[0].clone();
-    let (client, mut ours) = pair_ours(&server).await;
-    let auth = tempfile::tempdir().expect("tempdir");
-    let mut b = Baileys::spawn("peer", "baileys_peer.mjs", &server, auth.path(), ONLINE);
-    pair(&mut b, &admin, Some(B_PHONE)).await;
+    let OursAndBob {
+        bob,
+        us,
+        client,
+        mut ours,
+        mut b,
+        // Bound (not `..`) so the server and Baileys' auth folder live to the end.
+        server: _server,
+        auth: _auth,
+        admin: _,
+    } = ours_and_baileys_bob().await;
 
     // Baileys posts a status to us.
     b.command(json!({

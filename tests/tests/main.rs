@@ -16,6 +16,7 @@ mod media_interop;
 mod message_types_interop;
 mod noise_interop;
 mod oracle_harness;
+mod ours_and_baileys;
 mod signal_interop;
 mod testserver_baileys;
 mod testserver_baileys_messaging;
