@@ -4,13 +4,14 @@
 //! - Baileys posts a status with `statusJidList: [us]`: our client decrypts it as a message in
 //!   `status@broadcast` from Bob;
 //! - our client posts a status to Bob: Baileys decrypts it (a `messages.upsert` in
-//!   `status@broadcast`), then a second post that carries no new sender key distribution.
+//!   `status@broadcast`) and reads it (our client gets the read receipt), then a second post
+//!   that carries no new sender key distribution.
 //!
 //! Driver: `tests/interop/baileys_peer.mjs` (`status` command).
 
 use serde_json::json;
 use wa_binary::{Jid, Server};
-use wa_client::{Event, SendOptions};
+use wa_client::{Event, ReceiptKind, SendOptions};
 use wa_proto::proto::Message;
 
 use crate::ours_and_baileys::{OursAndBob, next_where, ours_and_baileys_bob};
@@ -94,5 +95,25 @@ async fn status_posts_between_our_client_and_baileys() {
         assert_eq!(got["remoteJid"], "status@broadcast", "{got}");
         assert_eq!(got["fromMe"], false, "{got}");
         assert_eq!(got["content"]["text"], body, "{got}");
+        // Baileys reads it: our client sees the read receipt in status@broadcast.
+        b.command(json!({
+            "cmd": "read",
+            "key": {
+                "remoteJid": "status@broadcast",
+                "id": posted.id,
+                "fromMe": false,
+                "participant": us.pn.to_string(),
+            },
+        }))
+        .await;
+        let Event::Receipt(read) = next_where(&mut ours, "Baileys' read receipt", |e| {
+            matches!(e, Event::Receipt(r)
+                if r.kind == ReceiptKind::Read && r.message_ids.contains(&posted.id))
+        })
+        .await
+        else {
+            unreachable!()
+        };
+        assert_eq!(read.chat, "status@broadcast", "{read:?}");
     }
 }

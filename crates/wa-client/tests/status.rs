@@ -1,12 +1,15 @@
 //! Status posts (`status@broadcast`) end to end through `wa-testserver` over loopback sockets:
 //! a post reaches every companion of its recipients and our own other companion, nobody else;
-//! a later post reaches them without a new sender key distribution; a recipient that blocked
+//! a recipient's read receipt reaches the poster; a later post reaches them without a new
+//! sender key distribution; a recipient that blocked
 //! the poster gets nothing; and with no recipients at all the send is a typed error.
 
 use std::time::Duration;
 
 use wa_binary::{Jid, Server};
-use wa_client::{BlocklistAction, Error, Event, EventStream, MessageError, SendOptions};
+use wa_client::{
+    BlocklistAction, Error, Event, EventStream, MessageError, ReceiptKind, SendOptions,
+};
 use wa_testserver::TestServer;
 
 use crate::common;
@@ -93,6 +96,26 @@ async fn a_status_reaches_its_recipients_and_our_other_device_and_nobody_else() 
         "first status"
     );
     no_message(&mut c.events, &sent.id).await;
+
+    // Bob reads it: Alice's device that posted sees the read receipt from him.
+    b[0].client
+        .mark_read(
+            std::slice::from_ref(&sent.id),
+            Jid::new("status", Server::Broadcast),
+            Some(pn[0].clone()),
+            sent.timestamp,
+        )
+        .await
+        .unwrap();
+    let Event::Receipt(read) = until(&mut a[0].events, |e| {
+        matches!(e, Event::Receipt(r) if r.kind == ReceiptKind::Read && r.message_ids.contains(&sent.id))
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(read.chat, "status@broadcast", "{read:?}");
+    assert!(read.sender.starts_with(pn[1].user()), "{read:?}");
 
     // A second post needs no new distribution: the sender key is held, and the server still
     // knows Bob is in Alice's status audience.

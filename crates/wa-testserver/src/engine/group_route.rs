@@ -20,7 +20,7 @@ use wa_groups::AddressingMode;
 use super::Connection;
 use super::fanout::{Fanout, with_client_attrs};
 use crate::error::Result;
-use crate::state::{AccountState, DeviceKey, ServerState};
+use crate::state::{Account, AccountState, DeviceKey, ServerState};
 
 /// Attributes of a group message the server sets itself (or keeps to itself).
 const SERVER_ATTRS: [&str; 12] = [
@@ -245,27 +245,44 @@ impl Connection {
                 .is_ok_and(|ms| ms.iter().any(|m| m.user.is(&r.pn_jid(0))))
         });
         if let (Some(sender), Some(reader), true) = (sender, reader, member) {
-            let from_reader = if *sender.server() == wa_binary::Server::Lid {
-                reader.lid_jid(device.device)
-            } else {
-                reader.pn_jid(device.device)
-            };
-            let mut b = Node::new("receipt")
-                .attr("from", group)
-                .attr("participant", from_reader)
-                .attr("t", (now_ms / 1000).to_string());
-            for (k, v) in node.attrs.iter() {
-                if !matches!(k, "to" | "from" | "participant" | "t" | "recipient") {
-                    b = b.attr(k.to_owned(), v.clone());
-                }
-            }
-            let out = if node.children().is_empty() {
-                b.build()
-            } else {
-                b.children(node.children().iter().cloned()).build()
-            };
-            self.deliver_to_members_devices(&sender, &out, Some(device), state)?;
+            self.relay_sender_key_receipt(node, group, &sender, &reader, device, now_ms, state)?;
         }
         self.handle_common(node, now_ms, state)
+    }
+
+    /// Relays a receipt about a sender-key message in `chat` (a group or `status@broadcast`)
+    /// from `reader`'s `device` to the companions of the message's `sender`, as `<receipt
+    /// from=chat participant=reader …>` with the reader in the form the sender was named in.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn relay_sender_key_receipt(
+        &mut self,
+        node: &Node,
+        chat: &Jid,
+        sender: &Jid,
+        reader: &Account,
+        device: DeviceKey,
+        now_ms: u64,
+        state: &mut ServerState,
+    ) -> Result<()> {
+        let from_reader = if *sender.server() == wa_binary::Server::Lid {
+            reader.lid_jid(device.device)
+        } else {
+            reader.pn_jid(device.device)
+        };
+        let mut b = Node::new("receipt")
+            .attr("from", chat)
+            .attr("participant", from_reader)
+            .attr("t", (now_ms / 1000).to_string());
+        for (k, v) in node.attrs.iter() {
+            if !matches!(k, "to" | "from" | "participant" | "t" | "recipient") {
+                b = b.attr(k.to_owned(), v.clone());
+            }
+        }
+        let out = if node.children().is_empty() {
+            b.build()
+        } else {
+            b.children(node.children().iter().cloned()).build()
+        };
+        self.deliver_to_members_devices(sender, &out, Some(device), state)
     }
 }

@@ -329,6 +329,13 @@ impl Connection {
             let group = group.clone();
             return self.route_group_receipt(node, &group, device, now_ms, state);
         }
+        if node
+            .attr("to")
+            .and_then(|v| v.as_jid())
+            .is_some_and(Jid::is_status_broadcast)
+        {
+            return self.route_status_receipt(node, device, now_ms, state);
+        }
         if let Some(to) = node.attr("to").and_then(|v| v.as_jid()).cloned()
             && let Some(recipient) = state.account_of(&to)
         {

@@ -9,6 +9,10 @@
 //! any) plus the shared `skmsg`, as `<message from='status@broadcast' participant=poster
 //! participant_lid=… notify t>`. A recipient that blocked the poster gets nothing. The ack
 //! carries no `phash` (there is no member list to compare).
+//!
+//! A receipt `to='status@broadcast' participant=poster` (delivery, read) from an account in
+//! the poster's audience (or from the poster's own other device) goes to the poster's
+//! companions as `<receipt from='status@broadcast' participant=reader …>`.
 
 use wa_binary::{Jid, Node, Server};
 
@@ -93,5 +97,34 @@ impl Connection {
             }
             _ => Ok(()),
         }
+    }
+
+    /// A receipt from `device` about a status post (`participant` = the poster): relayed to
+    /// the poster's companions when the reader is in the poster's audience, then acked.
+    pub(super) fn route_status_receipt(
+        &mut self,
+        node: &Node,
+        device: DeviceKey,
+        now_ms: u64,
+        state: &mut ServerState,
+    ) -> Result<()> {
+        let poster = node.attr("participant").and_then(|v| v.as_jid()).cloned();
+        let reader = state.acct(device.account).map(|a| a.account.clone());
+        if let (Some(poster), Some(reader)) = (poster, reader) {
+            let allowed = state.account_of(&poster).is_some_and(|p| {
+                p == device.account
+                    || state
+                        .status_audience
+                        .get(&p)
+                        .is_some_and(|a| a.contains(&device.account))
+            });
+            if allowed {
+                let status = Jid::new("status", Server::Broadcast);
+                self.relay_sender_key_receipt(
+                    node, &status, &poster, &reader, device, now_ms, state,
+                )?;
+            }
+        }
+        self.handle_common(node, now_ms, state)
     }
 }
