@@ -31,6 +31,7 @@ pub fn run_every_parser(node: &Node, payload: &[u8]) {
     let _ = crate::profile::parse_set_picture_reply(node);
     let _ = crate::profile::parse_picture_notification(node);
     let _ = crate::profile::parse_status_notification(node);
+    let _ = crate::status::parse_privacy(node);
     for child in node.children() {
         let _ = crate::blocklist::parse_blocklist_change(child);
         let _ = crate::privacy::parse_settings(child);

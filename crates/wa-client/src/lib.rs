@@ -123,6 +123,7 @@ pub mod profile;
 pub mod recv;
 pub mod runtime;
 pub mod send;
+pub mod status;
 
 pub use appstate::{AppStateAction, AppStateEvent, AppStateSyncError};
 pub use blocklist::{Blocklist, BlocklistAction, BlocklistChange, BlocklistEvent};

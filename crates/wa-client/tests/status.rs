@@ -2,11 +2,13 @@
 //! a post reaches every companion of its recipients and our own other companion, nobody else;
 //! a recipient's read receipt reaches the poster; a later post reaches them without a new
 //! sender key distribution; a recipient that blocked
-//! the poster gets nothing; and with no recipients at all the send is a typed error.
+//! the poster gets nothing; with no recipients at all the send is a typed error; and without
+//! recipients a post follows the account's status privacy (a whitelist set on the server).
 
 use std::time::Duration;
 
 use wa_binary::{Jid, Server};
+use wa_client::status::StatusPrivacyType;
 use wa_client::{
     BlocklistAction, Error, Event, EventStream, MessageError, ReceiptKind, SendOptions,
 };
@@ -164,5 +166,23 @@ async fn a_status_reaches_its_recipients_and_our_other_device_and_nobody_else() 
     assert!(
         matches!(err, Error::Message(MessageError::NoDevices)),
         "{err:?}"
+    );
+
+    // Carol's status privacy is a whitelist of Bob: a post without recipients goes to him.
+    server
+        .admin()
+        .set_status_privacy(phones[2], "whitelist", vec![pn[1].clone()])
+        .unwrap();
+    let privacy = c.client.status_privacy().await.unwrap();
+    assert_eq!(privacy[0].kind, StatusPrivacyType::Whitelist);
+    assert_eq!(privacy[0].list, vec![pn[1].clone()]);
+    let carols = c
+        .client
+        .send_message(Jid::new("status", Server::Broadcast), text("whitelisted"))
+        .await
+        .unwrap();
+    assert_eq!(
+        status_text(&mut b[1].events, &carols.id, &pn[2], false).await,
+        "whitelisted"
     );
 }

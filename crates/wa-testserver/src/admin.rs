@@ -69,6 +69,32 @@ fn normalize_phone(phone: &str) -> Result<String> {
 }
 
 impl Admin {
+    /// Sets the status privacy the server reports for the account of `phone`: `kind` is
+    /// `contacts`, `whitelist` or `blacklist`, `users` the listed users (ignored for
+    /// `contacts`).
+    ///
+    /// Fails with [`Error::UnknownAccount`], or [`Error::Admin`] for another `kind`.
+    pub fn set_status_privacy(&self, phone: &str, kind: &str, users: Vec<Jid>) -> Result<()> {
+        if !matches!(kind, "contacts" | "whitelist" | "blacklist") {
+            return Err(Error::Admin(format!(
+                "unknown status privacy type {kind:?}"
+            )));
+        }
+        let mut state = lock(&self.shared.state);
+        let account = state
+            .account_by_phone(phone.trim())
+            .ok_or_else(|| Error::UnknownAccount(phone.to_owned()))?;
+        let users = if kind == "contacts" {
+            Vec::new()
+        } else {
+            users
+        };
+        state
+            .status_privacy
+            .insert(account, (kind.to_owned(), users));
+        Ok(())
+    }
+
     /// Creates an account with phone number `phone` (digits, optional `+`) and `push_name`,
     /// its own simulated phone (a fresh identity key) and a LID; companions pair with it
     /// through [`Admin::scan_qr_for`] or [`Admin::enter_pair_code_for`] (code pairing finds the

@@ -226,6 +226,10 @@ pub struct ServerState {
     /// Who sees each account's status posts: every account a post of it named in
     /// `<participants>` (which received its status sender key; not persisted).
     pub status_audience: HashMap<AccountId, std::collections::BTreeSet<AccountId>>,
+    /// Each account's status privacy as `<iq xmlns="status" type="get"><privacy/>` answers
+    /// it: `contacts`, `whitelist` or `blacklist`, and the users listed (set by the admin;
+    /// "contacts" with no list when unset; not persisted).
+    pub status_privacy: HashMap<AccountId, (String, Vec<Jid>)>,
 }
 
 /// A profile picture of an account or a group, as the server serves it.
@@ -281,6 +285,7 @@ impl ServerState {
             calls: crate::engine::CallLog::default(),
             abouts: HashMap::new(),
             status_audience: HashMap::new(),
+            status_privacy: HashMap::new(),
             pictures: HashMap::new(),
             next_picture_id: 1,
         }

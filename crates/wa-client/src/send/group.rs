@@ -5,9 +5,8 @@
 //! writes committed before the stanza leaves, and the server ack with its `phash`.
 //!
 //! A status post (`status@broadcast`) is the same sender-key send with the recipients given
-//! instead of a group's members: [`SendOptions::status_recipients`], else every contact in the
-//! store with an address-book name (whatsmeow's default "my contacts" status privacy), always
-//! with our own account.
+//! instead of a group's members: [`SendOptions::status_recipients`], else those the account's
+//! status privacy names ([`crate::status::recipients`]), always with our own account.
 //!
 //! A `phash` in the ack that differs from ours means our view of the group or of a device
 //! list is stale: the cached metadata and device lists are dropped and the message is sent
@@ -103,7 +102,20 @@ impl Client {
         }
     }
 
-    /// Posts `message` as a status to `options.status_recipients` (else our contacts); see
+    /// The account's status privacy (who status posts go to), the setting in use first; all
+    /// contacts when the server has none (404), as whatsmeow's `GetStatusPrivacy`.
+    pub async fn status_privacy(&self) -> Result<Vec<crate::status::StatusPrivacy>> {
+        match self.send_iq(crate::status::privacy_request(), None).await {
+            Ok(reply) => Ok(crate::status::parse_privacy(&reply)?),
+            Err(Error::Iq(crate::error::IqError::Server { code: 404, .. })) => {
+                Ok(vec![crate::status::StatusPrivacy::default_contacts()])
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Posts `message` as a status to `options.status_recipients` (else as the status privacy
+    /// says); see
     /// [`Client::send_message_with`]. Fails with [`MessageError::NoDevices`] when there is
     /// nobody to post to.
     pub(crate) async fn send_status_message(
@@ -114,15 +126,11 @@ impl Client {
         let status = Jid::new("status", Server::Broadcast);
         let recipients = match options.status_recipients {
             Some(list) => list,
-            None => self
-                .send
-                .store
-                .contacts()
-                .await?
-                .into_iter()
-                .filter(|(_, c)| c.full_name.as_deref().is_some_and(|n| !n.is_empty()))
-                .map(|(jid, _)| jid)
-                .collect(),
+            None => {
+                let privacy = self.status_privacy().await?;
+                let contacts = self.send.store.contacts().await?;
+                crate::status::recipients(&privacy, &contacts)
+            }
         };
         if recipients.is_empty() {
             return Err(MessageError::NoDevices.into());

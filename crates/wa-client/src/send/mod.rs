@@ -80,9 +80,10 @@ pub struct SendOptions {
     pub id: Option<String>,
     /// How long to wait for the server ack (default [`DEFAULT_ACK_TIMEOUT`]).
     pub timeout: Option<Duration>,
-    /// Who a status post (to `status@broadcast`) goes to. `None`: every contact in the store
-    /// with an address-book name, as whatsmeow's default ("my contacts") status privacy.
-    /// Our own account is always added. Ignored for other chats.
+    /// Who a status post (to `status@broadcast`) goes to. `None`: as the account's status
+    /// privacy says ([`crate::status::recipients`]: a whitelist, else every contact with an
+    /// address-book name minus a blacklist). Our own account is always added. Ignored for
+    /// other chats.
     pub status_recipients: Option<Vec<Jid>>,
 }
 

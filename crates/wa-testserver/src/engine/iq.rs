@@ -167,6 +167,7 @@ impl Connection {
             ("w:sync:app:state", "set", "sync") => self.app_state_sync(node, device, now_ms, state),
             ("usync", "get", "usync") => self.usync(node, device, now_ms, state),
             ("status", "set", _) => self.status_set(node, device, now_ms, state),
+            ("status", "get", "privacy") => self.status_privacy_get(node, device, state),
             ("w:profile:picture", "get", _) => self.picture_get(node, device, state),
             ("w:profile:picture", "set", _) => self.picture_set(node, device, now_ms, state),
             ("md", "set", "remove-companion-device") => self.remove_device(node, device, state),

@@ -13,6 +13,10 @@
 //! A receipt `to='status@broadcast' participant=poster` (delivery, read) from an account in
 //! the poster's audience (or from the poster's own other device) goes to the poster's
 //! companions as `<receipt from='status@broadcast' participant=reader …>`.
+//!
+//! `<iq xmlns='status' type='get'><privacy/>` answers the account's status privacy as
+//! whatsmeow's `GetStatusPrivacy` reads it: `<privacy><list type=… default='true'><user
+//! jid=…/>…` (set through [`crate::Admin::set_status_privacy`]; "contacts" when unset).
 
 use wa_binary::{Jid, Node, Server};
 
@@ -126,5 +130,29 @@ impl Connection {
             }
         }
         self.handle_common(node, now_ms, state)
+    }
+
+    /// `<iq xmlns="status" type="get"><privacy/>`: the account's status privacy.
+    pub(super) fn status_privacy_get(
+        &mut self,
+        node: &Node,
+        device: DeviceKey,
+        state: &ServerState,
+    ) -> Result<()> {
+        let (kind, users) = state
+            .status_privacy
+            .get(&device.account)
+            .map_or(("contacts", &[][..]), |(k, u)| (k.as_str(), u.as_slice()));
+        let list = Node::new("list")
+            .attr("type", kind)
+            .attr("default", "true")
+            .children(
+                users
+                    .iter()
+                    .map(|u| Node::new("user").attr("jid", u.clone()).build()),
+            )
+            .build();
+        let privacy = Node::new("privacy").child(list).build();
+        self.send(&super::stanza::result(node, vec![privacy]))
     }
 }
