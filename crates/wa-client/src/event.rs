@@ -151,8 +151,10 @@ pub struct MessageEvent {
     /// Chat, sender, id, timestamp, push name, PN/LID alternates.
     pub info: MessageInfo,
     /// The message (for copies from our own devices: the message inside `DeviceSentMessage`).
+    /// Boxed, as whatsmeow holds a pointer: a `Message` is several KiB, mostly empty fields,
+    /// and every move of it would be a copy.
     #[serde(with = "crate::message::content::serde_message")]
-    pub message: wa_proto::proto::Message,
+    pub message: Box<wa_proto::proto::Message>,
     /// How many retry receipts we sent for this message before it decrypted.
     pub retry_count: u32,
     /// The message came wrapped in `DeviceSentMessage` (sent by one of our own devices).

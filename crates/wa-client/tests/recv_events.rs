@@ -24,10 +24,10 @@ fn info() -> MessageInfo {
 fn message_event_round_trips_through_json() {
     let event = Event::Message(Box::new(MessageEvent {
         info: info(),
-        message: Message {
+        message: Box::new(Message {
             conversation: Some("json".into()),
             ..Message::default()
-        },
+        }),
         retry_count: 1,
         unwrapped_from_device_sent: false,
         from_buffer: true,

@@ -112,7 +112,7 @@ pub fn parse_web_message(
             kind,
             category: None,
         },
-        message,
+        message: Box::new(message),
         retry_count: 0,
         unwrapped_from_device_sent: dsm,
         from_buffer: false,

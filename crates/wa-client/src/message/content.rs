@@ -545,8 +545,13 @@ pub mod serde_message {
         proto_b64: String,
     }
 
-    /// Serializes `message` as its typed view plus the base64 protobuf.
-    pub fn serialize<S: Serializer>(message: &Message, s: S) -> Result<S::Ok, S::Error> {
+    /// Serializes `message` (a `Message` or a `Box<Message>`) as its typed view plus the
+    /// base64 protobuf.
+    pub fn serialize<S: Serializer, M: core::borrow::Borrow<Message>>(
+        message: &M,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let message = message.borrow();
         let content = MessageContent::from_message(message);
         Out {
             kind: content.kind(),
@@ -557,11 +562,13 @@ pub mod serde_message {
         .serialize(s)
     }
 
-    /// Reads a message back from `proto_b64`.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Message, D::Error> {
+    /// Reads a message (a `Message` or a `Box<Message>`) back from `proto_b64`.
+    pub fn deserialize<'de, D: Deserializer<'de>, M: From<Message>>(d: D) -> Result<M, D::Error> {
         let input = In::deserialize(d)?;
         let bytes = B64.decode(input.proto_b64).map_err(D::Error::custom)?;
-        Message::decode(bytes.as_slice()).map_err(D::Error::custom)
+        Message::decode(bytes.as_slice())
+            .map(M::from)
+            .map_err(D::Error::custom)
     }
 }
 

@@ -80,7 +80,7 @@ pub(crate) fn decode(
     };
     Ok(MessageEvent {
         info,
-        message,
+        message: Box::new(message),
         retry_count: u32::try_from(retry).unwrap_or(u32::MAX),
         unwrapped_from_device_sent: dsm,
         from_buffer: true,

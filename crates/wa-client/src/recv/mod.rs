@@ -224,10 +224,14 @@ fn put_mapping(changes: &mut Changes, a: &Jid, b: Option<&Jid>) {
 pub(super) fn decode_payload(
     padded: &[u8],
     version: u32,
-) -> core::result::Result<(wa_proto::proto::Message, &[u8]), MessageError> {
+) -> core::result::Result<(Box<wa_proto::proto::Message>, &[u8]), MessageError> {
     unpad(padded, version).and_then(|plain| {
-        wa_proto::proto::Message::decode(plain)
-            .map(|m| (m, plain))
+        // Decoded straight into its box: a `Message` is several KiB, and each move of an
+        // unboxed one on its way into the event was a copy.
+        let mut message = Box::<wa_proto::proto::Message>::default();
+        message
+            .merge(plain)
+            .map(|()| (message, plain))
             .map_err(|e| MessageError::Malformed(format!("message protobuf: {e}")))
     })
 }
@@ -719,7 +723,7 @@ impl Receiver {
         node: &Node,
         info: &MessageInfo,
         hash: [u8; 32],
-        decoded: core::result::Result<(wa_proto::proto::Message, &[u8]), MessageError>,
+        decoded: core::result::Result<(Box<wa_proto::proto::Message>, &[u8]), MessageError>,
         unix_now: u64,
     ) -> Result<Decrypted> {
         let server_timestamp = i64::try_from(info.timestamp).unwrap_or(i64::MAX);
@@ -742,8 +746,7 @@ impl Receiver {
                 });
             }
         };
-        // Boxed at once and shaped in place: a `Message` is a few KiB, and every move of it
-        // was a copy (nine per message before).
+        // The event is boxed too and the message shaped in place through its box.
         let mut event = Box::new(MessageEvent {
             info: info.clone(),
             message,
@@ -772,7 +775,7 @@ impl Receiver {
         let only_plumbing = distributes.is_some()
             && wa_proto::proto::Message {
                 message_context_info: None,
-                ..message.clone()
+                ..(**message).clone()
             } == wa_proto::proto::Message::default();
         let message = &mut event.message;
         if !info.source.is_group {
@@ -780,8 +783,8 @@ impl Receiver {
             message.sender_key_distribution_message = distributes;
         }
         if info.source.is_from_me {
-            let (inner, dest) = dsm::unwrap(core::mem::take(message));
-            *message = inner;
+            let (inner, dest) = dsm::unwrap(core::mem::take(&mut **message));
+            **message = inner;
             event.unwrapped_from_device_sent = dest.is_some();
         }
         let changes = batch.txn.changes();

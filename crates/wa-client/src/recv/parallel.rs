@@ -63,7 +63,7 @@ pub(super) struct Plain {
     pub(super) padded: Vec<u8>,
     /// The decoded `Message` and the length of the unpadded prefix of `padded`, or why it
     /// does not unpad or decode ([`super::decode_payload`]).
-    pub(super) decoded: core::result::Result<(Message, usize), MessageError>,
+    pub(super) decoded: core::result::Result<(Box<Message>, usize), MessageError>,
 }
 
 impl Plain {

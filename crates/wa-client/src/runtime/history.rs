@@ -399,14 +399,14 @@ mod tests {
                 kind: "text".into(),
                 category: Some("peer".into()),
             },
-            message: Message {
+            message: Box::new(Message {
                 protocol_message: Some(Box::new(ProtocolMessage {
                     r#type: Some(protocol_message::Type::HistorySyncNotification as i32),
                     history_sync_notification: Some(HistorySyncNotification::default()),
                     ..Default::default()
                 })),
                 ..Default::default()
-            },
+            }),
             retry_count: 0,
             unwrapped_from_device_sent: false,
             from_buffer: false,
