@@ -186,3 +186,60 @@ async fn a_status_reaches_its_recipients_and_our_other_device_and_nobody_else() 
         "whitelisted"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recipient_that_lost_the_sender_key_gets_the_status_resent_with_it() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let pa = server
+        .admin()
+        .create_account("15550300011", "Alice")
+        .unwrap()
+        .pn;
+    let pb = server
+        .admin()
+        .create_account("15550300012", "Bob")
+        .unwrap()
+        .pn;
+    let a = Companion::pair(&server, Some(pa.user())).await;
+    let mut b = Companion::pair(&server, Some(pb.user())).await;
+    let status = Jid::new("status", Server::Broadcast);
+    let post = |body: &str| {
+        a.client.send_message_with(
+            status.clone(),
+            text(body),
+            SendOptions::status_to(vec![pb.clone()]),
+        )
+    };
+
+    let first = post("one").await.unwrap();
+    let Event::Message(m) = until(
+        &mut b.events,
+        |e| matches!(e, Event::Message(m) if m.info.id == first.id),
+    )
+    .await
+    else {
+        unreachable!()
+    };
+    // Bob's store loses Alice's status sender key (an empty record, as after a lost database).
+    let name = wa_client::group::sender_key_name(&status, &m.info.source.sender);
+    let mut lost = wa_store::Changes::new();
+    lost.put_sender_key(name, &wa_signal::SenderKeyRecord::new());
+    wa_store::Store::commit(&b.store().await, lost)
+        .await
+        .unwrap();
+
+    // The next post fails to decrypt; Bob's retry receipt makes Alice resend it pairwise with
+    // her sender key, and Bob reads it.
+    let second = post("two").await.unwrap();
+    until(
+        &mut b.events,
+        |e| matches!(e, Event::UndecryptableMessage { info, .. } if info.id == second.id),
+    )
+    .await;
+    assert_eq!(
+        status_text(&mut b.events, &second.id, &pa, false).await,
+        "two"
+    );
+}

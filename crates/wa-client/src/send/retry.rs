@@ -138,7 +138,9 @@ impl Client {
         let device = store.device().await?;
         let own_pn = device.jid.clone().ok_or(crate::Error::NotPaired)?;
         let own_users = [Some(own_pn.user()), device.lid.as_ref().map(Jid::user)];
-        let group = (*req.reply_to.server() == Server::Group).then(|| req.reply_to.clone());
+        // Groups and status posts (`status@broadcast`) are both sender-key chats.
+        let group = matches!(req.reply_to.server(), Server::Group | Server::Broadcast)
+            .then(|| req.reply_to.clone());
         let from_me = group.is_none() && own_users.contains(&Some(req.sender.user()));
 
         // The chat the message was cached under: the group, the peer for its retries, the
