@@ -1,6 +1,6 @@
 //! Sans-IO tests of the group hook: `w:g2` IQs answered by the registry with notifications
 //! to every companion of every member, and group messages fanned out, refused or acked with
-//! the current `phash`.
+//! the current `phash`; status posts (`status@broadcast`) fanned out to their audience.
 
 use wa_binary::Jid;
 use wa_groups::{
@@ -273,4 +273,63 @@ fn group_receipts_reach_the_senders_companions() {
     let (got, delivered) = send(&mut w, c1, &receipt);
     assert!(got.iter().any(|n| n.tag == "ack"));
     assert!(delivered.is_empty());
+}
+
+#[test]
+fn a_status_post_reaches_its_audience_and_a_resend_only_the_device_it_names() {
+    let mut w = world(11);
+    let status = Jid::new("status", wa_binary::Server::Broadcast);
+    // A's post names B's first device (the sender key distribution): B's companions and A's
+    // other companion get it, C (never named) does not.
+    let mut post = group_message(
+        "S1",
+        &status,
+        &[(&format!("{B_PN}:1@s.whatsapp.net"), 1)],
+        "",
+    );
+    post.attrs.remove("phash");
+    let (acks, out) = send(&mut w, a1, &post);
+    assert_eq!(acks.len(), 1, "{acks:?}");
+    assert_eq!(attr(&acks[0], "from"), "status@broadcast");
+    assert!(acks[0].attr("phash").is_none());
+    let mut got: Vec<(u16, usize)> = out
+        .iter()
+        .map(|(k, n)| {
+            assert_eq!(attr(n, "from"), "status@broadcast");
+            assert_eq!(attr(n, "participant"), format!("{A_PN}:1@s.whatsapp.net"));
+            (k.device, n.children_by_tag("enc").count())
+        })
+        .collect();
+    got.sort_unstable();
+    let accounts: Vec<usize> = out.iter().map(|(k, _)| k.account).collect();
+    assert_eq!(out.len(), 3, "{out:?}");
+    assert!(!accounts.contains(&2), "Carol got a status: {out:?}");
+    // B1: its pkmsg and the skmsg; B2 and A2: the skmsg only.
+    assert_eq!(
+        got.iter().filter(|(_, encs)| *encs == 2).count(),
+        1,
+        "{got:?}"
+    );
+
+    // A's resend answering B2's retry receipt goes to B2 alone.
+    let resend = Node::new("message")
+        .attr("id", "S1")
+        .attr("type", "text")
+        .attr("to", status.clone())
+        .attr("participant", jid(&format!("{B_PN}:2@s.whatsapp.net")))
+        .child(enc("pkmsg", 7))
+        .build();
+    let (_, out) = send(&mut w, a1, &resend);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].0.device, 2);
+    assert_ne!(out[0].0.account, 0);
+    assert_eq!(out[0].1.children_by_tag("enc").count(), 1);
+
+    // A resend naming a device outside the audience is dropped.
+    let mut stray = resend.clone();
+    stray
+        .attrs
+        .insert("participant", jid(&format!("{C_PN}:1@s.whatsapp.net")));
+    let (_, out) = send(&mut w, a1, &stray);
+    assert!(out.is_empty(), "{out:?}");
 }
