@@ -538,13 +538,8 @@ async fn a_member_that_lost_our_sender_key_gets_the_message_resent_with_it() {
         unreachable!()
     };
     assert_eq!(m.retry_count, 0);
-    // Bob's store loses Alice's sender key (an empty record, as after a lost database).
-    let name = wa_client::group::sender_key_name(&group, &m.info.source.sender);
-    let mut lost = wa_store::Changes::new();
-    lost.put_sender_key(name, &wa_signal::SenderKeyRecord::new());
-    wa_store::Store::commit(&b.store().await, lost)
-        .await
-        .unwrap();
+    // Bob's store loses Alice's sender key.
+    b.lose_sender_key(&group, &m.info.source.sender).await;
 
     let second = a
         .client

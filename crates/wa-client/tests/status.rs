@@ -222,13 +222,8 @@ async fn a_recipient_that_lost_the_sender_key_gets_the_status_resent_with_it() {
     else {
         unreachable!()
     };
-    // Bob's store loses Alice's status sender key (an empty record, as after a lost database).
-    let name = wa_client::group::sender_key_name(&status, &m.info.source.sender);
-    let mut lost = wa_store::Changes::new();
-    lost.put_sender_key(name, &wa_signal::SenderKeyRecord::new());
-    wa_store::Store::commit(&b.store().await, lost)
-        .await
-        .unwrap();
+    // Bob's store loses Alice's status sender key.
+    b.lose_sender_key(&status, &m.info.source.sender).await;
 
     // The next post fails to decrypt; Bob's retry receipt makes Alice resend it pairwise with
     // her sender key, and Bob reads it.

@@ -134,6 +134,17 @@ impl Companion {
             .unwrap()
     }
 
+    /// Makes this companion's store lose the sender key `sender` uses in `chat` (an empty
+    /// record, as after a lost database), so its next sender-key message fails to decrypt.
+    pub async fn lose_sender_key(&self, chat: &Jid, sender: &Jid) {
+        let name = wa_client::group::sender_key_name(chat, sender);
+        let mut lost = wa_store::Changes::new();
+        lost.put_sender_key(name, &wa_signal::SenderKeyRecord::new());
+        wa_store::Store::commit(&self.store().await, lost)
+            .await
+            .unwrap();
+    }
+
     /// Disconnects and waits for the final `Disconnected` event.
     pub async fn stop(&mut self) {
         stop(&self.client, &mut self.events).await;
