@@ -160,6 +160,13 @@ pub struct Config {
     /// of the process and slowed bursts), else one fewer than the cores. `Some(1)` turns
     /// parallel decryption off.
     pub decrypt_threads: Option<usize>,
+    /// Where the socket is read and written, and what the server sends is decrypted and
+    /// decoded: `Some(true)` on the process's socket thread (one OS thread, started on first
+    /// use and shared by every client placed there), `Some(false)` as a task on the
+    /// application's runtime. `None` takes the socket thread when the runtime has a single
+    /// thread and the machine more than one core (a burst of messages is then received on
+    /// two cores), else a task.
+    pub socket_thread: Option<bool>,
     /// History sync: automatic processing and the inflated size cap ([`crate::history`]).
     pub history: crate::history::HistoryOptions,
 }
@@ -183,6 +190,7 @@ impl Default for Config {
             routing_info: None,
             media: crate::media::MediaOptions::default(),
             decrypt_threads: None,
+            socket_thread: None,
             history: crate::history::HistoryOptions::default(),
         }
     }

@@ -803,3 +803,101 @@ fn edge_routing_info_is_kept_and_sent_in_the_next_intro() {
         Some(&[8, 2, 8, 5][..])
     );
 }
+
+#[test]
+fn the_reader_cannot_be_taken_during_the_handshake() {
+    let (_server, trust_root) = FakeServer::new(11);
+    let config = Config {
+        trust_root,
+        ..Config::default()
+    };
+    let mut engine = Engine::new(
+        config,
+        paired_device(6),
+        PreKeyCounts::default(),
+        Instant::now(),
+        UNIX,
+        [7; 32],
+    )
+    .unwrap();
+    assert!(engine.take_reader().is_none());
+}
+
+/// A runtime that reads the socket elsewhere takes the reader: it decodes what the engine
+/// would have, and the engine handles the decoded stanzas as it handled bytes.
+#[test]
+fn a_taken_reader_decodes_the_stanzas_the_engine_then_handles() {
+    let mut p = connected(Config::default());
+    let mut reader = p.engine.take_reader().expect("reader after the handshake");
+    assert!(p.engine.take_reader().is_none(), "taken once");
+    p.server.send(
+        &Node::new("iq")
+            .attr("from", Jid::new("", Server::User))
+            .attr("id", "sp-2")
+            .attr("type", "get")
+            .attr("xmlns", "urn:xmpp:ping")
+            .build(),
+    );
+    p.server.send(
+        &Node::new("message")
+            .attr("from", "15550001111@s.whatsapp.net".parse::<Jid>().unwrap())
+            .attr("id", "M1")
+            .build(),
+    );
+    p.server.send(
+        &Node::new("ib")
+            .child(Node::new("offline").attr("count", "1").build())
+            .build(),
+    );
+    let bytes = std::mem::take(&mut p.server.out);
+    // Cut anywhere: the reader keeps partial frames.
+    let (head, tail) = bytes.split_at(bytes.len() / 2 + 3);
+    reader.push(head);
+    let mut stanzas = Vec::new();
+    while let Some(node) = reader.next_stanza().unwrap() {
+        stanzas.push(node);
+    }
+    reader.push(tail);
+    while let Some(node) = reader.next_stanza().unwrap() {
+        stanzas.push(node);
+    }
+    let tags: Vec<&str> = stanzas.iter().map(|n| n.tag.as_str()).collect();
+    assert_eq!(tags, ["iq", "message", "ib"]);
+    for node in stanzas {
+        p.engine.handle_stanza(p.now, node).unwrap();
+    }
+    p.drive();
+    let sent = p.server.take_received();
+    assert_eq!(sent[0].attr("id").unwrap().to_string(), "sp-2");
+    assert_eq!(sent[0].attr("type").unwrap().to_string(), "result");
+    let Some(wa_client::engine::Incoming::Stanza(message)) = p.engine.poll_incoming() else {
+        panic!("the message goes to the receive pipeline")
+    };
+    assert_eq!(message.attr("id").unwrap().to_string(), "M1");
+    // The offline marker follows the message it counted.
+    assert!(matches!(
+        p.engine.poll_incoming(),
+        Some(wa_client::engine::Incoming::Event(e)) if *e == Event::OfflineSyncCompleted { count: 1 }
+    ));
+    // Bytes no longer belong to the engine.
+    assert!(p.engine.handle_data(p.now, &[0, 0, 1, 9]).is_err());
+    assert!(matches!(
+        p.engine.closed(),
+        Some(DisconnectReason::ProtocolError { .. })
+    ));
+}
+
+#[test]
+fn a_frame_the_taken_reader_cannot_decrypt_closes_with_a_protocol_error() {
+    let mut p = connected(Config::default());
+    let mut reader = p.engine.take_reader().unwrap();
+    reader.push(&[
+        0, 0, 20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+    ]);
+    let err = reader.next_stanza().unwrap_err();
+    p.engine.handle_reader_error(&err);
+    assert!(matches!(
+        p.engine.closed(),
+        Some(DisconnectReason::ProtocolError { .. })
+    ));
+}

@@ -504,3 +504,57 @@ async fn wss_to_the_test_server_with_its_certificate() {
         pair(&server, cfg, sqlite(&dir.path().join("wa.db")).await).await;
     stop(&client, &mut events).await;
 }
+
+/// Pairs a client whose socket is placed by `setting` ([`Config::socket_thread`]).
+async fn pair_placed(
+    server: &TestServer,
+    setting: Option<bool>,
+    db: &Path,
+) -> (Client, EventStream, Jid) {
+    let cfg = Config {
+        socket_thread: setting,
+        ..config(server)
+    };
+    pair(server, cfg, sqlite(db).await).await
+}
+
+/// On a single-thread runtime the socket is read, decrypted and decoded on the process's
+/// socket thread (so a burst is received on two cores); pairing and login work through it,
+/// and two clients share the one thread. `socket_thread: Some(false)` keeps the socket on
+/// the application's runtime.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "current_thread")]
+async fn on_a_single_thread_runtime_sockets_share_a_thread_of_their_own() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // No other test of this binary asks for the socket thread.
+    let (on_runtime, mut on_runtime_events, jid) =
+        pair_placed(&server, Some(false), &dir.path().join("a.db")).await;
+    assert!(server.admin().is_online(&jid));
+    assert_eq!(threads_named("wa-socket"), 0);
+    let (first, mut first_events, first_jid) =
+        pair_placed(&server, Some(true), &dir.path().join("b.db")).await;
+    let (second, mut second_events, second_jid) =
+        pair_placed(&server, Some(true), &dir.path().join("c.db")).await;
+    assert!(server.admin().is_online(&first_jid));
+    assert!(server.admin().is_online(&second_jid));
+    assert_eq!(threads_named("wa-socket"), 1);
+    stop(&on_runtime, &mut on_runtime_events).await;
+    stop(&first, &mut first_events).await;
+    stop(&second, &mut second_events).await;
+}
+
+/// Threads of this process named `name` (`/proc/self/task/*/comm`).
+#[cfg(target_os = "linux")]
+fn threads_named(name: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|tasks| {
+            tasks
+                .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+                .filter(|comm| comm.trim_end() == name)
+                .count()
+        })
+        .unwrap_or(0)
+}

@@ -399,6 +399,11 @@ impl Client {
         tokio::spawn(async move {
             for c in collections {
                 if let Err(e) = client.fetch_app_state(c, false).await {
+                    if connection_ended(&e) {
+                        // Not a failure of the sync: the next login syncs every collection.
+                        debug!(collection = %c, error = %e, "app-state sync cut by the disconnect");
+                        return;
+                    }
                     warn!(collection = %c, error = %e, "app-state sync failed");
                     if let crate::Error::AppState(AppStateSyncError::MissingKeys {
                         key_ids, ..
@@ -429,11 +434,37 @@ impl Client {
     }
 }
 
+/// Whether `e` only says the connection ended under the request.
+fn connection_ended(e: &crate::Error) -> bool {
+    matches!(
+        e,
+        crate::Error::Iq(crate::error::IqError::Disconnected)
+            | crate::Error::NotConnected
+            | crate::Error::Stopped
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use wa_appstate::{Action, MessageRef};
 
     use super::*;
+
+    #[test]
+    fn a_sync_cut_by_the_disconnect_is_not_reported_as_failed() {
+        assert!(connection_ended(&crate::Error::Iq(
+            crate::error::IqError::Disconnected
+        )));
+        assert!(connection_ended(&crate::Error::NotConnected));
+        assert!(!connection_ended(&crate::Error::Iq(
+            crate::error::IqError::Timeout
+        )));
+        assert!(!connection_ended(&crate::Error::AppState(
+            AppStateSyncError::Conflict {
+                collection: Collection::Regular
+            }
+        )));
+    }
 
     #[test]
     fn actions_map_to_their_event_form() {

@@ -15,6 +15,7 @@
 mod incoming;
 mod iq;
 mod outgoing;
+mod reader;
 mod session;
 
 use std::collections::VecDeque;
@@ -23,10 +24,10 @@ use std::time::Instant;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 use tracing::{debug, trace, warn};
-use wa_binary::{Jid, Node, Server, decode_frame, marshal};
+use wa_binary::{Jid, Node, Server, marshal};
 use wa_noise::{
-    ClientConfig as NoiseConfig, ExpectServerHello, FrameDecoder, FrameEncoder, RecvCipher,
-    SendCipher, client_hello,
+    ClientConfig as NoiseConfig, ExpectServerHello, FrameDecoder, FrameEncoder, SendCipher,
+    client_hello,
 };
 use wa_proto::prost::Message;
 use wa_store::{Changes, Device, PreKeyCounts};
@@ -35,6 +36,7 @@ pub use incoming::Incoming;
 pub use iq::IqToken;
 use iq::{IqKind, IqTable, reply_result};
 pub use outgoing::{MessageAck, PRIVACY_TOKEN_REQUIRED, SendToken};
+pub use reader::StanzaReader;
 
 /// Runs the message-ack parser on `node` (for [`crate::fuzzing`]).
 pub(crate) fn fuzz_ack(node: &Node) {
@@ -88,10 +90,14 @@ pub struct Engine {
     prekey_refill_pending: bool,
     unix_now: u64,
     phase: Phase,
+    /// Splits the handshake frames; moves into [`StanzaReader`] once the handshake is done.
     decoder: FrameDecoder,
     encoder: FrameEncoder,
     send: Option<SendCipher>,
-    recv: Option<RecvCipher>,
+    /// The receiving half after the handshake, until [`Engine::take_reader`] takes it.
+    reader: Option<StanzaReader>,
+    /// [`Engine::take_reader`] was called: stanzas come through [`Engine::handle_stanza`].
+    reader_taken: bool,
     rng: ChaCha20Rng,
     iqs: IqTable,
     next_token: u64,
@@ -162,7 +168,8 @@ impl Engine {
             decoder: FrameDecoder::client(),
             encoder,
             send: None,
-            recv: None,
+            reader: None,
+            reader_taken: false,
             rng,
             iqs: IqTable::new(prefix),
             next_token: 0,
@@ -223,15 +230,27 @@ impl Engine {
         if self.closed.is_some() {
             return Ok(());
         }
-        self.decoder.push(data);
+        match &mut self.reader {
+            Some(reader) => reader.push(data),
+            None if self.reader_taken => {
+                let e = Error::Protocol("bytes after the stanza reader was taken".into());
+                self.close_on_protocol_error(&e);
+                return Err(e);
+            }
+            None => self.decoder.push(data),
+        }
         let res = self.process_frames(now);
         if let Err(e) = &res {
-            warn!(error = %e, "dropping connection after a protocol error");
-            self.close(DisconnectReason::ProtocolError {
-                detail: e.to_string(),
-            });
+            self.close_on_protocol_error(e);
         }
         res
+    }
+
+    fn close_on_protocol_error(&mut self, e: &Error) {
+        warn!(error = %e, "dropping connection after a protocol error");
+        self.close(DisconnectReason::ProtocolError {
+            detail: e.to_string(),
+        });
     }
 
     /// The socket closed or failed; ends the connection.
@@ -397,45 +416,50 @@ impl Engine {
 
     fn process_frames(&mut self, now: Instant) -> Result<()> {
         while self.closed.is_none() {
-            let Some(mut frame) = self.decoder.next_frame()? else {
+            if let Phase::Handshake(state) = &mut self.phase {
+                let Some(frame) = self.decoder.next_frame()? else {
+                    return Ok(());
+                };
+                let hs = state
+                    .take()
+                    .ok_or_else(|| Error::Protocol("handshake state lost".into()))?;
+                let finish_state = hs.read_server_hello(&frame, self.unix_now)?;
+                let client_payload =
+                    payload::for_device(&self.config, &self.device)?.encode_to_vec();
+                let (finish, transport) = finish_state.finish(&client_payload)?;
+                let mut out = Vec::new();
+                self.encoder.encode(&finish, &mut out)?;
+                self.transmits.push_back(out);
+                let (send, recv) = transport.split();
+                self.send = Some(send);
+                // Bytes already buffered after the server hello stay with the reader.
+                let decoder = core::mem::replace(&mut self.decoder, FrameDecoder::client());
+                self.reader = Some(StanzaReader::new(decoder, recv));
+                self.phase = Phase::Connected;
+                debug!(paired = self.device.jid.is_some(), "noise handshake done");
+                continue;
+            }
+            let reader = self
+                .reader
+                .as_mut()
+                .ok_or_else(|| Error::Protocol("no receive cipher".into()))?;
+            let Some(node) = reader.next_stanza()? else {
                 return Ok(());
             };
-            match &mut self.phase {
-                Phase::Handshake(state) => {
-                    let hs = state
-                        .take()
-                        .ok_or_else(|| Error::Protocol("handshake state lost".into()))?;
-                    let finish_state = hs.read_server_hello(&frame, self.unix_now)?;
-                    let client_payload =
-                        payload::for_device(&self.config, &self.device)?.encode_to_vec();
-                    let (finish, transport) = finish_state.finish(&client_payload)?;
-                    let mut out = Vec::new();
-                    self.encoder.encode(&finish, &mut out)?;
-                    self.transmits.push_back(out);
-                    let (send, recv) = transport.split();
-                    self.send = Some(send);
-                    self.recv = Some(recv);
-                    self.phase = Phase::Connected;
-                    debug!(paired = self.device.jid.is_some(), "noise handshake done");
-                }
-                Phase::Connected | Phase::LoggedIn => {
-                    let recv = self
-                        .recv
-                        .as_mut()
-                        .ok_or_else(|| Error::Protocol("no receive cipher".into()))?;
-                    let plain = recv.decrypt_in_place(&mut frame)?;
-                    let node = decode_frame(plain)?;
-                    trace!(xml = %node.to_xml(), "<- stanza");
-                    if matches!(node.tag.as_str(), "message" | "receipt") {
-                        // Straight to the receive pipeline, without a copy.
-                        self.incoming.push_back(Incoming::Stanza(node));
-                    } else {
-                        self.handle_node(now, &node)?;
-                    }
-                }
-            }
+            self.process_stanza(now, node)?;
         }
         Ok(())
+    }
+
+    /// One decoded stanza: `<message>` and `<receipt>` go straight to the receive pipeline
+    /// (without a copy), the rest is handled here.
+    fn process_stanza(&mut self, now: Instant, node: Node) -> Result<()> {
+        if matches!(node.tag.as_str(), "message" | "receipt") {
+            self.incoming.push_back(Incoming::Stanza(node));
+            Ok(())
+        } else {
+            self.handle_node(now, &node)
+        }
     }
 
     /// Encrypts and queues a stanza.

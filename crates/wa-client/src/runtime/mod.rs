@@ -6,6 +6,7 @@ mod blocklist;
 mod calls;
 mod groups;
 pub(crate) mod history;
+mod io;
 mod presence;
 mod privacy;
 mod profile;
@@ -16,12 +17,10 @@ pub mod socket;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use futures_util::{FutureExt, SinkExt, StreamExt};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::Message;
 use tracing::{debug, info, warn};
 use wa_binary::Node;
 use wa_store::{Changes, Container, Device, DeviceId, Store};
@@ -104,17 +103,31 @@ impl futures_util::Stream for EventStream {
 
 /// The driver's end of the [`EventStream`].
 #[derive(Debug)]
-struct EventSender(mpsc::UnboundedSender<Vec<Event>>);
+struct EventSender {
+    tx: mpsc::UnboundedSender<Vec<Event>>,
+    /// Something was sent since [`EventSender::take_sent`] last asked.
+    sent: bool,
+}
 
 impl EventSender {
     /// Sends one event; false if the application dropped its stream.
-    fn send(&self, event: Event) -> bool {
-        self.0.send(vec![event]).is_ok()
+    fn send(&mut self, event: Event) -> bool {
+        self.sent = true;
+        self.tx.send(vec![event]).is_ok()
     }
 
     /// Sends `events` as one batch; false if the application dropped its stream.
-    fn send_all(&self, events: Vec<Event>) -> bool {
-        events.is_empty() || self.0.send(events).is_ok()
+    fn send_all(&mut self, events: Vec<Event>) -> bool {
+        if events.is_empty() {
+            return true;
+        }
+        self.sent = true;
+        self.tx.send(events).is_ok()
+    }
+
+    /// Whether anything was sent since the last call.
+    fn take_sent(&mut self) -> bool {
+        core::mem::take(&mut self.sent)
     }
 }
 
@@ -175,7 +188,10 @@ impl Client {
             container,
             store,
             commands: crx,
-            events: EventSender(etx),
+            events: EventSender {
+                tx: etx,
+                sent: false,
+            },
             rng: ChaCha20Rng::from_seed(os_seed()?),
             recv,
             history_replay: Vec::new(),
@@ -356,11 +372,15 @@ impl<C: Container> Driver<C> {
     async fn connection(&mut self) -> Result<Outcome> {
         let device = self.store.device().await?;
         let counts = self.store.pre_key_counts().await?;
-        let socket =
-            tokio::time::timeout(self.config.connect_timeout, socket::connect(&self.config))
-                .await
-                .map_err(|_| Error::Connect("timed out".into()))??;
-        let (mut sink, mut stream) = socket.split();
+        let mut socket = io::SocketStage::start(&self.config)?;
+        // The stage gives up after the connect timeout; this one is a second guard.
+        let guard = self.config.connect_timeout + Duration::from_secs(1);
+        match tokio::time::timeout(guard, socket.recv()).await {
+            Ok(io::Inbound::Open) => {}
+            Ok(io::Inbound::ConnectFailed(e)) => return Err(e),
+            Ok(other) => return Err(Error::Connect(format!("socket stage: {other:?}"))),
+            Err(_) => return Err(Error::Connect("timed out".into())),
+        }
         let mut seed = [0u8; 32];
         self.rng.fill_bytes(&mut seed);
         let mut engine = Engine::new(
@@ -379,11 +399,17 @@ impl<C: Container> Driver<C> {
         // closing (a stream error, say) is still read, for a moment.
         let mut write_failed: Option<(String, Instant)> = None;
         loop {
+            // Once the handshake is done the socket stage decrypts and decodes too. The
+            // reader goes over before the handshake's last message is written, so the first
+            // frame the server sends after it is already the stage's to decode.
+            if let Some(reader) = engine.take_reader() {
+                socket.hand_over(reader);
+            }
             // Persist first, then send, then tell the application.
             while let Some(op) = engine.poll_store() {
                 self.apply(op).await?;
             }
-            flush(&mut engine, &mut sink, &mut write_failed).await;
+            flush(&mut engine, &socket, &write_failed);
             while let Some(event) = engine.poll_event() {
                 reached_connected |= event == Event::Connected;
                 if event == Event::Connected {
@@ -421,13 +447,13 @@ impl<C: Container> Driver<C> {
                 }
             }
             self.receive_run(&mut engine, &mut run).await;
-            flush(&mut engine, &mut sink, &mut write_failed).await;
+            flush(&mut engine, &socket, &write_failed);
             if let Some(reason) = engine.closed() {
                 let reason = reason.clone();
                 if let Some(ri) = engine.routing_info() {
                     self.config.routing_info = Some(ri.to_vec());
                 }
-                let _ = sink.close().await;
+                socket.close().await;
                 if let Some(tx) = logout_reply.take() {
                     let _ = tx.send(if reason == DisconnectReason::LoggedOut {
                         Ok(())
@@ -449,24 +475,29 @@ impl<C: Container> Driver<C> {
                 waiting
             });
             sends.drop_abandoned(&mut engine);
+            // The socket stage decodes ahead, so the next batch is often ready at once and
+            // the channel alone would rarely make this task yield: let the application (on
+            // a single-thread runtime, the same thread) take the events before the next run.
+            if self.events.take_sent() {
+                tokio::task::yield_now().await;
+            }
             let mut deadline = engine.poll_timeout().map(Instant::from_std);
             if let Some((_, at)) = &write_failed {
                 let give_up = *at + WRITE_FAILURE_GRACE;
                 deadline = Some(deadline.map_or(give_up, |d| d.min(give_up)));
             }
             tokio::select! {
-                msg = stream.next() => {
-                    let mut more = on_socket_message(&mut engine, msg, &mut write_failed);
-                    // Frames that already arrived join this pass (a burst of offline
-                    // messages becomes one batch), up to a bound that keeps timers and
-                    // commands served.
-                    let mut drained = 0;
-                    while more && drained < DRAIN_FRAMES {
-                        let Some(msg) = stream.next().now_or_never() else {
+                report = socket.recv() => {
+                    let mut pass = on_socket_report(&mut engine, report, &mut write_failed);
+                    // Batches that already arrived join this pass (a burst of offline
+                    // messages becomes one run), up to a bound that keeps timers, commands
+                    // and the application served.
+                    while let Some(stanzas) = pass.filter(|n| *n < PASS_STANZAS) {
+                        let Some(report) = socket.try_recv() else {
                             break;
                         };
-                        more = on_socket_message(&mut engine, msg, &mut write_failed);
-                        drained += 1;
+                        pass = on_socket_report(&mut engine, report, &mut write_failed)
+                            .map(|n| n + stanzas);
                     }
                 }
                 () = sleep_until_opt(deadline) => {
@@ -661,68 +692,61 @@ impl<C: Container> Driver<C> {
     }
 }
 
-/// How many already-arrived WebSocket messages one pass reads after the one it woke up for.
-const DRAIN_FRAMES: usize = 255;
+/// Once a pass has this many stanzas it takes no more batches that already arrived.
+const PASS_STANZAS: usize = 256;
 
-/// Feeds one read from the socket to the engine; false once the socket closed or failed.
-fn on_socket_message(
+/// Feeds one report of the socket stage to the engine. Returns how many stanzas it held, or
+/// `None` once reading has ended.
+fn on_socket_report(
     engine: &mut Engine,
-    msg: Option<core::result::Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    report: io::Inbound,
     write_failed: &mut Option<(String, Instant)>,
-) -> bool {
-    match msg {
-        Some(Ok(Message::Binary(b))) => {
-            let _ = engine.handle_data(Instant::now().into_std(), &b);
-            true
+) -> Option<usize> {
+    match report {
+        io::Inbound::Frames(frames) => {
+            for frame in &frames {
+                let _ = engine.handle_data(Instant::now().into_std(), frame);
+            }
+            Some(frames.len())
         }
-        Some(Ok(Message::Close(_))) | None => {
-            engine.handle_connection_lost(
-                write_failed
-                    .take()
-                    .map_or_else(|| "socket closed".to_owned(), |(e, _)| e),
-            );
-            false
+        io::Inbound::Stanzas(stanzas) => {
+            let now = Instant::now().into_std();
+            let n = stanzas.len();
+            for stanza in stanzas {
+                let _ = engine.handle_stanza(now, stanza);
+            }
+            Some(n)
         }
-        Some(Ok(_)) => true,
-        Some(Err(e)) => {
-            engine.handle_connection_lost(e.to_string());
-            false
+        io::Inbound::ReaderFailed(e) => {
+            engine.handle_reader_error(&e);
+            None
         }
+        io::Inbound::WriteFailed(e) => {
+            *write_failed = Some((e, Instant::now()));
+            Some(0)
+        }
+        io::Inbound::Closed(detail) => {
+            engine.handle_connection_lost(write_failed.take().map_or(detail, |(e, _)| e));
+            None
+        }
+        io::Inbound::Open | io::Inbound::ConnectFailed(_) => Some(0),
     }
 }
 
 /// How long the read side is still served after a write failed.
 const WRITE_FAILURE_GRACE: Duration = Duration::from_millis(500);
 
-/// Writes what the engine queued; after a failed write the rest is dropped and the failure
-/// remembered (the connection ends once the read side is drained or the grace period ends).
-async fn flush<S>(engine: &mut Engine, sink: &mut S, write_failed: &mut Option<(String, Instant)>)
-where
-    S: futures_util::Sink<Message> + Unpin,
-    S::Error: core::fmt::Display,
-{
-    // Every pending frame is queued first and the socket flushed once: one write for a
-    // stanza's receipt and ack (or a fan-out's frames), not one per frame.
-    let mut queued = false;
+/// Hands what the engine queued to the socket stage (written in order, flushed once). After a
+/// failed write nothing more is sent; the connection ends once the read side is drained or
+/// the grace period ends.
+fn flush(engine: &mut Engine, socket: &io::SocketStage, write_failed: &Option<(String, Instant)>) {
+    let mut frames = Vec::new();
     while let Some(bytes) = engine.poll_transmit() {
-        if write_failed.is_some() {
-            continue;
-        }
-        match sink.feed(Message::Binary(bytes.into())).await {
-            Ok(()) => queued = true,
-            Err(e) => {
-                debug!(error = %e, "socket write failed; reading what is left");
-                *write_failed = Some((e.to_string(), Instant::now()));
-            }
+        if write_failed.is_none() {
+            frames.push(bytes);
         }
     }
-    if queued
-        && write_failed.is_none()
-        && let Err(e) = sink.flush().await
-    {
-        debug!(error = %e, "socket write failed; reading what is left");
-        *write_failed = Some((e.to_string(), Instant::now()));
-    }
+    socket.write(frames);
 }
 
 async fn sleep_until_opt(deadline: Option<Instant>) {
