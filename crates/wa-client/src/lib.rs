@@ -8,10 +8,14 @@
 //!   prekeys when the server runs low, goes active, pings, tracks IQs with ids and deadlines,
 //!   and handles stream errors. Bytes, time and a random seed go in; bytes, [`Event`]s and
 //!   store writes come out. It never touches a socket or a clock.
-//! - [`runtime`]: the tokio shell. [`Client`] is a cheap handle to one driver task that owns the
-//!   WebSocket (rustls for `wss://`), feeds the engine, applies its store writes to a
-//!   `wa-store` [`wa_store::Container`], delivers events, and reconnects with exponential
-//!   backoff, jitter and a cap.
+//! - [`runtime`]: the tokio shell. [`Client`] is a cheap handle to one driver task that feeds
+//!   the engine, applies its store writes to a `wa-store` [`wa_store::Container`], delivers
+//!   events, and reconnects with exponential backoff, jitter and a cap. Beside it a socket
+//!   stage owns the WebSocket (rustls for `wss://`) and, once the handshake is done, the
+//!   engine's two transport halves ([`engine::StanzaReader`], [`engine::StanzaWriter`]): it
+//!   decrypts and decodes what it reads, and encodes and encrypts what it writes. On a
+//!   single-thread runtime it runs on one process-wide socket thread, so a burst is received
+//!   on two cores ([`Config::socket_thread`]).
 //!
 //! Pairing by phone-number code ([`Engine::pair_phone`], [`Client::pair_phone`]) runs the
 //! `link_code_companion_reg` stages of whatsmeow's `pair-code.go`; the socket can go through an

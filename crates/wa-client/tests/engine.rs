@@ -805,7 +805,7 @@ fn edge_routing_info_is_kept_and_sent_in_the_next_intro() {
 }
 
 #[test]
-fn the_reader_cannot_be_taken_during_the_handshake() {
+fn the_transport_halves_cannot_be_taken_during_the_handshake() {
     let (_server, trust_root) = FakeServer::new(11);
     let config = Config {
         trust_root,
@@ -821,6 +821,7 @@ fn the_reader_cannot_be_taken_during_the_handshake() {
     )
     .unwrap();
     assert!(engine.take_reader().is_none());
+    assert!(engine.take_writer().is_none());
 }
 
 /// A runtime that reads the socket elsewhere takes the reader: it decodes what the engine
@@ -895,9 +896,48 @@ fn a_frame_the_taken_reader_cannot_decrypt_closes_with_a_protocol_error() {
         0, 0, 20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
     ]);
     let err = reader.next_stanza().unwrap_err();
-    p.engine.handle_reader_error(&err);
+    p.engine.handle_transport_error(&err);
     assert!(matches!(
         p.engine.closed(),
         Some(DisconnectReason::ProtocolError { .. })
     ));
+}
+
+/// A runtime that writes the socket elsewhere takes the writer: the engine then queues
+/// stanzas, and what the writer makes of them is what the server reads.
+#[test]
+fn a_taken_writer_encodes_what_the_engine_sends() {
+    let mut p = connected(Config::default());
+    let mut writer = p.engine.take_writer().expect("writer after the handshake");
+    assert!(p.engine.take_writer().is_none(), "taken once");
+    let token = p.engine.send_iq(
+        p.now,
+        Node::new("iq")
+            .attr("xmlns", "w:profile:picture")
+            .attr("type", "get")
+            .build(),
+        None,
+    );
+    p.engine
+        .send_stanza_owned(Node::new("presence").attr("type", "available").build());
+    assert!(
+        p.engine.poll_transmit().is_none(),
+        "no frame is encrypted here"
+    );
+    let mut out = Vec::new();
+    let mut tags = Vec::new();
+    while let Some(stanza) = p.engine.poll_stanza() {
+        tags.push(stanza.tag.to_string());
+        writer.encode(&stanza, &mut out).unwrap();
+        p.server.recv(&out);
+    }
+    assert_eq!(tags, ["iq", "presence"]);
+    let received = p.server.take_received();
+    assert_eq!(received.len(), 2);
+    let iq = &received[0];
+    assert_eq!(iq.attr("xmlns").unwrap().to_string(), "w:profile:picture");
+    // The engine still matches the reply to the request.
+    answer(&mut p, iq, None);
+    assert!(matches!(p.engine.poll_iq_result(), Some((t, Ok(_))) if t == token));
+    assert_eq!(received[1].tag.as_str(), "presence");
 }

@@ -62,6 +62,14 @@ impl Engine {
         }
     }
 
+    /// [`Engine::send_stanza`] for a stanza the caller no longer needs (no copy when the
+    /// writer was taken).
+    pub fn send_stanza_owned(&mut self, node: Node) {
+        if self.closed.is_none() {
+            self.send_node_owned(node);
+        }
+    }
+
     /// Records that one-time prekey `id` was generated outside the engine (for a retry
     /// receipt), so the next upload continues after it.
     pub fn note_pre_key_generated(&mut self, id: u32) {

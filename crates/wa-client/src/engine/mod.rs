@@ -36,7 +36,7 @@ pub use incoming::Incoming;
 pub use iq::IqToken;
 use iq::{IqKind, IqTable, reply_result};
 pub use outgoing::{MessageAck, PRIVACY_TOKEN_REQUIRED, SendToken};
-pub use reader::StanzaReader;
+pub use reader::{StanzaReader, StanzaWriter};
 
 /// Runs the message-ack parser on `node` (for [`crate::fuzzing`]).
 pub(crate) fn fuzz_ack(node: &Node) {
@@ -93,7 +93,12 @@ pub struct Engine {
     /// Splits the handshake frames; moves into [`StanzaReader`] once the handshake is done.
     decoder: FrameDecoder,
     encoder: FrameEncoder,
+    /// The sending cipher after the handshake, until [`Engine::take_writer`] takes it.
     send: Option<SendCipher>,
+    /// [`Engine::take_writer`] was called: stanzas leave through [`Engine::poll_stanza`].
+    writer_taken: bool,
+    /// Stanzas for the taken [`StanzaWriter`], in order.
+    stanzas_out: VecDeque<Node>,
     /// The receiving half after the handshake, until [`Engine::take_reader`] takes it.
     reader: Option<StanzaReader>,
     /// [`Engine::take_reader`] was called: stanzas come through [`Engine::handle_stanza`].
@@ -168,6 +173,8 @@ impl Engine {
             decoder: FrameDecoder::client(),
             encoder,
             send: None,
+            writer_taken: false,
+            stanzas_out: VecDeque::new(),
             reader: None,
             reader_taken: false,
             rng,
@@ -298,7 +305,7 @@ impl Engine {
     ) -> IqToken {
         self.next_token = self.next_token.wrapping_add(1);
         let token = IqToken(self.next_token);
-        if self.closed.is_some() || self.send.is_none() {
+        if self.closed.is_some() || !self.transport_ready() {
             self.iq_results
                 .push_back((token, Err(IqError::Disconnected)));
             return token;
@@ -342,7 +349,7 @@ impl Engine {
         if self.device.jid.is_some() {
             return Err(Error::Protocol("the device is already paired".into()));
         }
-        if self.send.is_none() || self.closed.is_some() {
+        if !self.transport_ready() || self.closed.is_some() {
             return Err(Error::NotConnected);
         }
         let display = format!(
@@ -462,8 +469,28 @@ impl Engine {
         }
     }
 
-    /// Encrypts and queues a stanza.
+    /// Whether the handshake is done, so stanzas can be sent.
+    pub(crate) fn transport_ready(&self) -> bool {
+        self.send.is_some() || self.writer_taken
+    }
+
+    /// Queues a stanza the caller no longer needs: for the taken writer as it is, else
+    /// encrypted here.
+    pub(crate) fn send_node_owned(&mut self, node: Node) {
+        if self.writer_taken {
+            trace!(xml = %node.to_xml(), "-> stanza");
+            self.stanzas_out.push_back(node);
+        } else {
+            self.send_node(&node);
+        }
+    }
+
+    /// Encrypts and queues a stanza (or queues a copy for the taken writer).
     pub(crate) fn send_node(&mut self, node: &Node) {
+        if self.writer_taken {
+            self.send_node_owned(node.clone());
+            return;
+        }
         trace!(xml = %node.to_xml(), "-> stanza");
         let Some(send) = self.send.as_mut() else {
             warn!("stanza dropped: transport not ready");

@@ -148,7 +148,7 @@ impl super::Engine {
             ));
             return token;
         }
-        if self.closed.is_some() || self.send.is_none() || !self.is_logged_in() {
+        if self.closed.is_some() || !self.transport_ready() || !self.is_logged_in() {
             self.send_results
                 .push_back((token, Err(MessageError::NotConnected)));
             return token;

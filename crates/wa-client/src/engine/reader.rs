@@ -1,14 +1,17 @@
-//! The receiving half of a connection's transport: Noise frames in, decoded stanzas out.
+//! The two halves of a connection's transport after the handshake: Noise frames in, decoded
+//! stanzas out ([`StanzaReader`]), and stanzas in, encoded and encrypted frames out
+//! ([`StanzaWriter`]).
 //!
-//! Once the handshake is done the runtime may take it out of the [`Engine`] with
-//! [`Engine::take_reader`] and run it wherever the socket is read (another thread, say), then
-//! feed the stanzas it yields to [`Engine::handle_stanza`]. The receive cipher only depends on
-//! the frames, so decrypting and decoding can overlap with the engine's work on earlier
-//! stanzas without changing their order.
+//! Once the handshake is done the runtime may take them out of the [`Engine`] with
+//! [`Engine::take_reader`] and [`Engine::take_writer`] and run them wherever the socket is
+//! read and written (another thread, say): it feeds the stanzas the reader yields to
+//! [`Engine::handle_stanza`] and writes what the writer makes of [`Engine::poll_stanza`].
+//! Each cipher only depends on its own stream of frames, so this work can overlap with the
+//! engine's without changing any order.
 
 use tracing::trace;
-use wa_binary::{Node, decode_frame};
-use wa_noise::{FrameDecoder, RecvCipher};
+use wa_binary::{Node, decode_frame, marshal};
+use wa_noise::{FrameDecoder, RecvCipher, SendCipher};
 
 use super::Engine;
 use crate::error::Result;
@@ -53,11 +56,50 @@ impl StanzaReader {
     }
 }
 
+/// Binary encoding and Noise encryption of the stanzas a connection sends after the
+/// handshake. Sans-IO: a stanza in, the bytes of one WebSocket message out.
+pub struct StanzaWriter {
+    cipher: SendCipher,
+}
+
+impl core::fmt::Debug for StanzaWriter {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("StanzaWriter")
+            .field("frames_sent", &self.cipher.frames_sent())
+            .finish_non_exhaustive()
+    }
+}
+
+impl StanzaWriter {
+    /// Encodes and encrypts `node` into `out` (cleared first): the bytes of one WebSocket
+    /// message. An error (the cipher's counter is exhausted) is final: drop the connection.
+    pub fn encode(&mut self, node: &Node, out: &mut Vec<u8>) -> Result<()> {
+        out.clear();
+        self.cipher.encrypt_frame(&marshal(node), out)?;
+        Ok(())
+    }
+}
+
 impl Engine {
+    /// Hands the sending half of the transport to the caller, once the handshake is done
+    /// (`None` before that, and after it was taken). From then on every stanza the engine
+    /// sends comes out of [`Engine::poll_stanza`] for the caller to encode with the
+    /// [`StanzaWriter`], after the frames [`Engine::poll_transmit`] still holds.
+    pub fn take_writer(&mut self) -> Option<StanzaWriter> {
+        let cipher = self.send.take()?;
+        self.writer_taken = true;
+        Some(StanzaWriter { cipher })
+    }
+
+    /// The next stanza for the taken [`StanzaWriter`], in order.
+    pub fn poll_stanza(&mut self) -> Option<Node> {
+        self.stanzas_out.pop_front()
+    }
+
     /// Hands the receiving half of the transport to the caller, once the handshake is done
     /// (`None` before that, and after it was taken). From then on the caller feeds what it
     /// decodes to [`Engine::handle_stanza`] (and a decoding error to
-    /// [`Engine::handle_reader_error`]); bytes given to [`Engine::handle_data`] are refused.
+    /// [`Engine::handle_transport_error`]); bytes given to [`Engine::handle_data`] are refused.
     pub fn take_reader(&mut self) -> Option<StanzaReader> {
         if matches!(self.phase, super::Phase::Handshake(_)) {
             return None;
@@ -81,9 +123,10 @@ impl Engine {
         res
     }
 
-    /// The taken [`StanzaReader`] failed (a frame that does not decrypt or decode): closes the
-    /// connection with [`crate::event::DisconnectReason::ProtocolError`].
-    pub fn handle_reader_error(&mut self, error: &crate::error::Error) {
+    /// The taken [`StanzaReader`] or [`StanzaWriter`] failed (a frame that does not decrypt or
+    /// decode, an exhausted cipher): closes the connection with
+    /// [`crate::event::DisconnectReason::ProtocolError`].
+    pub fn handle_transport_error(&mut self, error: &crate::error::Error) {
         if self.closed.is_none() {
             self.close_on_protocol_error(error);
         }

@@ -1,10 +1,11 @@
-//! The socket stage of a connection: it opens the WebSocket, writes the frames the driver
-//! queues, and reads. Once the driver hands it the engine's [`StanzaReader`] it also
-//! decrypts and decodes what it reads, so the driver receives ready stanzas.
+//! The socket stage of a connection: it opens the WebSocket, writes and reads. Once the
+//! driver hands it the engine's [`StanzaReader`] and [`StanzaWriter`] it also decrypts and
+//! decodes what it reads, and encodes and encrypts what it writes, so the driver deals in
+//! stanzas only.
 //!
-//! Why a stage of its own: during a burst the driver's thread was busy with socket reads,
-//! Noise decryption and stanza decoding for about a third of its time, while the second core
-//! sat idle. Here that work runs beside the driver: on the process's socket thread when the
+//! Why a stage of its own: during a burst the driver's thread spent about a third of its
+//! time on socket reads and writes, Noise and the binary codec, while the second core sat
+//! partly idle. Here that work runs beside the driver: on the process's socket thread when the
 //! application's runtime has a single thread, or as a task of a multi-thread runtime. The
 //! order of stanzas is kept: one reader, one channel.
 //!
@@ -22,7 +23,7 @@ use wa_binary::Node;
 
 use super::socket::{self, Socket};
 use crate::config::Config;
-use crate::engine::StanzaReader;
+use crate::engine::{StanzaReader, StanzaWriter};
 use crate::error::{Error, Result};
 
 /// Batches the driver has not taken yet before the stage stops reading the socket.
@@ -48,8 +49,9 @@ pub(crate) enum Inbound {
     Frames(Vec<Bytes>),
     /// Stanzas the reader decoded, in wire order.
     Stanzas(Vec<Node>),
-    /// The reader failed on a frame (decryption or decoding); reading has stopped.
-    ReaderFailed(Error),
+    /// The reader failed on a frame (decryption or decoding; reading has stopped), or the
+    /// writer on a stanza (nothing more is written).
+    TransportFailed(Error),
     /// A write failed; later writes are dropped, reading goes on.
     WriteFailed(String),
     /// The socket was closed or failed; reading has stopped.
@@ -60,8 +62,10 @@ pub(crate) enum Inbound {
 enum Outbound {
     /// Decrypt and decode everything read from now on.
     Reader(Box<StanzaReader>),
-    /// Write these binary messages, then flush once.
-    Write(Vec<Vec<u8>>),
+    /// Encode and encrypt the stanzas of every later write.
+    Writer(Box<StanzaWriter>),
+    /// Write these binary messages, then these stanzas, then flush once.
+    Write(Vec<Vec<u8>>, Vec<Node>),
     /// Close the socket and stop.
     Close,
 }
@@ -103,14 +107,19 @@ impl SocketStage {
     }
 
     /// Hands the engine's reader over: everything read after this arrives decoded.
-    pub(crate) fn hand_over(&self, reader: StanzaReader) {
+    pub(crate) fn hand_over_reader(&self, reader: StanzaReader) {
         let _ = self.outbound.send(Outbound::Reader(Box::new(reader)));
     }
 
-    /// Queues binary messages for the socket (written in order, flushed once).
-    pub(crate) fn write(&self, frames: Vec<Vec<u8>>) {
-        if !frames.is_empty() {
-            let _ = self.outbound.send(Outbound::Write(frames));
+    /// Hands the engine's writer over: the stanzas of later writes are encoded with it.
+    pub(crate) fn hand_over_writer(&self, writer: StanzaWriter) {
+        let _ = self.outbound.send(Outbound::Writer(Box::new(writer)));
+    }
+
+    /// Queues binary messages, then stanzas, for the socket (written in order, flushed once).
+    pub(crate) fn write(&self, frames: Vec<Vec<u8>>, stanzas: Vec<Node>) {
+        if !frames.is_empty() || !stanzas.is_empty() {
+            let _ = self.outbound.send(Outbound::Write(frames, stanzas));
         }
     }
 
@@ -177,6 +186,7 @@ async fn run(
     }
     let (mut sink, mut stream) = socket.split();
     let mut reader: Option<Box<StanzaReader>> = None;
+    let mut writer: Option<Box<StanzaWriter>> = None;
     // Reports waiting for room in the channel; the socket is not read while there are any.
     let mut waiting: std::collections::VecDeque<Inbound> = std::collections::VecDeque::new();
     let mut reading = true;
@@ -185,15 +195,23 @@ async fn run(
         tokio::select! {
             biased;
             command = commands.recv() => match command {
-                Some(Outbound::Write(frames)) if !write_failed => {
-                    if let Err(e) = write_all(&mut sink, frames).await {
-                        debug!(error = %e, "socket write failed; reading what is left");
-                        write_failed = true;
-                        waiting.push_back(Inbound::WriteFailed(e.to_string()));
+                Some(Outbound::Write(frames, stanzas)) if !write_failed => {
+                    match write_all(&mut sink, frames, &stanzas, writer.as_deref_mut()).await {
+                        Ok(()) => {}
+                        Err(WriteError::Socket(e)) => {
+                            debug!(error = %e, "socket write failed; reading what is left");
+                            write_failed = true;
+                            waiting.push_back(Inbound::WriteFailed(e));
+                        }
+                        Err(WriteError::Encode(e)) => {
+                            write_failed = true;
+                            waiting.push_back(Inbound::TransportFailed(e));
+                        }
                     }
                 }
-                Some(Outbound::Write(_)) => {}
+                Some(Outbound::Write(..)) => {}
                 Some(Outbound::Reader(r)) => reader = Some(r),
+                Some(Outbound::Writer(w)) => writer = Some(w),
                 Some(Outbound::Close) | None => {
                     let _ = sink.close().await;
                     return;
@@ -212,15 +230,44 @@ async fn run(
     }
 }
 
-/// Writes `frames` and flushes once.
-async fn write_all<S>(sink: &mut S, frames: Vec<Vec<u8>>) -> core::result::Result<(), S::Error>
+/// Why a write failed.
+enum WriteError {
+    /// The socket failed.
+    Socket(String),
+    /// A stanza could not be encoded (no writer, or its cipher is exhausted).
+    Encode(Error),
+}
+
+/// Writes `frames`, then `stanzas` encoded with `writer`, and flushes once.
+async fn write_all<S>(
+    sink: &mut S,
+    frames: Vec<Vec<u8>>,
+    stanzas: &[Node],
+    mut writer: Option<&mut StanzaWriter>,
+) -> core::result::Result<(), WriteError>
 where
     S: futures_util::Sink<Message> + Unpin,
+    S::Error: core::fmt::Display,
 {
+    let socket = |e: S::Error| WriteError::Socket(e.to_string());
     for frame in frames {
-        sink.feed(Message::Binary(frame.into())).await?;
+        sink.feed(Message::Binary(frame.into()))
+            .await
+            .map_err(socket)?;
     }
-    sink.flush().await
+    for stanza in stanzas {
+        let writer = writer
+            .as_deref_mut()
+            .ok_or_else(|| WriteError::Encode(Error::Protocol("no stanza writer".into())))?;
+        let mut out = Vec::new();
+        writer
+            .encode(stanza, &mut out)
+            .map_err(WriteError::Encode)?;
+        sink.feed(Message::Binary(out.into()))
+            .await
+            .map_err(socket)?;
+    }
+    sink.flush().await.map_err(socket)
 }
 
 type Read = Option<core::result::Result<Message, tokio_tungstenite::tungstenite::Error>>;
@@ -246,7 +293,7 @@ fn read_pass(
                     if let Err(e) = decode_all(reader, &mut stanzas) {
                         reading = false;
                         flush_batch(&mut frames, &mut stanzas, out);
-                        out.push_back(Inbound::ReaderFailed(e));
+                        out.push_back(Inbound::TransportFailed(e));
                         break;
                     }
                 }

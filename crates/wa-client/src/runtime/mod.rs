@@ -399,11 +399,15 @@ impl<C: Container> Driver<C> {
         // closing (a stream error, say) is still read, for a moment.
         let mut write_failed: Option<(String, Instant)> = None;
         loop {
-            // Once the handshake is done the socket stage decrypts and decodes too. The
-            // reader goes over before the handshake's last message is written, so the first
-            // frame the server sends after it is already the stage's to decode.
+            // Once the handshake is done the socket stage decrypts and decodes what it reads,
+            // and encodes and encrypts what it writes. The reader goes over before the
+            // handshake's last message is written, so the first frame the server sends after
+            // it is already the stage's to decode.
             if let Some(reader) = engine.take_reader() {
-                socket.hand_over(reader);
+                socket.hand_over_reader(reader);
+            }
+            if let Some(writer) = engine.take_writer() {
+                socket.hand_over_writer(writer);
             }
             // Persist first, then send, then tell the application.
             while let Some(op) = engine.poll_store() {
@@ -593,8 +597,8 @@ impl<C: Container> Driver<C> {
         self.history_on_output(engine, &mut out.events, &mut out.handled)
             .await;
         events.extend(out.events);
-        for stanza in &out.send {
-            engine.send_stanza(stanza);
+        for stanza in core::mem::take(&mut out.send) {
+            engine.send_stanza_owned(stanza);
         }
         for receipt in &out.retry_receipts {
             self.spawn_retry(receipt);
@@ -717,8 +721,8 @@ fn on_socket_report(
             }
             Some(n)
         }
-        io::Inbound::ReaderFailed(e) => {
-            engine.handle_reader_error(&e);
+        io::Inbound::TransportFailed(e) => {
+            engine.handle_transport_error(&e);
             None
         }
         io::Inbound::WriteFailed(e) => {
@@ -741,12 +745,16 @@ const WRITE_FAILURE_GRACE: Duration = Duration::from_millis(500);
 /// the grace period ends.
 fn flush(engine: &mut Engine, socket: &io::SocketStage, write_failed: &Option<(String, Instant)>) {
     let mut frames = Vec::new();
+    let mut stanzas = Vec::new();
     while let Some(bytes) = engine.poll_transmit() {
-        if write_failed.is_none() {
-            frames.push(bytes);
-        }
+        frames.push(bytes);
     }
-    socket.write(frames);
+    while let Some(stanza) = engine.poll_stanza() {
+        stanzas.push(stanza);
+    }
+    if write_failed.is_none() {
+        socket.write(frames, stanzas);
+    }
 }
 
 async fn sleep_until_opt(deadline: Option<Instant>) {
