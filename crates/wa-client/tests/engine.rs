@@ -579,17 +579,37 @@ fn no_login_reply_in_time_drops_the_connection() {
     ));
 }
 
+/// The engine closed the connection for a protocol error.
+fn assert_protocol_error(p: &Pair) {
+    assert!(
+        matches!(
+            p.engine.closed(),
+            Some(DisconnectReason::ProtocolError { .. })
+        ),
+        "{:?}",
+        p.engine.closed()
+    );
+}
+
+/// A ping from the server, as it sends one.
+fn server_ping(id: &str) -> Node {
+    Node::new("iq")
+        .attr("from", Jid::new("", Server::User))
+        .attr("id", id)
+        .attr("type", "get")
+        .attr("xmlns", "urn:xmpp:ping")
+        .build()
+}
+
+/// A whole 20-byte frame that is not a Noise ciphertext of this session.
+const GARBAGE_FRAME: [u8; 23] = [
+    0, 0, 20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+];
+
 #[test]
 fn server_pings_are_answered_and_offline_marker_reported() {
     let mut p = connected(Config::default());
-    p.send(
-        &Node::new("iq")
-            .attr("from", Jid::new("", Server::User))
-            .attr("id", "sp-1")
-            .attr("type", "get")
-            .attr("xmlns", "urn:xmpp:ping")
-            .build(),
-    );
+    p.send(&server_ping("sp-1"));
     let sent = p.server.take_received();
     assert_eq!(sent[0].attr("id").unwrap().to_string(), "sp-1");
     assert_eq!(sent[0].attr("type").unwrap().to_string(), "result");
@@ -607,17 +627,9 @@ fn server_pings_are_answered_and_offline_marker_reported() {
 #[test]
 fn garbage_from_the_server_closes_with_a_protocol_error() {
     let mut p = connected(Config::default());
-    let err = p.engine.handle_data(
-        p.now,
-        &[
-            0, 0, 20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
-        ],
-    );
+    let err = p.engine.handle_data(p.now, &GARBAGE_FRAME);
     assert!(err.is_err());
-    assert!(matches!(
-        p.engine.closed(),
-        Some(DisconnectReason::ProtocolError { .. })
-    ));
+    assert_protocol_error(&p);
     // Later input is ignored, not a panic.
     assert!(p.engine.handle_data(p.now, &[1, 2, 3]).is_ok());
 }
@@ -783,15 +795,7 @@ fn edge_routing_info_is_kept_and_sent_in_the_next_intro() {
         routing_info: Some(vec![8, 2, 8, 5]),
         ..Config::default()
     };
-    let mut engine = Engine::new(
-        config,
-        paired_device(6),
-        PreKeyCounts::default(),
-        Instant::now(),
-        UNIX,
-        [1; 32],
-    )
-    .unwrap();
+    let mut engine = unconnected_engine(config);
     let hello = engine.poll_transmit().unwrap();
     assert_eq!(&hello[..9], &[b'E', b'D', 0, 1, 0, 0, 4, 8, 2]);
     assert_eq!(&hello[9..15], &[8, 5, b'W', b'A', 6, 3]);
@@ -804,22 +808,22 @@ fn edge_routing_info_is_kept_and_sent_in_the_next_intro() {
     );
 }
 
-#[test]
-fn the_transport_halves_cannot_be_taken_during_the_handshake() {
-    let (_server, trust_root) = FakeServer::new(11);
-    let config = Config {
-        trust_root,
-        ..Config::default()
-    };
-    let mut engine = Engine::new(
+/// An engine for a paired device that has sent its client hello and nothing else.
+fn unconnected_engine(config: Config) -> Engine {
+    Engine::new(
         config,
         paired_device(6),
         PreKeyCounts::default(),
         Instant::now(),
         UNIX,
-        [7; 32],
+        [1; 32],
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn the_transport_halves_cannot_be_taken_during_the_handshake() {
+    let mut engine = unconnected_engine(Config::default());
     assert!(engine.take_reader().is_none());
     assert!(engine.take_writer().is_none());
 }
@@ -831,14 +835,7 @@ fn a_taken_reader_decodes_the_stanzas_the_engine_then_handles() {
     let mut p = connected(Config::default());
     let mut reader = p.engine.take_reader().expect("reader after the handshake");
     assert!(p.engine.take_reader().is_none(), "taken once");
-    p.server.send(
-        &Node::new("iq")
-            .attr("from", Jid::new("", Server::User))
-            .attr("id", "sp-2")
-            .attr("type", "get")
-            .attr("xmlns", "urn:xmpp:ping")
-            .build(),
-    );
+    p.server.send(&server_ping("sp-2"));
     p.server.send(
         &Node::new("message")
             .attr("from", "15550001111@s.whatsapp.net".parse::<Jid>().unwrap())
@@ -882,25 +879,17 @@ fn a_taken_reader_decodes_the_stanzas_the_engine_then_handles() {
     ));
     // Bytes no longer belong to the engine.
     assert!(p.engine.handle_data(p.now, &[0, 0, 1, 9]).is_err());
-    assert!(matches!(
-        p.engine.closed(),
-        Some(DisconnectReason::ProtocolError { .. })
-    ));
+    assert_protocol_error(&p);
 }
 
 #[test]
 fn a_frame_the_taken_reader_cannot_decrypt_closes_with_a_protocol_error() {
     let mut p = connected(Config::default());
     let mut reader = p.engine.take_reader().unwrap();
-    reader.push(&[
-        0, 0, 20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
-    ]);
+    reader.push(&GARBAGE_FRAME);
     let err = reader.next_stanza().unwrap_err();
     p.engine.handle_transport_error(&err);
-    assert!(matches!(
-        p.engine.closed(),
-        Some(DisconnectReason::ProtocolError { .. })
-    ));
+    assert_protocol_error(&p);
 }
 
 /// A runtime that writes the socket elsewhere takes the writer: the engine then queues
