@@ -384,3 +384,54 @@ async fn messages_queued_while_offline_arrive_in_order_before_the_offline_sync_e
         "every queued message, in order, before the sync event"
     );
 }
+
+/// A program that marks a message read and exits right after `disconnect().await` (as the
+/// `wa` command line does) still gets its receipt out: `disconnect` returns only once what
+/// was sent before is written and the socket closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receipt_sent_just_before_the_program_exits_still_leaves() {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let bob = server.admin().create_account(BOB, "Bob").unwrap();
+    let (alice, mut alice_events, _) = pair_by_qr(&server, None, MemoryContainer::new()).await;
+    let bob_container = MemoryContainer::new();
+    let (bob_client, mut bob_events, _) =
+        pair_by_qr(&server, Some(BOB), bob_container.clone()).await;
+    let mut received = Vec::new();
+    for round in 0..5 {
+        let id = format!("3EB0EXIT{round:04}");
+        alice
+            .send_message_with(bob.pn.clone(), text("read me"), SendOptions::with_id(&id))
+            .await
+            .unwrap();
+        let got = message(&mut bob_events, &id).await;
+        received.push((id, got.info.source.chat.clone(), got.info.timestamp));
+    }
+    bob_client.disconnect().await;
+    for (id, chat, timestamp) in received {
+        // Bob's "program": its own runtime, dropped as soon as `disconnect` returns.
+        let cfg = config(&server);
+        let container = bob_container.clone();
+        let read = id.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let (client, mut events) = Client::start(cfg, container, None).await.unwrap();
+                until(&mut events, |e| *e == Event::Connected).await;
+                client
+                    .mark_read(&[read], chat, None, timestamp)
+                    .await
+                    .unwrap();
+                client.disconnect().await;
+            });
+        })
+        .join()
+        .unwrap();
+        receipt(&mut alice_events, &id, ReceiptKind::Read).await;
+    }
+}

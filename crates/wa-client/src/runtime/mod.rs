@@ -251,9 +251,14 @@ impl Client {
         rx.await.map_err(|_| Error::Stopped)?
     }
 
-    /// Closes the connection and stops the driver (no reconnect).
+    /// Closes the connection and stops the driver (no reconnect). Returns once the driver has
+    /// stopped: what was sent before (a receipt, a call reject) has been written and the
+    /// socket closed, so a program may exit right after. While a connection is being opened
+    /// that can take up to [`Config::connect_timeout`].
     pub async fn disconnect(&self) {
-        let _ = self.commands.send(Command::Disconnect);
+        if self.commands.send(Command::Disconnect).is_ok() {
+            self.commands.closed().await;
+        }
     }
 }
 
