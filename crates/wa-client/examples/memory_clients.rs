@@ -2,7 +2,7 @@
 //! clients (the test server runs in this parent process).
 //!
 //! ```sh
-//! cargo run --release -p wa-client --example memory_clients -- [COUNT]   # default 100
+//! cargo run --profile dist -p wa-client --example memory_clients -- [COUNT]   # default 100
 //! ```
 //!
 //! The parent starts `wa-testserver` on loopback, pairs `COUNT` companions (one account each)
