@@ -4,8 +4,6 @@
 //! rotated), promoted and demoted; announce mode is enforced; a member joins by invite link;
 //! a community gets two subgroups.
 
-use std::time::Duration;
-
 use wa_binary::{Jid, Node};
 use wa_client::{Error, Event, GroupEventKind, MessageError};
 use wa_groups::{CreateGroup, GroupInfo, JoinResult, ParticipantAction};
@@ -13,19 +11,12 @@ use wa_testserver::TestServer;
 
 use crate::common;
 
-use common::live::{Companion, text, until};
+use common::live::{Companion, assert_no_message, message_with_id, text, until};
 
 impl Companion {
     /// Waits for the message `id` and returns its text, checking chat and sender.
     async fn expect_text(&mut self, id: &str, group: &Jid, sender_user: &str) -> String {
-        let Event::Message(m) = until(
-            &mut self.events,
-            |e| matches!(e, Event::Message(m) if m.info.id == id),
-        )
-        .await
-        else {
-            unreachable!()
-        };
+        let m = message_with_id(&mut self.events, id).await;
         assert_eq!(m.info.source.chat, *group);
         assert!(m.info.source.is_group);
         let sender = &m.info.source.sender;
@@ -49,17 +40,7 @@ impl Companion {
 
     /// Asserts that no message `id` arrives within a short while.
     async fn expect_nothing(&mut self, id: &str) {
-        let wait = tokio::time::timeout(Duration::from_millis(1500), async {
-            loop {
-                match self.events.recv().await {
-                    Some(Event::Message(m)) if m.info.id == id => return true,
-                    Some(_) => {}
-                    None => return false,
-                }
-            }
-        })
-        .await;
-        assert!(!matches!(wait, Ok(true)), "message {id} arrived");
+        assert_no_message(&mut self.events, id).await;
     }
 }
 
@@ -504,18 +485,8 @@ async fn a_member_that_lost_our_sender_key_gets_the_message_resent_with_it() {
     let server = TestServer::start(wa_testserver::Config::default())
         .await
         .unwrap();
-    let pa = server
-        .admin()
-        .create_account("15550200001", "Alice")
-        .unwrap()
-        .pn;
-    let pb = server
-        .admin()
-        .create_account("15550200002", "Bob")
-        .unwrap()
-        .pn;
-    let a = Companion::pair(&server, Some(pa.user())).await;
-    let mut b = Companion::pair(&server, Some(pb.user())).await;
+    let (a, pa) = Companion::pair_new_account(&server, "15550200001", "Alice").await;
+    let (mut b, pb) = Companion::pair_new_account(&server, "15550200002", "Bob").await;
     let info = a
         .client
         .create_group(&CreateGroup::new("Retry").participant(pb.clone()))

@@ -7,30 +7,16 @@ use std::time::Duration;
 
 use wa_binary::{Jid, Node};
 use wa_client::{
-    Client, DisconnectReason, Event, EventStream, MessageEvent, ReceiptEvent, ReceiptKind,
-    SendOptions,
+    Client, DisconnectReason, Event, EventStream, ReceiptEvent, ReceiptKind, SendOptions,
 };
 use wa_store::{Container, MemoryContainer, SqliteContainer};
 use wa_testserver::TestServer;
 
 use crate::common;
 
-use common::live::{config, next, pair_by_qr, text, until};
+use common::live::{config, message_with_id, next, pair_by_qr, text, until};
 
 const BOB: &str = "15550002222";
-
-/// Waits for the message with id `id`.
-async fn message(events: &mut EventStream, id: &str) -> MessageEvent {
-    match until(
-        events,
-        |e| matches!(e, Event::Message(m) if m.info.id == id),
-    )
-    .await
-    {
-        Event::Message(m) => *m,
-        _ => unreachable!(),
-    }
-}
 
 /// Waits for a receipt of `kind` covering `id`.
 async fn receipt(events: &mut EventStream, id: &str, kind: ReceiptKind) -> ReceiptEvent {
@@ -69,7 +55,7 @@ async fn messages_reach_the_other_account_and_receipts_come_back() {
     assert_eq!(sent.id, "3EB0RECV0001");
 
     // Bob's device decrypts it, with who/where/when.
-    let got = message(&mut bob_events, "3EB0RECV0001").await;
+    let got = message_with_id(&mut bob_events, "3EB0RECV0001").await;
     assert_eq!(got.message.conversation.as_deref(), Some("hello bob"));
     assert!(!got.info.source.is_from_me && !got.info.source.is_group);
     assert!(!got.from_buffer && !got.unwrapped_from_device_sent);
@@ -90,7 +76,7 @@ async fn messages_reach_the_other_account_and_receipts_come_back() {
     assert!(got.info.timestamp > 0);
 
     // Alice's other device gets its own copy, unwrapped from DeviceSentMessage.
-    let copy = message(&mut alice2_events, "3EB0RECV0001").await;
+    let copy = message_with_id(&mut alice2_events, "3EB0RECV0001").await;
     assert!(copy.info.source.is_from_me && copy.unwrapped_from_device_sent);
     assert_eq!(copy.message.conversation.as_deref(), Some("hello bob"));
     assert!(
@@ -150,7 +136,7 @@ async fn messages_reach_the_other_account_and_receipts_come_back() {
         )
         .await
         .unwrap();
-    let back = message(&mut alice_events, "3EB0RECV0003").await;
+    let back = message_with_id(&mut alice_events, "3EB0RECV0003").await;
     assert_eq!(back.message.conversation.as_deref(), Some("hi alice"));
     assert_eq!(back.info.source.sender.device(), bob_jid.device());
     receipt(&mut bob_events, "3EB0RECV0003", ReceiptKind::Delivered).await;
@@ -286,7 +272,7 @@ async fn a_lost_session_is_repaired_by_a_retry_receipt_and_the_message_delivered
         )
         .await
         .unwrap();
-    message(&mut bob_events, "3EB0RETRY001").await;
+    message_with_id(&mut bob_events, "3EB0RETRY001").await;
 
     // Bob loses every session with Alice's account (as after a reinstall of his store).
     let store = bob_container
@@ -316,7 +302,7 @@ async fn a_lost_session_is_repaired_by_a_retry_receipt_and_the_message_delivered
     )
     .await;
     assert!(matches!(e, Event::UndecryptableMessage { .. }));
-    let got = message(&mut bob_events, "3EB0RETRY002").await;
+    let got = message_with_id(&mut bob_events, "3EB0RETRY002").await;
     assert_eq!(got.message.conversation.as_deref(), Some("two"));
     // whatsmeow's sender re-encrypts on its old session for a first retry without keys (which
     // fails again here) and builds a new one from the keys of the second: one or two retries.
@@ -405,7 +391,7 @@ async fn a_receipt_sent_just_before_the_program_exits_still_leaves() {
             .send_message_with(bob.pn.clone(), text("read me"), SendOptions::with_id(&id))
             .await
             .unwrap();
-        let got = message(&mut bob_events, &id).await;
+        let got = message_with_id(&mut bob_events, &id).await;
         received.push((id, got.info.source.chat.clone(), got.info.timestamp));
     }
     bob_client.disconnect().await;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use wa_binary::{Jid, Node};
-use wa_client::{Client, Error, Event, EventStream, MessageError, SendOptions};
+use wa_client::{Client, Error, Event, MessageError, SendOptions};
 use wa_proto::prost::Message as _;
 use wa_proto::proto::Message;
 use wa_signal::store::{IncomingMessage, ProtocolAddress};
@@ -18,7 +18,7 @@ use wa_testserver::TestServer;
 
 use crate::common;
 
-use common::live::{Companion, config, next, text, until};
+use common::live::{Companion, config, message_with_id, next, text, until};
 
 fn signal_address(jid: &Jid) -> ProtocolAddress {
     ProtocolAddress::new(jid.signal_address_user(), u32::from(jid.device()))
@@ -211,19 +211,6 @@ async fn unpaired_clients_unknown_numbers_and_broadcasts_are_refused_typed() {
     );
 }
 
-/// Waits for the `Message` event with id `id`.
-async fn message_event(events: &mut EventStream, id: &str) -> wa_client::MessageEvent {
-    let Event::Message(m) = until(
-        events,
-        |e| matches!(e, Event::Message(m) if m.info.id == id),
-    )
-    .await
-    else {
-        unreachable!()
-    };
-    *m
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_account_gets_it_by_lid_and_our_other_device_gets_the_copy() {
     let server = TestServer::start(wa_testserver::Config::default())
@@ -261,12 +248,12 @@ async fn another_account_gets_it_by_lid_and_our_other_device_gets_the_copy() {
     assert!(sent.devices.iter().any(|j| j.device() == a2.jid.device()));
 
     for events in [&mut bob.events, &mut bob2.events] {
-        let m = message_event(events, &sent.id).await;
+        let m = message_with_id(events, &sent.id).await;
         assert_eq!(m.message.conversation.as_deref(), Some("hello bob"));
         assert!(!m.info.source.is_from_me);
         assert!(!m.unwrapped_from_device_sent);
     }
-    let copy = message_event(&mut a2.events, &sent.id).await;
+    let copy = message_with_id(&mut a2.events, &sent.id).await;
     assert_eq!(copy.message.conversation.as_deref(), Some("hello bob"));
     assert!(copy.unwrapped_from_device_sent);
     assert!(copy.info.source.is_from_me);
@@ -278,7 +265,7 @@ async fn another_account_gets_it_by_lid_and_our_other_device_gets_the_copy() {
         .await
         .unwrap();
     let mut a_events = a.events;
-    let got = message_event(&mut a_events, &reply.id).await;
+    let got = message_with_id(&mut a_events, &reply.id).await;
     assert_eq!(got.message.conversation.as_deref(), Some("hi A"));
     let before = server.admin().pre_key_count(&bob.jid).unwrap();
     let again = a
@@ -287,7 +274,7 @@ async fn another_account_gets_it_by_lid_and_our_other_device_gets_the_copy() {
         .await
         .unwrap();
     assert_eq!(server.admin().pre_key_count(&bob.jid).unwrap(), before);
-    let m = message_event(&mut bob.events, &again.id).await;
+    let m = message_with_id(&mut bob.events, &again.id).await;
     assert_eq!(m.message.conversation.as_deref(), Some("second"));
 }
 
@@ -305,7 +292,7 @@ async fn a_retry_receipt_gets_the_message_resent_on_a_new_session() {
         .send_message(bob_account.pn.clone(), text("one"))
         .await
         .unwrap();
-    message_event(&mut bob.events, &first.id).await;
+    message_with_id(&mut bob.events, &first.id).await;
 
     // Bob loses every session: the next message cannot be decrypted, Bob asks for a retry,
     // we rebuild the session from the keys in the receipt (or fetched ones) and resend.
@@ -320,7 +307,7 @@ async fn a_retry_receipt_gets_the_message_resent_on_a_new_session() {
         .send_message(bob_account.pn.clone(), text("two"))
         .await
         .unwrap();
-    let m = message_event(&mut bob.events, &second.id).await;
+    let m = message_with_id(&mut bob.events, &second.id).await;
     assert_eq!(m.message.conversation.as_deref(), Some("two"));
     assert!(
         m.retry_count >= 1,
@@ -434,7 +421,7 @@ async fn a_retry_receipt_from_our_own_device_gets_the_device_sent_copy_again() {
         .send_message(own.clone(), text("one"))
         .await
         .unwrap();
-    message_event(&mut b.events, &first.id).await;
+    message_with_id(&mut b.events, &first.id).await;
 
     let a_lid = a.store().await.device().await.unwrap().lid.unwrap();
     let mut c = wa_store::Changes::new();
@@ -443,7 +430,7 @@ async fn a_retry_receipt_from_our_own_device_gets_the_device_sent_copy_again() {
     b.store().await.commit(c).await.unwrap();
 
     let second = a.client.send_message(own, text("two")).await.unwrap();
-    let m = message_event(&mut b.events, &second.id).await;
+    let m = message_with_id(&mut b.events, &second.id).await;
     assert_eq!(m.message.conversation.as_deref(), Some("two"));
     assert!(
         m.unwrapped_from_device_sent,
@@ -478,7 +465,7 @@ async fn a_recipient_offline_at_send_time_gets_it_on_login() {
     let (_client, mut events) = Client::start(config(&server), bob.container.clone(), None)
         .await
         .unwrap();
-    let m = message_event(&mut events, &sent.id).await;
+    let m = message_with_id(&mut events, &sent.id).await;
     assert_eq!(
         m.message.conversation.as_deref(),
         Some("while you were away")
@@ -498,7 +485,7 @@ async fn sessions_kept_under_a_phone_number_move_to_the_lid_when_the_mapping_is_
         .send_message(bob_account.pn.clone(), text("one"))
         .await
         .unwrap();
-    message_event(&mut bob.events, &first.id).await;
+    message_with_id(&mut bob.events, &first.id).await;
 
     // Rewind A's store to before LIDs: Bob's sessions under his phone number, no mapping
     // (mapping Bob's LID to another number drops his).
@@ -530,7 +517,7 @@ async fn sessions_kept_under_a_phone_number_move_to_the_lid_when_the_mapping_is_
         .unwrap();
     assert_eq!(second.chat, bob_account.lid);
     assert_eq!(server.admin().pre_key_count(&bob.jid).unwrap(), before);
-    let m = message_event(&mut bob.events, &second.id).await;
+    let m = message_with_id(&mut bob.events, &second.id).await;
     assert_eq!(m.message.conversation.as_deref(), Some("two"));
     assert_eq!(
         a_store.lid_for_pn(&bob_account.pn).await.unwrap(),

@@ -5,8 +5,6 @@
 //! the poster gets nothing; with no recipients at all the send is a typed error; and without
 //! recipients a post follows the account's status privacy (a whitelist set on the server).
 
-use std::time::Duration;
-
 use wa_binary::{Jid, Server};
 use wa_client::status::StatusPrivacyType;
 use wa_client::{
@@ -16,38 +14,16 @@ use wa_testserver::TestServer;
 
 use crate::common;
 
-use common::live::{Companion, text, until};
+use common::live::{Companion, assert_no_message, message_with_id, text, until};
 
 /// Waits for the message `id` and returns its text, checking that it is a status of `poster`.
 async fn status_text(events: &mut EventStream, id: &str, poster: &Jid, from_me: bool) -> String {
-    let Event::Message(m) = until(
-        events,
-        |e| matches!(e, Event::Message(m) if m.info.id == id),
-    )
-    .await
-    else {
-        unreachable!()
-    };
+    let m = message_with_id(events, id).await;
     assert!(m.info.source.chat.is_status_broadcast(), "{:?}", m.info);
     assert!(m.info.source.is_group, "a status is a sender-key chat");
     assert_eq!(m.info.source.sender.user(), poster.user(), "{:?}", m.info);
     assert_eq!(m.info.source.is_from_me, from_me);
     m.message.conversation.clone().unwrap_or_default()
-}
-
-/// Asserts that the message `id` does not arrive within a short while.
-async fn no_message(events: &mut EventStream, id: &str) {
-    let arrived = tokio::time::timeout(Duration::from_millis(1500), async {
-        loop {
-            match events.recv().await {
-                Some(Event::Message(m)) if m.info.id == id => return true,
-                Some(_) => {}
-                None => return false,
-            }
-        }
-    })
-    .await;
-    assert!(!matches!(arrived, Ok(true)), "message {id} arrived");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,7 +73,7 @@ async fn a_status_reaches_its_recipients_and_our_other_device_and_nobody_else() 
         status_text(&mut a[1].events, &sent.id, &pn[0], true).await,
         "first status"
     );
-    no_message(&mut c.events, &sent.id).await;
+    assert_no_message(&mut c.events, &sent.id).await;
 
     // Bob reads it: Alice's device that posted sees the read receipt from him.
     b[0].client
@@ -155,7 +131,7 @@ async fn a_status_reaches_its_recipients_and_our_other_device_and_nobody_else() 
         status_text(&mut a[1].events, &third.id, &pn[0], true).await,
         "third status"
     );
-    no_message(&mut b[1].events, &third.id).await;
+    assert_no_message(&mut b[1].events, &third.id).await;
 
     // No recipients given and no contacts in the store: nobody to post to.
     let err = c
@@ -192,18 +168,8 @@ async fn a_recipient_that_lost_the_sender_key_gets_the_status_resent_with_it() {
     let server = TestServer::start(wa_testserver::Config::default())
         .await
         .unwrap();
-    let pa = server
-        .admin()
-        .create_account("15550300011", "Alice")
-        .unwrap()
-        .pn;
-    let pb = server
-        .admin()
-        .create_account("15550300012", "Bob")
-        .unwrap()
-        .pn;
-    let a = Companion::pair(&server, Some(pa.user())).await;
-    let mut b = Companion::pair(&server, Some(pb.user())).await;
+    let (a, pa) = Companion::pair_new_account(&server, "15550300011", "Alice").await;
+    let (mut b, pb) = Companion::pair_new_account(&server, "15550300012", "Bob").await;
     let status = Jid::new("status", Server::Broadcast);
     let post = |body: &str| {
         a.client.send_message_with(
@@ -214,14 +180,7 @@ async fn a_recipient_that_lost_the_sender_key_gets_the_status_resent_with_it() {
     };
 
     let first = post("one").await.unwrap();
-    let Event::Message(m) = until(
-        &mut b.events,
-        |e| matches!(e, Event::Message(m) if m.info.id == first.id),
-    )
-    .await
-    else {
-        unreachable!()
-    };
+    let m = message_with_id(&mut b.events, &first.id).await;
     // Bob's store loses Alice's status sender key.
     b.lose_sender_key(&status, &m.info.source.sender).await;
 

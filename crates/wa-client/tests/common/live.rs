@@ -52,6 +52,34 @@ pub async fn until(events: &mut EventStream, pred: impl Fn(&Event) -> bool) -> E
     }
 }
 
+/// Waits for the `Message` event with id `id`; other events are skipped.
+pub async fn message_with_id(events: &mut EventStream, id: &str) -> wa_client::MessageEvent {
+    match until(
+        events,
+        |e| matches!(e, Event::Message(m) if m.info.id == id),
+    )
+    .await
+    {
+        Event::Message(m) => *m,
+        _ => unreachable!("until returned an event its predicate refused"),
+    }
+}
+
+/// Asserts that the message `id` does not arrive within 1.5 s.
+pub async fn assert_no_message(events: &mut EventStream, id: &str) {
+    let arrived = tokio::time::timeout(Duration::from_millis(1500), async {
+        loop {
+            match events.recv().await {
+                Some(Event::Message(m)) if m.info.id == id => return true,
+                Some(_) => {}
+                None => return false,
+            }
+        }
+    })
+    .await;
+    assert!(!matches!(arrived, Ok(true)), "message {id} arrived");
+}
+
 /// Starts a client on `container` and pairs it by QR to the account of `phone` (the default
 /// account when `None`); returns once it is connected, with the device JID the phone linked.
 pub async fn pair_by_qr<C: Container + 'static>(
@@ -123,6 +151,17 @@ impl Companion {
             jid,
             container,
         }
+    }
+
+    /// Creates the account `phone` (push name `name`) and pairs a companion to it; returns
+    /// the companion and the account's phone-number JID.
+    pub async fn pair_new_account(
+        server: &TestServer,
+        phone: &str,
+        name: &str,
+    ) -> (Companion, Jid) {
+        let pn = server.admin().create_account(phone, name).unwrap().pn;
+        (Companion::pair(server, Some(pn.user())).await, pn)
     }
 
     /// The companion's device store.
