@@ -16,6 +16,8 @@ use wa_client::{AppStateAction, Client, Event, EventStream};
 use wa_tests::baileys::{Baileys, STEP_TIMEOUT, pair};
 use wa_testserver::{Config, TestServer};
 
+use crate::ours_and_baileys::our_config;
+
 const SCRIPT: &str = "baileys_appstate.mjs";
 const CHAT: &str = "15550009999@s.whatsapp.net";
 
@@ -28,14 +30,10 @@ async fn next(events: &mut EventStream) -> Event {
 
 /// Our client, paired by QR and with every collection synced (its key share arrived).
 async fn ours(server: &TestServer) -> (Client, EventStream) {
-    let config = wa_client::Config {
-        url: server.url(),
-        trust_root: server.trust_root(),
-        ..wa_client::Config::default()
-    };
-    let (client, mut events) = Client::start(config, wa_store::MemoryContainer::new(), None)
-        .await
-        .expect("start client");
+    let (client, mut events) =
+        Client::start(our_config(server), wa_store::MemoryContainer::new(), None)
+            .await
+            .expect("start client");
     let code = loop {
         if let Event::Qr { code } = next(&mut events).await {
             break code;

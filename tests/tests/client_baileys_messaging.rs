@@ -21,22 +21,9 @@ use wa_client::message::{MessageContent, build};
 use wa_client::{Client, Event, EventStream, ReceiptKind};
 use wa_proto::proto::Message;
 use wa_tests::baileys::{Baileys, ONLINE, STEP_TIMEOUT, pair};
-use wa_testserver::{AccountInfo, Admin, Config, TestServer};
+use wa_testserver::TestServer;
 
-const B_PHONE: &str = "15550002222";
-
-/// A test server whose second account (`B_PHONE`, "Bob") is for Baileys; the default account
-/// is for our client.
-async fn server_with_bob() -> (TestServer, Admin, AccountInfo) {
-    let server = TestServer::start(Config::default())
-        .await
-        .expect("start server");
-    let admin = server.admin();
-    let bob = admin
-        .create_account(B_PHONE, "Bob")
-        .expect("create the second account");
-    (server, admin, bob)
-}
+use crate::ours_and_baileys::{B_PHONE, our_config, server_with_bob};
 
 /// Our client's events, with every one already consumed kept for later checks.
 struct Ours {
@@ -48,14 +35,10 @@ impl Ours {
     /// Starts our client on an in-memory store and pairs it by QR to the server's default
     /// account; returns once it is connected.
     async fn pair(server: &TestServer) -> (Client, Ours) {
-        let config = wa_client::Config {
-            url: server.url(),
-            trust_root: server.trust_root(),
-            ..wa_client::Config::default()
-        };
-        let (client, events) = Client::start(config, wa_store::MemoryContainer::new(), None)
-            .await
-            .expect("start client");
+        let (client, events) =
+            Client::start(our_config(server), wa_store::MemoryContainer::new(), None)
+                .await
+                .expect("start client");
         let mut ours = Ours {
             events,
             seen: Vec::new(),

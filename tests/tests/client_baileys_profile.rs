@@ -13,11 +13,10 @@
 //! `picture-set`, `picture-remove`; `contacts-update` events).
 
 use serde_json::{Value, json};
-use wa_client::{Client, Error, Event, EventStream};
+use wa_client::{Error, Event, EventStream};
 use wa_tests::baileys::{Baileys, ONLINE, STEP_TIMEOUT, pair};
-use wa_testserver::{Config, TestServer};
 
-const B_PHONE: &str = "15550002222";
+use crate::ours_and_baileys::{B_PHONE, our_config, pair_ours_as, server_with_bob};
 
 /// What our client sets as its picture (the server keeps the bytes as given).
 const JPEG: &[u8] = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00our-picture-bytes\xff\xd9";
@@ -48,37 +47,14 @@ async fn baileys_profile(b: &mut Baileys, tag: &str, mut cmd: Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_client_and_baileys_read_each_others_about_text_and_picture() {
-    let server = TestServer::start(Config::default())
-        .await
-        .expect("start server");
-    let admin = server.admin();
-    let bob = admin
-        .create_account(B_PHONE, "Bob")
-        .expect("create the second account");
+    let (server, admin, bob) = server_with_bob().await;
     let us = admin.accounts()[0].clone();
     let config = wa_client::Config {
-        url: server.url(),
-        trust_root: server.trust_root(),
         // The test server serves pictures over plain HTTP on loopback.
         media: wa_client::MediaOptions::test_server(),
-        ..wa_client::Config::default()
+        ..our_config(&server)
     };
-    let (client, mut events): (Client, EventStream) =
-        Client::start(config, wa_store::MemoryContainer::new(), None)
-            .await
-            .expect("start client");
-    let code = ours(&mut events, "QR", |e| match e {
-        Event::Qr { code } => Some(code.clone()),
-        _ => None,
-    })
-    .await;
-    let scanner = server.admin();
-    let scan = tokio::spawn(async move { scanner.scan_qr(&code).await });
-    ours(&mut events, "login", |e| {
-        (*e == Event::Connected).then_some(())
-    })
-    .await;
-    scan.await.expect("join").expect("the phone scans our QR");
+    let (client, mut events) = pair_ours_as(&server, config, None).await;
 
     let auth = tempfile::tempdir().expect("tempdir");
     let mut b = Baileys::spawn("peer", "baileys_peer.mjs", &server, auth.path(), ONLINE);

@@ -11,34 +11,17 @@
 use serde_json::json;
 use wa_client::{Client, Event, EventStream};
 use wa_proto::proto::Message;
-use wa_store::MemoryContainer;
 use wa_tests::baileys::{Baileys, ONLINE, STEP_TIMEOUT, pair};
 use wa_testserver::{Config, TestServer};
+
+use crate::ours_and_baileys::{our_config, pair_ours_as};
 
 const X_PHONE: &str = "15550007001";
 const Y_PHONE: &str = "15550007002";
 
 /// One of our clients, paired to the account of `phone`.
 async fn pair_ours(server: &TestServer, phone: &str) -> (Client, EventStream) {
-    let config = wa_client::Config {
-        url: server.url(),
-        trust_root: server.trust_root(),
-        ..wa_client::Config::default()
-    };
-    let (client, mut events) = Client::start(config, MemoryContainer::new(), None)
-        .await
-        .expect("start our client");
-    let code = loop {
-        if let Event::Qr { code } = next(&mut events).await {
-            break code;
-        }
-    };
-    let admin = server.admin();
-    let phone = phone.to_owned();
-    let scan = tokio::spawn(async move { admin.scan_qr_for(&phone, &code).await });
-    while !matches!(next(&mut events).await, Event::Connected) {}
-    scan.await.expect("join").expect("scan");
-    (client, events)
+    pair_ours_as(server, our_config(server), Some(phone)).await
 }
 
 async fn next(events: &mut EventStream) -> Event {

@@ -29,8 +29,9 @@ pub(crate) struct OursAndBob {
     pub(crate) auth: tempfile::TempDir,
 }
 
-/// Starts a server, pairs our client to its default account and Baileys to Bob's.
-pub(crate) async fn ours_and_baileys_bob() -> OursAndBob {
+/// A test server whose second account (`B_PHONE`, "Bob") is for Baileys; the default account
+/// is for our client.
+pub(crate) async fn server_with_bob() -> (TestServer, Admin, AccountInfo) {
     let server = TestServer::start(Config::default())
         .await
         .expect("start server");
@@ -38,6 +39,21 @@ pub(crate) async fn ours_and_baileys_bob() -> OursAndBob {
     let bob = admin
         .create_account(B_PHONE, "Bob")
         .expect("create the second account");
+    (server, admin, bob)
+}
+
+/// Our client's config for `server`: its URL and Noise trust root.
+pub(crate) fn our_config(server: &TestServer) -> wa_client::Config {
+    wa_client::Config {
+        url: server.url(),
+        trust_root: server.trust_root(),
+        ..wa_client::Config::default()
+    }
+}
+
+/// Starts a server, pairs our client to its default account and Baileys to Bob's.
+pub(crate) async fn ours_and_baileys_bob() -> OursAndBob {
+    let (server, admin, bob) = server_with_bob().await;
     let us = admin.accounts()[0].clone();
     let (client, ours) = pair_ours(&server).await;
     let auth = tempfile::tempdir().expect("tempdir");
@@ -57,11 +73,16 @@ pub(crate) async fn ours_and_baileys_bob() -> OursAndBob {
 
 /// Our client paired by QR to the server's default account, once connected.
 pub(crate) async fn pair_ours(server: &TestServer) -> (Client, EventStream) {
-    let config = wa_client::Config {
-        url: server.url(),
-        trust_root: server.trust_root(),
-        ..wa_client::Config::default()
-    };
+    pair_ours_as(server, our_config(server), None).await
+}
+
+/// Our client with `config`, paired by QR to the account of `phone` (the default account when
+/// `None`), once connected.
+pub(crate) async fn pair_ours_as(
+    server: &TestServer,
+    config: wa_client::Config,
+    phone: Option<&str>,
+) -> (Client, EventStream) {
     let (client, mut events) = Client::start(config, wa_store::MemoryContainer::new(), None)
         .await
         .expect("start client");
@@ -70,7 +91,13 @@ pub(crate) async fn pair_ours(server: &TestServer) -> (Client, EventStream) {
         unreachable!()
     };
     let scanner = server.admin();
-    let scan = tokio::spawn(async move { scanner.scan_qr(&code).await });
+    let phone = phone.map(str::to_owned);
+    let scan = tokio::spawn(async move {
+        match phone {
+            Some(phone) => scanner.scan_qr_for(&phone, &code).await,
+            None => scanner.scan_qr(&code).await,
+        }
+    });
     next_where(&mut events, "login", |e| *e == Event::Connected).await;
     scan.await.expect("join").expect("the phone scans our QR");
     (client, events)

@@ -14,20 +14,14 @@
 
 use serde_json::json;
 use wa_tests::baileys::{Baileys, ONLINE, pair};
-use wa_testserver::{Config, TestServer};
+
+use crate::ours_and_baileys::{B_PHONE, server_with_bob};
 
 const SCRIPT: &str = "baileys_msg.mjs";
-const B_PHONE: &str = "15550002222";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_baileys_accounts_exchange_texts_and_receipts() {
-    let server = TestServer::start(Config::default())
-        .await
-        .expect("start server");
-    let admin = server.admin();
-    let bob = admin
-        .create_account(B_PHONE, "Bob")
-        .expect("create the second account");
+    let (server, admin, bob) = server_with_bob().await;
     assert_eq!(bob.pn.to_string(), format!("{B_PHONE}@s.whatsapp.net"));
     let a_user = admin.accounts()[0].clone();
 

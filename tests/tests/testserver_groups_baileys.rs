@@ -15,20 +15,14 @@ use std::time::Duration;
 
 use serde_json::json;
 use wa_tests::baileys::{Baileys, ONLINE, pair};
-use wa_testserver::{Config, TestServer};
+
+use crate::ours_and_baileys::{B_PHONE, server_with_bob};
 
 const SCRIPT: &str = "baileys_group.mjs";
-const B_PHONE: &str = "15550002222";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn baileys_members_exchange_group_messages_and_announce_mode_is_enforced() {
-    let server = TestServer::start(Config::default())
-        .await
-        .expect("start server");
-    let admin = server.admin();
-    let bob = admin
-        .create_account(B_PHONE, "Bob")
-        .expect("create the second account");
+    let (server, admin, bob) = server_with_bob().await;
     let auth_a = tempfile::tempdir().expect("tempdir");
     let auth_b = tempfile::tempdir().expect("tempdir");
     let mut a = Baileys::spawn("A", SCRIPT, &server, auth_a.path(), ONLINE);
