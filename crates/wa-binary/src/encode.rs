@@ -18,7 +18,7 @@
 //!   whatsmeow drops empty attributes and writes `""` as an empty nibble string.
 
 use crate::jid::{Jid, Server};
-use crate::node::{AttrValue, Content, Node};
+use crate::node::{AttrValue, Attrs, Content, Node};
 use crate::string::Str;
 use crate::token::{self, Token};
 
@@ -39,6 +39,34 @@ pub fn marshal_into(node: &Node, out: &mut Vec<u8>) {
     out.push(0);
     let mut enc = Encoder { out };
     enc.write_node(node);
+}
+
+/// Encodes the node with `tag`, `attrs` and `children` as its content (with the leading
+/// `0x00` flags byte), byte for byte as [`marshal`] encodes the [`Node`] built from them, but
+/// without building it: the attributes of a node at hand are written where they are instead
+/// of being copied into a new one first.
+///
+/// ```
+/// use wa_binary::{marshal, marshal_parts, Node, Str};
+/// let stanza = Node::new("message").attr("id", "ABC").attr("t", "1700000000").build();
+/// let child = Node::new("body").bytes(b"hi".to_vec()).build();
+/// let built = Node {
+///     tag: "envelope".into(),
+///     attrs: stanza.attrs.clone(),
+///     content: wa_binary::Content::Nodes(vec![child.clone()]),
+/// };
+/// let tag = Str::from("envelope");
+/// assert_eq!(marshal_parts(&tag, &stanza.attrs, &[child]), marshal(&built));
+/// ```
+pub fn marshal_parts(tag: &Str, attrs: &Attrs, children: &[Node]) -> Vec<u8> {
+    let estimate =
+        4 + tag.len() + attrs_estimate(attrs) + children.iter().map(estimate).sum::<usize>();
+    let mut out = Vec::with_capacity(estimate);
+    out.push(0);
+    let mut enc = Encoder { out: &mut out };
+    enc.write_head(tag, attrs, true);
+    enc.write_children(children);
+    out
 }
 
 /// Encodes a node like [`marshal`], but returns an error for values the wire format cannot
@@ -94,19 +122,27 @@ fn check(node: &Node) -> Result<(), crate::DecodeError> {
 
 /// A cheap upper-ish estimate of the encoded size, to size the output buffer once.
 fn estimate(node: &Node) -> usize {
-    let mut n = 3 + node.tag.len();
-    for (k, v) in node.attrs.entries() {
-        n += 2 + k.len();
-        n += match v {
-            AttrValue::Str(s) => 5 + s.len(),
-            AttrValue::Jid(j) => 8 + j.user_str().len(),
-        };
-    }
-    n + match &node.content {
-        Content::None => 0,
-        Content::Bytes(b) => 5 + b.len(),
-        Content::Nodes(c) => 3 + c.iter().map(estimate).sum::<usize>(),
-    }
+    3 + node.tag.len()
+        + attrs_estimate(&node.attrs)
+        + match &node.content {
+            Content::None => 0,
+            Content::Bytes(b) => 5 + b.len(),
+            Content::Nodes(c) => 3 + c.iter().map(estimate).sum::<usize>(),
+        }
+}
+
+fn attrs_estimate(attrs: &Attrs) -> usize {
+    attrs
+        .entries()
+        .iter()
+        .map(|(k, v)| {
+            2 + k.len()
+                + match v {
+                    AttrValue::Str(s) => 5 + s.len(),
+                    AttrValue::Jid(j) => 8 + j.user_str().len(),
+                }
+        })
+        .sum()
 }
 
 /// True when whatsmeow writes this JID as `AD_JID` (plus agent-carrying `s.whatsapp.net`).
@@ -135,25 +171,31 @@ struct Encoder<'o> {
 
 impl Encoder<'_> {
     fn write_node(&mut self, node: &Node) {
-        let has_content = usize::from(node.content != Content::None);
-        self.write_list_start(2 * node.attrs.len() + 1 + has_content);
-        self.write_str(&node.tag);
-        for (key, value) in node.attrs.entries() {
+        self.write_head(&node.tag, &node.attrs, node.content != Content::None);
+        match &node.content {
+            Content::None => {}
+            Content::Bytes(b) => self.write_bytes(b),
+            Content::Nodes(children) => self.write_children(children),
+        }
+    }
+
+    /// A node's list header, tag and attributes (its content follows when `has_content`).
+    fn write_head(&mut self, tag: &Str, attrs: &Attrs, has_content: bool) {
+        self.write_list_start(2 * attrs.len() + 1 + usize::from(has_content));
+        self.write_str(tag);
+        for (key, value) in attrs.entries() {
             self.write_str(key);
             match value {
                 AttrValue::Str(s) => self.write_str(s),
                 AttrValue::Jid(j) => self.write_jid(j),
             }
         }
-        match &node.content {
-            Content::None => {}
-            Content::Bytes(b) => self.write_bytes(b),
-            Content::Nodes(children) => {
-                self.write_list_start(children.len());
-                for child in children {
-                    self.write_node(child);
-                }
-            }
+    }
+
+    fn write_children(&mut self, children: &[Node]) {
+        self.write_list_start(children.len());
+        for child in children {
+            self.write_node(child);
         }
     }
 

@@ -125,6 +125,23 @@ proptest! {
     }
 
     #[test]
+    fn a_node_from_parts_encodes_as_the_node_built_from_them(
+        t in tag(),
+        from in node(),
+        children in prop::collection::vec(node(), 0..4),
+    ) {
+        let built = Node {
+            tag: t.as_str().into(),
+            attrs: from.attrs.clone(),
+            content: wa_binary::Content::Nodes(children.clone()),
+        };
+        prop_assert_eq!(
+            wa_binary::marshal_parts(&t.as_str().into(), &from.attrs, &children),
+            marshal(&built)
+        );
+    }
+
+    #[test]
     fn jids_round_trip(j in jid()) {
         let s = j.to_string();
         let back: Jid = s.parse().unwrap();

@@ -8,7 +8,7 @@
 //! WhatsApp's binary XML.
 
 use sha2::{Digest, Sha256};
-use wa_binary::{Content, Jid, Node, decode_frame, marshal};
+use wa_binary::{Jid, Node, Str, decode_frame, marshal_parts};
 use wa_proto::prost::Message as _;
 use wa_proto::proto::Message;
 
@@ -32,12 +32,8 @@ pub(crate) fn encode(stanza: &Node, plain: &[u8], retry_count: u32) -> Vec<u8> {
         .attr("raw", "1")
         .bytes(plain.to_vec())
         .build();
-    let envelope = Node {
-        tag: "message".into(),
-        attrs: stanza.attrs.clone(),
-        content: Content::Nodes(vec![plaintext]),
-    };
-    marshal(&envelope)
+    // The stanza's attributes are written in place, not copied into an envelope node.
+    marshal_parts(&Str::from("message"), &stanza.attrs, &[plaintext])
 }
 
 /// The message an event carries, from a decrypted payload: a group's sender key distribution
