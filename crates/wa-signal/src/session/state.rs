@@ -112,8 +112,7 @@ impl SessionState {
     /// Encrypts `plaintext`, advancing the sending chain; wraps in a `PreKeySignalMessage`
     /// while the session is unacknowledged.
     pub(crate) fn encrypt(&mut self, plaintext: &[u8]) -> Result<super::CiphertextMessage> {
-        let keys = self.sender.chain.message_keys();
-        let next = self.sender.chain.next()?;
+        let (keys, next) = self.sender.chain.step()?;
         let ciphertext = aes_cbc_encrypt(&keys.cipher_key, &keys.iv, plaintext);
         let message = SignalMessage::new(
             &keys.mac_key,
@@ -185,11 +184,12 @@ impl SessionState {
             }
             let mut ck = chain;
             while ck.index < counter {
-                skipped.push(ck.message_keys());
-                ck = ck.next()?;
+                let (keys, next) = ck.step()?;
+                skipped.push(keys);
+                ck = next;
             }
-            let keys = ck.message_keys();
-            (keys, Some(ck.next()?))
+            let (keys, next) = ck.step()?;
+            (keys, Some(next))
         };
 
         if !message.verify_mac(&keys.mac_key, &self.remote_identity, &self.local_identity) {
