@@ -383,6 +383,14 @@ async fn burst(s: &Sizes) {
             n as f64 / cpu.as_secs_f64().max(1e-9),
         );
     }
+    if let Some(cpu) = received.socket_cpu.filter(|c| !c.is_zero()) {
+        println!(
+            "burst: CPU time of the socket stage's thread (wa-socket: socket, Noise, binary decoding, parsing messages) over those {}: {} = {:.1} µs per message",
+            ms(total),
+            ms(cpu),
+            cpu.as_secs_f64() * 1e6 / n as f64,
+        );
+    }
     if let Some(cpu) = received.process_cpu {
         println!(
             "burst: CPU time of the whole process (receiver thread, its decrypt threads, server) over those {}: {} = {:.1} µs per message",
@@ -432,6 +440,8 @@ struct BurstReceived {
     cpu: Option<Duration>,
     /// CPU time of the whole process (receiver, any threads it starts, server) meanwhile.
     process_cpu: Option<Duration>,
+    /// CPU time of the socket stage's thread (`wa-socket`) meanwhile.
+    socket_cpu: Option<Duration>,
     /// The next expected sequence number of every chat (= how many arrived in order).
     last_seq: HashMap<Jid, usize>,
 }
@@ -445,6 +455,7 @@ async fn receive_burst<C: Container + 'static>(
 ) -> BurstReceived {
     let cpu0 = thread_cpu();
     let process0 = process_cpu();
+    let socket0 = named_threads_cpu("wa-socket");
     let t0 = Instant::now();
     let (_client, mut events) = Client::start(config, container, None).await.unwrap();
     let mut next_seq: HashMap<Jid, usize> = HashMap::new();
@@ -480,6 +491,9 @@ async fn receive_burst<C: Container + 'static>(
     let process_cpu = process_cpu()
         .zip(process0)
         .map(|(b, a)| b.saturating_sub(a));
+    let socket_cpu = named_threads_cpu("wa-socket")
+        .zip(socket0)
+        .map(|(b, a)| b.saturating_sub(a));
     assert_eq!(next_seq.len(), chats);
     BurstReceived {
         total,
@@ -487,6 +501,7 @@ async fn receive_burst<C: Container + 'static>(
         connected,
         cpu,
         process_cpu,
+        socket_cpu,
         last_seq: next_seq,
     }
 }
@@ -565,25 +580,39 @@ fn main() {
     });
 }
 
-/// User + system CPU time of the calling thread so far (Linux `/proc/thread-self/stat`,
-/// clock ticks of 10 ms), or `None` where that file does not exist.
+/// CPU time of the calling thread so far (Linux `/proc/thread-self/schedstat`), or `None`
+/// where that file does not exist.
 fn thread_cpu() -> Option<Duration> {
-    stat_cpu("/proc/thread-self/stat")
+    schedstat_cpu("/proc/thread-self/schedstat")
 }
 
-/// User + system CPU time of the whole process so far (all its threads, ended ones included;
-/// `/proc/self/stat`), or `None` where that file does not exist.
+/// CPU time of the whole process's live threads so far (the sum of their
+/// `/proc/self/task/*/schedstat`), or `None` where those files do not exist.
 fn process_cpu() -> Option<Duration> {
-    stat_cpu("/proc/self/stat")
+    threads_cpu(|_| true)
 }
 
-/// utime + stime of a `/proc` stat file.
-fn stat_cpu(path: &str) -> Option<Duration> {
+/// CPU time so far of the process's live threads named `name` (the socket stage's thread).
+fn named_threads_cpu(name: &str) -> Option<Duration> {
+    threads_cpu(|comm| comm.trim_end() == name)
+}
+
+fn threads_cpu(pick: impl Fn(&str) -> bool) -> Option<Duration> {
+    let mut total = Duration::ZERO;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let dir = task.ok()?.path();
+        // A thread that ended meanwhile has no files left: it is skipped.
+        if std::fs::read_to_string(dir.join("comm")).is_ok_and(|c| pick(&c)) {
+            total += schedstat_cpu(dir.join("schedstat").to_str()?).unwrap_or_default();
+        }
+    }
+    Some(total)
+}
+
+/// The time on CPU a `schedstat` file reports (its first field, in nanoseconds: precise,
+/// where `/proc/*/stat` counts 10 ms ticks).
+fn schedstat_cpu(path: &str) -> Option<Duration> {
     let stat = std::fs::read_to_string(path).ok()?;
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(Duration::from_millis((utime + stime) * 10))
+    let ns: u64 = stat.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
 }
