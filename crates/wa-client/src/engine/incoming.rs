@@ -7,6 +7,7 @@ use wa_binary::Node;
 
 use super::Engine;
 use crate::event::Event;
+use crate::recv::PreparedMessage;
 
 /// Notification types the receive pipeline acts on (the engine acks every notification).
 const PIPELINE_NOTIFICATIONS: &[&str] = &[
@@ -23,6 +24,9 @@ const PIPELINE_NOTIFICATIONS: &[&str] = &[
 pub enum Incoming {
     /// A stanza to process with store access.
     Stanza(Node),
+    /// A `<message>` stanza the caller parsed ahead
+    /// ([`Engine::handle_prepared_message`]); its node is [`PreparedMessage::node`].
+    Prepared(Box<PreparedMessage>),
     /// An engine event that must reach the application after the stanzas queued before it
     /// (`OfflineSyncCompleted` after the offline messages).
     Event(Box<Event>),

@@ -123,6 +123,15 @@ impl Engine {
         res
     }
 
+    /// Handles a `<message>` stanza a [`StanzaReader`] taken with [`Engine::take_reader`]
+    /// decoded and the caller parsed ahead ([`crate::recv::PreparedMessage`]): it is queued
+    /// for the receive pipeline in wire order, as [`Engine::handle_stanza`] queues a message.
+    pub fn handle_prepared_message(&mut self, message: Box<crate::recv::PreparedMessage>) {
+        if self.closed.is_none() {
+            self.incoming.push_back(super::Incoming::Prepared(message));
+        }
+    }
+
     /// The taken [`StanzaReader`] or [`StanzaWriter`] failed (a frame that does not decrypt or
     /// decode, an exhausted cipher): closes the connection with
     /// [`crate::event::DisconnectReason::ProtocolError`].

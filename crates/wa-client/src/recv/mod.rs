@@ -40,7 +40,8 @@ mod serde_helpers;
 mod tests;
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::hash::BuildHasher as _;
+use std::sync::{Arc, OnceLock};
 
 use rand_core::CryptoRng;
 use tracing::{debug, warn};
@@ -48,7 +49,7 @@ use wa_binary::{Jid, Node, Server};
 use wa_proto::prost::Message as _;
 use wa_signal::SignalError;
 use wa_signal::store::{IncomingMessage, ProtocolAddress, SessionStore as _};
-use wa_store::hashing::{DigestMap, DigestSet, FastSet};
+use wa_store::hashing::{DigestMap, DigestSet, FastState};
 use wa_store::{BufferedEvent, Changes, Device, Store, Transaction};
 
 pub use crate::message::content::serde_message;
@@ -94,7 +95,7 @@ pub(crate) struct Output {
 /// Remembered (chat, sender, id) triples, bounded, oldest forgotten first.
 #[derive(Debug, Default)]
 struct RecentIds {
-    set: FastSet<Arc<MessageKey>>,
+    set: KeySet<Arc<MessageKey>>,
     order: VecDeque<Arc<MessageKey>>,
 }
 
@@ -140,7 +141,7 @@ struct Batch<'s, S: Store + ?Sized> {
     /// Every write of the run, committed once at its end.
     txn: Transaction<'s, S>,
     /// Messages delivered in this run (remembered as recent once the commit succeeded).
-    delivered: FastSet<MessageKey>,
+    delivered: KeySet<MessageKey>,
     /// Ciphertexts decrypted (and buffered) in this run.
     buffered: DigestSet,
     /// The event-buffer entries the store held for this run's ciphertexts when it began
@@ -151,13 +152,21 @@ struct Batch<'s, S: Store + ?Sized> {
 }
 
 /// A `<message>` stanza of a run, parsed once.
+#[derive(Debug, Clone)]
 struct Parsed {
     info: core::result::Result<MessageInfo, MessageError>,
-    /// The key of `info`, when it parsed.
+    /// The key of `info`, when it parsed (made on the pipeline's thread, see [`Spent`]).
     key: Option<MessageKey>,
+    /// The hash of that key ([`MessageKey::hash_of`]).
+    key_hash: Option<u64>,
     encs: core::result::Result<Vec<EncPayload>, MessageError>,
     /// The ciphertext hash of each of `encs` (the event buffer's key).
     hashes: Vec<[u8; 32]>,
+    /// The stanza's `<ack>`, built ahead ([`ack_for`]); `None` once taken.
+    ack: Option<core::result::Result<Node, MessageError>>,
+    /// Its delivery `<receipt>`, built ahead ([`delivery_receipt`]) when `info` parsed;
+    /// `None` once taken.
+    receipt: Option<core::result::Result<Node, MessageError>>,
 }
 
 impl Parsed {
@@ -169,12 +178,148 @@ impl Parsed {
         .map(Iterator::collect)
         .unwrap_or_default();
         let info = MessageInfo::parse(node, pn, lid);
+        let (key_hash, receipt) = match &info {
+            Ok(info) => (
+                Some(MessageKey::hash_of(
+                    &info.source.chat,
+                    &info.source.sender,
+                    &info.id,
+                )),
+                Some(delivery_receipt(node, info, true)),
+            ),
+            Err(_) => (None, None),
+        };
         Self {
-            key: info.as_ref().ok().map(key_of),
+            key: None,
+            key_hash,
             info,
             encs,
             hashes,
+            ack: Some(ack_for(node)),
+            receipt,
         }
+    }
+
+    /// Adds the message key (from the hash made ahead).
+    fn with_key(mut self) -> Self {
+        if let (Ok(info), Some(hash)) = (&self.info, self.key_hash) {
+            self.key = Some(MessageKey {
+                hash,
+                chat: info.source.chat.clone(),
+                sender: info.source.sender.clone(),
+                id: info.id.clone(),
+            });
+        }
+        self
+    }
+}
+
+/// What a handled run leaves behind: its stanzas and what was parsed of them.
+///
+/// Most of it was allocated on the socket stage's thread (decoding, [`PreparedMessage`]).
+/// The runtime hands it back there to be freed: freed on the pipeline's thread instead, each
+/// of those blocks went back to the other thread's malloc arena under its lock, which cost
+/// the two threads more than the parsing moved to the stage had saved (measured in
+/// `docs/performance.md`).
+#[derive(Debug, Default)]
+pub(crate) struct Spent {
+    items: Vec<RunItem>,
+    parsed: Vec<Option<Parsed>>,
+}
+
+impl Spent {
+    /// Whether nothing is left.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.items.is_empty() && self.parsed.is_empty()
+    }
+}
+
+/// A `<message>` stanza parsed ahead of the receive pipeline, on the socket stage's thread:
+/// its attributes, its encrypted payloads and their hashes, its `<ack>`. The pipeline then
+/// only decrypts, stores and answers.
+///
+/// Made by the runtime's socket stage and handed to the engine
+/// ([`Engine::handle_prepared_message`](crate::Engine::handle_prepared_message)), which
+/// queues it in wire order like any other stanza
+/// ([`Incoming::Prepared`](crate::engine::Incoming::Prepared)).
+#[derive(Debug, Clone)]
+pub struct PreparedMessage {
+    node: Node,
+    /// The account JIDs the stanza was parsed for: a parse made for other ones (the
+    /// account changed under the connection) is made again.
+    own: Arc<(Jid, Option<Jid>)>,
+    /// `None` once the pipeline took it.
+    parsed: Option<Parsed>,
+}
+
+impl PreparedMessage {
+    /// Parses a `<message>` stanza for the account `own` (its phone-number and LID JIDs).
+    pub fn new(node: Node, own: Arc<(Jid, Option<Jid>)>) -> Self {
+        let parsed = Some(Parsed::new(&node, &own.0, own.1.as_ref()));
+        Self { node, own, parsed }
+    }
+
+    /// The stanza.
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// The stanza, without what was parsed.
+    pub fn into_node(self) -> Node {
+        self.node
+    }
+}
+
+/// Two prepared messages are equal when their stanzas and accounts are (the rest is
+/// parsed from those).
+impl PartialEq for PreparedMessage {
+    fn eq(&self, other: &Self) -> bool {
+        self.node == other.node && self.own == other.own
+    }
+}
+
+/// The stanzas of a receive run in wire order, some parsed ahead.
+#[derive(Debug, Default)]
+pub(crate) struct Run {
+    items: Vec<RunItem>,
+}
+
+/// One stanza of a [`Run`].
+#[derive(Debug)]
+enum RunItem {
+    Stanza(Node),
+    /// Kept in its box: the box goes back to the thread that made it ([`Spent`]).
+    Prepared(Box<PreparedMessage>),
+}
+
+impl RunItem {
+    fn node(&self) -> &Node {
+        match self {
+            Self::Stanza(node) => node,
+            Self::Prepared(message) => &message.node,
+        }
+    }
+}
+
+impl Run {
+    /// Adds a stanza that was not parsed ahead.
+    pub(crate) fn push(&mut self, node: Node) {
+        self.items.push(RunItem::Stanza(node));
+    }
+
+    /// Adds a message parsed ahead.
+    pub(crate) fn push_prepared(&mut self, message: Box<PreparedMessage>) {
+        self.items.push(RunItem::Prepared(message));
+    }
+
+    /// How many stanzas the run holds.
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether the run holds no stanza.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.items.is_empty()
     }
 }
 
@@ -191,10 +336,90 @@ enum Decrypted {
 }
 
 /// What identifies a delivered message: chat, sender (device) and id.
-type MessageKey = (Jid, Jid, String);
+///
+/// Its hash is computed once, when the stanza is parsed (on the socket stage's thread), with
+/// a process-wide seeded [`FastState`]: the sets that drop duplicates look a key up several
+/// times per message and only read that hash back ([`KeyState`]).
+#[derive(Debug, Clone)]
+struct MessageKey {
+    hash: u64,
+    chat: Jid,
+    sender: Jid,
+    id: String,
+}
+
+impl MessageKey {
+    fn new(chat: Jid, sender: Jid, id: String) -> Self {
+        Self {
+            hash: Self::hash_of(&chat, &sender, &id),
+            chat,
+            sender,
+            id,
+        }
+    }
+
+    /// The hash of the key (chat, sender, id), seeded once per process.
+    fn hash_of(chat: &Jid, sender: &Jid, id: &str) -> u64 {
+        static SEED: OnceLock<FastState> = OnceLock::new();
+        SEED.get_or_init(FastState::default)
+            .hash_one((chat, sender, id))
+    }
+}
+
+impl PartialEq for MessageKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash
+            && self.id == other.id
+            && self.sender == other.sender
+            && self.chat == other.chat
+    }
+}
+
+impl Eq for MessageKey {}
+
+impl core::hash::Hash for MessageKey {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// Builds hashers for [`MessageKey`]s: they carry their seeded hash, which is read back.
+#[derive(Debug, Clone, Copy, Default)]
+struct KeyState;
+
+impl core::hash::BuildHasher for KeyState {
+    type Hasher = KeyHasher;
+
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher(0)
+    }
+}
+
+/// Returns the `u64` written to it (a [`MessageKey`]'s hash).
+struct KeyHasher(u64);
+
+impl core::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used by `MessageKey`; fold anything else in.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// A set of message keys.
+type KeySet<K> = std::collections::HashSet<K, KeyState>;
 
 fn key_of(info: &MessageInfo) -> MessageKey {
-    (
+    MessageKey::new(
         info.source.chat.clone(),
         info.source.sender.clone(),
         info.id.clone(),
@@ -350,22 +575,96 @@ impl Receiver {
         S: Store + ?Sized,
         R: CryptoRng + Send + ?Sized,
     {
+        let nodes: Vec<&Node> = nodes.iter().collect();
+        let ahead = (0..nodes.len()).map(|_| None);
+        self.handle_parsed(store, device, &nodes, ahead, unix_now, rng)
+            .await
+            .map(|(outs, _)| outs)
+    }
+
+    /// [`Self::handle_batch`] for a run whose messages may have been parsed ahead
+    /// ([`PreparedMessage`]). Empties the run; what it leaves is the [`Spent`].
+    pub(crate) async fn handle_run<S, R>(
+        &mut self,
+        store: &S,
+        device: &Device,
+        run: &mut Run,
+        unix_now: u64,
+        rng: &mut R,
+    ) -> (Result<Vec<Output>>, Spent)
+    where
+        S: Store + ?Sized,
+        R: CryptoRng + Send + ?Sized,
+    {
+        let own = own_jids(device).ok();
+        // A parse made for other account JIDs (they changed under the connection) is made
+        // again.
+        let ahead: Vec<Option<Parsed>> = run
+            .items
+            .iter_mut()
+            .map(|item| match item {
+                RunItem::Prepared(m) => match &own {
+                    Some((pn, lid)) if m.own.0 == *pn && m.own.1 == *lid => m.parsed.take(),
+                    _ => None,
+                },
+                RunItem::Stanza(_) => None,
+            })
+            .collect();
+        let nodes: Vec<&Node> = run.items.iter().map(RunItem::node).collect();
+        let res = self
+            .handle_parsed(store, device, &nodes, ahead.into_iter(), unix_now, rng)
+            .await;
+        drop(nodes);
+        let items = core::mem::take(&mut run.items);
+        match res {
+            Ok((outs, parsed)) => (Ok(outs), Spent { items, parsed }),
+            Err(e) => (
+                Err(e),
+                Spent {
+                    items,
+                    parsed: Vec::new(),
+                },
+            ),
+        }
+    }
+
+    /// Handles `nodes` with `ahead[i]` the parse of `nodes[i]` made ahead (if any).
+    async fn handle_parsed<S, R>(
+        &mut self,
+        store: &S,
+        device: &Device,
+        nodes: &[&Node],
+        ahead: impl Iterator<Item = Option<Parsed>>,
+        unix_now: u64,
+        rng: &mut R,
+    ) -> Result<(Vec<Output>, Vec<Option<Parsed>>)>
+    where
+        S: Store + ?Sized,
+        R: CryptoRng + Send + ?Sized,
+    {
         let mut batch = Batch {
             txn: Transaction::new(store),
-            delivered: FastSet::with_capacity_and_hasher(nodes.len(), Default::default()),
+            delivered: KeySet::with_capacity_and_hasher(nodes.len(), KeyState),
             buffered: DigestSet::with_capacity_and_hasher(nodes.len(), Default::default()),
             stored: DigestMap::default(),
             pre: parallel::Ahead::default(),
         };
-        // Every message stanza parsed once (without our own JIDs `message` fails below).
+        // Every message stanza parsed once (without our own JIDs `message` fails below):
+        // ahead when the parse was made for this account, else here.
         let own = own_jids(device).ok();
+        let mut ahead = ahead;
         let mut parsed: Vec<Option<Parsed>> = nodes
             .iter()
-            .map(|n| match &own {
-                Some((pn, lid)) if n.tag.as_str() == "message" => {
-                    Some(Parsed::new(n, pn, lid.as_ref()))
+            .map(|n| {
+                let early = ahead.next().flatten();
+                match &own {
+                    Some((pn, lid)) if n.tag.as_str() == "message" => Some(
+                        early
+                            .unwrap_or_else(|| Parsed::new(n, pn, lid.as_ref()))
+                            .with_key(),
+                    ),
+                    _ => None,
                 }
-                _ => None,
             })
             .collect();
         // One store question for every ciphertext of the run (was it decrypted before?).
@@ -399,7 +698,7 @@ impl Receiver {
                     let p = match parsed.get_mut(i).and_then(Option::as_mut) {
                         Some(p) => p,
                         None => {
-                            unparsed = Parsed::new(node, pn, lid.as_ref());
+                            unparsed = Parsed::new(node, pn, lid.as_ref()).with_key();
                             &mut unparsed
                         }
                     };
@@ -423,7 +722,7 @@ impl Receiver {
         for key in delivered {
             self.recent.insert(key);
         }
-        Ok(outs)
+        Ok((outs, parsed))
     }
 
     fn receipt(&mut self, device: &Device, node: &Node) -> Output {
@@ -463,8 +762,13 @@ impl Receiver {
         S: Store + ?Sized,
         R: CryptoRng + Send + ?Sized,
     {
-        let mut out = Output::default();
-        let ack = ack_for(node)?;
+        // Room for the usual outcome: one event; a receipt and the ack.
+        let mut out = Output {
+            events: Vec::with_capacity(1),
+            send: Vec::with_capacity(2),
+            ..Output::default()
+        };
+        let ack = parsed.ack.take().unwrap_or_else(|| ack_for(node))?;
         // Borrowed, not moved: a parsed stanza is large and most of it is only read.
         let info = match &parsed.info {
             Ok(info) => info,
@@ -531,7 +835,9 @@ impl Receiver {
         }
         if delivered || (delivered_plumbing && failure.is_none()) {
             batch.delivered.insert(key);
-            out.send.push(delivery_receipt(node, info, true)?);
+            let receipt = parsed.receipt.take();
+            out.send
+                .push(receipt.unwrap_or_else(|| delivery_receipt(node, info, true))?);
         }
         if let Some((reason, retry)) = failure {
             if retry

@@ -325,6 +325,7 @@ async fn partition<'a, S: Store + ?Sized>(
             key: Some(key),
             encs: Ok(encs),
             hashes,
+            ..
         }) = p
         else {
             continue;

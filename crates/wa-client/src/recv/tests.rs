@@ -380,6 +380,44 @@ async fn copy_from_our_own_device_is_unwrapped_into_the_recipient_chat() {
     assert_eq!(replayed.message, ev.message);
 }
 
+/// A copy from our own device, parsed ahead: for this account it comes out as the copy it
+/// is; parsed for another account (as before the account's JIDs changed under the
+/// connection) it is parsed again rather than taken as someone else's message.
+#[tokio::test]
+async fn a_message_parsed_ahead_for_another_account_is_parsed_again() {
+    let wrapped = crate::message::dsm::wrap(&text("to bob"), "222@s.whatsapp.net");
+    let ours = Arc::new((jid("111:3@s.whatsapp.net"), Some(jid("900:3@lid"))));
+    let theirs = Arc::new((jid("333:1@s.whatsapp.net"), None));
+    for made_for in [ours, theirs] {
+        let store = memory_store(9).await;
+        let mut sender = Sender::new(&store, 10).await;
+        let node = stanza(
+            "111:5@s.whatsapp.net",
+            "S1",
+            &[("recipient", "222@s.whatsapp.net")],
+            sender.enc(&wrapped),
+        );
+        let mut run = Run::default();
+        run.push_prepared(Box::new(PreparedMessage::new(node, made_for.clone())));
+        let device = store.device().await.unwrap();
+        let mut rng = ChaCha20Rng::seed_from_u64(5);
+        let (outs, spent) = Receiver::default()
+            .handle_run(&store, &device, &mut run, 1_700_000_100, &mut rng)
+            .await;
+        let outs = outs.unwrap();
+        assert!(run.is_empty() && !spent.is_empty());
+        let [out] = outs.as_slice() else {
+            panic!("{outs:?}")
+        };
+        let ev = message_event(out);
+        assert!(ev.info.source.is_from_me, "parsed for {:?}", made_for.0);
+        assert_eq!(ev.info.source.chat, jid("222@s.whatsapp.net"));
+        assert_eq!(ev.message.conversation.as_deref(), Some("to bob"));
+        assert_eq!(attr(&out.send[0], "type"), "sender");
+        assert_eq!(attr(&out.send[1], "class"), "message");
+    }
+}
+
 #[tokio::test]
 async fn group_message_with_its_sender_key_decrypts_and_skmsg_without_one_asks_again() {
     use wa_signal::store::{

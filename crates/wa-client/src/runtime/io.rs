@@ -12,19 +12,20 @@
 //! Reading stops while the driver is behind ([`INBOUND_QUEUE`] batches waiting), so TCP's
 //! window still slows the server down as it did when the driver read the socket itself.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Bytes;
 use tokio_tungstenite::tungstenite::Message;
 use tracing::debug;
-use wa_binary::Node;
+use wa_binary::{Jid, Node};
 
 use super::socket::{self, Socket};
 use crate::config::Config;
 use crate::engine::{StanzaReader, StanzaWriter};
 use crate::error::{Error, Result};
+use crate::recv::{PreparedMessage, Spent};
 
 /// Batches the driver has not taken yet before the stage stops reading the socket.
 const INBOUND_QUEUE: usize = 8;
@@ -48,7 +49,7 @@ pub(crate) enum Inbound {
     /// Binary messages read before the reader was handed over (the handshake), as they came.
     Frames(Vec<Bytes>),
     /// Stanzas the reader decoded, in wire order.
-    Stanzas(Vec<Node>),
+    Stanzas(Vec<Decoded>),
     /// The reader failed on a frame (decryption or decoding; reading has stopped), or the
     /// writer on a stanza (nothing more is written).
     TransportFailed(Error),
@@ -58,14 +59,30 @@ pub(crate) enum Inbound {
     Closed(String),
 }
 
+/// One stanza the reader decoded.
+#[derive(Debug)]
+pub(crate) enum Decoded {
+    /// A stanza as it was decoded.
+    Stanza(Node),
+    /// A `<message>`, parsed for the account here already, so that the driver's thread
+    /// only decrypts it.
+    Message(Box<PreparedMessage>),
+}
+
+/// The account's phone-number and LID JIDs (what a message is parsed for).
+pub(crate) type OwnJids = Arc<(Jid, Option<Jid>)>;
+
 /// What the driver tells the stage.
 enum Outbound {
-    /// Decrypt and decode everything read from now on.
-    Reader(Box<StanzaReader>),
+    /// Decrypt and decode everything read from now on; parse messages for this account
+    /// (none: leave them to the driver).
+    Reader(Box<StanzaReader>, Option<OwnJids>),
     /// Encode and encrypt the stanzas of every later write.
     Writer(Box<StanzaWriter>),
     /// Write these binary messages, then these stanzas, then flush once.
     Write(Vec<Vec<u8>>, Vec<Node>),
+    /// Free what a receive run left (allocated here, see [`Spent`]).
+    Free(Box<Spent>),
     /// Close the socket and stop.
     Close,
 }
@@ -106,9 +123,10 @@ impl SocketStage {
         self.inbound.try_recv().ok()
     }
 
-    /// Hands the engine's reader over: everything read after this arrives decoded.
-    pub(crate) fn hand_over_reader(&self, reader: StanzaReader) {
-        let _ = self.outbound.send(Outbound::Reader(Box::new(reader)));
+    /// Hands the engine's reader over: everything read after this arrives decoded, and
+    /// messages parsed for the account `own` (when it has its JIDs).
+    pub(crate) fn hand_over_reader(&self, reader: StanzaReader, own: Option<OwnJids>) {
+        let _ = self.outbound.send(Outbound::Reader(Box::new(reader), own));
     }
 
     /// Hands the engine's writer over: the stanzas of later writes are encoded with it.
@@ -120,6 +138,14 @@ impl SocketStage {
     pub(crate) fn write(&self, frames: Vec<Vec<u8>>, stanzas: Vec<Node>) {
         if !frames.is_empty() || !stanzas.is_empty() {
             let _ = self.outbound.send(Outbound::Write(frames, stanzas));
+        }
+    }
+
+    /// Hands what a receive run left back to the stage's thread, which allocated most of it,
+    /// to be freed there.
+    pub(crate) fn free(&self, spent: Spent) {
+        if !spent.is_empty() {
+            let _ = self.outbound.send(Outbound::Free(Box::new(spent)));
         }
     }
 
@@ -186,6 +212,7 @@ async fn run(
     }
     let (mut sink, mut stream) = socket.split();
     let mut reader: Option<Box<StanzaReader>> = None;
+    let mut own: Option<OwnJids> = None;
     let mut writer: Option<Box<StanzaWriter>> = None;
     // Reports waiting for room in the channel; the socket is not read while there are any.
     let mut waiting: std::collections::VecDeque<Inbound> = std::collections::VecDeque::new();
@@ -210,7 +237,11 @@ async fn run(
                     }
                 }
                 Some(Outbound::Write(..)) => {}
-                Some(Outbound::Reader(r)) => reader = Some(r),
+                Some(Outbound::Free(spent)) => drop(spent),
+                Some(Outbound::Reader(r, account)) => {
+                    reader = Some(r);
+                    own = account;
+                }
                 Some(Outbound::Writer(w)) => writer = Some(w),
                 Some(Outbound::Close) | None => {
                     let _ = sink.close().await;
@@ -224,7 +255,8 @@ async fn run(
                 (Ok(_), None) => {}
             },
             message = stream.next(), if reading && waiting.is_empty() => {
-                reading = read_pass(message, &mut stream, reader.as_deref_mut(), &mut waiting);
+                let reader = reader.as_deref_mut().map(|r| (r, own.as_ref()));
+                reading = read_pass(message, &mut stream, reader, &mut waiting);
             }
         }
     }
@@ -277,7 +309,7 @@ type Read = Option<core::result::Result<Message, tokio_tungstenite::tungstenite:
 fn read_pass(
     first: Read,
     stream: &mut futures_util::stream::SplitStream<Socket>,
-    mut reader: Option<&mut StanzaReader>,
+    mut reader: Option<(&mut StanzaReader, Option<&OwnJids>)>,
     out: &mut std::collections::VecDeque<Inbound>,
 ) -> bool {
     let mut frames = Vec::new();
@@ -287,10 +319,10 @@ fn read_pass(
     let mut reading = true;
     while let Some(message) = next.take() {
         match message {
-            Some(Ok(Message::Binary(bytes))) => match reader.as_deref_mut() {
-                Some(reader) => {
+            Some(Ok(Message::Binary(bytes))) => match reader.as_mut() {
+                Some((reader, own)) => {
                     reader.push(&bytes);
-                    if let Err(e) = decode_all(reader, &mut stanzas) {
+                    if let Err(e) = decode_all(reader, *own, &mut stanzas) {
                         reading = false;
                         flush_batch(&mut frames, &mut stanzas, out);
                         out.push_back(Inbound::TransportFailed(e));
@@ -322,16 +354,25 @@ fn read_pass(
     reading
 }
 
-fn decode_all(reader: &mut StanzaReader, stanzas: &mut Vec<Node>) -> Result<()> {
+fn decode_all(
+    reader: &mut StanzaReader,
+    own: Option<&OwnJids>,
+    stanzas: &mut Vec<Decoded>,
+) -> Result<()> {
     while let Some(node) = reader.next_stanza()? {
-        stanzas.push(node);
+        stanzas.push(match own {
+            Some(own) if node.tag.as_str() == "message" => {
+                Decoded::Message(Box::new(PreparedMessage::new(node, own.clone())))
+            }
+            _ => Decoded::Stanza(node),
+        });
     }
     Ok(())
 }
 
 fn flush_batch(
     frames: &mut Vec<Bytes>,
-    stanzas: &mut Vec<Node>,
+    stanzas: &mut Vec<Decoded>,
     out: &mut std::collections::VecDeque<Inbound>,
 ) {
     if !frames.is_empty() {

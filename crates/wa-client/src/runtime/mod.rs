@@ -15,6 +15,7 @@ mod send;
 pub mod socket;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand_chacha::ChaCha20Rng;
@@ -403,13 +404,21 @@ impl<C: Container> Driver<C> {
         // A failed write does not end the connection at once: what the server sent before
         // closing (a stream error, say) is still read, for a moment.
         let mut write_failed: Option<(String, Instant)> = None;
+        // One run's room, reused by every pass.
+        let mut run = crate::recv::Run::default();
         loop {
             // Once the handshake is done the socket stage decrypts and decodes what it reads,
             // and encodes and encrypts what it writes. The reader goes over before the
             // handshake's last message is written, so the first frame the server sends after
             // it is already the stage's to decode.
             if let Some(reader) = engine.take_reader() {
-                socket.hand_over_reader(reader);
+                // Messages are parsed on the stage too, for the account as it is now.
+                let own = engine
+                    .device()
+                    .jid
+                    .clone()
+                    .map(|pn| Arc::new((pn, engine.device().lid.clone())));
+                socket.hand_over_reader(reader, own);
             }
             if let Some(writer) = engine.take_writer() {
                 socket.hand_over_writer(writer);
@@ -436,26 +445,26 @@ impl<C: Container> Driver<C> {
             // Messages, receipts and notifications in wire order. A run of messages and
             // receipts is handled together: one store commit before any of their events,
             // receipts or acks leave, and one socket flush.
-            let mut run: Vec<Node> = Vec::new();
             while let Some(item) = engine.poll_incoming() {
                 match item {
+                    Incoming::Prepared(message) => run.push_prepared(message),
                     Incoming::Stanza(node)
                         if matches!(node.tag.as_str(), "message" | "receipt") =>
                     {
                         run.push(node);
                     }
                     Incoming::Stanza(node) => {
-                        self.receive_run(&mut engine, &mut run).await;
+                        self.receive_run(&mut engine, &socket, &mut run).await;
                         self.app_state_on_stanza(&node);
                         self.receive(&mut engine, &node).await;
                     }
                     Incoming::Event(event) => {
-                        self.receive_run(&mut engine, &mut run).await;
+                        self.receive_run(&mut engine, &socket, &mut run).await;
                         let _ = self.events.send(*event);
                     }
                 }
             }
-            self.receive_run(&mut engine, &mut run).await;
+            self.receive_run(&mut engine, &socket, &mut run).await;
             flush(&mut engine, &socket, &write_failed);
             if let Some(reason) = engine.closed() {
                 let reason = reason.clone();
@@ -551,20 +560,25 @@ impl<C: Container> Driver<C> {
     /// store commit), then delivers each stanza's output in order and marks the delivered
     /// plaintexts handled in one commit. A store failure leaves the whole run unacknowledged,
     /// so the server delivers it again. Empties `run`.
-    async fn receive_run(&mut self, engine: &mut Engine, run: &mut Vec<Node>) {
+    async fn receive_run(
+        &mut self,
+        engine: &mut Engine,
+        socket: &io::SocketStage,
+        run: &mut crate::recv::Run,
+    ) {
         if run.is_empty() {
             return;
         }
         // Decryption advances Signal sessions: not while a send is encrypting.
         let send = self.handle.2.clone();
         let _sessions = send.lock.lock().await;
-        let res = self
-            .recv
-            .handle_batch(&self.store, engine.device(), run, unix_now(), &mut self.rng)
-            .await;
         let stanzas = run.len();
+        let (res, spent) = self
+            .recv
+            .handle_run(&self.store, engine.device(), run, unix_now(), &mut self.rng)
+            .await;
         tracing::trace!(stanzas, "receive run handled");
-        run.clear();
+        socket.free(spent);
         let outs = match res {
             Ok(outs) => outs,
             Err(e) => {
@@ -722,7 +736,13 @@ fn on_socket_report(
             let now = Instant::now().into_std();
             let n = stanzas.len();
             for stanza in stanzas {
-                let _ = engine.handle_stanza(now, stanza);
+                let _ = match stanza {
+                    io::Decoded::Stanza(node) => engine.handle_stanza(now, node),
+                    io::Decoded::Message(message) => {
+                        engine.handle_prepared_message(message);
+                        Ok(())
+                    }
+                };
             }
             Some(n)
         }
