@@ -30,18 +30,16 @@
 //! privacy tokens are stored.
 
 mod buffer;
+mod dedup;
 pub mod group;
 mod notification;
 mod parallel;
 mod receipt;
 mod retry;
+mod run;
 mod serde_helpers;
 #[cfg(test)]
 mod tests;
-
-use std::collections::VecDeque;
-use std::hash::BuildHasher as _;
-use std::sync::{Arc, OnceLock};
 
 use rand_core::CryptoRng;
 use tracing::{debug, warn};
@@ -49,12 +47,17 @@ use wa_binary::{Jid, Node, Server};
 use wa_proto::prost::Message as _;
 use wa_signal::SignalError;
 use wa_signal::store::{IncomingMessage, ProtocolAddress, SessionStore as _};
-use wa_store::hashing::{DigestMap, DigestSet, FastState};
+use wa_store::hashing::{DigestMap, DigestSet};
 use wa_store::{BufferedEvent, Changes, Device, Store, Transaction};
+
+use dedup::{KeySet, KeyState, MessageKey, RecentIds, key_of};
+use run::{Parsed, RunItem};
 
 pub use crate::message::content::serde_message;
 pub use receipt::{outgoing_receipt, parse_receipt};
 pub use retry::{MAX_RETRIES, retry_receipt};
+pub use run::PreparedMessage;
+pub(crate) use run::{Run, Spent};
 pub use serde_helpers::{serde_jid, serde_jid_list, serde_opt_jid};
 
 /// Runs the notification handler on `node` (for [`crate::fuzzing`]).
@@ -65,13 +68,7 @@ pub(crate) fn fuzz_notification(node: &wa_binary::Node) {
 use crate::error::{Error, MessageError, Result};
 use crate::event::{Event, MessageEvent, ReceiptKind};
 use crate::group::GroupError;
-use crate::message::{
-    EncPayload, EncType, MessageInfo, ack_for, delivery_receipt, dsm, enc_payloads, unpad,
-};
-
-/// How many (chat, sender, id) triples of delivered messages are remembered for dropping
-/// duplicates without a store read.
-const RECENT_IDS: usize = 4096;
+use crate::message::{EncPayload, EncType, MessageInfo, ack_for, delivery_receipt, dsm, unpad};
 
 /// What handling one incoming stanza produced; the runtime applies it in this order.
 #[derive(Debug, Default)]
@@ -90,31 +87,6 @@ pub(crate) struct Output {
     pub(crate) pre_key_generated: Option<u32>,
     /// A `w:gp2` notification, for the group metadata cache.
     pub(crate) group_notification: Option<wa_groups::GroupNotification>,
-}
-
-/// Remembered (chat, sender, id) triples, bounded, oldest forgotten first.
-#[derive(Debug, Default)]
-struct RecentIds {
-    set: KeySet<Arc<MessageKey>>,
-    order: VecDeque<Arc<MessageKey>>,
-}
-
-impl RecentIds {
-    fn contains(&self, key: &MessageKey) -> bool {
-        self.set.contains(key)
-    }
-
-    fn insert(&mut self, key: MessageKey) {
-        let key = Arc::new(key);
-        if self.set.insert(key.clone()) {
-            if self.order.len() >= RECENT_IDS
-                && let Some(old) = self.order.pop_front()
-            {
-                self.set.remove(&old);
-            }
-            self.order.push_back(key);
-        }
-    }
 }
 
 /// The state of the receive pipeline that outlives one connection.
@@ -151,178 +123,6 @@ struct Batch<'s, S: Store + ?Sized> {
     pre: parallel::Ahead,
 }
 
-/// A `<message>` stanza of a run, parsed once.
-#[derive(Debug, Clone)]
-struct Parsed {
-    info: core::result::Result<MessageInfo, MessageError>,
-    /// The key of `info`, when it parsed (made on the pipeline's thread, see [`Spent`]).
-    key: Option<MessageKey>,
-    /// The hash of that key ([`MessageKey::hash_of`]).
-    key_hash: Option<u64>,
-    encs: core::result::Result<Vec<EncPayload>, MessageError>,
-    /// The ciphertext hash of each of `encs` (the event buffer's key).
-    hashes: Vec<[u8; 32]>,
-    /// The stanza's `<ack>`, built ahead ([`ack_for`]); `None` once taken.
-    ack: Option<core::result::Result<Node, MessageError>>,
-    /// Its delivery `<receipt>`, built ahead ([`delivery_receipt`]) when `info` parsed;
-    /// `None` once taken.
-    receipt: Option<core::result::Result<Node, MessageError>>,
-}
-
-impl Parsed {
-    fn new(node: &Node, pn: &Jid, lid: Option<&Jid>) -> Self {
-        let encs = enc_payloads(node);
-        let hashes = (encs
-            .as_ref()
-            .map(|e| e.iter().map(|e| buffer::hash(&e.ciphertext))))
-        .map(Iterator::collect)
-        .unwrap_or_default();
-        let info = MessageInfo::parse(node, pn, lid);
-        let (key_hash, receipt) = match &info {
-            Ok(info) => (
-                Some(MessageKey::hash_of(
-                    &info.source.chat,
-                    &info.source.sender,
-                    &info.id,
-                )),
-                Some(delivery_receipt(node, info, true)),
-            ),
-            Err(_) => (None, None),
-        };
-        Self {
-            key: None,
-            key_hash,
-            info,
-            encs,
-            hashes,
-            ack: Some(ack_for(node)),
-            receipt,
-        }
-    }
-
-    /// Adds the message key (from the hash made ahead).
-    fn with_key(mut self) -> Self {
-        if let (Ok(info), Some(hash)) = (&self.info, self.key_hash) {
-            self.key = Some(MessageKey {
-                hash,
-                chat: info.source.chat.clone(),
-                sender: info.source.sender.clone(),
-                id: info.id.clone(),
-            });
-        }
-        self
-    }
-}
-
-/// What a handled run leaves behind: its stanzas and what was parsed of them.
-///
-/// Most of it was allocated on the socket stage's thread (decoding, [`PreparedMessage`]).
-/// The runtime hands it back there to be freed: freed on the pipeline's thread instead, each
-/// of those blocks went back to the other thread's malloc arena under its lock, which cost
-/// the two threads more than the parsing moved to the stage had saved (measured in
-/// `docs/performance.md`).
-#[derive(Debug, Default)]
-pub(crate) struct Spent {
-    items: Vec<RunItem>,
-    parsed: Vec<Option<Parsed>>,
-}
-
-impl Spent {
-    /// Whether nothing is left.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.items.is_empty() && self.parsed.is_empty()
-    }
-}
-
-/// A `<message>` stanza parsed ahead of the receive pipeline, on the socket stage's thread:
-/// its attributes, its encrypted payloads and their hashes, its `<ack>`. The pipeline then
-/// only decrypts, stores and answers.
-///
-/// Made by the runtime's socket stage and handed to the engine
-/// ([`Engine::handle_prepared_message`](crate::Engine::handle_prepared_message)), which
-/// queues it in wire order like any other stanza
-/// ([`Incoming::Prepared`](crate::engine::Incoming::Prepared)).
-#[derive(Debug, Clone)]
-pub struct PreparedMessage {
-    node: Node,
-    /// The account JIDs the stanza was parsed for: a parse made for other ones (the
-    /// account changed under the connection) is made again.
-    own: Arc<(Jid, Option<Jid>)>,
-    /// `None` once the pipeline took it.
-    parsed: Option<Parsed>,
-}
-
-impl PreparedMessage {
-    /// Parses a `<message>` stanza for the account `own` (its phone-number and LID JIDs).
-    pub fn new(node: Node, own: Arc<(Jid, Option<Jid>)>) -> Self {
-        let parsed = Some(Parsed::new(&node, &own.0, own.1.as_ref()));
-        Self { node, own, parsed }
-    }
-
-    /// The stanza.
-    pub fn node(&self) -> &Node {
-        &self.node
-    }
-
-    /// The stanza, without what was parsed.
-    pub fn into_node(self) -> Node {
-        self.node
-    }
-}
-
-/// Two prepared messages are equal when their stanzas and accounts are (the rest is
-/// parsed from those).
-impl PartialEq for PreparedMessage {
-    fn eq(&self, other: &Self) -> bool {
-        self.node == other.node && self.own == other.own
-    }
-}
-
-/// The stanzas of a receive run in wire order, some parsed ahead.
-#[derive(Debug, Default)]
-pub(crate) struct Run {
-    items: Vec<RunItem>,
-}
-
-/// One stanza of a [`Run`].
-#[derive(Debug)]
-enum RunItem {
-    Stanza(Node),
-    /// Kept in its box: the box goes back to the thread that made it ([`Spent`]).
-    Prepared(Box<PreparedMessage>),
-}
-
-impl RunItem {
-    fn node(&self) -> &Node {
-        match self {
-            Self::Stanza(node) => node,
-            Self::Prepared(message) => &message.node,
-        }
-    }
-}
-
-impl Run {
-    /// Adds a stanza that was not parsed ahead.
-    pub(crate) fn push(&mut self, node: Node) {
-        self.items.push(RunItem::Stanza(node));
-    }
-
-    /// Adds a message parsed ahead.
-    pub(crate) fn push_prepared(&mut self, message: Box<PreparedMessage>) {
-        self.items.push(RunItem::Prepared(message));
-    }
-
-    /// How many stanzas the run holds.
-    pub(crate) fn len(&self) -> usize {
-        self.items.len()
-    }
-
-    /// Whether the run holds no stanza.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-}
-
 /// What became of one `<enc>`.
 enum Decrypted {
     /// Decrypted now or found unhandled in the buffer.
@@ -333,97 +133,6 @@ enum Decrypted {
     Plumbing,
     /// Did not decrypt; `retry` when a retry receipt can repair it.
     Failed { reason: String, retry: bool },
-}
-
-/// What identifies a delivered message: chat, sender (device) and id.
-///
-/// Its hash is computed once, when the stanza is parsed (on the socket stage's thread), with
-/// a process-wide seeded [`FastState`]: the sets that drop duplicates look a key up several
-/// times per message and only read that hash back ([`KeyState`]).
-#[derive(Debug, Clone)]
-struct MessageKey {
-    hash: u64,
-    chat: Jid,
-    sender: Jid,
-    id: String,
-}
-
-impl MessageKey {
-    fn new(chat: Jid, sender: Jid, id: String) -> Self {
-        Self {
-            hash: Self::hash_of(&chat, &sender, &id),
-            chat,
-            sender,
-            id,
-        }
-    }
-
-    /// The hash of the key (chat, sender, id), seeded once per process.
-    fn hash_of(chat: &Jid, sender: &Jid, id: &str) -> u64 {
-        static SEED: OnceLock<FastState> = OnceLock::new();
-        SEED.get_or_init(FastState::default)
-            .hash_one((chat, sender, id))
-    }
-}
-
-impl PartialEq for MessageKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.hash == other.hash
-            && self.id == other.id
-            && self.sender == other.sender
-            && self.chat == other.chat
-    }
-}
-
-impl Eq for MessageKey {}
-
-impl core::hash::Hash for MessageKey {
-    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
-        state.write_u64(self.hash);
-    }
-}
-
-/// Builds hashers for [`MessageKey`]s: they carry their seeded hash, which is read back.
-#[derive(Debug, Clone, Copy, Default)]
-struct KeyState;
-
-impl core::hash::BuildHasher for KeyState {
-    type Hasher = KeyHasher;
-
-    fn build_hasher(&self) -> KeyHasher {
-        KeyHasher(0)
-    }
-}
-
-/// Returns the `u64` written to it (a [`MessageKey`]'s hash).
-struct KeyHasher(u64);
-
-impl core::hash::Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used by `MessageKey`; fold anything else in.
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-/// A set of message keys.
-type KeySet<K> = std::collections::HashSet<K, KeyState>;
-
-fn key_of(info: &MessageInfo) -> MessageKey {
-    MessageKey::new(
-        info.source.chat.clone(),
-        info.source.sender.clone(),
-        info.id.clone(),
-    )
 }
 
 fn address(jid: &Jid) -> ProtocolAddress {

@@ -34,7 +34,9 @@ use wa_signal::{
 };
 use wa_store::{BufferedEvent, Store, Transaction};
 
-use super::{MessageKey, Parsed, RecentIds, address, decode_payload};
+use super::dedup::{MessageKey, RecentIds};
+use super::run::Parsed;
+use super::{address, decode_payload};
 use crate::error::MessageError;
 use crate::error::{Error, Result};
 use crate::message::EncType;

@@ -1,6 +1,8 @@
 //! The receive pipeline against real stores: a test-side sender encrypts with wa-signal from
 //! the receiver's published keys; the stanza goes through [`Receiver::handle`].
 
+use std::sync::Arc;
+
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use wa_binary::{AttrValue, Jid, Node};
