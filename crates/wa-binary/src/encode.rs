@@ -36,6 +36,7 @@ pub fn marshal(node: &Node) -> Vec<u8> {
 
 /// Appends the encoding of `node` (with its leading `0x00` flags byte) to `out`.
 pub fn marshal_into(node: &Node, out: &mut Vec<u8>) {
+    out.reserve(estimate(node) + 1);
     out.push(0);
     let mut enc = Encoder { out };
     enc.write_node(node);
@@ -74,6 +75,12 @@ pub fn marshal_parts(tag: &Str, attrs: &Attrs, children: &[Node]) -> Vec<u8> {
 pub fn try_marshal(node: &Node) -> Result<Vec<u8>, crate::DecodeError> {
     check(node)?;
     Ok(marshal(node))
+}
+
+/// Whether [`marshal`] can encode `node` without truncating anything: the check
+/// [`try_marshal`] makes, for callers that then encode with [`marshal_into`].
+pub fn check_encodable(node: &Node) -> Result<(), crate::DecodeError> {
+    check(node)
 }
 
 fn check(node: &Node) -> Result<(), crate::DecodeError> {

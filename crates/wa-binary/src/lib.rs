@@ -72,7 +72,7 @@ pub use decode::{
     AttrValueRef, ContentRef, DecodeOptions, JidRef, NodeRef, unmarshal, unmarshal_ref,
     unmarshal_ref_with, unmarshal_with,
 };
-pub use encode::{marshal, marshal_into, marshal_parts, try_marshal};
+pub use encode::{check_encodable, marshal, marshal_into, marshal_parts, try_marshal};
 pub use error::{AttrError, AttrErrorKind, DecodeError, JidErrorReason};
 pub use flat::{Children, Document, NodeView, unmarshal_flat, unmarshal_flat_with};
 pub use jid::{Jid, Server};

@@ -79,6 +79,44 @@ impl SendCipher {
             .map_err(|_| TransportError::Internal("seal"))
     }
 
+    /// Appends one whole frame to `out` whose plaintext `write` appends in place (after the
+    /// 3-byte length, which is filled in afterwards): [`Self::encrypt_frame`] without
+    /// building the plaintext apart and copying it in.
+    ///
+    /// Fails with [`TransportError::Frame`] when the ciphertext would exceed 16 MiB - 1
+    /// bytes; `out` is then as it was and no nonce is used.
+    pub fn encrypt_frame_with(
+        &mut self,
+        out: &mut Vec<u8>,
+        write: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<(), TransportError> {
+        let base = out.len();
+        out.extend_from_slice(&[0; FRAME_HEADER_LEN]);
+        let start = out.len();
+        write(out);
+        let len = (out.len() - start).saturating_add(TAG_LEN);
+        let header = match frame_header(len) {
+            Ok(h) => h,
+            Err(e) => {
+                out.truncate(base);
+                return Err(e.into());
+            }
+        };
+        let counter = match self.next_counter() {
+            Ok(c) => c,
+            Err(e) => {
+                out.truncate(base);
+                return Err(e);
+            }
+        };
+        if let Some(slot) = out.get_mut(base..start) {
+            slot.copy_from_slice(&header);
+        }
+        self.key
+            .seal_append_from(counter, out, start)
+            .map_err(|_| TransportError::Internal("seal"))
+    }
+
     /// Frames sent so far.
     #[must_use]
     pub fn frames_sent(&self) -> u64 {
@@ -199,6 +237,15 @@ impl Transport {
         self.send.encrypt_frame(plaintext, out)
     }
 
+    /// See [`SendCipher::encrypt_frame_with`].
+    pub fn encrypt_frame_with(
+        &mut self,
+        out: &mut Vec<u8>,
+        write: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<(), TransportError> {
+        self.send.encrypt_frame_with(out, write)
+    }
+
     /// See [`RecvCipher::decrypt`].
     pub fn decrypt(&mut self, ciphertext: &[u8]) -> Result<Vec<u8>, TransportError> {
         self.recv.decrypt(ciphertext)
@@ -285,6 +332,29 @@ mod tests {
         assert!(out.is_empty());
         let ok = c.encrypt(b"z").unwrap();
         assert_eq!(s.decrypt(&ok).unwrap(), b"z");
+    }
+
+    #[test]
+    fn a_frame_written_in_place_is_the_frame_of_the_same_plaintext() {
+        let (mut a, mut b) = pair();
+        let (mut a2, _) = pair();
+        let mut in_place = b"kept".to_vec();
+        a.encrypt_frame_with(&mut in_place, |out| out.extend_from_slice(b"stanza"))
+            .unwrap();
+        let mut copied = b"kept".to_vec();
+        a2.encrypt_frame(b"stanza", &mut copied).unwrap();
+        assert_eq!(in_place, copied);
+        assert_eq!(b.decrypt(&in_place[4 + 3..]).unwrap(), b"stanza");
+        // Too big: `out` is left as it was and the nonce unused.
+        let mut out = b"kept".to_vec();
+        let big = Transport::MAX_PLAINTEXT_LEN + 1;
+        assert!(matches!(
+            a.encrypt_frame_with(&mut out, |o| o.resize(o.len() + big, 0)),
+            Err(TransportError::Frame(crate::FrameError::TooLarge { .. }))
+        ));
+        assert_eq!(out, b"kept");
+        let next = a.encrypt(b"next").unwrap();
+        assert_eq!(b.decrypt(&next).unwrap(), b"next");
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! engine's without changing any order.
 
 use tracing::trace;
-use wa_binary::{Node, decode_frame, marshal};
+use wa_binary::{Node, decode_frame, marshal_into};
 use wa_noise::{FrameDecoder, RecvCipher, SendCipher};
 
 use super::Engine;
@@ -75,7 +75,9 @@ impl StanzaWriter {
     /// message. An error (the cipher's counter is exhausted) is final: drop the connection.
     pub fn encode(&mut self, node: &Node, out: &mut Vec<u8>) -> Result<()> {
         out.clear();
-        self.cipher.encrypt_frame(&marshal(node), out)?;
+        // Encoded straight into the frame, not apart and then copied in.
+        self.cipher
+            .encrypt_frame_with(out, |frame| marshal_into(node, frame))?;
         Ok(())
     }
 }

@@ -546,13 +546,14 @@ impl Connection {
 
     fn send(&mut self, node: &Node) -> Result<()> {
         stanza::log_out(self.id, node);
-        let plain = wa_binary::try_marshal(node)?;
+        wa_binary::check_encodable(node)?;
         let transport = self
             .transport
             .as_mut()
             .ok_or_else(|| Error::Protocol("send before the handshake finished".into()))?;
-        let mut out = Vec::with_capacity(plain.len() + 32);
-        transport.encrypt_frame(&plain, &mut out)?;
+        // Encoded straight into the frame, not apart and then copied in.
+        let mut out = Vec::new();
+        transport.encrypt_frame_with(&mut out, |frame| wa_binary::marshal_into(node, frame))?;
         self.transmit.push_back(out);
         Ok(())
     }
