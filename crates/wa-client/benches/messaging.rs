@@ -374,6 +374,13 @@ async fn burst(s: &Sizes) {
         ms(received.first),
         received.connected.map(ms).unwrap_or_else(|| "-".into()),
     );
+    // The same burst without the login: from the first message to the last.
+    let steady = total.saturating_sub(received.first);
+    println!(
+        "burst: first -> last Event::Message {} = {:.0} messages/s (the rate above without connecting and logging in)",
+        ms(steady),
+        (n.saturating_sub(1)) as f64 / steady.as_secs_f64().max(1e-9),
+    );
     if let Some(cpu) = received.cpu {
         println!(
             "burst: CPU time of the receiving client's thread (driver and event loop) over those {}: {} = {:.1} µs per message, i.e. {:.0} messages/s per core",

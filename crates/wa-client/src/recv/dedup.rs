@@ -1,8 +1,9 @@
 //! Dropping duplicates: the key of a delivered message and the bounded memory of recent ones.
 
-use std::collections::VecDeque;
 use std::hash::BuildHasher as _;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
+
+use hashbrown::HashTable;
 
 use wa_binary::Jid;
 use wa_store::hashing::FastState;
@@ -14,27 +15,62 @@ use crate::message::MessageInfo;
 const RECENT_IDS: usize = 4096;
 
 /// Remembered (chat, sender, id) triples, bounded, oldest forgotten first.
-#[derive(Debug, Default)]
+///
+/// The keys sit in a ring; a raw hash table indexes the ring by each key's own hash, so
+/// remembering a key stores it once (no shared copy for a set and a queue) and forgetting
+/// the oldest one is an overwrite.
+#[derive(Default)]
 pub(super) struct RecentIds {
-    set: KeySet<Arc<MessageKey>>,
-    order: VecDeque<Arc<MessageKey>>,
+    /// Once full, `next` is the oldest key.
+    ring: Vec<MessageKey>,
+    next: usize,
+    /// Indexes into `ring`.
+    index: HashTable<usize>,
+}
+
+impl core::fmt::Debug for RecentIds {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RecentIds")
+            .field("len", &self.ring.len())
+            .finish()
+    }
 }
 
 impl RecentIds {
     pub(super) fn contains(&self, key: &MessageKey) -> bool {
-        self.set.contains(key)
+        let ring = &self.ring;
+        self.index
+            .find(key.hash, |&i| ring.get(i) == Some(key))
+            .is_some()
     }
 
     pub(super) fn insert(&mut self, key: MessageKey) {
-        let key = Arc::new(key);
-        if self.set.insert(key.clone()) {
-            if self.order.len() >= RECENT_IDS
-                && let Some(old) = self.order.pop_front()
-            {
-                self.set.remove(&old);
-            }
-            self.order.push_back(key);
+        if self.contains(&key) {
+            return;
         }
+        let Self { ring, next, index } = self;
+        let hash = key.hash;
+        let slot = if ring.len() < RECENT_IDS {
+            ring.push(key);
+            ring.len() - 1
+        } else {
+            let slot = *next;
+            *next = (slot + 1) % RECENT_IDS;
+            if let Some(old) = ring.get_mut(slot) {
+                if let Ok(entry) = index.find_entry(old.hash, |&i| i == slot) {
+                    entry.remove();
+                }
+                *old = key;
+            }
+            slot
+        };
+        index.insert_unique(hash, slot, |&i| ring.get(i).map_or(0, |k| k.hash));
+    }
+
+    /// How many keys are remembered.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.ring.len()
     }
 }
 
@@ -127,4 +163,41 @@ pub(super) fn key_of(info: &MessageInfo) -> MessageKey {
         info.source.sender.clone(),
         info.id.clone(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: usize) -> MessageKey {
+        MessageKey::new(
+            "111@s.whatsapp.net".parse().unwrap(),
+            "222:1@s.whatsapp.net".parse().unwrap(),
+            format!("ID{n}"),
+        )
+    }
+
+    #[test]
+    fn the_last_ids_are_remembered_and_the_oldest_forgotten() {
+        let mut recent = RecentIds::default();
+        for n in 0..RECENT_IDS + 10 {
+            recent.insert(key(n));
+            recent.insert(key(n));
+        }
+        assert_eq!(recent.len(), RECENT_IDS);
+        for n in 0..10 {
+            assert!(!recent.contains(&key(n)), "{n} should be forgotten");
+        }
+        for n in 10..RECENT_IDS + 10 {
+            assert!(recent.contains(&key(n)), "{n} should be remembered");
+        }
+        // A key equal in hash but not in content is not taken for a remembered one.
+        let mut twin = key(RECENT_IDS);
+        twin.id.push('x');
+        twin.hash = key(RECENT_IDS).hash;
+        assert!(!recent.contains(&twin));
+        recent.insert(twin.clone());
+        assert!(recent.contains(&twin) && recent.contains(&key(RECENT_IDS)));
+        assert!(!recent.contains(&key(10)), "the oldest made room");
+    }
 }
