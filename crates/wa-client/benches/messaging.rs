@@ -469,30 +469,37 @@ async fn receive_burst<C: Container + 'static>(
     let mut got = 0usize;
     let mut first = None;
     let mut connected = None;
-    while got < n {
-        match next(&mut events).await {
-            Event::Message(m) => {
-                first.get_or_insert_with(|| t0.elapsed());
-                let body = m.message.conversation.as_deref().unwrap_or_default();
-                let seq: usize = body
-                    .split(' ')
-                    .nth(1)
-                    .and_then(|v| v.parse().ok())
-                    .expect("a burst text");
-                let chat = m.info.source.chat.to_non_ad();
-                let expected = next_seq.entry(chat.clone()).or_insert(0);
-                assert_eq!(
-                    seq, *expected,
-                    "chat {chat}: message {seq} arrived when {expected} was next"
-                );
-                *expected += 1;
-                got += 1;
+    // One deadline for the whole burst, not a timer per event: an application's event loop
+    // does not arm one either, and the timer would be counted as the client's time.
+    let take_all = async {
+        while got < n {
+            match events.recv().await.expect("event stream ended") {
+                Event::Message(m) => {
+                    first.get_or_insert_with(|| t0.elapsed());
+                    let body = m.message.conversation.as_deref().unwrap_or_default();
+                    let seq: usize = body
+                        .split(' ')
+                        .nth(1)
+                        .and_then(|v| v.parse().ok())
+                        .expect("a burst text");
+                    let chat = m.info.source.chat.to_non_ad();
+                    let expected = next_seq.entry(chat.clone()).or_insert(0);
+                    assert_eq!(
+                        seq, *expected,
+                        "chat {chat}: message {seq} arrived when {expected} was next"
+                    );
+                    *expected += 1;
+                    got += 1;
+                }
+                Event::Connected => connected = Some(t0.elapsed()),
+                Event::UndecryptableMessage { reason, .. } => panic!("undecryptable: {reason:?}"),
+                _ => {}
             }
-            Event::Connected => connected = Some(t0.elapsed()),
-            Event::UndecryptableMessage { reason, .. } => panic!("undecryptable: {reason:?}"),
-            _ => {}
         }
-    }
+    };
+    tokio::time::timeout(STEP, take_all)
+        .await
+        .expect("timed out waiting for the burst");
     let total = t0.elapsed();
     let cpu = thread_cpu().zip(cpu0).map(|(b, a)| b.saturating_sub(a));
     let process_cpu = process_cpu()
