@@ -79,10 +79,9 @@ enum Outbound {
     Reader(Box<StanzaReader>, Option<OwnJids>),
     /// Encode and encrypt the stanzas of every later write.
     Writer(Box<StanzaWriter>),
-    /// Write these binary messages, then these stanzas, then flush once.
-    Write(Vec<Vec<u8>>, Vec<Node>),
-    /// Free what a receive run left (allocated here, see [`Spent`]).
-    Free(Box<Spent>),
+    /// Write these binary messages, then these stanzas, then flush once; then free what
+    /// the receive runs before left (allocated here, see [`Spent`]).
+    Write(Vec<Vec<u8>>, Vec<Node>, Vec<Spent>),
     /// Close the socket and stop.
     Close,
 }
@@ -92,6 +91,8 @@ enum Outbound {
 pub(crate) struct SocketStage {
     inbound: mpsc::Receiver<Inbound>,
     outbound: mpsc::UnboundedSender<Outbound>,
+    /// What receive runs left, to go with the next write (one wake-up of the stage for both).
+    spent: Vec<Spent>,
 }
 
 impl SocketStage {
@@ -107,7 +108,11 @@ impl SocketStage {
         } else {
             tokio::spawn(stage);
         }
-        Ok(Self { inbound, outbound })
+        Ok(Self {
+            inbound,
+            outbound,
+            spent: Vec::new(),
+        })
     }
 
     /// The next report; `Closed` once the stage has stopped without saying why.
@@ -134,18 +139,20 @@ impl SocketStage {
         let _ = self.outbound.send(Outbound::Writer(Box::new(writer)));
     }
 
-    /// Queues binary messages, then stanzas, for the socket (written in order, flushed once).
-    pub(crate) fn write(&self, frames: Vec<Vec<u8>>, stanzas: Vec<Node>) {
-        if !frames.is_empty() || !stanzas.is_empty() {
-            let _ = self.outbound.send(Outbound::Write(frames, stanzas));
+    /// Queues binary messages, then stanzas, for the socket (written in order, flushed once),
+    /// with what receive runs left since the last write.
+    pub(crate) fn write(&mut self, frames: Vec<Vec<u8>>, stanzas: Vec<Node>) {
+        if !frames.is_empty() || !stanzas.is_empty() || !self.spent.is_empty() {
+            let spent = core::mem::take(&mut self.spent);
+            let _ = self.outbound.send(Outbound::Write(frames, stanzas, spent));
         }
     }
 
     /// Hands what a receive run left back to the stage's thread, which allocated most of it,
-    /// to be freed there.
-    pub(crate) fn free(&self, spent: Spent) {
+    /// to be freed there (with the next [`Self::write`]).
+    pub(crate) fn free(&mut self, spent: Spent) {
         if !spent.is_empty() {
-            let _ = self.outbound.send(Outbound::Free(Box::new(spent)));
+            self.spent.push(spent);
         }
     }
 
@@ -222,8 +229,11 @@ async fn run(
         tokio::select! {
             biased;
             command = commands.recv() => match command {
-                Some(Outbound::Write(frames, stanzas)) if !write_failed => {
-                    match write_all(&mut sink, frames, &stanzas, writer.as_deref_mut()).await {
+                Some(Outbound::Write(frames, stanzas, spent)) if !write_failed => {
+                    let written = write_all(&mut sink, frames, &stanzas, writer.as_deref_mut()).await;
+                    // Freed once the stanzas are on their way.
+                    drop(spent);
+                    match written {
                         Ok(()) => {}
                         Err(WriteError::Socket(e)) => {
                             debug!(error = %e, "socket write failed; reading what is left");
@@ -237,7 +247,6 @@ async fn run(
                     }
                 }
                 Some(Outbound::Write(..)) => {}
-                Some(Outbound::Free(spent)) => drop(spent),
                 Some(Outbound::Reader(r, account)) => {
                     reader = Some(r);
                     own = account;

@@ -427,7 +427,7 @@ impl<C: Container> Driver<C> {
             while let Some(op) = engine.poll_store() {
                 self.apply(op).await?;
             }
-            flush(&mut engine, &socket, &write_failed);
+            flush(&mut engine, &mut socket, &write_failed);
             while let Some(event) = engine.poll_event() {
                 reached_connected |= event == Event::Connected;
                 if event == Event::Connected {
@@ -454,18 +454,18 @@ impl<C: Container> Driver<C> {
                         run.push(node);
                     }
                     Incoming::Stanza(node) => {
-                        self.receive_run(&mut engine, &socket, &mut run).await;
+                        self.receive_run(&mut engine, &mut socket, &mut run).await;
                         self.app_state_on_stanza(&node);
                         self.receive(&mut engine, &node).await;
                     }
                     Incoming::Event(event) => {
-                        self.receive_run(&mut engine, &socket, &mut run).await;
+                        self.receive_run(&mut engine, &mut socket, &mut run).await;
                         let _ = self.events.send(*event);
                     }
                 }
             }
-            self.receive_run(&mut engine, &socket, &mut run).await;
-            flush(&mut engine, &socket, &write_failed);
+            self.receive_run(&mut engine, &mut socket, &mut run).await;
+            flush(&mut engine, &mut socket, &write_failed);
             if let Some(reason) = engine.closed() {
                 let reason = reason.clone();
                 if let Some(ri) = engine.routing_info() {
@@ -563,7 +563,7 @@ impl<C: Container> Driver<C> {
     async fn receive_run(
         &mut self,
         engine: &mut Engine,
-        socket: &io::SocketStage,
+        socket: &mut io::SocketStage,
         run: &mut crate::recv::Run,
     ) {
         if run.is_empty() {
@@ -768,7 +768,11 @@ const WRITE_FAILURE_GRACE: Duration = Duration::from_millis(500);
 /// Hands what the engine queued to the socket stage (written in order, flushed once). After a
 /// failed write nothing more is sent; the connection ends once the read side is drained or
 /// the grace period ends.
-fn flush(engine: &mut Engine, socket: &io::SocketStage, write_failed: &Option<(String, Instant)>) {
+fn flush(
+    engine: &mut Engine,
+    socket: &mut io::SocketStage,
+    write_failed: &Option<(String, Instant)>,
+) {
     let mut frames = Vec::new();
     let mut stanzas = Vec::new();
     while let Some(bytes) = engine.poll_transmit() {
