@@ -404,7 +404,7 @@ impl<C: Container> Driver<C> {
         // A failed write does not end the connection at once: what the server sent before
         // closing (a stream error, say) is still read, for a moment.
         let mut write_failed: Option<(String, Instant)> = None;
-        // One run's room, reused by every pass.
+        // The run of messages and receipts being gathered (emptied each time it is handled).
         let mut run = crate::recv::Run::default();
         loop {
             // Once the handshake is done the socket stage decrypts and decodes what it reads,
