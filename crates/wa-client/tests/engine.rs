@@ -882,6 +882,42 @@ fn a_taken_reader_decodes_the_stanzas_the_engine_then_handles() {
     assert_protocol_error(&p);
 }
 
+/// A `<message>` parsed ahead (as the socket stage does) is queued for the pipeline in wire
+/// order: the offline marker after it still waits for it.
+#[test]
+fn a_message_parsed_ahead_is_queued_in_wire_order() {
+    let mut p = connected(Config::default());
+    let mut reader = p.engine.take_reader().unwrap();
+    p.server.send(
+        &Node::new("message")
+            .attr("from", "15550001111@s.whatsapp.net".parse::<Jid>().unwrap())
+            .attr("id", "M2")
+            .build(),
+    );
+    p.server.send(
+        &Node::new("ib")
+            .child(Node::new("offline").attr("count", "1").build())
+            .build(),
+    );
+    reader.push(&std::mem::take(&mut p.server.out));
+    let message = reader.next_stanza().unwrap().unwrap();
+    let marker = reader.next_stanza().unwrap().unwrap();
+    let own = std::sync::Arc::new(("15550002222:3@s.whatsapp.net".parse::<Jid>().unwrap(), None));
+    let prepared = wa_client::recv::PreparedMessage::new(message, own);
+    p.engine.handle_prepared_message(Box::new(prepared));
+    p.engine.handle_stanza(p.now, marker).unwrap();
+    p.drive();
+    let Some(wa_client::engine::Incoming::Prepared(m)) = p.engine.poll_incoming() else {
+        panic!("the prepared message goes to the receive pipeline")
+    };
+    assert_eq!(m.node().attr("id").unwrap().to_string(), "M2");
+    assert!(matches!(
+        p.engine.poll_incoming(),
+        Some(wa_client::engine::Incoming::Event(e)) if *e == Event::OfflineSyncCompleted { count: 1 }
+    ));
+    assert!(p.engine.poll_incoming().is_none());
+}
+
 #[test]
 fn a_frame_the_taken_reader_cannot_decrypt_closes_with_a_protocol_error() {
     let mut p = connected(Config::default());
