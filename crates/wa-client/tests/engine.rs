@@ -830,23 +830,28 @@ fn the_transport_halves_cannot_be_taken_during_the_handshake() {
 
 /// A runtime that reads the socket elsewhere takes the reader: it decodes what the engine
 /// would have, and the engine handles the decoded stanzas as it handled bytes.
+/// The server sends a `<message>` with `id`, then the offline marker counting it.
+fn send_message_then_offline_marker(server: &mut FakeServer, id: &str) {
+    server.send(
+        &Node::new("message")
+            .attr("from", "15550001111@s.whatsapp.net".parse::<Jid>().unwrap())
+            .attr("id", id)
+            .build(),
+    );
+    server.send(
+        &Node::new("ib")
+            .child(Node::new("offline").attr("count", "1").build())
+            .build(),
+    );
+}
+
 #[test]
 fn a_taken_reader_decodes_the_stanzas_the_engine_then_handles() {
     let mut p = connected(Config::default());
     let mut reader = p.engine.take_reader().expect("reader after the handshake");
     assert!(p.engine.take_reader().is_none(), "taken once");
     p.server.send(&server_ping("sp-2"));
-    p.server.send(
-        &Node::new("message")
-            .attr("from", "15550001111@s.whatsapp.net".parse::<Jid>().unwrap())
-            .attr("id", "M1")
-            .build(),
-    );
-    p.server.send(
-        &Node::new("ib")
-            .child(Node::new("offline").attr("count", "1").build())
-            .build(),
-    );
+    send_message_then_offline_marker(&mut p.server, "M1");
     let bytes = std::mem::take(&mut p.server.out);
     // Cut anywhere: the reader keeps partial frames.
     let (head, tail) = bytes.split_at(bytes.len() / 2 + 3);
@@ -888,17 +893,7 @@ fn a_taken_reader_decodes_the_stanzas_the_engine_then_handles() {
 fn a_message_parsed_ahead_is_queued_in_wire_order() {
     let mut p = connected(Config::default());
     let mut reader = p.engine.take_reader().unwrap();
-    p.server.send(
-        &Node::new("message")
-            .attr("from", "15550001111@s.whatsapp.net".parse::<Jid>().unwrap())
-            .attr("id", "M2")
-            .build(),
-    );
-    p.server.send(
-        &Node::new("ib")
-            .child(Node::new("offline").attr("count", "1").build())
-            .build(),
-    );
+    send_message_then_offline_marker(&mut p.server, "M2");
     reader.push(&std::mem::take(&mut p.server.out));
     let message = reader.next_stanza().unwrap().unwrap();
     let marker = reader.next_stanza().unwrap().unwrap();

@@ -10,9 +10,7 @@ use wa_testserver::TestServer;
 
 use crate::common;
 
-use common::live::{Companion, until};
-
-const BOB: &str = "15550002222";
+use common::live::{BOB, Companion, server_with_bob, until};
 
 /// Deterministic incompressible bytes.
 fn image_bytes(len: usize) -> Vec<u8> {
@@ -29,10 +27,7 @@ fn image_bytes(len: usize) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_image_goes_from_a_to_b_and_tampering_or_expiry_is_a_typed_error() {
-    let server = TestServer::start(wa_testserver::Config::default())
-        .await
-        .unwrap();
-    let bob = server.admin().create_account(BOB, "Bob").unwrap();
+    let (server, bob) = server_with_bob().await;
     let a = Companion::pair(&server, None).await;
     let mut b = Companion::pair(&server, Some(BOB)).await;
 

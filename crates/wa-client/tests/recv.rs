@@ -14,9 +14,7 @@ use wa_testserver::TestServer;
 
 use crate::common;
 
-use common::live::{config, message_with_id, next, pair_by_qr, text, until};
-
-const BOB: &str = "15550002222";
+use common::live::{BOB, config, message_with_id, next, pair_by_qr, server_with_bob, text, until};
 
 /// Waits for a receipt of `kind` covering `id`.
 async fn receipt(events: &mut EventStream, id: &str, kind: ReceiptKind) -> ReceiptEvent {
@@ -33,10 +31,7 @@ fn same_user(a: &Jid, b: &Jid) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_reach_the_other_account_and_receipts_come_back() {
-    let server = TestServer::start(wa_testserver::Config::default())
-        .await
-        .unwrap();
-    let bob = server.admin().create_account(BOB, "Bob").unwrap();
+    let (server, bob) = server_with_bob().await;
     let (alice, mut alice_events, alice_jid) =
         pair_by_qr(&server, None, MemoryContainer::new()).await;
     let (alice2, mut alice2_events, _) = pair_by_qr(&server, None, MemoryContainer::new()).await;
@@ -184,10 +179,7 @@ async fn an_undecryptable_message_is_reported_and_answered_with_a_retry_receipt(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_whose_handler_never_ran_is_delivered_after_a_restart() {
-    let server = TestServer::start(wa_testserver::Config::default())
-        .await
-        .unwrap();
-    let bob = server.admin().create_account(BOB, "Bob").unwrap();
+    let (server, bob) = server_with_bob().await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("bob.db");
     let (alice, mut alice_events, _) = pair_by_qr(&server, None, MemoryContainer::new()).await;
@@ -254,10 +246,7 @@ async fn a_message_whose_handler_never_ran_is_delivered_after_a_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_session_is_repaired_by_a_retry_receipt_and_the_message_delivered() {
-    let server = TestServer::start(wa_testserver::Config::default())
-        .await
-        .unwrap();
-    let bob = server.admin().create_account(BOB, "Bob").unwrap();
+    let (server, bob) = server_with_bob().await;
     let (alice, _alice_events, _) = pair_by_qr(&server, None, MemoryContainer::new()).await;
     let bob_container = MemoryContainer::new();
     let (bob_client, mut bob_events, _) =
@@ -315,10 +304,7 @@ async fn a_lost_session_is_repaired_by_a_retry_receipt_and_the_message_delivered
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_queued_while_offline_arrive_in_order_before_the_offline_sync_event() {
-    let server = TestServer::start(wa_testserver::Config::default())
-        .await
-        .unwrap();
-    let bob = server.admin().create_account(BOB, "Bob").unwrap();
+    let (server, bob) = server_with_bob().await;
     let (alice, _alice_events, _) = pair_by_qr(&server, None, MemoryContainer::new()).await;
     let bob_container = MemoryContainer::new();
     let (bob_client, mut bob_events, _) =
@@ -376,10 +362,7 @@ async fn messages_queued_while_offline_arrive_in_order_before_the_offline_sync_e
 /// was sent before is written and the socket closed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_receipt_sent_just_before_the_program_exits_still_leaves() {
-    let server = TestServer::start(wa_testserver::Config::default())
-        .await
-        .unwrap();
-    let bob = server.admin().create_account(BOB, "Bob").unwrap();
+    let (server, bob) = server_with_bob().await;
     let (alice, mut alice_events, _) = pair_by_qr(&server, None, MemoryContainer::new()).await;
     let bob_container = MemoryContainer::new();
     let (bob_client, mut bob_events, _) =

@@ -13,6 +13,18 @@ use wa_testserver::TestServer;
 /// How long one wait for an event may take.
 pub const STEP: Duration = Duration::from_secs(20);
 
+/// The phone number of the second account most tests create ("Bob").
+pub const BOB: &str = "15550002222";
+
+/// A fresh test server with the account "Bob" ([`BOB`]) created on it.
+pub async fn server_with_bob() -> (TestServer, wa_testserver::AccountInfo) {
+    let server = TestServer::start(wa_testserver::Config::default())
+        .await
+        .unwrap();
+    let bob = server.admin().create_account(BOB, "Bob").unwrap();
+    (server, bob)
+}
+
 /// A client config for `server` (its URL and trust root) with a backoff of 50..400 ms; also
 /// installs the `RUST_LOG` test tracing subscriber once.
 pub fn config(server: &TestServer) -> Config {
