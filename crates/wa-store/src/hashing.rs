@@ -29,7 +29,8 @@ pub type DigestMap<V> = HashMap<[u8; 32], V, DigestState>;
 /// A set of SHA-256 digests.
 pub type DigestSet = HashSet<[u8; 32], DigestState>;
 
-/// Builds [`DigestHasher`]s: for keys that are SHA-256 digests, nothing else.
+/// Builds [`DigestHasher`]s: for keys whose bytes are uniform already, nothing else: SHA-256
+/// digests, or a key that hashes as one seeded 64-bit hash it carries (`write_u64`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DigestState;
 
@@ -58,6 +59,10 @@ impl Hasher for DigestHasher {
             }
             self.0 = self.0.rotate_left(29) ^ u64::from_le_bytes(buf);
         }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = self.0.rotate_left(29) ^ n;
     }
 
     // The array's length prefix carries nothing (every key is 32 bytes).

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use hashbrown::HashTable;
 
 use wa_binary::Jid;
-use wa_store::hashing::FastState;
+use wa_store::hashing::{DigestState, FastState};
 
 use crate::message::MessageInfo;
 
@@ -78,7 +78,7 @@ impl RecentIds {
 ///
 /// Its hash is computed once, when the stanza is parsed (on the socket stage's thread), with
 /// a process-wide seeded [`FastState`]: the sets that drop duplicates look a key up several
-/// times per message and only read that hash back ([`KeyState`]).
+/// times per message and only read that hash back ([`DigestState`]).
 #[derive(Debug, Clone)]
 pub(super) struct MessageKey {
     pub(super) hash: u64,
@@ -122,40 +122,8 @@ impl core::hash::Hash for MessageKey {
     }
 }
 
-/// Builds hashers for [`MessageKey`]s: they carry their seeded hash, which is read back.
-#[derive(Debug, Clone, Copy, Default)]
-pub(super) struct KeyState;
-
-impl core::hash::BuildHasher for KeyState {
-    type Hasher = KeyHasher;
-
-    fn build_hasher(&self) -> KeyHasher {
-        KeyHasher(0)
-    }
-}
-
-/// Returns the `u64` written to it (a [`MessageKey`]'s hash).
-pub(super) struct KeyHasher(u64);
-
-impl core::hash::Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used by `MessageKey`; fold anything else in.
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
 /// A set of message keys.
-pub(super) type KeySet<K> = std::collections::HashSet<K, KeyState>;
+pub(super) type KeySet<K> = std::collections::HashSet<K, DigestState>;
 
 pub(super) fn key_of(info: &MessageInfo) -> MessageKey {
     MessageKey::new(

@@ -50,7 +50,7 @@ use wa_signal::store::{IncomingMessage, ProtocolAddress, SessionStore as _};
 use wa_store::hashing::{DigestMap, DigestSet};
 use wa_store::{BufferedEvent, Changes, Device, Store, Transaction};
 
-use dedup::{KeySet, KeyState, MessageKey, RecentIds, key_of};
+use dedup::{KeySet, MessageKey, RecentIds, key_of};
 use run::{Parsed, RunItem};
 
 pub use crate::message::content::serde_message;
@@ -353,7 +353,7 @@ impl Receiver {
     {
         let mut batch = Batch {
             txn: Transaction::new(store),
-            delivered: KeySet::with_capacity_and_hasher(nodes.len(), KeyState),
+            delivered: KeySet::with_capacity_and_hasher(nodes.len(), Default::default()),
             buffered: DigestSet::with_capacity_and_hasher(nodes.len(), Default::default()),
             stored: DigestMap::default(),
             pre: parallel::Ahead::default(),
