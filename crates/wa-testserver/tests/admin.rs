@@ -123,10 +123,34 @@ fn binary_prints_url_and_writes_the_root_key() {
     assert_eq!(hex::decode(written.trim()).unwrap().len(), 32);
 }
 
+/// A free loopback port below the kernel's ephemeral range. Neither another test's `bind(0)` nor
+/// the local end of an outgoing connect can take it, so a port freed by `stop` stays free (a
+/// connect to a free ephemeral port can even connect to itself).
+fn free_port_outside_ephemeral_range() -> u16 {
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let low = 10_000.min(ephemeral_low / 2);
+    let span = ephemeral_low.saturating_sub(low).max(1);
+    let start = low + (std::process::id() % u32::from(span)) as u16;
+    (0..span)
+        .map(|i| low + (start - low + i) % span)
+        .find(|&port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
+        .expect("a free port below the ephemeral range")
+}
+
 #[tokio::test]
 async fn stop_and_restart_keep_the_address() {
-    let mut server = TestServer::start(Config::default()).await.unwrap();
+    let listen = std::net::SocketAddr::from(([127, 0, 0, 1], free_port_outside_ephemeral_range()));
+    let mut server = TestServer::start(Config {
+        listen,
+        ..Config::default()
+    })
+    .await
+    .unwrap();
     let addr = server.addr();
+    assert_eq!(addr, listen);
     assert_eq!(server.url(), format!("ws://{addr}/ws/chat"));
     tokio::net::TcpStream::connect(addr).await.unwrap();
     server.stop().await;
