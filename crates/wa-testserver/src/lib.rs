@@ -122,6 +122,7 @@ pub mod history;
 pub mod link_code;
 mod listener;
 pub mod media;
+pub mod offline;
 pub mod persist;
 pub mod phone;
 pub mod phone_sync;

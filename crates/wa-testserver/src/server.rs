@@ -502,7 +502,15 @@ impl Admin {
             state
                 .acct(d.account)
                 .and_then(|a| a.offline_queue.get(&d.device))
-                .map(|q| q.iter().cloned().collect())
+                .map(|q| {
+                    q.iter()
+                        .filter_map(|s| {
+                            s.node()
+                                .map_err(|e| tracing::error!("queued stanza does not decode: {e}"))
+                                .ok()
+                        })
+                        .collect()
+                })
                 .unwrap_or_default(),
         )
     }

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use wa_binary::{Jid, Node, Server};
 
+use crate::offline::QueuedStanza;
 use crate::phone::Phone;
 use crate::phone_sync::AppStateKey;
 
@@ -129,8 +130,8 @@ pub struct AccountState {
     /// The account's app-state collections (encrypted patches by version).
     pub app_state: crate::appstate::AppStateCollections,
     /// Stanzas routed to devices while they were offline, oldest first, by device id; sent
-    /// on the device's next login before the offline marker. Not persisted.
-    pub offline_queue: HashMap<u16, VecDeque<Node>>,
+    /// on the device's next login before the offline marker. Kept encoded. Not persisted.
+    pub offline_queue: HashMap<u16, VecDeque<QueuedStanza>>,
     /// Refuse 1:1 messages *to* this account without a valid `<tctoken>` (error 463).
     pub require_tctoken: bool,
     /// Privacy tokens this account issued, by the account holding them (the latest one).
@@ -414,6 +415,8 @@ impl ServerState {
     /// Queues `node` for companion `key`'s next login (dropped if it is not a companion).
     /// Ephemeral stanzas ([`is_ephemeral`]) are dropped too: they reach only devices that are
     /// online, and land here only when the connection they were handed to ended meanwhile.
+    /// A node the wire format cannot hold is dropped with an error logged: sending it would
+    /// fail as well.
     pub fn queue_offline(&mut self, key: DeviceKey, node: Node) {
         if is_ephemeral(&node) {
             tracing::debug!(
@@ -426,36 +429,44 @@ impl ServerState {
         if let Some(a) = self.accounts.get_mut(key.account)
             && a.devices.contains_key(&key.device)
         {
-            a.offline_queue
-                .entry(key.device)
-                .or_default()
-                .push_back(node);
+            match QueuedStanza::encode(&node) {
+                Ok(queued) => a
+                    .offline_queue
+                    .entry(key.device)
+                    .or_default()
+                    .push_back(queued),
+                Err(e) => tracing::error!(
+                    ?key,
+                    tag = node.tag.as_str(),
+                    "stanza cannot be encoded, not queued: {e}"
+                ),
+            }
         }
     }
 
-    /// Puts `nodes` (oldest first) back at the front of `key`'s queue, before anything queued
-    /// since: the part of a login's offline backlog that never left when the connection ended.
+    /// Puts `stanzas` (oldest first) back at the front of `key`'s queue, before anything
+    /// queued since: the part of a login's offline backlog that never left when the
+    /// connection ended.
     pub fn requeue_offline_front(
         &mut self,
         key: DeviceKey,
-        nodes: impl DoubleEndedIterator<Item = Node>,
+        stanzas: impl DoubleEndedIterator<Item = QueuedStanza>,
     ) {
         if let Some(a) = self.accounts.get_mut(key.account)
             && a.devices.contains_key(&key.device)
         {
             let queue = a.offline_queue.entry(key.device).or_default();
-            for node in nodes.rev() {
-                queue.push_front(node);
+            for stanza in stanzas.rev() {
+                queue.push_front(stanza);
             }
         }
     }
 
     /// Takes everything queued for `key`, oldest first.
-    pub fn take_offline(&mut self, key: DeviceKey) -> Vec<Node> {
+    pub fn take_offline(&mut self, key: DeviceKey) -> VecDeque<QueuedStanza> {
         self.accounts
             .get_mut(key.account)
             .and_then(|a| a.offline_queue.remove(&key.device))
-            .map(Vec::from)
             .unwrap_or_default()
     }
 

@@ -39,6 +39,7 @@ use wa_noise::{
 use wa_proto::proto::ClientPayload;
 
 use crate::error::{Error, Result};
+use crate::offline::QueuedStanza;
 use crate::phone::QrCode;
 use crate::state::{AccountId, ConnId, DeviceKey, ServerState};
 
@@ -51,7 +52,7 @@ pub use pair::PairingInfo;
 /// `passive`/`active` IQ, in milliseconds.
 pub const OFFLINE_MARKER_FALLBACK_MS: u64 = 5_000;
 
-/// How many offline stanzas one [`Connection::pump_backlog`] call encodes.
+/// How many offline stanzas one [`Connection::pump_backlog`] call encrypts.
 pub const BACKLOG_CHUNK: usize = 64;
 
 /// A stream error the server can end a connection with.
@@ -138,10 +139,10 @@ struct LoggedIn {
     device: DeviceKey,
     offline_sent: bool,
     offline_count: usize,
-    /// Offline stanzas not yet encoded, oldest first: they leave in chunks of
+    /// Offline stanzas not yet sent, oldest first: they leave in chunks of
     /// [`BACKLOG_CHUNK`] so the client starts on the first ones while later ones are still
     /// being encrypted, and this connection keeps reading (acks, receipts) in between.
-    backlog: VecDeque<Node>,
+    backlog: VecDeque<QueuedStanza>,
     /// The offline marker was asked for while the backlog was not empty: it follows the
     /// backlog's last stanza.
     marker_after_backlog: bool,
@@ -411,12 +412,12 @@ impl Connection {
         let queued = state.take_offline(device);
         if let Phase::LoggedIn(l) = &mut self.phase {
             l.offline_count = queued.len();
-            l.backlog = queued.into();
+            l.backlog = queued;
         }
         self.pump_backlog()
     }
 
-    /// True while offline stanzas wait to be encoded: call [`Connection::pump_backlog`]
+    /// True while offline stanzas wait to be sent: call [`Connection::pump_backlog`]
     /// again once the transmitted frames are written.
     #[must_use]
     pub fn has_backlog(&self) -> bool {
@@ -424,14 +425,14 @@ impl Connection {
     }
 
     /// The offline backlog of a logged-in connection, while it is not empty.
-    pub(crate) fn backlog_mut(&mut self) -> Option<&mut VecDeque<Node>> {
+    pub(crate) fn backlog_mut(&mut self) -> Option<&mut VecDeque<QueuedStanza>> {
         match &mut self.phase {
             Phase::LoggedIn(l) if !l.backlog.is_empty() => Some(&mut l.backlog),
             _ => None,
         }
     }
 
-    /// Encodes the next chunk of the offline backlog (and the offline marker after its last
+    /// Encrypts the next chunk of the offline backlog (and the offline marker after its last
     /// stanza, if it was asked for).
     pub fn pump_backlog(&mut self) -> Result<()> {
         for _ in 0..BACKLOG_CHUNK {
@@ -439,8 +440,8 @@ impl Connection {
                 Phase::LoggedIn(l) => l.backlog.pop_front(),
                 _ => None,
             };
-            let Some(node) = next else { break };
-            self.send(&node)?;
+            let Some(stanza) = next else { break };
+            self.send_queued(&stanza)?;
         }
         let marker_due = matches!(&self.phase, Phase::LoggedIn(l) if l.backlog.is_empty() && l.marker_after_backlog);
         if marker_due {
@@ -554,6 +555,23 @@ impl Connection {
         // Encoded straight into the frame, not apart and then copied in.
         let mut out = Vec::new();
         transport.encrypt_frame_with(&mut out, |frame| wa_binary::marshal_into(node, frame))?;
+        self.transmit.push_back(out);
+        Ok(())
+    }
+
+    /// Sends a stanza that was encoded when it was queued.
+    fn send_queued(&mut self, stanza: &QueuedStanza) -> Result<()> {
+        tracing::debug!(
+            conn = self.id,
+            bytes = stanza.encoded().len(),
+            "send queued stanza"
+        );
+        let transport = self
+            .transport
+            .as_mut()
+            .ok_or_else(|| Error::Protocol("send before the handshake finished".into()))?;
+        let mut out = Vec::new();
+        transport.encrypt_frame(stanza.encoded(), &mut out)?;
         self.transmit.push_back(out);
         Ok(())
     }

@@ -29,6 +29,7 @@ use wa_binary::{Jid, Node, Server};
 
 use super::{Connection, Effect};
 use crate::error::Result;
+use crate::offline::QueuedStanza;
 use crate::state::{AccountId, DeviceKey, ServerState};
 
 /// Attributes of the client's stanza that the server sets itself (never forwarded as sent).
@@ -413,7 +414,7 @@ impl Connection {
         }
         if let Some(backlog) = self.backlog_mut() {
             // Behind the offline stanzas still waiting, so the order stays the queue's.
-            backlog.push_back(node);
+            backlog.push_back(QueuedStanza::encode(&node)?);
             return Ok(());
         }
         self.send(&node)

@@ -506,7 +506,7 @@ fn an_unsent_offline_backlog_goes_back_to_the_queue_when_the_connection_ends() {
         .state
         .take_offline(key)
         .iter()
-        .map(|n| attr(n, "id").to_owned())
+        .map(|q| attr(&q.node().unwrap(), "id").to_owned())
         .collect();
     let mut want: Vec<String> = (BACKLOG_CHUNK..total).map(|i| format!("q{i}")).collect();
     want.push("later".into());
@@ -1234,7 +1234,7 @@ fn app_state_upload_fetch_conflict_and_server_sync_to_other_devices() {
     assert_eq!((attr(c, "name"), attr(c, "version")), ("regular_high", "1"));
     let queued = &h.state.accounts[0].offline_queue[&3];
     assert_eq!(queued.len(), 1);
-    assert_eq!(attr(&queued[0], "type"), "server_sync");
+    assert_eq!(attr(&queued[0].node().unwrap(), "type"), "server_sync");
 
     // An upload from a stale version is a 409 for that collection; nothing is stored.
     let r = c2.send(

@@ -310,11 +310,12 @@ fn fetching_prekeys_down_to_the_low_mark_notifies_the_owner() {
     // Crossing below 5 (4 left) and running out (0 left) each queue one notification.
     assert_eq!(counts, [1, 1, 1, 1, 2, 2]);
     let q = &h.state.accounts[0].offline_queue[&2];
-    let values: Vec<&str> = q
+    let values: Vec<String> = q
         .iter()
-        .map(|n| {
-            assert_eq!(attr(n, "type"), "encrypt");
-            attr(n.child("count").unwrap(), "value")
+        .map(|q| {
+            let n = q.node().unwrap();
+            assert_eq!(attr(&n, "type"), "encrypt");
+            attr(n.child("count").unwrap(), "value").to_owned()
         })
         .collect();
     assert_eq!(values, ["4", "0"]);
@@ -385,6 +386,8 @@ fn required_privacy_tokens_refuse_messages_without_one_with_463() {
     // The token is for the server: the recipient does not see it.
     assert!(
         h.state.accounts[0].offline_queue[&2][0]
+            .node()
+            .unwrap()
             .child("tctoken")
             .is_none()
     );
@@ -416,7 +419,7 @@ fn privacy_token_iq_is_answered_and_issues_a_token_notification() {
     let out = c1.send(&mut h, &req);
     assert_eq!(attr(&out[0], "type"), "result");
     assert_eq!(attr(&out[0], "id"), "pt");
-    let n = &h.state.accounts[0].offline_queue[&2][0];
+    let n = &h.state.accounts[0].offline_queue[&2][0].node().unwrap();
     assert_eq!(attr(n, "type"), "privacy_token");
     let token = n.child("tokens").unwrap().child("token").unwrap();
     assert_eq!(attr(token, "type"), "trusted_contact");
