@@ -1,12 +1,12 @@
 //! Dropping duplicates: the key of a delivered message and the bounded memory of recent ones.
 
-use std::hash::BuildHasher as _;
-use std::sync::OnceLock;
+use std::hash::Hash as _;
 
 use hashbrown::HashTable;
+use sha2::{Digest as _, Sha256};
 
 use wa_binary::Jid;
-use wa_store::hashing::{DigestState, FastState};
+use wa_store::hashing::DigestState;
 
 use crate::message::MessageInfo;
 
@@ -40,7 +40,7 @@ impl RecentIds {
     pub(super) fn contains(&self, key: &MessageKey) -> bool {
         let ring = &self.ring;
         self.index
-            .find(key.hash, |&i| ring.get(i) == Some(key))
+            .find(key.index_hash(), |&i| ring.get(i) == Some(key))
             .is_some()
     }
 
@@ -49,7 +49,7 @@ impl RecentIds {
             return;
         }
         let Self { ring, next, index } = self;
-        let hash = key.hash;
+        let hash = key.index_hash();
         let slot = if ring.len() < RECENT_IDS {
             ring.push(key);
             ring.len() - 1
@@ -57,14 +57,14 @@ impl RecentIds {
             let slot = *next;
             *next = (slot + 1) % RECENT_IDS;
             if let Some(old) = ring.get_mut(slot) {
-                if let Ok(entry) = index.find_entry(old.hash, |&i| i == slot) {
+                if let Ok(entry) = index.find_entry(old.index_hash(), |&i| i == slot) {
                     entry.remove();
                 }
                 *old = key;
             }
             slot
         };
-        index.insert_unique(hash, slot, |&i| ring.get(i).map_or(0, |k| k.hash));
+        index.insert_unique(hash, slot, |&i| ring.get(i).map_or(0, MessageKey::index_hash));
     }
 
     /// How many keys are remembered.
@@ -74,51 +74,55 @@ impl RecentIds {
     }
 }
 
-/// What identifies a delivered message: chat, sender (device) and id.
+/// What identifies a delivered message: the SHA-256 digest of its chat, sender (device) and
+/// id.
 ///
-/// Its hash is computed once, when the stanza is parsed (on the socket stage's thread), with
-/// a process-wide seeded [`FastState`]: the sets that drop duplicates look a key up several
-/// times per message and only read that hash back ([`DigestState`]).
-#[derive(Debug, Clone)]
+/// A digest rather than copies of the three: a key is made once, when the stanza is parsed
+/// (on the socket stage's thread), and then only compared, so remembering one costs no
+/// allocation on the pipeline's thread and forgetting one no free. Two different messages
+/// would share a key only through a SHA-256 collision, the same trust the store's event
+/// buffer puts in the digest of a ciphertext.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct MessageKey {
-    pub(super) hash: u64,
-    pub(super) chat: Jid,
-    pub(super) sender: Jid,
-    pub(super) id: String,
+    digest: [u8; 32],
 }
 
 impl MessageKey {
-    fn new(chat: Jid, sender: Jid, id: String) -> Self {
+    /// The key of (chat, sender, id).
+    pub(super) fn new(chat: &Jid, sender: &Jid, id: &str) -> Self {
+        let mut hasher = DigestWriter(Sha256::new());
+        // `Hash` ends each string with a separator, so the fields cannot run into each other.
+        (chat, sender, id).hash(&mut hasher);
         Self {
-            hash: Self::hash_of(&chat, &sender, &id),
-            chat,
-            sender,
-            id,
+            digest: hasher.0.finalize().into(),
         }
     }
 
-    /// The hash of the key (chat, sender, id), seeded once per process.
-    pub(super) fn hash_of(chat: &Jid, sender: &Jid, id: &str) -> u64 {
-        static SEED: OnceLock<FastState> = OnceLock::new();
-        SEED.get_or_init(FastState::default)
-            .hash_one((chat, sender, id))
+    /// The hash the duplicate sets index the key by: part of its digest, uniform already.
+    fn index_hash(&self) -> u64 {
+        let mut first = [0; 8];
+        first.copy_from_slice(&self.digest[..8]);
+        u64::from_le_bytes(first)
     }
 }
-
-impl PartialEq for MessageKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.hash == other.hash
-            && self.id == other.id
-            && self.sender == other.sender
-            && self.chat == other.chat
-    }
-}
-
-impl Eq for MessageKey {}
 
 impl core::hash::Hash for MessageKey {
     fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
-        state.write_u64(self.hash);
+        state.write_u64(self.index_hash());
+    }
+}
+
+/// Feeds what `Hash` writes into SHA-256.
+struct DigestWriter(Sha256);
+
+impl core::hash::Hasher for DigestWriter {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// Not used: the digest is taken from the SHA-256 state.
+    fn finish(&self) -> u64 {
+        0
     }
 }
 
@@ -126,11 +130,7 @@ impl core::hash::Hash for MessageKey {
 pub(super) type KeySet<K> = std::collections::HashSet<K, DigestState>;
 
 pub(super) fn key_of(info: &MessageInfo) -> MessageKey {
-    MessageKey::new(
-        info.source.chat.clone(),
-        info.source.sender.clone(),
-        info.id.clone(),
-    )
+    MessageKey::new(&info.source.chat, &info.source.sender, &info.id)
 }
 
 #[cfg(test)]
@@ -139,9 +139,9 @@ mod tests {
 
     fn key(n: usize) -> MessageKey {
         MessageKey::new(
-            "111@s.whatsapp.net".parse().unwrap(),
-            "222:1@s.whatsapp.net".parse().unwrap(),
-            format!("ID{n}"),
+            &"111@s.whatsapp.net".parse().unwrap(),
+            &"222:1@s.whatsapp.net".parse().unwrap(),
+            &format!("ID{n}"),
         )
     }
 
@@ -159,13 +159,28 @@ mod tests {
         for n in 10..RECENT_IDS + 10 {
             assert!(recent.contains(&key(n)), "{n} should be remembered");
         }
-        // A key equal in hash but not in content is not taken for a remembered one.
+        // A key equal in hash but not in digest is not taken for a remembered one.
         let mut twin = key(RECENT_IDS);
-        twin.id.push('x');
-        twin.hash = key(RECENT_IDS).hash;
+        twin.digest[31] ^= 1;
+        assert_eq!(twin.index_hash(), key(RECENT_IDS).index_hash());
         assert!(!recent.contains(&twin));
-        recent.insert(twin.clone());
+        recent.insert(twin);
         assert!(recent.contains(&twin) && recent.contains(&key(RECENT_IDS)));
         assert!(!recent.contains(&key(10)), "the oldest made room");
+    }
+
+    #[test]
+    fn keys_differ_when_chat_sender_or_id_does_and_fields_cannot_run_into_each_other() {
+        let jid = |s: &str| -> Jid { s.parse().unwrap() };
+        let (chat, sender) = (jid("111@s.whatsapp.net"), jid("222:1@s.whatsapp.net"));
+        let base = MessageKey::new(&chat, &sender, "ID");
+        assert_eq!(base, MessageKey::new(&chat, &sender, "ID"));
+        assert_ne!(base, MessageKey::new(&chat, &sender, "ID2"));
+        assert_ne!(base, MessageKey::new(&chat, &jid("222:2@s.whatsapp.net"), "ID"));
+        assert_ne!(base, MessageKey::new(&jid("112@s.whatsapp.net"), &sender, "ID"));
+        assert_ne!(
+            MessageKey::new(&jid("1@s.whatsapp.net"), &jid("12@s.whatsapp.net"), "3"),
+            MessageKey::new(&jid("11@s.whatsapp.net"), &jid("2@s.whatsapp.net"), "3"),
+        );
     }
 }

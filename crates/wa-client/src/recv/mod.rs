@@ -308,7 +308,7 @@ impl Receiver {
         let own = own_jids(device).ok();
         // A parse made for other account JIDs (they changed under the connection) is made
         // again.
-        let ahead: Vec<Option<Parsed>> = run
+        let ahead: Vec<Option<Box<Parsed>>> = run
             .items
             .iter_mut()
             .map(|item| match item {
@@ -343,10 +343,10 @@ impl Receiver {
         store: &S,
         device: &Device,
         nodes: &[&Node],
-        ahead: impl Iterator<Item = Option<Parsed>>,
+        ahead: impl Iterator<Item = Option<Box<Parsed>>>,
         unix_now: u64,
         rng: &mut R,
-    ) -> Result<(Vec<Output>, Vec<Option<Parsed>>)>
+    ) -> Result<(Vec<Output>, Vec<Option<Box<Parsed>>>)>
     where
         S: Store + ?Sized,
         R: CryptoRng + Send + ?Sized,
@@ -362,15 +362,13 @@ impl Receiver {
         // ahead when the parse was made for this account, else here.
         let own = own_jids(device).ok();
         let mut ahead = ahead;
-        let mut parsed: Vec<Option<Parsed>> = nodes
+        let mut parsed: Vec<Option<Box<Parsed>>> = nodes
             .iter()
             .map(|n| {
                 let early = ahead.next().flatten();
                 match &own {
                     Some((pn, lid)) if n.tag.as_str() == "message" => Some(
-                        early
-                            .unwrap_or_else(|| Parsed::new(n, pn, lid.as_ref()))
-                            .with_key(),
+                        early.unwrap_or_else(|| Box::new(Parsed::new(n, pn, lid.as_ref()))),
                     ),
                     _ => None,
                 }
@@ -407,7 +405,7 @@ impl Receiver {
                     let p = match parsed.get_mut(i).and_then(Option::as_mut) {
                         Some(p) => p,
                         None => {
-                            unparsed = Parsed::new(node, pn, lid.as_ref()).with_key();
+                            unparsed = Parsed::new(node, pn, lid.as_ref());
                             &mut unparsed
                         }
                     };

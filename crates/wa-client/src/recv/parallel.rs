@@ -179,7 +179,7 @@ struct PnSender {
 pub(super) async fn predecrypt<S, R>(
     txn: &Transaction<'_, S>,
     (recent, stored): (&RecentIds, &wa_store::hashing::DigestMap<BufferedEvent>),
-    parsed: &[Option<Parsed>],
+    parsed: &[Option<Box<Parsed>>],
     threads: usize,
     rng: &mut R,
 ) -> Result<Ahead>
@@ -258,7 +258,7 @@ where
 async fn partition<'a, S: Store + ?Sized>(
     txn: &Transaction<'_, S>,
     (recent, stored): (&RecentIds, &wa_store::hashing::DigestMap<BufferedEvent>),
-    parsed: &'a [Option<Parsed>],
+    parsed: &'a [Option<Box<Parsed>>],
 ) -> Result<Option<Vec<(ProtocolAddress, Vec<Job<'a>>)>>> {
     // PN users whose LID this run reveals (a later message would be addressed by it), with
     // the LIDs revealed.
@@ -328,7 +328,7 @@ async fn partition<'a, S: Store + ?Sized>(
             encs: Ok(encs),
             hashes,
             ..
-        }) = p
+        }) = p.as_deref()
         else {
             continue;
         };

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use wa_binary::{Jid, Node};
 
 use super::buffer;
-use super::dedup::MessageKey;
+use super::dedup::{MessageKey, key_of};
 use crate::error::MessageError;
 use crate::message::{EncPayload, MessageInfo, ack_for, delivery_receipt, enc_payloads};
 
@@ -14,10 +14,8 @@ use crate::message::{EncPayload, MessageInfo, ack_for, delivery_receipt, enc_pay
 #[derive(Debug, Clone)]
 pub(super) struct Parsed {
     pub(super) info: core::result::Result<MessageInfo, MessageError>,
-    /// The key of `info`, when it parsed (made on the pipeline's thread, see [`Spent`]).
+    /// The key of `info`, when it parsed; `None` once taken.
     pub(super) key: Option<MessageKey>,
-    /// The hash of that key ([`MessageKey::hash_of`]).
-    pub(super) key_hash: Option<u64>,
     pub(super) encs: core::result::Result<Vec<EncPayload>, MessageError>,
     /// The ciphertext hash of each of `encs` (the event buffer's key).
     pub(super) hashes: Vec<[u8; 32]>,
@@ -37,39 +35,21 @@ impl Parsed {
         .map(Iterator::collect)
         .unwrap_or_default();
         let info = MessageInfo::parse(node, pn, lid);
-        let (key_hash, receipt) = match &info {
+        let (key, receipt) = match &info {
             Ok(info) => (
-                Some(MessageKey::hash_of(
-                    &info.source.chat,
-                    &info.source.sender,
-                    &info.id,
-                )),
+                Some(key_of(info)),
                 Some(delivery_receipt(node, info, true)),
             ),
             Err(_) => (None, None),
         };
         Self {
-            key: None,
-            key_hash,
+            key,
             info,
             encs,
             hashes,
             ack: Some(ack_for(node)),
             receipt,
         }
-    }
-
-    /// Adds the message key (from the hash made ahead).
-    pub(super) fn with_key(mut self) -> Self {
-        if let (Ok(info), Some(hash)) = (&self.info, self.key_hash) {
-            self.key = Some(MessageKey {
-                hash,
-                chat: info.source.chat.clone(),
-                sender: info.source.sender.clone(),
-                id: info.id.clone(),
-            });
-        }
-        self
     }
 }
 
@@ -83,7 +63,7 @@ impl Parsed {
 #[derive(Debug, Default)]
 pub(crate) struct Spent {
     pub(super) items: Vec<RunItem>,
-    pub(super) parsed: Vec<Option<Parsed>>,
+    pub(super) parsed: Vec<Option<Box<Parsed>>>,
 }
 
 impl Spent {
@@ -108,13 +88,13 @@ pub struct PreparedMessage {
     /// account changed under the connection) is made again.
     pub(super) own: Arc<(Jid, Option<Jid>)>,
     /// `None` once the pipeline took it.
-    pub(super) parsed: Option<Parsed>,
+    pub(super) parsed: Option<Box<Parsed>>,
 }
 
 impl PreparedMessage {
     /// Parses a `<message>` stanza for the account `own` (its phone-number and LID JIDs).
     pub fn new(node: Node, own: Arc<(Jid, Option<Jid>)>) -> Self {
-        let parsed = Some(Parsed::new(&node, &own.0, own.1.as_ref()));
+        let parsed = Some(Box::new(Parsed::new(&node, &own.0, own.1.as_ref())));
         Self { node, own, parsed }
     }
 
