@@ -283,7 +283,8 @@ impl Jid {
     /// The Signal address user: `user`, or `user_agent` when the domain type is not 0.
     pub fn signal_address_user(&self) -> String {
         match self.actual_agent() {
-            0 => self.user.to_string(),
+            // Copied, not formatted: this runs for every message received.
+            0 => self.user.as_str().to_owned(),
             agent => format!("{}_{agent}", self.user),
         }
     }
