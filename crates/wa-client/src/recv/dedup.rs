@@ -64,7 +64,9 @@ impl RecentIds {
             }
             slot
         };
-        index.insert_unique(hash, slot, |&i| ring.get(i).map_or(0, MessageKey::index_hash));
+        index.insert_unique(hash, slot, |&i| {
+            ring.get(i).map_or(0, MessageKey::index_hash)
+        });
     }
 
     /// How many keys are remembered.
@@ -176,8 +178,14 @@ mod tests {
         let base = MessageKey::new(&chat, &sender, "ID");
         assert_eq!(base, MessageKey::new(&chat, &sender, "ID"));
         assert_ne!(base, MessageKey::new(&chat, &sender, "ID2"));
-        assert_ne!(base, MessageKey::new(&chat, &jid("222:2@s.whatsapp.net"), "ID"));
-        assert_ne!(base, MessageKey::new(&jid("112@s.whatsapp.net"), &sender, "ID"));
+        assert_ne!(
+            base,
+            MessageKey::new(&chat, &jid("222:2@s.whatsapp.net"), "ID")
+        );
+        assert_ne!(
+            base,
+            MessageKey::new(&jid("112@s.whatsapp.net"), &sender, "ID")
+        );
         assert_ne!(
             MessageKey::new(&jid("1@s.whatsapp.net"), &jid("12@s.whatsapp.net"), "3"),
             MessageKey::new(&jid("11@s.whatsapp.net"), &jid("2@s.whatsapp.net"), "3"),

@@ -367,9 +367,9 @@ impl Receiver {
             .map(|n| {
                 let early = ahead.next().flatten();
                 match &own {
-                    Some((pn, lid)) if n.tag.as_str() == "message" => Some(
-                        early.unwrap_or_else(|| Box::new(Parsed::new(n, pn, lid.as_ref()))),
-                    ),
+                    Some((pn, lid)) if n.tag.as_str() == "message" => {
+                        Some(early.unwrap_or_else(|| Box::new(Parsed::new(n, pn, lid.as_ref()))))
+                    }
                     _ => None,
                 }
             })

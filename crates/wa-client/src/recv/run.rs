@@ -36,10 +36,7 @@ impl Parsed {
         .unwrap_or_default();
         let info = MessageInfo::parse(node, pn, lid);
         let (key, receipt) = match &info {
-            Ok(info) => (
-                Some(key_of(info)),
-                Some(delivery_receipt(node, info, true)),
-            ),
+            Ok(info) => (Some(key_of(info)), Some(delivery_receipt(node, info, true))),
             Err(_) => (None, None),
         };
         Self {
