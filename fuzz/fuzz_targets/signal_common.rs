@@ -6,7 +6,9 @@ use std::sync::OnceLock;
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use wa_signal::wire::{PreKeySignalMessage, SenderKeyDistributionMessage};
+use wa_proto::prost::Message as _;
+use wa_signal::PublicKey;
+use wa_signal::wire::{PreKeySignalMessage, SenderKeyDistributionMessage, SignalMessage};
 use wa_signal::{
     IdentityKeyPair, PreKeyBundle, PreKeyRecord, SenderKeyRecord, SessionRecord, SignedPreKeyRecord,
 };
@@ -97,4 +99,70 @@ pub fn build() -> Fixture {
 pub fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(build)
+}
+
+/// The fields prost's decoder gives a serialized `SignalMessage` (what the parser used before
+/// it read fields itself), or `None` where the parse must fail.
+pub fn signal_by_prost(data: &[u8]) -> Option<(PublicKey, u32, u32, Vec<u8>)> {
+    if data.first()? >> 4 != 3 {
+        return None;
+    }
+    let body = data.get(1..data.len().checked_sub(8)?)?;
+    let pb = wa_proto::proto::SignalMessage::decode(body).ok()?;
+    let key = PublicKey::from_bytes(&pb.ratchet_key?).ok()?;
+    let counter = pb.counter?;
+    Some((
+        key,
+        counter,
+        pb.previous_counter.unwrap_or(0),
+        pb.ciphertext?,
+    ))
+}
+
+/// The fields of a parsed `SignalMessage`, to compare with [`signal_by_prost`].
+pub fn signal_fields(m: &SignalMessage) -> (PublicKey, u32, u32, Vec<u8>) {
+    (
+        *m.ratchet_key(),
+        m.counter(),
+        m.previous_counter(),
+        m.ciphertext().to_vec(),
+    )
+}
+
+/// The fields prost's decoder gives a serialized `PreKeySignalMessage`, or `None` where the
+/// parse must fail.
+pub fn pre_key_by_prost(
+    data: &[u8],
+) -> Option<(u32, Option<u32>, u32, PublicKey, PublicKey, Vec<u8>)> {
+    if data.first()? >> 4 != 3 {
+        return None;
+    }
+    let pb = wa_proto::proto::PreKeySignalMessage::decode(data.get(1..)?).ok()?;
+    let inner = pb.message?;
+    let signed = pb.signed_pre_key_id?;
+    let base = PublicKey::from_bytes(&pb.base_key?).ok()?;
+    let identity = PublicKey::from_bytes(&pb.identity_key?).ok()?;
+    signal_by_prost(&inner)?;
+    Some((
+        pb.registration_id.unwrap_or(0),
+        pb.pre_key_id,
+        signed,
+        base,
+        identity,
+        inner,
+    ))
+}
+
+/// The fields of a parsed `PreKeySignalMessage`, to compare with [`pre_key_by_prost`].
+pub fn pre_key_fields(
+    m: &PreKeySignalMessage,
+) -> (u32, Option<u32>, u32, PublicKey, PublicKey, Vec<u8>) {
+    (
+        m.registration_id(),
+        m.pre_key_id(),
+        m.signed_pre_key_id(),
+        *m.base_key(),
+        *m.identity_key(),
+        m.message().serialized().to_vec(),
+    )
 }

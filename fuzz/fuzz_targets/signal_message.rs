@@ -1,5 +1,6 @@
-//! Arbitrary bytes as a `SignalMessage`: parsing re-serializes to the same bytes, and decrypting
-//! against a live session (fixed keys) never panics; a failed decrypt leaves the record unchanged.
+//! Arbitrary bytes as a `SignalMessage`: the parse agrees with prost's decoding of the body,
+//! parsing re-serializes to the same bytes, and decrypting against a live session (fixed keys)
+//! never panics; a failed decrypt leaves the record unchanged.
 #![no_main]
 
 #[path = "signal_common.rs"]
@@ -9,7 +10,13 @@ use libfuzzer_sys::fuzz_target;
 use wa_signal::wire::SignalMessage;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(message) = SignalMessage::parse(data) else {
+    let parsed = SignalMessage::parse(data);
+    assert_eq!(
+        parsed.as_ref().ok().map(common::signal_fields),
+        common::signal_by_prost(data),
+        "the parser and prost disagree"
+    );
+    let Ok(message) = parsed else {
         return;
     };
     assert_eq!(message.serialized(), data);

@@ -1,5 +1,6 @@
-//! Arbitrary bytes as a `PreKeySignalMessage`, decrypted both by a device without a session and
-//! by one with a live session (fixed keys): no panic, and a failure changes nothing.
+//! Arbitrary bytes as a `PreKeySignalMessage`: the parse agrees with prost's decoding of the
+//! body, and the message is decrypted both by a device without a session and by one with a
+//! live session (fixed keys): no panic, and a failure changes nothing.
 #![no_main]
 
 #[path = "signal_common.rs"]
@@ -10,7 +11,13 @@ use wa_signal::SessionRecord;
 use wa_signal::wire::PreKeySignalMessage;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(message) = PreKeySignalMessage::parse(data) else {
+    let parsed = PreKeySignalMessage::parse(data);
+    assert_eq!(
+        parsed.as_ref().ok().map(common::pre_key_fields),
+        common::pre_key_by_prost(data),
+        "the parser and prost disagree"
+    );
+    let Ok(message) = parsed else {
         return;
     };
     assert_eq!(message.serialized(), data);

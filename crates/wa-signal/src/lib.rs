@@ -66,6 +66,7 @@ pub mod group;
 mod hot_keys;
 pub mod keys;
 pub mod prekeys;
+mod protobuf;
 pub mod session;
 pub mod store;
 pub mod wire;

@@ -9,6 +9,7 @@ use subtle::ConstantTimeEq;
 use crate::crypto::hmac_sha256;
 use crate::error::{Result, SignalError};
 use crate::keys::{PublicKey, SIGNATURE_LEN, Signer, Verifier};
+use crate::protobuf::Fields;
 use wa_proto::proto as pb;
 
 /// Message version WhatsApp speaks.
@@ -45,9 +46,13 @@ fn versioned_body<'a>(
         .ok_or(SignalError::InvalidMessage("truncated"))
 }
 
-fn key_field(bytes: Option<Vec<u8>>, what: &'static str) -> Result<PublicKey> {
+fn invalid(what: &'static str) -> SignalError {
+    SignalError::InvalidMessage(what)
+}
+
+fn key_field(bytes: Option<&[u8]>, what: &'static str) -> Result<PublicKey> {
     let bytes = bytes.ok_or(SignalError::InvalidMessage(what))?;
-    PublicKey::from_bytes(&bytes).map_err(|_| SignalError::InvalidMessage(what))
+    PublicKey::from_bytes(bytes).map_err(|_| SignalError::InvalidMessage(what))
 }
 
 /// A parsed (or freshly built) `SignalMessage` (WhatsApp's `msg` type).
@@ -57,25 +62,40 @@ pub struct SignalMessage {
     ratchet_key: PublicKey,
     counter: u32,
     previous_counter: u32,
-    ciphertext: Vec<u8>,
+    /// Where the AES-CBC ciphertext lies in `serialized`.
+    ciphertext: core::ops::Range<usize>,
 }
 
 impl SignalMessage {
     /// Parses version byte, protobuf body and MAC. The MAC is checked later, against a session.
     pub fn parse(bytes: &[u8]) -> Result<Self> {
+        const WHAT: &str = "SignalMessage protobuf";
         let body = versioned_body(bytes, MAC_LEN, "message shorter than its MAC")?;
-        let pb = pb::SignalMessage::decode(body)
-            .map_err(|_| SignalError::InvalidMessage("SignalMessage protobuf"))?;
+        let (mut ratchet_key, mut counter, mut previous_counter, mut ciphertext) =
+            (None, None, None, None);
+        let mut fields = Fields::new(body);
+        // The last occurrence of a field wins, as in any protobuf decoder.
+        while let Some((tag, value)) = fields.next_field().map_err(|_| invalid(WHAT))? {
+            match tag {
+                1 => ratchet_key = Some(value.bytes().map_err(|_| invalid(WHAT))?),
+                2 => counter = Some(value.uint32().map_err(|_| invalid(WHAT))?),
+                3 => previous_counter = Some(value.uint32().map_err(|_| invalid(WHAT))?),
+                4 => ciphertext = Some(value.bytes().map_err(|_| invalid(WHAT))?),
+                _ => {}
+            }
+        }
+        let ratchet_key = key_field(ratchet_key, "SignalMessage ratchet key")?;
+        let counter = counter.ok_or(SignalError::InvalidMessage("SignalMessage counter"))?;
+        let ciphertext =
+            ciphertext.ok_or(SignalError::InvalidMessage("SignalMessage ciphertext"))?;
+        // The ciphertext is a slice of `bytes`: keep its place, not a copy.
+        let start = (ciphertext.as_ptr() as usize) - (bytes.as_ptr() as usize);
         Ok(Self {
             serialized: bytes.to_vec(),
-            ratchet_key: key_field(pb.ratchet_key, "SignalMessage ratchet key")?,
-            counter: pb
-                .counter
-                .ok_or(SignalError::InvalidMessage("SignalMessage counter"))?,
-            previous_counter: pb.previous_counter.unwrap_or(0),
-            ciphertext: pb
-                .ciphertext
-                .ok_or(SignalError::InvalidMessage("SignalMessage ciphertext"))?,
+            ratchet_key,
+            counter,
+            previous_counter: previous_counter.unwrap_or(0),
+            ciphertext: start..start + ciphertext.len(),
         })
     }
 
@@ -99,15 +119,17 @@ impl SignalMessage {
         let mut serialized = Vec::with_capacity(pb.encoded_len() + 1 + MAC_LEN);
         serialized.push(VERSION_BYTE);
         pb.encode_raw(&mut serialized);
+        // The ciphertext (field 4) is encoded last, so it ends the body.
+        let end = serialized.len();
+        let start = end - pb.ciphertext.as_ref().map_or(0, Vec::len);
         let mac = compute_mac(mac_key, sender_identity, receiver_identity, &serialized);
         serialized.extend_from_slice(&mac);
-        let ciphertext = pb.ciphertext.unwrap_or_default();
         Self {
             serialized,
             ratchet_key,
             counter,
             previous_counter,
-            ciphertext,
+            ciphertext: start..end,
         }
     }
 
@@ -138,7 +160,9 @@ impl SignalMessage {
     }
     /// The AES-CBC ciphertext.
     pub fn ciphertext(&self) -> &[u8] {
-        &self.ciphertext
+        self.serialized
+            .get(self.ciphertext.clone())
+            .unwrap_or_default()
     }
     /// The full serialized form.
     pub fn serialized(&self) -> &[u8] {
@@ -180,22 +204,34 @@ pub struct PreKeySignalMessage {
 impl PreKeySignalMessage {
     /// Parses the version byte, the protobuf body and the embedded `SignalMessage`.
     pub fn parse(bytes: &[u8]) -> Result<Self> {
+        const WHAT: &str = "PreKeySignalMessage protobuf";
         let body = versioned_body(bytes, 0, "empty message")?;
-        let pb = pb::PreKeySignalMessage::decode(body)
-            .map_err(|_| SignalError::InvalidMessage("PreKeySignalMessage protobuf"))?;
-        let inner = pb
-            .message
-            .ok_or(SignalError::InvalidMessage("PreKeySignalMessage body"))?;
+        let (mut registration_id, mut pre_key_id, mut signed_pre_key_id) = (None, None, None);
+        let (mut base_key, mut identity_key, mut message) = (None, None, None);
+        let mut fields = Fields::new(body);
+        // The last occurrence of a field wins, as in any protobuf decoder.
+        while let Some((tag, value)) = fields.next_field().map_err(|_| invalid(WHAT))? {
+            match tag {
+                5 => registration_id = Some(value.uint32().map_err(|_| invalid(WHAT))?),
+                1 => pre_key_id = Some(value.uint32().map_err(|_| invalid(WHAT))?),
+                6 => signed_pre_key_id = Some(value.uint32().map_err(|_| invalid(WHAT))?),
+                2 => base_key = Some(value.bytes().map_err(|_| invalid(WHAT))?),
+                3 => identity_key = Some(value.bytes().map_err(|_| invalid(WHAT))?),
+                4 => message = Some(value.bytes().map_err(|_| invalid(WHAT))?),
+                _ => {}
+            }
+        }
+        let inner = message.ok_or(SignalError::InvalidMessage("PreKeySignalMessage body"))?;
         Ok(Self {
-            serialized: bytes.to_vec(),
-            registration_id: pb.registration_id.unwrap_or(0),
-            pre_key_id: pb.pre_key_id,
-            signed_pre_key_id: pb.signed_pre_key_id.ok_or(SignalError::InvalidMessage(
+            registration_id: registration_id.unwrap_or(0),
+            pre_key_id,
+            signed_pre_key_id: signed_pre_key_id.ok_or(SignalError::InvalidMessage(
                 "PreKeySignalMessage signed prekey id",
             ))?,
-            base_key: key_field(pb.base_key, "PreKeySignalMessage base key")?,
-            identity_key: key_field(pb.identity_key, "PreKeySignalMessage identity key")?,
-            message: SignalMessage::parse(&inner)?,
+            base_key: key_field(base_key, "PreKeySignalMessage base key")?,
+            identity_key: key_field(identity_key, "PreKeySignalMessage identity key")?,
+            message: SignalMessage::parse(inner)?,
+            serialized: bytes.to_vec(),
         })
     }
 
@@ -377,7 +413,10 @@ impl SenderKeyDistributionMessage {
                 "SenderKeyDistributionMessage iteration",
             ))?,
             chain_key,
-            signing_key: key_field(pb.signing_key, "SenderKeyDistributionMessage signing key")?,
+            signing_key: key_field(
+                pb.signing_key.as_deref(),
+                "SenderKeyDistributionMessage signing key",
+            )?,
         })
     }
 

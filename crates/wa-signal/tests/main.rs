@@ -9,3 +9,4 @@ mod group;
 mod schedules;
 mod session;
 mod store;
+mod wire;
