@@ -393,6 +393,18 @@ impl<S: Store + ?Sized> Transaction<'_, S> {
         Ok(stored)
     }
 
+    /// Keeps `record` as the run's session for `address` (copying the address only the first
+    /// time the run stores that session).
+    fn keep_session(&self, address: &ProtocolAddress, record: SessionRecord) {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        match sessions.get_mut(address) {
+            Some(kept) => *kept = record,
+            None => {
+                sessions.insert(address.clone(), record);
+            }
+        }
+    }
+
     async fn session_before_moves(
         &self,
         address: &ProtocolAddress,
@@ -521,9 +533,19 @@ impl<S: Store + ?Sized> SessionStore for Transaction<'_, S> {
         }
     }
     async fn store_session(&self, address: &ProtocolAddress, record: &SessionRecord) -> Result<()> {
-        (self.sessions.lock().unwrap_or_else(|e| e.into_inner()))
-            .insert(address.clone(), record.clone());
+        self.keep_session(address, record.clone());
         Ok(())
+    }
+    fn store_session_owned(
+        &self,
+        address: &ProtocolAddress,
+        record: SessionRecord,
+    ) -> impl Future<Output = Result<()>> + Send
+    where
+        Self: Sync,
+    {
+        self.keep_session(address, record);
+        core::future::ready(Ok(()))
     }
 }
 

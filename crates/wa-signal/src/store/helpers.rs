@@ -116,7 +116,9 @@ pub async fn decrypt<S: SignalProtocolStore, R: CryptoRng + Send + ?Sized>(
         IncomingMessage::Whisper(bytes) => {
             let msg = SignalMessage::parse(bytes)?;
             let plaintext = record.decrypt(&msg, rng)?;
-            s.store_session(address, &record).await.map_err(store)?;
+            s.store_session_owned(address, record)
+                .await
+                .map_err(store)?;
             Ok((plaintext, IdentityChange::Unchanged))
         }
         IncomingMessage::PreKey(bytes) => {
@@ -144,7 +146,9 @@ pub async fn decrypt<S: SignalProtocolStore, R: CryptoRng + Send + ?Sized>(
                 rng,
             )?;
             let change = trust_identity(s, address, msg.identity_key(), true).await?;
-            s.store_session(address, &record).await.map_err(store)?;
+            s.store_session_owned(address, record)
+                .await
+                .map_err(store)?;
             if let Some(id) = out.consumed_pre_key_id {
                 s.remove_pre_key(id).await.map_err(store)?;
             }

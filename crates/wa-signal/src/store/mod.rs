@@ -142,6 +142,18 @@ pub trait SessionStore {
         address: &ProtocolAddress,
         record: &SessionRecord,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+    /// Stores the record for `address`, handed over: a store that keeps records in memory
+    /// keeps this one instead of a copy. By default [`Self::store_session`].
+    fn store_session_owned(
+        &self,
+        address: &ProtocolAddress,
+        record: SessionRecord,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send
+    where
+        Self: Sync,
+    {
+        async move { self.store_session(address, &record).await }
+    }
 }
 
 /// Sender-key records, one per (group, sender device).
