@@ -122,6 +122,7 @@ impl SignalMessage {
         // The ciphertext (field 4) is encoded last, so it ends the body.
         let end = serialized.len();
         let start = end - pb.ciphertext.as_ref().map_or(0, Vec::len);
+        debug_assert_eq!(serialized.get(start..end), pb.ciphertext.as_deref());
         let mac = compute_mac(mac_key, sender_identity, receiver_identity, &serialized);
         serialized.extend_from_slice(&mac);
         Self {
