@@ -71,7 +71,7 @@ impl Narrator {
     pub fn say(&mut self, line: impl Into<String>) {
         let line = line.into();
         if self.echo {
-            println!("{line}");
+            crate::say!("{line}");
         }
         self.lines.push(line);
     }

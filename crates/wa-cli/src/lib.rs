@@ -11,6 +11,7 @@
 //! - [`calls`]: `wa reject-call` (and `wa listen --reject-calls`).
 //! - [`profile`]: `wa profile`, `wa user-info`, `wa picture`.
 //! - [`demo`]: `wa demo`, two accounts talking through an embedded `wa-testserver`.
+//! - [`output`]: lines for standard output that never panic ([`say!`]).
 #![forbid(unsafe_code)]
 #![cfg_attr(
     not(test),
@@ -28,6 +29,7 @@ pub mod calls;
 pub mod demo;
 pub mod media;
 pub mod messaging;
+pub mod output;
 pub mod presence;
 pub mod privacy;
 pub mod profile;

@@ -114,7 +114,7 @@ fn main() -> ExitCode {
     match result {
         Ok(out) => {
             if !out.is_empty() {
-                println!("{out}");
+                wa_cli::say!("{out}");
             }
             ExitCode::SUCCESS
         }

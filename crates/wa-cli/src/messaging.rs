@@ -424,7 +424,7 @@ pub fn receipt_word(kind: &ReceiptKind) -> &str {
 pub async fn listen(args: &ListenArgs) -> Result<String> {
     let mut session = open_session(&args.connect).await?;
     if !args.json {
-        println!("listening as {}; Ctrl-C to stop", session.own);
+        crate::say!("listening as {}; Ctrl-C to stop", session.own);
     }
     let early = std::mem::take(&mut session.early);
     let res = async {

@@ -1,6 +1,5 @@
 //! `wa login`, `wa logout` and `wa status`: a session kept in an SQLite store.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -163,19 +162,17 @@ pub async fn until_connected(
                 let code = client.pair_phone(phone).await?;
                 code_requested = true;
                 let (a, b) = code.split_at(4.min(code.len()));
-                println!("Pairing code: {a}-{b}");
-                println!(
+                crate::say!("Pairing code: {a}-{b}");
+                crate::say!(
                     "On the phone: Linked devices > Link with phone number instead, then type it."
                 );
-                std::io::stdout().flush().ok();
             }
             Event::Qr { code } => {
-                println!("{}", render_qr(&code)?);
-                println!("QR code: {code}");
-                println!("Scan it with WhatsApp on your phone (Linked devices).");
-                std::io::stdout().flush().ok();
+                crate::say!("{}", render_qr(&code)?);
+                crate::say!("QR code: {code}");
+                crate::say!("Scan it with WhatsApp on your phone (Linked devices).");
             }
-            Event::PairSuccess { jid, .. } => println!("paired as {jid}"),
+            Event::PairSuccess { jid, .. } => crate::say!("paired as {jid}"),
             Event::Connected => return Ok(early),
             Event::PairError { error } => bail!("pairing refused: {error}"),
             Event::QrTimeout => bail!("no QR code was scanned in time"),

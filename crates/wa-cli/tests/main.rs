@@ -12,6 +12,7 @@ mod demo;
 mod media;
 mod message_types;
 mod messaging;
+mod output;
 mod presence;
 mod privacy;
 mod profile;
