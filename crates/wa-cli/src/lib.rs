@@ -26,6 +26,7 @@
 pub mod appstate;
 pub mod blocklist;
 pub mod calls;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod media;
 pub mod messaging;

@@ -76,6 +76,7 @@ enum Command {
     /// Show a chat that we are typing or recording (or stopped).
     Typing(TypingArgs),
     /// Two accounts chatting through an embedded test server, narrated; finishes in seconds.
+    #[cfg(feature = "demo")]
     Demo,
 }
 
@@ -109,6 +110,7 @@ fn main() -> ExitCode {
         Command::Picture(args) => run(profile::picture(&args)),
         Command::Presence(args) => run(presence::presence(&args)),
         Command::Typing(args) => run(presence::typing(&args)),
+        #[cfg(feature = "demo")]
         Command::Demo => run(demo()),
     };
     match result {
@@ -136,6 +138,7 @@ fn run(fut: impl std::future::Future<Output = Result<String>>) -> Result<String>
 }
 
 /// `wa demo`: runs the narrated demo, printing as it goes.
+#[cfg(feature = "demo")]
 async fn demo() -> Result<String> {
     let report = wa_cli::demo::run(true).await.context("the demo failed")?;
     Ok(format!(
