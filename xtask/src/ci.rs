@@ -5,7 +5,8 @@
 //!
 //! 1. `tools`: install what is missing (rustfmt/clippy components, cargo-fuzz, cargo-deny).
 //! 2. `fmt`: `cargo fmt --all -- --check`, and the same for the fuzz workspace.
-//! 3. `clippy`: `cargo clippy --workspace --all-targets -- -D warnings`.
+//! 3. `clippy`: `cargo clippy --workspace --all-targets -- -D warnings`, and `wa-cli` with
+//!    `--no-default-features` (the shipping build without `wa demo`).
 //! 4. `layers`: `cargo xtask layers`.
 //! 5. `codegen`: `cargo xtask codegen --check`.
 //! 6. `npm`: `npm ci` in `tests/interop/` when its `node_modules` is missing (the Rust interop
@@ -275,7 +276,21 @@ fn step_clippy(ctx: &mut Ctx) -> Result<String, String> {
             "warnings",
         ],
     ))?;
-    Ok(String::new())
+    // `wa` without `wa demo` (the shipping build) must build too.
+    run_command(&mut cargo(
+        &ctx.root,
+        &[
+            "clippy",
+            "--package",
+            "wa-cli",
+            "--no-default-features",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    ))?;
+    Ok("also wa-cli without default features".to_string())
 }
 
 fn step_layers(_ctx: &mut Ctx) -> Result<String, String> {
