@@ -548,15 +548,8 @@ impl Connection {
     fn send(&mut self, node: &Node) -> Result<()> {
         stanza::log_out(self.id, node);
         wa_binary::check_encodable(node)?;
-        let transport = self
-            .transport
-            .as_mut()
-            .ok_or_else(|| Error::Protocol("send before the handshake finished".into()))?;
         // Encoded straight into the frame, not apart and then copied in.
-        let mut out = Vec::new();
-        transport.encrypt_frame_with(&mut out, |frame| wa_binary::marshal_into(node, frame))?;
-        self.transmit.push_back(out);
-        Ok(())
+        self.transmit_frame(|frame| wa_binary::marshal_into(node, frame))
     }
 
     /// Sends a stanza that was encoded when it was queued.
@@ -566,12 +559,17 @@ impl Connection {
             bytes = stanza.encoded().len(),
             "send queued stanza"
         );
+        self.transmit_frame(|frame| frame.extend_from_slice(stanza.encoded()))
+    }
+
+    /// Encrypts the stanza bytes `write` puts into a frame and queues the frame to go out.
+    fn transmit_frame(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> Result<()> {
         let transport = self
             .transport
             .as_mut()
             .ok_or_else(|| Error::Protocol("send before the handshake finished".into()))?;
         let mut out = Vec::new();
-        transport.encrypt_frame(stanza.encoded(), &mut out)?;
+        transport.encrypt_frame_with(&mut out, write)?;
         self.transmit.push_back(out);
         Ok(())
     }
